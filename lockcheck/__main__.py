@@ -1,0 +1,7 @@
+"""``python -m lockcheck``."""
+
+import sys
+
+from lockcheck.cli import main
+
+sys.exit(main())

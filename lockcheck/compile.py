@@ -1,0 +1,307 @@
+"""``compile_lock``: inputs -> index -> resolve -> requirements.txt text.
+
+The library entry point behind ``lockcheck compile``; it sees no click and no argv, only a
+frozen :class:`CompileSettings`, so tests, bots and ``check`` can call it in-process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from lockcheck.errors import InputError
+from lockcheck.models import IndexOptions, ParsedInputs, Resolution
+
+__all__ = ["CompileResult", "CompileSettings", "compile_lock", "default_output_for"]
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """Everything one compile needs, after CLI, config and environment were merged."""
+
+    src_files: tuple[Path, ...] = ()
+    # None: derived from the first input (requirements.in -> requirements.txt).
+    # Path("-"): standard output.
+    output_file: Path | None = None
+    python_version: str | None = None
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+    constraint_files: tuple[Path, ...] = ()
+    upgrade: bool = False
+    upgrade_packages: tuple[str, ...] = ()
+    pre: bool = False
+    generate_hashes: bool = False
+    reuse_hashes: bool = True
+    allow_unsafe: bool = False
+    unsafe_packages: tuple[str, ...] = ()
+    build_isolation: bool = True
+    # Index options given on the command line (None / empty = not given).
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    no_index: bool = False
+    find_links: tuple[str, ...] = ()
+    trusted_hosts: tuple[str, ...] = ()
+    cert: str | None = None
+    client_cert: str | None = None
+    only_binary: tuple[str, ...] = ()
+    no_binary: tuple[str, ...] = ()
+    cache_dir: Path | None = None
+    offline: bool = False
+    refresh: bool = False
+    # Output.
+    header: bool = True
+    annotate: bool = True
+    annotation_style: str = "split"
+    strip_extras: bool = True
+    emit_options: bool = True
+    emit_index_url: bool = True
+    emit_trusted_host: bool = True
+    emit_find_links: bool = True
+    newline: str = "preserve"
+    dry_run: bool = False
+    # Non-default options for the header's command line (see lockfile.command).
+    command_options: Mapping[str, object] = field(default_factory=dict)
+    environ: Mapping[str, str] | None = None
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    text: str
+    output_file: Path | None
+    previous_text: str | None
+    resolution: Resolution
+    inputs: ParsedInputs
+
+    @property
+    def changed(self) -> bool:
+        return self.previous_text != self.text
+
+
+_PROJECT_FILES = {"pyproject.toml", "setup.cfg", "setup.py"}
+
+
+def default_output_for(src_files: tuple[Path, ...], cwd: Path) -> Path:
+    """pip-compile's rule: ``x.in`` -> ``x.txt`` beside it; a project file -> requirements.txt."""
+    if not src_files or str(src_files[0]) == "-":
+        return cwd / "requirements.txt"
+    first = src_files[0]
+    if first.name in _PROJECT_FILES:
+        return first.parent / "requirements.txt"
+    if first.suffix == ".in":
+        return first.with_suffix(".txt")
+    return first.parent / (first.name + ".txt")
+
+
+def _discover_inputs(cwd: Path) -> tuple[Path, ...]:
+    for name in ("requirements.in", "setup.py", "pyproject.toml", "setup.cfg"):
+        if (cwd / name).exists():
+            return (Path(name),)
+    raise InputError(
+        "no input given and none of requirements.in, setup.py, pyproject.toml, setup.cfg "
+        "exists here"
+    )
+
+
+def _merge_index_options(settings: CompileSettings, file_opts: IndexOptions, environ):
+    """pip's precedence: pip.conf < PIP_* env < command line < requirement-file lines."""
+    from lockcheck.index.settings import IndexSettings
+
+    base = IndexSettings.from_pip_config(environ=environ)
+    changes: dict[str, object] = {}
+    if settings.index_url:
+        changes["index_url"] = settings.index_url
+    if settings.extra_index_urls:
+        changes["extra_index_urls"] = tuple(settings.extra_index_urls)
+    if settings.no_index:
+        changes["no_index"] = True
+    if settings.find_links:
+        changes["find_links"] = tuple(settings.find_links)
+    if settings.trusted_hosts:
+        changes["trusted_hosts"] = tuple(settings.trusted_hosts)
+    if settings.cert:
+        changes["cert"] = settings.cert
+    if settings.client_cert:
+        changes["client_cert"] = settings.client_cert
+    if settings.cache_dir:
+        changes["cache_dir"] = settings.cache_dir
+    changes["offline"] = settings.offline
+    changes["refresh"] = settings.refresh
+    changes["build_isolation"] = settings.build_isolation
+    merged = replace(base, **changes)
+    file_changes: dict[str, object] = {}
+    if file_opts.index_url:
+        file_changes["index_url"] = file_opts.index_url
+    if file_opts.no_index:
+        file_changes["no_index"] = True
+    if file_opts.extra_index_urls:
+        file_changes["extra_index_urls"] = _dedup(
+            (*merged.extra_index_urls, *file_opts.extra_index_urls)
+        )
+    if file_opts.find_links:
+        file_changes["find_links"] = _dedup((*merged.find_links, *file_opts.find_links))
+    if file_opts.trusted_hosts:
+        file_changes["trusted_hosts"] = _dedup((*merged.trusted_hosts, *file_opts.trusted_hosts))
+    return replace(merged, **file_changes) if file_changes else merged
+
+
+def _dedup(items) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _format_control(settings: CompileSettings, file_opts: IndexOptions):
+    from lockcheck.resolve.candidates import FormatControl
+
+    def norm(values) -> frozenset[str]:
+        out: set[str] = set()
+        for value in values:
+            for item in str(value).split(","):
+                item = item.strip()
+                if item:
+                    out.add(item if item.startswith(":") else canonicalize_name(item))
+        return frozenset(out)
+
+    only = norm(settings.only_binary) | file_opts.only_binary
+    no = norm(settings.no_binary) | file_opts.no_binary
+    return FormatControl(only_binary=frozenset(only), no_binary=frozenset(no))
+
+
+def compile_lock(settings: CompileSettings) -> CompileResult:
+    """Resolve the inputs and render the lock text (writing is the caller's choice)."""
+    from lockcheck.index.finder import PackageFinder
+    from lockcheck.inputs import read_inputs
+    from lockcheck.lockfile.reader import read_lock
+    from lockcheck.lockfile.settings import OutputSettings
+    from lockcheck.lockfile.writer import render_requirements
+    from lockcheck.resolve.environment import TargetEnvironment
+    from lockcheck.resolve.resolver import (
+        DEFAULT_UNSAFE,
+        ExistingPin,
+        ResolveRequest,
+        parse_upgrade_package,
+        resolve,
+    )
+
+    environ = dict(os.environ if settings.environ is None else settings.environ)
+    cwd = (settings.cwd or Path.cwd()).resolve()
+    src_files = settings.src_files or _discover_inputs(cwd)
+    stdout = settings.output_file is not None and str(settings.output_file) == "-"
+    output = None if stdout else (settings.output_file or default_output_for(src_files, cwd))
+    if output is not None and not output.is_absolute():
+        output = cwd / output
+    out_dir = output.parent if output is not None else cwd
+
+    if output is not None and output.resolve() in {
+        (cwd / s).resolve() for s in src_files if str(s) != "-"
+    }:
+        raise InputError(f"the output file {output.name} is also an input")
+
+    pre_index = _merge_index_options(settings, IndexOptions(), environ)
+    inputs = read_inputs(
+        [cwd / p if str(p) != "-" else p for p in src_files],
+        extras=settings.extras,
+        all_extras=settings.all_extras,
+        groups=settings.groups,
+        build_isolation=settings.build_isolation,
+        index_env=pre_index.pip_env(),
+        environ=environ,
+        relative_to=cwd,
+    )
+    constraints = list(inputs.constraints)
+    if settings.constraint_files:
+        extra = read_inputs(
+            [cwd / p for p in settings.constraint_files],
+            environ=environ,
+            relative_to=cwd,
+            as_constraints=True,
+        )
+        constraints.extend(extra.requirements)
+        constraints.extend(extra.constraints)
+        inputs = replace(inputs, files=tuple(dict.fromkeys((*inputs.files, *extra.files))))
+    index_settings = _merge_index_options(settings, inputs.options, environ)
+    env = TargetEnvironment.for_python(settings.python_version)
+
+    previous_text: str | None = None
+    existing: dict[NormalizedName, ExistingPin] = {}
+    if output is not None and output.exists():
+        previous_text = output.read_text(encoding="utf-8")
+        if not settings.upgrade and previous_text.strip():
+            lock = read_lock(output)
+            for entry in lock.entries:
+                if entry.version is None or entry.editable or entry.link:
+                    continue
+                existing[canonicalize_name(entry.name)] = ExistingPin(
+                    canonicalize_name(entry.name), entry.version, tuple(entry.hashes)
+                )
+
+    upgrade_packages = dict(parse_upgrade_package(p) for p in settings.upgrade_packages)
+    request = ResolveRequest(
+        requirements=inputs.requirements,
+        constraints=constraints,
+        env=env,
+        extras=frozenset(canonicalize_name(e) for e in settings.extras),
+        existing_pins=existing,
+        upgrade_packages=upgrade_packages,
+        upgrade_all=settings.upgrade,
+        formats=_format_control(settings, inputs.options),
+        allow_prereleases=settings.pre or inputs.options.pre,
+        generate_hashes=settings.generate_hashes,
+        reuse_hashes=settings.reuse_hashes,
+        allow_unsafe=settings.allow_unsafe,
+        unsafe_packages=DEFAULT_UNSAFE
+        | frozenset(canonicalize_name(p) for p in settings.unsafe_packages),
+        base_dir=cwd,
+        output_dir=out_dir,
+    )
+    finder = PackageFinder(index_settings)
+    try:
+        resolution = resolve(request, finder)
+    finally:
+        finder.close()
+
+    output_settings = OutputSettings(
+        header=settings.header,
+        annotate=settings.annotate,
+        annotation_style=settings.annotation_style,
+        strip_extras=settings.strip_extras,
+        allow_unsafe=settings.allow_unsafe,
+        unsafe_packages=request.unsafe_packages,
+        generate_hashes=settings.generate_hashes,
+        emit_options=settings.emit_options,
+        emit_index_url=settings.emit_index_url,
+        emit_trusted_host=settings.emit_trusted_host,
+        emit_find_links=settings.emit_find_links,
+        newline=settings.newline,
+        python_version=env.python_version,
+        compile_command=_header_command(settings, src_files, output, cwd),
+        index_url=None if index_settings.no_index else index_settings.index_url,
+        extra_index_urls=() if index_settings.no_index else index_settings.extra_index_urls,
+        find_links=index_settings.find_links,
+        trusted_hosts=index_settings.trusted_hosts,
+        environ=environ,
+    )
+    text = render_requirements(resolution, output_settings, existing_text=previous_text)
+    return CompileResult(text, output, previous_text, resolution, inputs)
+
+
+def _header_command(
+    settings: CompileSettings, src_files: tuple[Path, ...], output: Path | None, cwd: Path
+) -> str:
+    from lockcheck.lockfile.command import format_compile_command
+
+    options = dict(settings.command_options)
+    if output is not None:
+        try:
+            shown = os.path.relpath(output, cwd)
+        except ValueError:  # pragma: no cover - other drive on Windows
+            shown = str(output)
+        options["--output-file"] = shown.replace(os.sep, "/")
+    else:
+        options["--output-file"] = "-"
+    sources = [str(s).replace(os.sep, "/") for s in src_files]
+    return format_compile_command(options, sources)

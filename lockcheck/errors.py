@@ -1,0 +1,128 @@
+"""The one exception tree of lockcheck.
+
+Every error the tool reports on purpose derives from :class:`LockcheckError`, carries data
+(file, line, URL, causes) and renders as one line.  Third-party exceptions are translated at
+the adapter that calls the library (``raise InputError(...) from exc``); exit codes are mapped
+once, in ``cli.py``, from :attr:`LockcheckError.exit_code`.
+
+    LockcheckError (exit 2)
+    ├── InputError            malformed requirement file, pyproject.toml, bad option value
+    ├── ConfigError           unknown or invalid [tool.lockcheck] keys
+    ├── IndexUnavailable      index unreachable, HTTP errors after retries, offline miss
+    ├── MetadataError         a distribution whose metadata cannot be read or built
+    │   └── BuildError        PEP 517 metadata preparation / wheel build failed
+    ├── HashMismatch          a downloaded file does not match its expected hash
+    ├── ResolutionFailed      no set of pins satisfies the inputs (carries the conflict chain)
+    ├── InstallFailed         sync could not apply its plan (venv restored)
+    └── DriftDetected (exit 1) the lock does not match its inputs
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "BuildError",
+    "ConfigError",
+    "DriftDetected",
+    "HashMismatch",
+    "IndexUnavailable",
+    "InputError",
+    "InstallFailed",
+    "LockcheckError",
+    "MetadataError",
+    "ResolutionFailed",
+    "redact_url",
+]
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+def redact_url(text: str) -> str:
+    """Mask every ``user:password@`` (or token) in URLs found in *text* as ``****``.
+
+    Works on whole messages too, so any string heading for a terminal, a log or a lock file
+    can be passed through it. ``https://user:pw@host/`` becomes ``https://****@host/``, which is
+    what pip prints for a URL with credentials.
+    """
+    return _CREDENTIALS.sub(lambda m: f"{m.group('scheme')}****@", text)
+
+
+class LockcheckError(Exception):
+    """Root of every deliberate lockcheck error; renders as a single line."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = redact_url(message)
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.hint = hint
+        super().__init__(self.message)
+
+    def location(self) -> str:
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+
+    def __str__(self) -> str:
+        return f"{self.location()}{self.message}"
+
+
+class InputError(LockcheckError):
+    """Malformed input: a requirement line, pyproject.toml table or option value."""
+
+
+class ConfigError(LockcheckError):
+    """Invalid lockcheck configuration ([tool.lockcheck] or .lockcheck.toml)."""
+
+
+class IndexUnavailable(LockcheckError):
+    """A package index or find-links location could not be reached or answered an error."""
+
+    def __init__(self, message: str, *, url: str | None = None, **kwargs: object) -> None:
+        self.url = redact_url(url) if url else None
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class MetadataError(LockcheckError):
+    """The core metadata of a distribution could not be obtained."""
+
+
+class BuildError(MetadataError):
+    """A PEP 517 build (metadata preparation or wheel) failed."""
+
+
+class HashMismatch(LockcheckError):
+    """A file's digest differs from the expected one; nothing was installed or cached."""
+
+
+class ResolutionFailed(LockcheckError):
+    """No set of pins satisfies the inputs.
+
+    ``causes`` is a list of human sentences, each naming who required what; the message is
+    the one-line summary.
+    """
+
+    def __init__(self, message: str, *, causes: Sequence[str] = (), **kwargs: object) -> None:
+        self.causes = [redact_url(c) for c in causes]
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class InstallFailed(LockcheckError):
+    """sync could not apply its plan; the environment was restored."""
+
+
+class DriftDetected(LockcheckError):
+    """The lock no longer matches its inputs (exit 1)."""
+
+    exit_code = 1

@@ -1,0 +1,176 @@
+"""Shared vocabulary of the pipeline: what was asked, what exists, what was pinned.
+
+Every stage (inputs, index, resolve, lockfile, check, sync) speaks in these frozen value
+objects, so a stage can be tested alone by building them by hand.  PEP rules (names,
+versions, specifiers, markers, tags) are always ``packaging``'s, never re-implemented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+__all__ = [
+    "CoreMetadata",
+    "DistFile",
+    "IndexOptions",
+    "InputRequirement",
+    "LockedPackage",
+    "ParsedInputs",
+    "Resolution",
+]
+
+
+# --------------------------------------------------------------------------------------
+# inputs: what was asked
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputRequirement:
+    """One requirement line from an input (requirements file, pyproject.toml, setup.cfg ...).
+
+    ``requirement`` is a packaging Requirement; for an editable or a bare path/URL whose
+    project name is only known after reading its metadata it is ``None`` and ``link`` holds
+    the location.  ``source`` is the annotation label pip-compile writes in ``# via``:
+    ``-r requirements.in``, ``-c constraints.txt`` or ``myapp (pyproject.toml)``.
+    """
+
+    requirement: Requirement | None
+    source: str
+    file: Path
+    line: int
+    constraint: bool = False
+    editable: bool = False
+    # For editables, direct references and VCS URLs: the location exactly as the user wrote
+    # it after ${VAR} expansion ("./pkg", "git+https://host/repo@v1#egg=name",
+    # "file:///abs/path"). None for plain name requirements.
+    link: str | None = None
+    # --hash options given on the line (e.g. "sha256:abcd...").
+    hashes: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> NormalizedName | None:
+        from packaging.utils import canonicalize_name
+
+        return canonicalize_name(self.requirement.name) if self.requirement else None
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """Index related options gathered from requirement files (and later merged with CLI,
+    config and pip's own settings by the caller).  ``None``/empty means "not given"."""
+
+    index_url: str | None = None
+    no_index: bool = False
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    trusted_hosts: tuple[str, ...] = ()
+    pre: bool = False
+    # pip's FormatControl sets: ":all:", ":none:" or canonical names.
+    only_binary: frozenset[str] = frozenset()
+    no_binary: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ParsedInputs:
+    """Everything read from a set of input files."""
+
+    requirements: tuple[InputRequirement, ...] = ()
+    constraints: tuple[InputRequirement, ...] = ()
+    options: IndexOptions = field(default_factory=IndexOptions)
+    # Every file that was read, including those reached through -r / -c (absolute paths).
+    files: tuple[Path, ...] = ()
+
+
+# --------------------------------------------------------------------------------------
+# index: what exists
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One downloadable file of a project, as listed by an index page or a find-links source."""
+
+    filename: str
+    # Absolute URL (http(s):// or file://). May carry credentials: redact before showing.
+    url: str
+    name: NormalizedName
+    version: Version
+    is_wheel: bool
+    # {"sha256": "<hex>", ...} from the index (URL fragment, PEP 691 "hashes").
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    requires_python: SpecifierSet | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    # PEP 658/714: the index serves ``<url>.metadata``; hashes of that file if advertised.
+    metadata_hashes: Mapping[str, str] | None = None
+    size: int | None = None
+    upload_time: str | None = None
+    # Simple-API base URL of the index (or the find-links location) this file came from.
+    index: str = ""
+    # Wheel tags (empty for sdists).
+    tags: frozenset[Tag] = frozenset()
+
+    @property
+    def has_metadata_file(self) -> bool:
+        return self.metadata_hashes is not None
+
+
+@dataclass(frozen=True)
+class CoreMetadata:
+    """The parts of a distribution's core metadata that resolution needs."""
+
+    name: str  # spelled as in the metadata's Name field
+    version: Version
+    requires_dist: tuple[Requirement, ...] = ()
+    requires_python: SpecifierSet | None = None
+    provides_extra: frozenset[NormalizedName] = frozenset()
+
+
+# --------------------------------------------------------------------------------------
+# resolution: what was pinned
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    """One entry of a lock: a pin, an editable or a direct reference, with its annotations."""
+
+    name: NormalizedName
+    # Name as it is written in the lock (pip-compile writes str(req).lower()).
+    display_name: str
+    version: Version | None
+    # Editable location or direct reference URL, exactly as it should be written.
+    link: str | None = None
+    editable: bool = False
+    # Extras requested at top level (written only with --no-strip-extras).
+    extras: frozenset[str] = frozenset()
+    # The environment marker of the top-level input line, when it had one.
+    marker: Marker | None = None
+    # "sha256:<hex>" strings, sorted; empty unless hashes were asked for.
+    hashes: tuple[str, ...] = ()
+    # Annotation sources: "-r requirements.in", "-c constraints.txt", "flask",
+    # "myapp (pyproject.toml)". Renderers sort them.
+    via: tuple[str, ...] = ()
+    # In the unsafe section (setuptools, pip, distribute, --unsafe-package).
+    unsafe: bool = False
+    # Files of the pinned version (for hashes, pylock and sync); not rendered directly.
+    files: tuple[DistFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The result of a compile: every locked package, keyed by canonical name."""
+
+    packages: Mapping[NormalizedName, LockedPackage]
+    # Target Python as "X.Y" (drives the header).
+    python_version: str

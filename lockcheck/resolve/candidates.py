@@ -1,0 +1,132 @@
+"""Which files and versions of a project the target environment may use.
+
+These are pip's selection rules (``LinkEvaluator`` and ``CandidateEvaluator``), because a lock
+that pins a different version than pip-compile would is a diff for the team that switches:
+format control, wheel tags, link-level ``requires-python``, the specifier's pre-release rule,
+and yanked files (skipped unless every applicable file is yanked, so ``==`` on a yanked
+release still works).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from lockcheck.models import DistFile
+from lockcheck.resolve.environment import TargetEnvironment
+
+__all__ = ["FormatControl", "VersionChoice", "applicable_versions", "installable_files"]
+
+
+@dataclass(frozen=True)
+class FormatControl:
+    """pip's --only-binary / --no-binary sets (":all:", ":none:" or canonical names)."""
+
+    only_binary: frozenset[str] = frozenset()
+    no_binary: frozenset[str] = frozenset()
+
+    def allowed(self, name: NormalizedName) -> frozenset[str]:
+        """The formats ("binary", "source") allowed for *name*, as pip decides them."""
+        formats = {"binary", "source"}
+        if name in self.only_binary:
+            formats.discard("source")
+        elif name in self.no_binary:
+            formats.discard("binary")
+        elif ":all:" in self.only_binary:
+            formats.discard("source")
+        elif ":all:" in self.no_binary:
+            formats.discard("binary")
+        return frozenset(formats)
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """One version the resolver may pick, with the file pip would take for it."""
+
+    version: Version
+    best_file: DistFile
+    yanked: bool
+
+
+def _python_ok(file: DistFile, env: TargetEnvironment) -> bool:
+    spec = file.requires_python
+    if spec is None:
+        return True
+    try:
+        return spec.contains(env.version, prereleases=True)
+    except InvalidSpecifier:  # pragma: no cover - pip ignores invalid values
+        return True
+
+
+def installable_files(
+    files: Iterable[DistFile],
+    env: TargetEnvironment,
+    formats: frozenset[str],
+    *,
+    check_tags: bool = True,
+) -> list[DistFile]:
+    """Files the target may install: right format, compatible tags, Requires-Python.
+
+    ``check_tags=False`` gives what pip-compile hashes: every file of any platform.
+    """
+    supported = env.tag_priority
+    result = []
+    for f in files:
+        if f.is_wheel:
+            if "binary" not in formats:
+                continue
+            if check_tags and not any(t in supported for t in f.tags):
+                continue
+        elif "source" not in formats:
+            continue
+        if not _python_ok(f, env):
+            continue
+        result.append(f)
+    return result
+
+
+def _file_rank(f: DistFile, env: TargetEnvironment) -> tuple[int, int]:
+    """Higher is better: not yanked, then wheel by best tag, then sdist."""
+    if f.is_wheel:
+        best = min((env.tag_priority[t] for t in f.tags if t in env.tag_priority), default=10**6)
+        pri = -best
+    else:
+        pri = -len(env.tag_priority) - 1
+    return (0 if f.yanked else 1, pri)
+
+
+def applicable_versions(
+    files: Sequence[DistFile],
+    env: TargetEnvironment,
+    specifier: SpecifierSet,
+    formats: frozenset[str],
+    *,
+    allow_prereleases: bool,
+) -> list[VersionChoice]:
+    """Versions that satisfy *specifier*, most preferred first (newest first)."""
+    candidates = installable_files(files, env, formats)
+    if not candidates:
+        return []
+    versions = set(
+        specifier.filter(
+            {f.version for f in candidates}, prereleases=True if allow_prereleases else None
+        )
+    )
+    applicable = [f for f in candidates if f.version in versions]
+    if not applicable:
+        return []
+    all_yanked = all(f.yanked for f in applicable)
+    best: dict[Version, DistFile] = {}
+    for f in applicable:
+        if f.yanked and not all_yanked:
+            continue
+        current = best.get(f.version)
+        if current is None or _file_rank(f, env) > _file_rank(current, env):
+            best[f.version] = f
+    return [
+        VersionChoice(v, best[v], best[v].yanked) for v in sorted(best, reverse=True)
+    ]

@@ -1,0 +1,105 @@
+"""The target environment a lock is compiled for.
+
+The lock must not depend on the interpreter that happens to run the hook: markers,
+``requires-python`` filtering, wheel tags and the header all come from this object, built once
+from ``--python-version`` (or the config), else the running interpreter.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from packaging import tags
+from packaging.markers import Marker, default_environment
+from packaging.version import Version
+
+from lockcheck.errors import InputError
+
+__all__ = ["TargetEnvironment"]
+
+
+@dataclass(frozen=True)
+class TargetEnvironment:
+    """Marker values and wheel tags of the Python a lock is meant for."""
+
+    python_full_version: str
+    markers: dict[str, str] = field(hash=False, compare=False)
+    # True when the target is the running interpreter: use its exact tags.
+    is_running_interpreter: bool = True
+
+    @classmethod
+    def current(cls) -> TargetEnvironment:
+        env = dict(default_environment())
+        return cls(env["python_full_version"], env, True)
+
+    @classmethod
+    def for_python(cls, python_version: str | None) -> TargetEnvironment:
+        """``"3.11"`` or ``"3.11.4"``; ``None`` means the running interpreter.
+
+        A bare ``X.Y`` that matches the running interpreter keeps its patch level (what
+        pip-compile would see); any other ``X.Y`` is taken as ``X.Y.0`` so the result never
+        depends on which patch release runs lockcheck.
+        """
+        current = cls.current()
+        if not python_version:
+            return current
+        try:
+            parts = [int(p) for p in python_version.strip().split(".")]
+        except ValueError as exc:
+            raise InputError(f"invalid Python version {python_version!r}") from exc
+        if len(parts) not in (2, 3) or parts[0] < 2:
+            raise InputError(f"invalid Python version {python_version!r}; expected X.Y")
+        running = sys.version_info[:2]
+        if len(parts) == 2 and tuple(parts) == running:
+            return current
+        full = ".".join(str(p) for p in (parts + [0])[:3])
+        env = dict(current.markers)
+        env["python_version"] = f"{parts[0]}.{parts[1]}"
+        env["python_full_version"] = full
+        env["implementation_version"] = full
+        return cls(full, env, tuple(parts[:2]) == running and full == current.python_full_version)
+
+    @property
+    def python_version(self) -> str:
+        """``X.Y``, as written in the lock's header."""
+        return self.markers["python_version"]
+
+    @cached_property
+    def version(self) -> Version:
+        return Version(self.python_full_version)
+
+    def evaluate(self, marker: Marker | None, extras: frozenset[str] | None = None) -> bool:
+        """Whether *marker* holds here, for the given extras (any of them)."""
+        if marker is None:
+            return True
+        if not extras:
+            return marker.evaluate({**self.markers, "extra": ""})
+        return any(marker.evaluate({**self.markers, "extra": e}) for e in extras)
+
+    @cached_property
+    def supported_tags(self) -> list[tags.Tag]:
+        """Most preferred first, as pip orders them."""
+        if self.is_running_interpreter:
+            return list(tags.sys_tags())
+        major, minor = (int(x) for x in self.python_version.split("."))
+        interpreter = f"cp{major}{minor}"
+        platforms = list(tags.platform_tags())
+        impl = platform.python_implementation()
+        result: list[tags.Tag] = []
+        if impl == "CPython":
+            result.extend(tags.cpython_tags((major, minor), platforms=platforms))
+        else:  # pragma: no cover - other implementations target their own tags
+            result.extend(tags.generic_tags(platforms=platforms))
+        result.extend(tags.compatible_tags((major, minor), interpreter, platforms))
+        return result
+
+    @cached_property
+    def tag_priority(self) -> dict[tags.Tag, int]:
+        """Tag -> rank (0 is best)."""
+        ranks: dict[tags.Tag, int] = {}
+        for i, tag in enumerate(self.supported_tags):
+            ranks.setdefault(tag, i)
+        return ranks

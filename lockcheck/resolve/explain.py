@@ -1,0 +1,83 @@
+"""Plain-words explanations of an impossible resolution.
+
+resolvelib reports the requirements that could not be satisfied together, each with the
+candidate that asked for it.  This module turns them into "who required what" sentences and
+adds what the index actually offers, so the reader sees the conflict without a debugger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from packaging.utils import NormalizedName
+
+from lockcheck.errors import ResolutionFailed
+from lockcheck.resolve.protocol import Index
+from lockcheck.resolve.provider import (
+    REQUIRES_PYTHON,
+    ExplicitRequirement,
+    LockProvider,
+    PythonRequirement,
+    SpecRequirement,
+)
+
+__all__ = ["explain_impossible"]
+
+
+def _who(info: object, labels: Mapping[NormalizedName, set[str]]) -> str:
+    parent = getattr(info, "parent", None)
+    if parent is not None:
+        return repr(parent)
+    req = info.requirement  # type: ignore[attr-defined]
+    name = getattr(req, "name", None)
+    sources = sorted(labels.get(name, ())) if name else []
+    return " and ".join(sources) if sources else "the input"
+
+
+def explain_impossible(
+    exc: Exception,
+    index: Index,
+    provider: LockProvider,
+    labels: Mapping[NormalizedName, set[str]],
+) -> ResolutionFailed:
+    causes = list(getattr(exc, "causes", ()))
+    lines: list[str] = []
+    names: list[NormalizedName] = []
+    python_conflict = False
+    for info in causes:
+        req = info.requirement
+        if isinstance(req, PythonRequirement) or getattr(req, "identifier", "") == REQUIRES_PYTHON:
+            python_conflict = True
+            lines.append(
+                f"{_who(info, labels)} requires Python{req.specifier}, "
+                f"but the target is Python {provider.options.env.python_full_version}"
+            )
+            continue
+        lines.append(f"{_who(info, labels)} requires {req}")
+        name = req.name if isinstance(req, (SpecRequirement, ExplicitRequirement)) else None
+        if name and name not in names:
+            names.append(name)
+    for name in names:
+        constraint = provider.constraints.get(name)
+        if constraint is not None and str(constraint):
+            lines.append(f"{name} is constrained to {constraint}")
+        try:
+            files = index.project_files(name)
+        except Exception:  # noqa: BLE001 - the explanation must not hide the real error
+            files = []
+        versions = sorted({f.version for f in files})
+        if not files:
+            lines.append(f"no package named {name!r} was found on the configured indexes")
+        else:
+            shown = ", ".join(str(v) for v in versions[-12:])
+            more = f" (and {len(versions) - 12} older)" if len(versions) > 12 else ""
+            lines.append(f"available versions of {name}: {shown}{more}")
+    if python_conflict and not names:
+        summary = "the inputs need a different Python than the target"
+    elif len(names) == 1 and not any(f"no package named {names[0]!r}" in ln for ln in lines):
+        summary = f"conflicting requirements on {names[0]}"
+    elif names and all(any(f"no package named {n!r}" in ln for ln in lines) for n in names):
+        summary = "no package named " + ", ".join(repr(n) for n in names) + " on the index"
+    else:
+        summary = "conflicting requirements on " + ", ".join(names) if names else "no solution"
+    return ResolutionFailed(f"cannot resolve: {summary}", causes=lines)

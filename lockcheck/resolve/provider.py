@@ -1,0 +1,385 @@
+"""resolvelib provider: a pure adapter between resolvelib and an :class:`Index`.
+
+It follows pip's provider (identifiers ``name`` and ``name[extras]``, a Requires-Python
+pseudo-package, pip's preference order and narrowing) so that, given the same index, it picks
+the same versions pip-compile picks.  It never imports httpx.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib.providers import AbstractProvider
+
+from lockcheck.models import CoreMetadata, DistFile
+from lockcheck.resolve.candidates import FormatControl, applicable_versions
+from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.resolve.protocol import Index
+
+__all__ = [
+    "REQUIRES_PYTHON",
+    "Candidate",
+    "ExplicitRequirement",
+    "LockProvider",
+    "PythonRequirement",
+    "SpecRequirement",
+    "identifier_of",
+]
+
+REQUIRES_PYTHON = "<Python from Requires-Python>"
+_CONFLICT_PRIORITY_THRESHOLD = 5
+
+
+def identifier_of(name: NormalizedName, extras: frozenset[str]) -> str:
+    """``name`` or ``name[a,b]``: one resolver identity per extras set, as pip does."""
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+def split_identifier(identifier: str) -> tuple[NormalizedName, frozenset[str]]:
+    if "[" not in identifier:
+        return NormalizedName(identifier), frozenset()
+    name, _, rest = identifier.partition("[")
+    return NormalizedName(name), frozenset(e for e in rest.rstrip("]").split(",") if e)
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """A concrete (name, version, extras) choice; direct ones carry their link."""
+
+    name: NormalizedName
+    version: Version
+    extras: frozenset[str] = frozenset()
+    file: DistFile | None = None
+    link: str | None = None
+    editable: bool = False
+    # Known up front for direct references (read when the link was resolved).
+    preloaded: CoreMetadata | None = None
+
+    @property
+    def identifier(self) -> str:
+        return identifier_of(self.name, self.extras)
+
+    def __repr__(self) -> str:
+        return f"{self.identifier}=={self.version}"
+
+
+@dataclass(frozen=True)
+class PythonCandidate:
+    version: Version
+    identifier: str = REQUIRES_PYTHON
+
+
+@dataclass(frozen=True)
+class SpecRequirement:
+    """``name[extras] specifier`` from an input or a dependency's metadata."""
+
+    name: NormalizedName
+    extras: frozenset[str]
+    specifier: SpecifierSet
+    # Who asked: None for a root input, else the parent candidate (for explanations).
+    parent_label: str | None = None
+    text: str = ""
+
+    @property
+    def identifier(self) -> str:
+        return identifier_of(self.name, self.extras)
+
+    def __str__(self) -> str:
+        return self.text or f"{self.identifier}{self.specifier}"
+
+
+@dataclass(frozen=True)
+class ExplicitRequirement:
+    """A requirement satisfied only by one given candidate (direct URL, editable, extras base)."""
+
+    candidate: Candidate
+    text: str = ""
+
+    @property
+    def identifier(self) -> str:
+        return self.candidate.identifier
+
+    @property
+    def name(self) -> NormalizedName:
+        return self.candidate.name
+
+    def __str__(self) -> str:
+        return self.text or f"{self.candidate.name} @ {self.candidate.link}"
+
+
+@dataclass(frozen=True)
+class PythonRequirement:
+    specifier: SpecifierSet
+    parent_label: str = ""
+    identifier: str = REQUIRES_PYTHON
+
+    def __str__(self) -> str:
+        return f"Python{self.specifier}"
+
+
+AnyRequirement = SpecRequirement | ExplicitRequirement | PythonRequirement
+AnyCandidate = Candidate | PythonCandidate
+
+
+@dataclass
+class ResolveOptions:
+    env: TargetEnvironment
+    formats: FormatControl = field(default_factory=FormatControl)
+    allow_prereleases: bool = False
+    # name -> order of first appearance among user-supplied root requirements.
+    user_requested: Mapping[str, int] = field(default_factory=dict)
+    base_dir: Path = field(default_factory=Path.cwd)
+
+
+class LockProvider(AbstractProvider):  # type: ignore[type-arg]
+    """The resolver's only window on packages."""
+
+    def __init__(
+        self,
+        index: Index,
+        options: ResolveOptions,
+        constraints: Mapping[NormalizedName, SpecifierSet],
+    ) -> None:
+        self.index = index
+        self.options = options
+        self.constraints = dict(constraints)
+        self._conflict_counts: Counter[str] = Counter()
+        self._conflict_promoted: set[str] = set()
+        self._candidates: dict[tuple[NormalizedName, Version, frozenset[str]], Candidate] = {}
+        self._metadata: dict[tuple[NormalizedName, Version, str | None], CoreMetadata] = {}
+
+    # -- resolvelib interface ------------------------------------------------------------
+
+    def identify(self, requirement_or_candidate: AnyRequirement | AnyCandidate) -> str:
+        return requirement_or_candidate.identifier
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, AnyCandidate],
+        candidates: Mapping[str, Iterator[AnyCandidate]],
+        information: Mapping[str, Iterator[object]],
+        backtrack_causes: Sequence[object],
+    ) -> Iterable[str]:
+        """pip's narrowing: Requires-Python first, then backtrack causes, then promoted."""
+        backtrack_identifiers: set[str] = set()
+        for info in backtrack_causes:
+            names = [info.requirement.identifier]  # type: ignore[attr-defined]
+            parent = info.parent  # type: ignore[attr-defined]
+            if parent is not None:
+                names.append(parent.identifier)
+            for name in names:
+                backtrack_identifiers.add(name)
+                if name not in resolutions:
+                    self._conflict_counts[name] += 1
+                    if self._conflict_counts[name] >= _CONFLICT_PRIORITY_THRESHOLD:
+                        self._conflict_promoted.add(name)
+        current, promoted = [], []
+        ids = list(identifiers)
+        for identifier in ids:
+            if identifier == REQUIRES_PYTHON:
+                return [identifier]
+            if identifier in backtrack_identifiers:
+                current.append(identifier)
+            elif identifier in self._conflict_promoted:
+                promoted.append(identifier)
+        return current or promoted or ids
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, AnyCandidate],
+        candidates: Mapping[str, Iterator[AnyCandidate]],
+        information: Mapping[str, Iterable[object]],
+        backtrack_causes: Sequence[object],
+    ) -> tuple[object, ...]:
+        """pip's order: promoted, direct, pinned, upper-bounded, user order, unfree, name."""
+        direct = False
+        operators: list[tuple[str, str]] = []
+        for info in information[identifier]:
+            req = info.requirement  # type: ignore[attr-defined]
+            if isinstance(req, ExplicitRequirement):
+                direct = True
+            elif isinstance(req, SpecRequirement):
+                operators.extend((s.operator, s.version) for s in req.specifier)
+        pinned = any(op[:2] == "==" and "*" not in ver for op, ver in operators)
+        upper = any(op in ("<", "<=", "~=") or (op == "==" and "*" in ver) for op, ver in operators)
+        return (
+            identifier not in self._conflict_promoted,
+            not direct,
+            not pinned,
+            not upper,
+            self.options.user_requested.get(identifier, math.inf),
+            not operators,
+            identifier,
+        )
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[AnyRequirement]],
+        incompatibilities: Mapping[str, Iterator[AnyCandidate]],
+    ) -> list[AnyCandidate]:
+        reqs = list(requirements[identifier])
+        if identifier == REQUIRES_PYTHON:
+            version = self.options.env.version
+            ok = all(
+                r.specifier.contains(version, prereleases=True)
+                for r in reqs
+                if isinstance(r, PythonRequirement)
+            )
+            return [PythonCandidate(version)] if ok else []
+        name, extras = split_identifier(identifier)
+        bad_versions = {c.version for c in incompatibilities[identifier]}
+        explicit = [r.candidate for r in reqs if isinstance(r, ExplicitRequirement)]
+        specifier = SpecifierSet()
+        for r in reqs:
+            if isinstance(r, SpecRequirement):
+                specifier &= r.specifier
+        constraint = self.constraints.get(name)
+        if constraint is not None:
+            specifier &= constraint
+        if explicit:
+            chosen = explicit[0]
+            if any(c.link != chosen.link or c.version != chosen.version for c in explicit[1:]):
+                return []
+            if chosen.version in bad_versions:
+                return []
+            if not specifier.contains(chosen.version, prereleases=True):
+                return []
+            if extras != chosen.extras:
+                chosen = self._direct_with_extras(chosen, extras)
+            return [chosen]
+        files = self.index.project_files(name)
+        choices = applicable_versions(
+            files,
+            self.options.env,
+            specifier,
+            self.options.formats.allowed(name),
+            allow_prereleases=self.options.allow_prereleases,
+        )
+        result: list[AnyCandidate] = []
+        for choice in choices:
+            if choice.version in bad_versions:
+                continue
+            result.append(self._candidate(name, choice.version, extras, choice.best_file))
+        # Warm the metadata of the most likely picks while the resolver works.
+        self.index.prefetch_metadata(
+            [c.file for c in result[:2] if isinstance(c, Candidate) and c.file]
+        )
+        return result
+
+    def is_satisfied_by(self, requirement: AnyRequirement, candidate: AnyCandidate) -> bool:
+        if isinstance(requirement, PythonRequirement):
+            return isinstance(candidate, PythonCandidate) and requirement.specifier.contains(
+                candidate.version, prereleases=True
+            )
+        if not isinstance(candidate, Candidate):
+            return False
+        if isinstance(requirement, ExplicitRequirement):
+            want = requirement.candidate
+            return want.link == candidate.link and want.version == candidate.version
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: AnyCandidate) -> list[AnyRequirement]:
+        if isinstance(candidate, PythonCandidate):
+            return []
+        meta = self.metadata_of(candidate)
+        deps: list[AnyRequirement] = []
+        if candidate.extras:
+            base = self._base_of(candidate)
+            deps.append(ExplicitRequirement(base, text=f"{base.name}=={base.version}"))
+            valid = candidate.extras & {canonicalize_name(e) for e in meta.provides_extra}
+            if not meta.provides_extra:
+                valid = candidate.extras
+            deps.extend(self._requirements_for(candidate, meta, frozenset(valid)))
+        else:
+            if meta.requires_python is not None and str(meta.requires_python):
+                deps.append(PythonRequirement(meta.requires_python, repr(candidate)))
+            deps.extend(self._requirements_for(candidate, meta, frozenset()))
+        self.index.prefetch_pages({d.name for d in deps if isinstance(d, SpecRequirement)})
+        return deps
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def metadata_of(self, candidate: Candidate) -> CoreMetadata:
+        if candidate.preloaded is not None:
+            return candidate.preloaded
+        key = (candidate.name, candidate.version, candidate.link)
+        meta = self._metadata.get(key)
+        if meta is None:
+            assert candidate.file is not None
+            meta = self.index.metadata(candidate.file)
+            self._metadata[key] = meta
+        return meta
+
+    def _requirements_for(
+        self, candidate: Candidate, meta: CoreMetadata, extras: frozenset[str]
+    ) -> list[AnyRequirement]:
+        env = self.options.env
+        label = repr(candidate)
+        result: list[AnyRequirement] = []
+        for req in meta.requires_dist:
+            if req.marker is not None:
+                if extras:
+                    if not env.evaluate(req.marker, extras):
+                        continue
+                elif not env.evaluate(req.marker):
+                    continue
+            result.append(self.requirement_from(req, parent_label=label))
+        return result
+
+    def requirement_from(self, req: Requirement, *, parent_label: str | None) -> AnyRequirement:
+        name = canonicalize_name(req.name)
+        extras = frozenset(canonicalize_name(e) for e in req.extras)
+        if req.url:
+            meta, file = self.index.direct_metadata(req.url, base_dir=self.options.base_dir)
+            cand = Candidate(
+                name, meta.version, extras, file=file, link=req.url, preloaded=meta
+            )
+            return ExplicitRequirement(cand, text=str(req))
+        text = str(req).split(";")[0].strip()
+        return SpecRequirement(name, extras, req.specifier, parent_label, text)
+
+    def _candidate(
+        self, name: NormalizedName, version: Version, extras: frozenset[str], file: DistFile
+    ) -> Candidate:
+        key = (name, version, extras)
+        cand = self._candidates.get(key)
+        if cand is None:
+            cand = Candidate(name, version, extras, file=file)
+            self._candidates[key] = cand
+        return cand
+
+    def _base_of(self, candidate: Candidate) -> Candidate:
+        if candidate.link is not None:
+            return Candidate(
+                candidate.name,
+                candidate.version,
+                frozenset(),
+                file=candidate.file,
+                link=candidate.link,
+                editable=candidate.editable,
+                preloaded=candidate.preloaded,
+            )
+        assert candidate.file is not None
+        return self._candidate(candidate.name, candidate.version, frozenset(), candidate.file)
+
+    def _direct_with_extras(self, candidate: Candidate, extras: frozenset[str]) -> Candidate:
+        return Candidate(
+            candidate.name,
+            candidate.version,
+            extras,
+            file=candidate.file,
+            link=candidate.link,
+            editable=candidate.editable,
+            preloaded=candidate.preloaded,
+        )

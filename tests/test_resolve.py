@@ -1,0 +1,232 @@
+"""Resolver unit tests over an in-memory index (no HTTP): the provider is a pure adapter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from lockcheck.errors import ResolutionFailed
+from lockcheck.models import CoreMetadata, DistFile, InputRequirement
+from lockcheck.resolve.candidates import FormatControl
+from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, resolve
+
+ANY = frozenset({Tag("py3", "none", "any")})
+
+
+class MemoryIndex:
+    """name -> {version: (deps, requires_python, yanked)}."""
+
+    def __init__(self, projects: dict[str, dict[str, tuple]]):
+        self.projects = projects
+        self.metadata_calls: list[tuple[str, str]] = []
+
+    def project_files(self, name):
+        out = []
+        for version, spec in self.projects.get(name, {}).items():
+            deps, rp, yanked = (list(spec) + [None, False])[:3]
+            out.append(
+                DistFile(
+                    filename=f"{name}-{version}-py3-none-any.whl",
+                    url=f"https://example.invalid/{name}-{version}.whl",
+                    name=canonicalize_name(name),
+                    version=Version(version),
+                    is_wheel=True,
+                    hashes={"sha256": f"{name}{version}".encode().hex().ljust(64, "0")[:64]},
+                    requires_python=SpecifierSet(rp) if rp else None,
+                    yanked=bool(yanked),
+                    tags=ANY,
+                )
+            )
+        return out
+
+    def metadata(self, file):
+        self.metadata_calls.append((file.name, str(file.version)))
+        deps, rp, _ = (list(self.projects[file.name][str(file.version)]) + [None, False])[:3]
+        extras = set()
+        reqs = []
+        for d in deps:
+            r = Requirement(d)
+            reqs.append(r)
+            if r.marker and "extra" in str(r.marker):
+                extras.add(str(r.marker).split('"')[1])
+        return CoreMetadata(
+            name=file.name,
+            version=file.version,
+            requires_dist=tuple(reqs),
+            requires_python=SpecifierSet(rp) if rp else None,
+            provides_extra=frozenset(extras),
+        )
+
+    def prefetch_pages(self, names):
+        list(names)
+
+    def prefetch_metadata(self, files):
+        list(files)
+
+    def direct_metadata(self, link, *, base_dir, editable=False):  # pragma: no cover
+        raise AssertionError("no direct references here")
+
+
+def req(line: str, source: str = "-r requirements.in", constraint: bool = False):
+    return InputRequirement(Requirement(line), source, Path("requirements.in"), 1, constraint)
+
+
+def pins(resolution):
+    return {n: str(p.version) for n, p in resolution.packages.items()}
+
+
+ENV = TargetEnvironment.for_python("3.11")
+
+WEB = {
+    "flask": {"2.0.0": (["werkzeug>=2.0", "click>=7"],), "3.0.0": (["werkzeug>=3.0", "click>=8"],)},
+    "werkzeug": {"2.0.0": ([],), "3.0.0": (["markupsafe>=2.1"],)},
+    "click": {"7.0": ([],), "8.0": (["colorama; sys_platform == 'win32'"],)},
+    "markupsafe": {"2.1.0": ([],), "3.0.0": ([],)},
+    "colorama": {"0.4.6": ([],)},
+}
+
+
+def test_newest_versions_and_via_annotations():
+    res = resolve(ResolveRequest([req("flask")], env=ENV), MemoryIndex(WEB))
+    assert pins(res) == {
+        "click": "8.0",
+        "flask": "3.0.0",
+        "markupsafe": "3.0.0",
+        "werkzeug": "3.0.0",
+    }
+    assert res.packages["flask"].via == ("-r requirements.in",)
+    assert res.packages["markupsafe"].via == ("werkzeug",)
+    assert res.python_version == "3.11"
+
+
+def test_existing_pins_are_kept_and_conflicting_pins_dropped():
+    existing = {
+        "flask": ExistingPin("flask", Version("2.0.0")),
+        "werkzeug": ExistingPin("werkzeug", Version("2.0.0")),
+    }
+    res = resolve(ResolveRequest([req("flask")], env=ENV, existing_pins=existing), MemoryIndex(WEB))
+    assert pins(res)["flask"] == "2.0.0"
+    assert pins(res)["werkzeug"] == "2.0.0"
+    # A new input needing werkzeug>=3 drops only the werkzeug pin.
+    res = resolve(
+        ResolveRequest([req("flask"), req("werkzeug>=3")], env=ENV, existing_pins=existing),
+        MemoryIndex(WEB),
+    )
+    assert pins(res)["werkzeug"] == "3.0.0"
+    assert pins(res)["flask"] == "2.0.0"
+
+
+def test_upgrade_package_and_constraints():
+    existing = {"flask": ExistingPin("flask", Version("2.0.0"))}
+    request = ResolveRequest(
+        [req("flask")],
+        constraints=[req("markupsafe<3", "-c constraints.txt", constraint=True)],
+        env=ENV,
+        existing_pins=existing,
+        upgrade_packages={"flask": SpecifierSet()},
+    )
+    res = resolve(request, MemoryIndex(WEB))
+    assert pins(res)["flask"] == "3.0.0"
+    assert pins(res)["markupsafe"] == "2.1.0"
+    assert res.packages["markupsafe"].via == ("-c constraints.txt", "werkzeug")
+
+
+def test_markers_use_target_environment():
+    win = TargetEnvironment.for_python("3.11")
+    win.markers["sys_platform"] = "win32"
+    res = resolve(ResolveRequest([req("click")], env=win), MemoryIndex(WEB))
+    assert "colorama" in res.packages
+    res = resolve(ResolveRequest([req("click")], env=ENV), MemoryIndex(WEB))
+    assert "colorama" not in res.packages
+    res = resolve(
+        ResolveRequest([req("click"), req('flask; python_version < "3.0"')], env=ENV),
+        MemoryIndex(WEB),
+    )
+    assert "flask" not in res.packages
+
+
+def test_requires_python_and_yanked_and_prereleases():
+    index = MemoryIndex(
+        {
+            "new": {"1.0": ([],), "2.0": ([], ">=3.13")},
+            "yank": {"1.0": ([],), "1.1": ([], None, True)},
+            "pre": {"1.0": ([],), "2.0b1": ([],)},
+        }
+    )
+    res = resolve(ResolveRequest([req("new"), req("yank"), req("pre")], env=ENV), index)
+    assert pins(res) == {"new": "1.0", "yank": "1.0", "pre": "1.0"}
+    res = resolve(ResolveRequest([req("yank==1.1"), req("pre>=2.0b1")], env=ENV), index)
+    assert pins(res) == {"yank": "1.1", "pre": "2.0b1"}
+    res = resolve(ResolveRequest([req("pre")], env=ENV, allow_prereleases=True), index)
+    assert pins(res) == {"pre": "2.0b1"}
+    res = resolve(
+        ResolveRequest([req("new")], env=TargetEnvironment.for_python("3.13")), index
+    )
+    assert pins(res) == {"new": "2.0"}
+
+
+def test_extras_pull_optional_dependencies():
+    index = MemoryIndex(
+        {
+            "requests": {"2.0": (["idna", "pysocks; extra == 'socks'"],)},
+            "idna": {"3.0": ([],)},
+            "pysocks": {"1.7": ([],)},
+        }
+    )
+    res = resolve(ResolveRequest([req("requests[socks]")], env=ENV), index)
+    assert set(pins(res)) == {"requests", "idna", "pysocks"}
+    assert res.packages["requests"].extras == frozenset({"socks"})
+    assert res.packages["pysocks"].via == ("requests",)
+    assert res.packages["requests"].via == ("-r requirements.in",)
+
+
+def test_conflict_is_explained_in_plain_words():
+    index = MemoryIndex(
+        {"a": {"1.0": (["c<2"],)}, "b": {"1.0": (["c>=2"],)}, "c": {"1.0": ([],), "2.0": ([],)}}
+    )
+    with pytest.raises(ResolutionFailed) as info:
+        resolve(ResolveRequest([req("a"), req("b")], env=ENV), index)
+    text = str(info.value) + "\n".join(info.value.causes)
+    assert "conflicting requirements on c" in text
+    assert "a==1.0 requires c<2" in text
+    assert "b==1.0 requires c>=2" in text
+    assert "available versions of c: 1.0, 2.0" in text
+
+
+def test_unknown_package_is_reported():
+    with pytest.raises(ResolutionFailed) as info:
+        resolve(ResolveRequest([req("nope")], env=ENV), MemoryIndex({}))
+    assert "no package named 'nope'" in str(info.value)
+
+
+def test_hashes_cover_every_platform_but_respect_format_control():
+    index = MemoryIndex({"x": {"1.0": ([],)}})
+    res = resolve(ResolveRequest([req("x")], env=ENV, generate_hashes=True), index)
+    assert len(res.packages["x"].hashes) == 1
+    with pytest.raises(ResolutionFailed):
+        resolve(
+            ResolveRequest(
+                [req("x")], env=ENV, formats=FormatControl(no_binary=frozenset({":all:"}))
+            ),
+            index,
+        )
+
+
+def test_unsafe_packages_are_marked():
+    index = MemoryIndex({"tool": {"1.0": (["setuptools"],)}, "setuptools": {"80.0": ([],)}})
+    res = resolve(ResolveRequest([req("tool")], env=ENV), index)
+    assert res.packages["setuptools"].unsafe
+    assert not res.packages["tool"].unsafe
+
+
+def test_metadata_read_once_per_version():
+    index = MemoryIndex(WEB)
+    resolve(ResolveRequest([req("flask"), req("werkzeug")], env=ENV), index)
+    assert len(index.metadata_calls) == len(set(index.metadata_calls))
