@@ -1,0 +1,83 @@
+"""Read every input of a lock (requirement files and project files) into one ParsedInputs.
+
+pip-compile accepts several source files; requirement files share one option state (pip's
+finder), project files add their metadata's requirements.  Order is kept, ``files`` is
+de-duplicated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from lockcheck.errors import InputError
+from lockcheck.inputs.pyproject import PROJECT_FILES, read_project_input
+from lockcheck.inputs.reqfile import STDIN, RequirementFileParser
+from lockcheck.models import InputRequirement, ParsedInputs
+
+__all__ = ["is_project_file", "read_inputs"]
+
+
+def is_project_file(path: Path | str) -> bool:
+    """True for pyproject.toml, setup.cfg and setup.py (pip-compile's "setup files")."""
+    return os.fspath(path) != STDIN and Path(path).name in PROJECT_FILES
+
+
+def read_inputs(
+    paths: Sequence[Path | str],
+    *,
+    extras: Sequence[str] = (),
+    all_extras: bool = False,
+    groups: Sequence[str] = (),
+    build_isolation: bool = True,
+    index_env: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    relative_to: Path | None = None,
+    constraints: Sequence[Path | str] = (),
+) -> ParsedInputs:
+    """Merge *paths* in order (``"-"`` is standard input), then the *constraints* files
+    (pip-compile's ``--constraint``).
+
+    Extras and dependency groups apply to the project files; asking for them without one is
+    an InputError, as in pip-compile ("--extra has effect only with setup.py and PEP-517
+    input formats").
+    """
+    if (extras or groups) and not any(is_project_file(p) for p in paths):
+        what = "--extra" if extras else "--group"
+        raise InputError(
+            f"{what} has effect only with pyproject.toml, setup.cfg and setup.py inputs"
+        )
+    parser = RequirementFileParser(environ=environ, relative_to=relative_to)
+    requirements: list[InputRequirement] = []
+    files: list[Path] = []
+    for path in paths:
+        if is_project_file(path):
+            project = read_project_input(
+                Path(path),
+                extras=extras,
+                all_extras=all_extras,
+                groups=groups,
+                build_isolation=build_isolation,
+                index_env=index_env,
+                relative_to=relative_to,
+            )
+            requirements.extend(project.requirements)
+            files.extend(project.files)
+        else:
+            before = len(parser.result().requirements)
+            parser.parse(path)
+            parsed = parser.result()
+            requirements.extend(parsed.requirements[before:])
+            files.extend(parsed.files)
+    for path in constraints:
+        parser.parse(path, constraint=True)
+    parsed = parser.result()
+    files.extend(parsed.files)
+    unique_files = tuple(dict.fromkeys(files))
+    return ParsedInputs(
+        requirements=tuple(requirements),
+        constraints=parsed.constraints,
+        options=parsed.options,
+        files=unique_files,
+    )

@@ -1,0 +1,83 @@
+"""Run the lockcheck CLI and pip-compile in subprocesses, the way a user would.
+
+Both helpers inherit ``os.environ``, which the autouse ``_isolated_environment`` fixture in
+conftest has already cleaned (no pip.conf, no PIP_* index settings, private caches), and
+capture text output without raising on a non-zero exit: assert on ``returncode`` yourself
+and put ``describe(result)`` in the assertion message.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = [
+    "PIP_COMPILE",
+    "describe",
+    "run_lockcheck",
+    "run_pip_compile",
+    "subprocess_env",
+]
+
+#: The pip-compile of the interpreter running the tests (pip-tools is a test dependency).
+PIP_COMPILE = Path(sys.executable).parent / "pip-compile"
+_TIMEOUT = 300
+
+
+def subprocess_env(env: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """``os.environ`` updated with *env*; a ``None`` value removes the variable."""
+    merged = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _run(
+    argv: list[str], cwd: str | Path, env: Mapping[str, str | None] | None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        env=subprocess_env(env),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_lockcheck(
+    *args: str | Path,
+    cwd: str | Path,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = _TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m lockcheck *args`` in *cwd* with the test interpreter."""
+    return _run([sys.executable, "-m", "lockcheck", *map(str, args)], cwd, env, timeout)
+
+
+def run_pip_compile(
+    *args: str | Path,
+    cwd: str | Path,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = _TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """``pip-compile *args`` (next to ``sys.executable``) in *cwd*; arguments pass unchanged,
+    so give ``--index-url``, ``--cache-dir`` etc. yourself."""
+    return _run([str(PIP_COMPILE), *map(str, args)], cwd, env, timeout)
+
+
+def describe(result: subprocess.CompletedProcess[str]) -> str:
+    """The command, exit code, stdout and stderr of a run, for assertion messages."""
+    argv = result.args if isinstance(result.args, str) else " ".join(map(str, result.args))
+    return (
+        f"$ {argv}\nexit code {result.returncode}\n"
+        f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+    )

@@ -1,0 +1,378 @@
+"""PEP 517 metadata and wheels (lockcheck.build) and core-metadata parsing (lockcheck.metadata).
+
+Projects use dependency-free in-tree backends (``backend-path``), so everything builds offline,
+with or without isolation.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tarfile
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from lockcheck.build import build_wheel, prepare_metadata, unpack_sdist
+from lockcheck.errors import BuildError, MetadataError
+from lockcheck.metadata import parse_core_metadata
+from tests.fixtures.builders import make_project, make_sdist, make_wheel
+
+
+def backend_project(root: Path, backend_source: str, requires: tuple[str, ...] = ()) -> Path:
+    """A project whose in-tree backend is *backend_source* (module ``tbackend``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "_be").mkdir(exist_ok=True)
+    (root / "_be" / "tbackend.py").write_text(textwrap.dedent(backend_source), encoding="utf-8")
+    reqs = ", ".join(f'"{r}"' for r in requires)
+    (root / "pyproject.toml").write_text(
+        f"[build-system]\nrequires = [{reqs}]\n"
+        'build-backend = "tbackend"\nbackend-path = ["_be"]\n',
+        encoding="utf-8",
+    )
+    return root
+
+
+WHEEL_ONLY_BACKEND = """\
+    import os, zipfile
+
+    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+        name = "nohook-1.0-py3-none-any.whl"
+        with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as zf:
+            info = "nohook-1.0.dist-info/"
+            zf.writestr(info + "METADATA",
+                "Metadata-Version: 2.1\\nName: nohook\\nVersion: 1.0\\nRequires-Dist: alpha>=2\\n")
+            zf.writestr(info + "WHEEL",
+                "Wheel-Version: 1.0\\nGenerator: t\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+            zf.writestr(info + "RECORD", "")
+        return name
+    """
+
+FAILING_BACKEND = """\
+    import sys
+
+    def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+        for i in range(40):
+            print("noise line", i)
+        print("the compiler said: missing header foo.h", file=sys.stderr)
+        raise RuntimeError("kaboom")
+
+    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+        raise RuntimeError("no wheel either")
+    """
+
+
+# --------------------------------------------------------------------------------------
+# prepare_metadata
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("isolation", [False, True])
+def test_metadata_of_source_tree(tmp_path: Path, isolation: bool) -> None:
+    root = make_project(
+        tmp_path,
+        "Tree.App",
+        "2.1",
+        dependencies=["alpha>=1", 'beta; python_version < "3.99"'],
+        optional_dependencies={"X": ["gamma"]},
+        requires_python=">=3.8",
+        dynamic_dependencies=True,
+    )
+    meta = prepare_metadata(root, isolation=isolation)
+    assert meta.name == "Tree.App"
+    assert meta.version == Version("2.1")
+    assert meta.requires_dist == (
+        Requirement("alpha>=1"),
+        Requirement('beta; python_version < "3.99"'),
+        Requirement('gamma; extra == "x"'),
+    )
+    assert meta.requires_python == SpecifierSet(">=3.8")
+    assert meta.provides_extra == frozenset({"x"})
+
+
+def test_metadata_of_sdist_and_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sdist = make_sdist(tmp_path, "Some.Pkg", "3.0", requires_dist=["delta<2"])
+    cache = tmp_path / "cache"
+    meta = prepare_metadata(sdist, isolation=False, cache_dir=cache)
+    assert (meta.name, meta.version, meta.requires_dist) == (
+        "Some.Pkg",
+        Version("3.0"),
+        (Requirement("delta<2"),),
+    )
+    [cached] = cache.iterdir()
+    assert cached.name.endswith(".METADATA") and len(cached.stem) == 64
+
+    import lockcheck.build
+
+    def no_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("built again despite the cache")
+
+    monkeypatch.setattr(lockcheck.build, "_make_builder", no_build)
+    assert prepare_metadata(sdist, isolation=False, cache_dir=cache) == meta
+
+
+def test_metadata_of_zip_sdist(tmp_path: Path) -> None:
+    tar = make_sdist(tmp_path, "zipped", "1.0", requires_dist=["epsilon"])
+    zpath = tmp_path / "zipped-1.0.zip"
+    with tarfile.open(tar) as tf, zipfile.ZipFile(zpath, "w") as zf:
+        for member in tf.getmembers():
+            if member.isfile():
+                data = tf.extractfile(member)
+                assert data is not None
+                zf.writestr(member.name, data.read())
+    meta = prepare_metadata(zpath, isolation=False)
+    assert meta.requires_dist == (Requirement("epsilon"),)
+
+
+def test_fallback_to_wheel_when_hook_is_missing(tmp_path: Path) -> None:
+    root = backend_project(tmp_path / "nohook", WHEEL_ONLY_BACKEND)
+    meta = prepare_metadata(root, isolation=False)
+    assert (meta.name, meta.requires_dist) == ("nohook", (Requirement("alpha>=2"),))
+
+
+def test_build_failure_message(tmp_path: Path) -> None:
+    root = backend_project(tmp_path / "broken", FAILING_BACKEND)
+    with pytest.raises(BuildError) as info:
+        prepare_metadata(root, isolation=False)
+    message = str(info.value)
+    first, *rest = message.splitlines()
+    assert first == (
+        f"{root}: failed to prepare metadata: "
+        "Backend subprocess exited when trying to invoke prepare_metadata_for_build_wheel"
+    )
+    tail = "\n".join(rest)
+    assert "the compiler said: missing header foo.h" in tail
+    assert "RuntimeError: kaboom" in tail
+    assert "noise line 0" not in tail  # only the last lines are kept
+    assert 0 < len(rest) <= 25
+    assert info.value.output_tail[-1].strip() == "RuntimeError: kaboom"  # type: ignore[attr-defined]
+
+
+def test_missing_backend(tmp_path: Path) -> None:
+    root = tmp_path / "nobackend"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "no_such_backend_xyz"\n', encoding="utf-8"
+    )
+    with pytest.raises(BuildError, match="Backend 'no_such_backend_xyz' is not available"):
+        prepare_metadata(root, isolation=False)
+
+
+def test_invalid_build_system_table(tmp_path: Path) -> None:
+    root = tmp_path / "badtable"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[build-system]\nrequires = "x"\n', encoding="utf-8")
+    with pytest.raises(BuildError, match="cannot set up the build"):
+        prepare_metadata(root, isolation=False)
+
+
+def test_missing_source(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="no such file or directory"):
+        prepare_metadata(tmp_path / "nope", isolation=False)
+
+
+def test_index_env_reaches_build_requirement_install(tmp_path: Path) -> None:
+    """Build requirements come from the indexes in index_env (here a find-links folder)."""
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "helper-dep", "1.0")
+    backend = WHEEL_ONLY_BACKEND.replace(
+        "import os, zipfile", "import os, zipfile\n    import helper_dep"
+    )
+    root = backend_project(tmp_path / "needs-helper", backend, requires=("helper-dep",))
+    meta = prepare_metadata(
+        root, isolation=True, index_env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
+    )
+    assert meta.name == "nohook"
+
+    with pytest.raises(BuildError) as info:
+        prepare_metadata(root, isolation=True, index_env={"PIP_NO_INDEX": "1"})
+    first = str(info.value).splitlines()[0]
+    assert first.endswith("cannot install build requirements (helper-dep): pip exited with 1")
+    assert "helper-dep" in "\n".join(info.value.output_tail)  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------
+# build_wheel
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["tree", "sdist"])
+def test_build_wheel(tmp_path: Path, kind: str) -> None:
+    if kind == "tree":
+        source = make_project(tmp_path, "wheely", "0.3", dependencies=["alpha"])
+    else:
+        source = make_sdist(tmp_path, "wheely", "0.3", requires_dist=["alpha"])
+    wheel = build_wheel(source, tmp_path / "out", isolation=False)
+    assert wheel.parent == tmp_path / "out"
+    assert wheel.name == "wheely-0.3-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as zf:
+        meta = parse_core_metadata(zf.read("wheely-0.3.dist-info/METADATA"))
+    assert meta.requires_dist == (Requirement("alpha"),)
+
+
+def test_build_wheel_failure(tmp_path: Path) -> None:
+    root = backend_project(tmp_path / "broken", FAILING_BACKEND)
+    with pytest.raises(BuildError, match=r"failed to build a wheel: .*build_wheel") as info:
+        build_wheel(root, tmp_path / "out", isolation=False)
+    assert "no wheel either" in str(info.value)
+
+
+# --------------------------------------------------------------------------------------
+# safe unpacking
+# --------------------------------------------------------------------------------------
+
+
+def _tar(path: Path, members: list[tarfile.TarInfo]) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        tf.addfile(_file_info("pkg-1.0/pyproject.toml"), io.BytesIO(b"[project]\n"))
+        for member in members:
+            tf.addfile(member, io.BytesIO(b"x") if member.isfile() else None)
+    return path
+
+
+def _file_info(name: str, **attrs: object) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = len(b"x") if name != "pkg-1.0/pyproject.toml" else len(b"[project]\n")
+    for key, value in attrs.items():
+        setattr(info, key, value)
+    return info
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info
+
+
+def _device(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.CHRTYPE
+    return info
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        (_file_info("../evil.txt"), "member '../evil.txt' points outside"),
+        (_file_info("pkg-1.0/../../evil.txt"), "points outside"),
+        (_file_info("/etc/evil.txt"), "member '/etc/evil.txt' points outside"),
+        (_link("pkg-1.0/link", "../../outside"), "link 'pkg-1.0/link' points outside"),
+        (_link("pkg-1.0/abs", "/etc/passwd"), "link 'pkg-1.0/abs' points outside"),
+        (_link("pkg-1.0/hard", "../x", tarfile.LNKTYPE), "link 'pkg-1.0/hard' points outside"),
+        (_device("pkg-1.0/dev"), "is not a regular file"),
+    ],
+    ids=["dotdot", "nested-dotdot", "absolute", "symlink", "abs-symlink", "hardlink", "device"],
+)
+def test_unpack_rejects_traversal(tmp_path: Path, member: tarfile.TarInfo, message: str) -> None:
+    archive = _tar(tmp_path / "pkg-1.0.tar.gz", [member])
+    dest = tmp_path / "dest"
+    with pytest.raises(BuildError, match=f"refusing to unpack pkg-1.0.tar.gz: .*{message}"):
+        unpack_sdist(archive, dest)
+    assert not (tmp_path / "evil.txt").exists()
+    assert not any(dest.rglob("*"))  # nothing was written
+
+
+def test_unpack_allows_inner_symlink(tmp_path: Path) -> None:
+    archive = _tar(tmp_path / "pkg-1.0.tar.gz", [_link("pkg-1.0/sub/link", "../pyproject.toml")])
+    root = unpack_sdist(archive, tmp_path / "dest")
+    assert root == tmp_path / "dest" / "pkg-1.0"
+
+
+def test_unpack_rejects_zip_traversal(tmp_path: Path) -> None:
+    archive = tmp_path / "pkg-1.0.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("pkg-1.0/pyproject.toml", "")
+        zf.writestr("../evil.txt", "x")
+    with pytest.raises(BuildError, match=r"member '\.\./evil\.txt' points outside"):
+        unpack_sdist(archive, tmp_path / "dest")
+    assert not (tmp_path / "evil.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("pkg-1.0.tar.gz", b"not a tarball", "cannot unpack pkg-1.0.tar.gz"),
+        ("pkg-1.0.zip", b"not a zip", "cannot unpack pkg-1.0.zip"),
+        ("pkg-1.0.rar", b"", "not an sdist archive: pkg-1.0.rar"),
+    ],
+)
+def test_unpack_bad_archives(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(BuildError, match=message):
+        unpack_sdist(path, tmp_path / "dest")
+
+
+def test_unpack_without_project(tmp_path: Path) -> None:
+    archive = tmp_path / "pkg-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        info = tarfile.TarInfo("pkg-1.0/README")
+        tf.addfile(info, io.BytesIO(b""))
+    with pytest.raises(BuildError, match=r"is not an sdist: no pyproject\.toml or setup\.py"):
+        unpack_sdist(archive, tmp_path / "dest")
+
+
+# --------------------------------------------------------------------------------------
+# parse_core_metadata
+# --------------------------------------------------------------------------------------
+
+STRICT = """\
+Metadata-Version: 2.3
+Name: Foo.Bar
+Version: 1.0.post1
+Requires-Python: >=3.9
+Provides-Extra: Socks_Proxy
+Requires-Dist: idna>=2
+Requires-Dist: pysocks; extra == "socks-proxy"
+"""
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_parse_strict(as_bytes: bool) -> None:
+    meta = parse_core_metadata(STRICT.encode() if as_bytes else STRICT)
+    assert meta.name == "Foo.Bar"
+    assert meta.version == Version("1.0.post1")
+    assert meta.requires_python == SpecifierSet(">=3.9")
+    assert meta.requires_dist == (
+        Requirement("idna>=2"),
+        Requirement('pysocks; extra == "socks-proxy"'),
+    )
+    assert meta.provides_extra == frozenset({"socks-proxy"})
+
+
+def test_parse_lenient(caplog: pytest.LogCaptureFixture) -> None:
+    text = (
+        "Metadata-Version: 1.2\nName: old\nVersion: 0.9\n"
+        "Requires-Dist: good (>=1.0)\nRequires-Dist: bad; python_version >>> '3'\n"
+        "Requires-Python: >=2.6, !=3.0.*, <4.*\nProvides-Extra: Tests\n"
+    )
+    with caplog.at_level(logging.WARNING, logger="lockcheck.metadata"):
+        meta = parse_core_metadata(text, origin="old-0.9.tar.gz")
+    assert (meta.name, meta.version) == ("old", Version("0.9"))
+    assert meta.requires_dist == (Requirement("good>=1.0"),)
+    assert meta.requires_python is None
+    assert meta.provides_extra == frozenset({"tests"})
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        "ignoring invalid Requires-Dist \"bad; python_version >>> '3'\"" in m for m in messages
+    )
+    assert any("old 0.9 (old-0.9.tar.gz): ignoring invalid Requires-Python" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Metadata-Version: 2.1\nVersion: 1.0\n", "has no Name field"),
+        ("Metadata-Version: 2.1\nName: x\n", r"metadata of x \(<metadata>\) has no Version field"),
+        ("Metadata-Version: 2.1\nName: x\nVersion: banana\n", "has an invalid version 'banana'"),
+    ],
+)
+def test_parse_fatal(text: str, message: str) -> None:
+    with pytest.raises(MetadataError, match=message):
+        parse_core_metadata(text)
