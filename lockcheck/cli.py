@@ -17,7 +17,6 @@ from lockcheck import __version__
 __all__ = ["cli", "main"]
 
 
-
 def _fail(exc: BaseException, verbose: bool) -> int:
     from lockcheck.errors import LockcheckError, redact_url
 
@@ -58,9 +57,7 @@ def _non_default_options(ctx: click.Context) -> dict[str, object]:
         if param.multiple:
             if not value:
                 continue
-            out[param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]] = tuple(
-                value
-            )
+            out[param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]] = tuple(value)
             continue
         if value == default or (default is None and not value):
             continue
@@ -70,29 +67,63 @@ def _non_default_options(ctx: click.Context) -> dict[str, object]:
 
 
 @cli.command("compile")
-@click.argument("src_files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-              help="Lock file to write ('-' for standard output).")
-@click.option("--python-version", metavar="X.Y",
-              help="Target Python for markers, Requires-Python and the header.")
+@click.argument(
+    "src_files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Lock file to write ('-' for standard output).",
+)
+@click.option(
+    "--python-version",
+    metavar="X.Y",
+    help="Target Python for markers, Requires-Python and the header.",
+)
 @click.option("--extra", "extras", multiple=True, help="Optional dependencies to include.")
 @click.option("--all-extras", is_flag=True, help="Include every optional dependency.")
 @click.option("--group", "groups", multiple=True, help="PEP 735 dependency group to include.")
-@click.option("-c", "--constraint", "constraint_files", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="Constraints file.")
+@click.option(
+    "-c",
+    "--constraint",
+    "constraint_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Constraints file.",
+)
 @click.option("-U", "--upgrade", is_flag=True, help="Ignore existing pins; take newest versions.")
-@click.option("-P", "--upgrade-package", "upgrade_packages", multiple=True,
-              metavar="NAME[SPEC]", help="Upgrade one package (repeatable).")
+@click.option(
+    "-P",
+    "--upgrade-package",
+    "upgrade_packages",
+    multiple=True,
+    metavar="NAME[SPEC]",
+    help="Upgrade one package (repeatable).",
+)
 @click.option("--pre", is_flag=True, help="Allow pre-releases.")
 @click.option("--generate-hashes", is_flag=True, help="Add --hash lines for every file.")
-@click.option("--reuse-hashes/--no-reuse-hashes", default=True,
-              help="Keep hashes of unchanged pins from the existing lock.")
-@click.option("--allow-unsafe/--no-allow-unsafe", default=False,
-              help="Pin setuptools, pip and distribute too.")
-@click.option("--unsafe-package", "unsafe_packages", multiple=True,
-              help="Treat this package as unsafe (repeatable).")
-@click.option("--strip-extras/--no-strip-extras", default=True,
-              help="Write pins without extras (default), so the lock works as constraints.")
+@click.option(
+    "--reuse-hashes/--no-reuse-hashes",
+    default=True,
+    help="Keep hashes of unchanged pins from the existing lock.",
+)
+@click.option(
+    "--allow-unsafe/--no-allow-unsafe",
+    default=False,
+    help="Pin setuptools, pip and distribute too.",
+)
+@click.option(
+    "--unsafe-package",
+    "unsafe_packages",
+    multiple=True,
+    help="Treat this package as unsafe (repeatable).",
+)
+@click.option(
+    "--strip-extras/--no-strip-extras",
+    default=True,
+    help="Write pins without extras (default), so the lock works as constraints.",
+)
 @click.option("--annotate/--no-annotate", default=True, help="Write '# via' annotations.")
 @click.option("--annotation-style", type=click.Choice(["split", "line"]), default="split")
 @click.option("--header/--no-header", default=True, help="Write the header comment.")
@@ -100,8 +131,9 @@ def _non_default_options(ctx: click.Context) -> dict[str, object]:
 @click.option("--emit-index-url/--no-emit-index-url", default=True)
 @click.option("--emit-trusted-host/--no-emit-trusted-host", default=True)
 @click.option("--emit-find-links/--no-emit-find-links", default=True)
-@click.option("--newline", type=click.Choice(["lf", "crlf", "native", "preserve"]),
-              default="preserve")
+@click.option(
+    "--newline", type=click.Choice(["lf", "crlf", "native", "preserve"]), default="preserve"
+)
 @click.option("-i", "--index-url", help="Base URL of the package index.")
 @click.option("--extra-index-url", "extra_index_urls", multiple=True)
 @click.option("--no-index", is_flag=True, help="Ignore package indexes (find-links only).")
@@ -143,7 +175,7 @@ def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0) -> int:
     except KeyboardInterrupt:
         click.echo("lockcheck: interrupted; nothing was written", err=True)
         return 130
-    except Exception as exc:  # noqa: BLE001 - mapped to one line and exit 2
+    except Exception as exc:
         return _fail(exc, verbose > 0)
     if settings.dry_run or result.output_file is None:
         sys.stdout.write(result.text)
@@ -160,15 +192,17 @@ def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0) -> int:
             return _fail(exc, verbose > 0)
     if not quiet:
         state = "updated" if result.changed else "up to date"
-        click.echo(f"{result.output_file.name} {state} "
-                   f"({len(result.resolution.packages)} packages)", err=True)
+        click.echo(
+            f"{result.output_file.name} {state} ({len(result.resolution.packages)} packages)",
+            err=True,
+        )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry: returns the exit code instead of raising SystemExit."""
     try:
-        cli.main(args=argv, prog_name="lockcheck", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="lockcheck", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -179,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SystemExit as exc:  # pragma: no cover
         return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -136,13 +136,15 @@ def _merge_index_options(settings: CompileSettings, file_opts: IndexOptions, env
     merged = replace(base, **changes)
     file_changes: dict[str, object] = {}
     if file_opts.index_url:
+        # pip replaces its whole index list when a requirement file names an index.
         file_changes["index_url"] = file_opts.index_url
-    if file_opts.no_index:
-        file_changes["no_index"] = True
-    if file_opts.extra_index_urls:
+        file_changes["extra_index_urls"] = tuple(file_opts.extra_index_urls)
+    elif file_opts.extra_index_urls:
         file_changes["extra_index_urls"] = _dedup(
             (*merged.extra_index_urls, *file_opts.extra_index_urls)
         )
+    if file_opts.no_index:
+        file_changes["no_index"] = True
     if file_opts.find_links:
         file_changes["find_links"] = _dedup((*merged.find_links, *file_opts.find_links))
     if file_opts.trusted_hosts:
@@ -176,7 +178,7 @@ def compile_lock(settings: CompileSettings) -> CompileResult:
     from lockcheck.index.finder import PackageFinder
     from lockcheck.inputs import read_inputs
     from lockcheck.lockfile.reader import read_lock
-    from lockcheck.lockfile.settings import OutputSettings
+    from lockcheck.lockfile.settings import OutputSettings, custom_compile_command_from_env
     from lockcheck.lockfile.writer import render_requirements
     from lockcheck.resolve.environment import TargetEnvironment
     from lockcheck.resolve.resolver import (
@@ -203,7 +205,7 @@ def compile_lock(settings: CompileSettings) -> CompileResult:
 
     pre_index = _merge_index_options(settings, IndexOptions(), environ)
     inputs = read_inputs(
-        [cwd / p if str(p) != "-" else p for p in src_files],
+        [_anchored(p, cwd) for p in src_files],
         extras=settings.extras,
         all_extras=settings.all_extras,
         groups=settings.groups,
@@ -211,33 +213,24 @@ def compile_lock(settings: CompileSettings) -> CompileResult:
         index_env=pre_index.pip_env(),
         environ=environ,
         relative_to=cwd,
+        constraints=[_anchored(p, cwd) for p in settings.constraint_files],
     )
     constraints = list(inputs.constraints)
-    if settings.constraint_files:
-        extra = read_inputs(
-            [cwd / p for p in settings.constraint_files],
-            environ=environ,
-            relative_to=cwd,
-            as_constraints=True,
-        )
-        constraints.extend(extra.requirements)
-        constraints.extend(extra.constraints)
-        inputs = replace(inputs, files=tuple(dict.fromkeys((*inputs.files, *extra.files))))
     index_settings = _merge_index_options(settings, inputs.options, environ)
     env = TargetEnvironment.for_python(settings.python_version)
 
     previous_text: str | None = None
     existing: dict[NormalizedName, ExistingPin] = {}
     if output is not None and output.exists():
-        previous_text = output.read_text(encoding="utf-8")
+        # Untranslated, so --newline=preserve sees CRLF.
+        previous_text = output.read_bytes().decode("utf-8", errors="replace")
         if not settings.upgrade and previous_text.strip():
-            lock = read_lock(output)
+            lock = read_lock(previous_text, name=str(output))
             for entry in lock.entries:
-                if entry.version is None or entry.editable or entry.link:
+                pkg = entry.package
+                if entry.commented or pkg.version is None or pkg.editable or pkg.link:
                     continue
-                existing[canonicalize_name(entry.name)] = ExistingPin(
-                    canonicalize_name(entry.name), entry.version, tuple(entry.hashes)
-                )
+                existing[pkg.name] = ExistingPin(pkg.name, pkg.version, tuple(pkg.hashes))
 
     upgrade_packages = dict(parse_upgrade_package(p) for p in settings.upgrade_packages)
     request = ResolveRequest(
@@ -253,8 +246,9 @@ def compile_lock(settings: CompileSettings) -> CompileResult:
         generate_hashes=settings.generate_hashes,
         reuse_hashes=settings.reuse_hashes,
         allow_unsafe=settings.allow_unsafe,
-        unsafe_packages=DEFAULT_UNSAFE
-        | frozenset(canonicalize_name(p) for p in settings.unsafe_packages),
+        # pip-tools: --unsafe-package replaces the default set.
+        unsafe_packages=frozenset(canonicalize_name(p) for p in settings.unsafe_packages)
+        or DEFAULT_UNSAFE,
         base_dir=cwd,
         output_dir=out_dir,
     )
@@ -279,14 +273,36 @@ def compile_lock(settings: CompileSettings) -> CompileResult:
         newline=settings.newline,
         python_version=env.python_version,
         compile_command=_header_command(settings, src_files, output, cwd),
-        index_url=None if index_settings.no_index else index_settings.index_url,
-        extra_index_urls=() if index_settings.no_index else index_settings.extra_index_urls,
+        custom_compile_command=custom_compile_command_from_env(environ),
+        index_url=index_settings.index_url,
+        no_index=index_settings.no_index,
+        extra_index_urls=index_settings.extra_index_urls,
         find_links=index_settings.find_links,
         trusted_hosts=index_settings.trusted_hosts,
-        environ=environ,
+        only_binary=request.formats.only_binary,
+        no_binary=request.formats.no_binary,
     )
-    text = render_requirements(resolution, output_settings, existing_text=previous_text)
+    text = render_requirements(
+        resolution,
+        output_settings,
+        existing_text=previous_text,
+        fallback_texts=[_raw(cwd / p) for p in src_files if str(p) != "-"],
+    )
     return CompileResult(text, output, previous_text, resolution, inputs)
+
+
+def _anchored(path: Path, cwd: Path) -> Path:
+    """Keep paths as given (they become ``# via`` labels) unless cwd is not the process's."""
+    if str(path) == "-" or path.is_absolute() or cwd == Path.cwd().resolve():
+        return path
+    return cwd / path
+
+
+def _raw(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _header_command(

@@ -30,7 +30,7 @@ class MemoryIndex:
     def project_files(self, name):
         out = []
         for version, spec in self.projects.get(name, {}).items():
-            deps, rp, yanked = (list(spec) + [None, False])[:3]
+            _deps, rp, yanked = ([*list(spec), None, False])[:3]
             out.append(
                 DistFile(
                     filename=f"{name}-{version}-py3-none-any.whl",
@@ -48,7 +48,7 @@ class MemoryIndex:
 
     def metadata(self, file):
         self.metadata_calls.append((file.name, str(file.version)))
-        deps, rp, _ = (list(self.projects[file.name][str(file.version)]) + [None, False])[:3]
+        deps, rp, _ = ([*list(self.projects[file.name][str(file.version)]), None, False])[:3]
         extras = set()
         reqs = []
         for d in deps:
@@ -166,9 +166,7 @@ def test_requires_python_and_yanked_and_prereleases():
     assert pins(res) == {"yank": "1.1", "pre": "2.0b1"}
     res = resolve(ResolveRequest([req("pre")], env=ENV, allow_prereleases=True), index)
     assert pins(res) == {"pre": "2.0b1"}
-    res = resolve(
-        ResolveRequest([req("new")], env=TargetEnvironment.for_python("3.13")), index
-    )
+    res = resolve(ResolveRequest([req("new")], env=TargetEnvironment.for_python("3.13")), index)
     assert pins(res) == {"new": "2.0"}
 
 

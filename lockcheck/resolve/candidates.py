@@ -127,6 +127,4 @@ def applicable_versions(
         current = best.get(f.version)
         if current is None or _file_rank(f, env) > _file_rank(current, env):
             best[f.version] = f
-    return [
-        VersionChoice(v, best[v], best[v].yanked) for v in sorted(best, reverse=True)
-    ]
+    return [VersionChoice(v, best[v], best[v].yanked) for v in sorted(best, reverse=True)]

@@ -55,7 +55,7 @@ class TargetEnvironment:
         running = sys.version_info[:2]
         if len(parts) == 2 and tuple(parts) == running:
             return current
-        full = ".".join(str(p) for p in (parts + [0])[:3])
+        full = ".".join(str(p) for p in ([*parts, 0])[:3])
         env = dict(current.markers)
         env["python_version"] = f"{parts[0]}.{parts[1]}"
         env["python_full_version"] = full

@@ -63,7 +63,7 @@ def explain_impossible(
             lines.append(f"{name} is constrained to {constraint}")
         try:
             files = index.project_files(name)
-        except Exception:  # noqa: BLE001 - the explanation must not hide the real error
+        except Exception:
             files = []
         versions = sorted({f.version for f in files})
         if not files:

@@ -24,8 +24,10 @@ def _drop_extras(items: list) -> list:
                 kept.pop()
             continue
         if isinstance(item, tuple):
-            if any(getattr(part, "value", None) == "extra" and type(part).__name__ == "Variable"
-                   for part in item):
+            if any(
+                getattr(part, "value", None) == "extra" and type(part).__name__ == "Variable"
+                for part in item
+            ):
                 if kept and isinstance(kept[-1], str):
                     kept.pop()  # the "and"/"or" before it
                 continue

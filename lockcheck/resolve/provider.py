@@ -342,9 +342,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         extras = frozenset(canonicalize_name(e) for e in req.extras)
         if req.url:
             meta, file = self.index.direct_metadata(req.url, base_dir=self.options.base_dir)
-            cand = Candidate(
-                name, meta.version, extras, file=file, link=req.url, preloaded=meta
-            )
+            cand = Candidate(name, meta.version, extras, file=file, link=req.url, preloaded=meta)
             return ExplicitRequirement(cand, text=str(req))
         text = str(req).split(";")[0].strip()
         return SpecRequirement(name, extras, req.specifier, parent_label, text)

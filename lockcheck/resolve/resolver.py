@@ -161,9 +161,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
             result = resolver.resolve(root_reqs, max_rounds=200_000)
             break
         except ResolutionImpossible as exc:
-            cause_names = {
-                getattr(c.requirement, "name", REQUIRES_PYTHON) for c in exc.causes
-            }
+            cause_names = {getattr(c.requirement, "name", REQUIRES_PYTHON) for c in exc.causes}
             if cause_names and all(n in pins for n in cause_names):
                 for n in cause_names:
                     del pins[n]
@@ -253,9 +251,7 @@ def _to_resolution(
         files: tuple = ()
         hashes: tuple[str, ...] = ()
         if cand.link is None:
-            all_files = [
-                f for f in index.project_files(name) if f.version == cand.version
-            ]
+            all_files = [f for f in index.project_files(name) if f.version == cand.version]
             files = tuple(
                 installable_files(
                     all_files, request.env, request.formats.allowed(name), check_tags=False
@@ -332,7 +328,7 @@ def _is_local_dir_or_vcs(link: str) -> bool:
         return Path(unquote(urlsplit(link).path)).is_dir()
     if "://" in link:
         return False
-    return True if not link.endswith((".whl", ".tar.gz", ".zip")) else False
+    return bool(not link.endswith((".whl", ".tar.gz", ".zip")))
 
 
 def _link_for_output(link: str, request: ResolveRequest) -> str:
