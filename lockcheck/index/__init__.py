@@ -1,0 +1,23 @@
+"""The index layer: what exists on package indexes and find-links locations, and its metadata.
+
+The resolver talks to :class:`lockcheck.index.finder.PackageFinder` only; settings come from
+:class:`lockcheck.index.settings.IndexSettings` (pip.conf, ``PIP_*``, then caller overrides).
+
+    settings.py   IndexSettings, from_pip_config(), pip_env()      (no httpx import)
+    pipconfig.py  pip's configuration files and PIP_* variables, in pip's order
+    finder.py     PackageFinder: sources, memoisation, prefetch, metadata strategy
+    http.py       httpx client: TLS (truststore / CA bundle), auth, retries, error mapping
+    auth.py       credentials per host from index URLs and ~/.netrc
+    pages.py      PEP 691 JSON / PEP 503 HTML pages into links and DistFiles
+    filenames.py  wheel / sdist file names (legacy sdist names included)
+    lazywheel.py  a remote wheel read through HTTP Range requests
+    metadata.py   METADATA of wheels; identity check against the file name
+    building.py   the door to lockcheck.build (PEP 517 metadata preparation)
+    vcs.py        git direct references: cached mirrors and per-commit checkouts
+    cache.py      the on-disk cache (pages, metadata, files, git), atomic writes
+    once.py       run-once-per-key memoisation shared between threads
+
+Submodules are imported explicitly; importing this package imports nothing heavy.
+"""
+
+__all__: list[str] = []

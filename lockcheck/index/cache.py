@@ -1,0 +1,209 @@
+"""The on-disk cache: index pages, core metadata, downloaded files, git checkouts.
+
+Layout under the cache root (``settings.cache_dir``, else ``$LOCKCHECK_CACHE_DIR``, else
+``platformdirs.user_cache_dir("lockcheck")``, which follows ``$XDG_CACHE_HOME``)::
+
+    v1/pages/ab/<sha256(url)>.page          one line of JSON (validators, status) + raw body
+    v1/metadata/ab/<key>.metadata           raw METADATA bytes; key sha256-<hex> | url-<hash>
+    v1/files/ab/<sha256>/<filename>         downloaded archives, keyed by their own sha256
+    v1/git/<hash>.git, v1/git/checkouts/..  mirrors and per-commit checkouts
+    v1/tmp/                                 partial downloads (same filesystem: os.replace)
+
+Released files never change, so metadata and files are kept forever.  Pages are fresh for
+:data:`PAGE_MAX_AGE` seconds (10 minutes, PyPI's own ``max-age``), then revalidated with
+``If-None-Match`` / ``If-Modified-Since``.  Every write is atomic (temporary file in the same
+directory, then ``os.replace``); an entry that cannot be read or parsed is treated as
+missing, and a failing write only logs: the cache never breaks a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = ["PAGE_MAX_AGE", "Cache", "CachedPage", "default_cache_dir", "file_sha256"]
+
+_log = logging.getLogger(__name__)
+
+#: Seconds an index page is used without asking the server again.
+PAGE_MAX_AGE = 600.0
+_LAYOUT = "v1"
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$LOCKCHECK_CACHE_DIR``, else the platform's user cache dir for lockcheck."""
+    environ = os.environ if environ is None else environ
+    if environ.get("LOCKCHECK_CACHE_DIR"):
+        return Path(environ["LOCKCHECK_CACHE_DIR"]).expanduser()
+    if sys.platform.startswith("linux") and environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]) / "lockcheck"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lockcheck"))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class CachedPage:
+    """An index page as last seen (status 200 with a body, or 404 = project not there)."""
+
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+    fetched_at: float
+    body: bytes = b""
+
+    def header(self) -> bytes:
+        fields = asdict(self)
+        del fields["body"]
+        return json.dumps(fields, sort_keys=True).encode("utf-8")
+
+
+class Cache:
+    """Files under one root; safe to share between threads and processes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.base = self.root / _LAYOUT
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _write(self, path: Path, data: bytes) -> bool:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError as exc:
+            _log.warning("cannot write cache entry %s: %s", path, exc)
+            return False
+        return True
+
+    def _read(self, path: Path) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    def tmp_dir(self) -> Path:
+        """Directory for partial downloads (falls back to the system temp dir)."""
+        path = self.base / "tmp"
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return Path(tempfile.gettempdir())
+        return path
+
+    # -- pages -----------------------------------------------------------------------------
+
+    def _page_path(self, url: str) -> Path:
+        key = _key(url)
+        return self.base / "pages" / key[:2] / f"{key}.page"
+
+    def load_page(self, url: str) -> CachedPage | None:
+        raw = self._read(self._page_path(url))
+        if raw is None:
+            return None
+        header, sep, body = raw.partition(b"\n")
+        try:
+            if not sep:
+                raise ValueError("no header line")
+            fields = json.loads(header)
+            page = CachedPage(body=body, **fields)
+            if page.url != url or page.status not in (200, 404):
+                raise ValueError("entry for another URL")
+        except (ValueError, TypeError) as exc:
+            _log.debug("ignoring corrupt page cache entry for %s: %s", url, exc)
+            return None
+        return page
+
+    def store_page(self, page: CachedPage) -> None:
+        self._write(self._page_path(page.url), page.header() + b"\n" + page.body)
+
+    # -- metadata --------------------------------------------------------------------------
+
+    @staticmethod
+    def metadata_key(*, sha256: str | None = None, url: str | None = None) -> str:
+        if sha256:
+            return f"sha256-{sha256.lower()}"
+        if url:
+            return f"url-{_key(url)}"
+        raise ValueError("a metadata key needs a hash or a URL")
+
+    def _metadata_path(self, key: str) -> Path:
+        digest = key.rpartition("-")[2]
+        return self.base / "metadata" / digest[:2] / f"{key}.metadata"
+
+    def load_metadata(self, key: str) -> bytes | None:
+        return self._read(self._metadata_path(key))
+
+    def store_metadata(self, key: str, data: bytes) -> None:
+        self._write(self._metadata_path(key), data)
+
+    def drop_metadata(self, key: str) -> None:
+        with contextlib.suppress(OSError):
+            self._metadata_path(key).unlink()
+
+    # -- files -----------------------------------------------------------------------------
+
+    def _file_dir(self, sha256: str) -> Path:
+        return self.base / "files" / sha256[:2] / sha256
+
+    def cached_file(self, sha256: str, filename: str) -> Path | None:
+        """The cached archive with this digest, re-verified (a bad copy is deleted)."""
+        path = self._file_dir(sha256.lower()) / filename
+        if not path.is_file():
+            return None
+        try:
+            if file_sha256(path) == sha256.lower():
+                return path
+            _log.warning("dropping corrupt cached file %s", path)
+            path.unlink()
+        except OSError:
+            pass
+        return None
+
+    def store_file(self, tmp: Path, sha256: str, filename: str) -> Path:
+        """Move a verified download into the cache; returns where it lives now."""
+        final = self._file_dir(sha256.lower()) / filename
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+        except OSError as exc:
+            _log.warning("cannot cache %s: %s", filename, exc)
+            return tmp
+        return final
+
+    # -- git -------------------------------------------------------------------------------
+
+    def git_dir(self) -> Path:
+        path = self.base / "git"
+        path.mkdir(parents=True, exist_ok=True)
+        return path

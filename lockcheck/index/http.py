@@ -1,0 +1,258 @@
+"""The one HTTP adapter of the index layer: httpx with TLS, auth, retries and clean errors.
+
+Everything network-shaped that can go wrong is translated here into
+:class:`~lockcheck.errors.IndexUnavailable` with the URL redacted, so callers only see
+responses worth reading (2xx, 304, 404/410 meaning "not here", 416).  Retries use exponential
+backoff (``_BACKOFF_BASE * 2**n``, capped at ``_BACKOFF_MAX``; tests set the base to 0) on
+connection errors, timeouts, broken bodies, 429 and 5xx.  TLS verifies against the
+operating system's trust store through truststore (corporate proxies re-sign TLS with a CA
+only that store knows) unless a CA bundle is named by ``cert`` / ``REQUESTS_CA_BUNDLE`` /
+``SSL_CERT_FILE``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+import httpx
+
+from lockcheck import __version__
+from lockcheck.errors import ConfigError, IndexUnavailable, redact_url
+from lockcheck.index.auth import Credentials
+from lockcheck.index.settings import IndexSettings
+from lockcheck.index.urls import netloc_key, split_credentials
+
+__all__ = ["OK_STATUSES", "HttpSession", "make_ssl_context"]
+
+_log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Backoff before retry n (1-based) is min(_BACKOFF_BASE * 2**(n-1), _BACKOFF_MAX) seconds.
+_BACKOFF_BASE = 0.25
+_BACKOFF_MAX = 4.0
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 527})
+#: Statuses handed back to the caller; anything else is an error.
+OK_STATUSES = frozenset({304, 404, 410, 416})
+_RETRYABLE_ERRORS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+)
+
+
+class _RetryStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        self.status_code = response.status_code
+        self.reason_phrase = response.reason_phrase
+
+
+def make_ssl_context(
+    settings: IndexSettings, environ: Mapping[str, str], *, verify: bool = True
+) -> ssl.SSLContext:
+    """The client TLS context: system trust store, or the configured CA bundle."""
+    if not verify:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    else:
+        bundle = settings.cert or environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE")
+        if bundle:
+            try:
+                if os.path.isdir(bundle):
+                    ctx = ssl.create_default_context(capath=bundle)
+                else:
+                    ctx = ssl.create_default_context(cafile=bundle)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"cannot load CA bundle {bundle}: {exc}") from exc
+        else:
+            import truststore
+
+            ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if settings.client_cert:
+        try:
+            ctx.load_cert_chain(settings.client_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"cannot load client certificate {settings.client_cert}: {exc}"
+            ) from exc
+    return ctx
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    match = re.search(r"\[Errno [^\]]*\]\s*(.+)", text)
+    if match:
+        text = match.group(1)
+    return text[:1].lower() + text[1:]
+
+
+def _is_tls_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _trusted_pattern(host: str) -> str:
+    return f"all://{host.lower()}"
+
+
+class HttpSession:
+    """A pooled httpx.Client plus the policy around it (thread-safe)."""
+
+    def __init__(
+        self,
+        settings: IndexSettings,
+        *,
+        environ: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        environ = os.environ if environ is None else environ
+        self.settings = settings
+        self.credentials = Credentials(environ)
+        for url in (*settings.index_urls, *settings.find_links):
+            self.credentials.remember(url)
+        self._trusted = {h.lower() for h in settings.trusted_hosts}
+        timeout = httpx.Timeout(settings.timeout)
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        headers = {"User-Agent": f"lockcheck/{__version__} httpx/{httpx.__version__}"}
+        if transport is not None:
+            self.client = httpx.Client(
+                transport=transport, timeout=timeout, follow_redirects=True, headers=headers
+            )
+            return
+        mounts: dict[str, httpx.BaseTransport | None] = {}
+        if self._trusted:
+            insecure = make_ssl_context(settings, environ, verify=False)
+            for host in self._trusted:
+                mounts[_trusted_pattern(host)] = httpx.HTTPTransport(
+                    verify=insecure, limits=limits, trust_env=True
+                )
+        self.client = httpx.Client(
+            verify=make_ssl_context(settings, environ),
+            timeout=timeout,
+            limits=limits,
+            follow_redirects=True,
+            headers=headers,
+            mounts=mounts,
+            trust_env=True,
+        )
+
+    # -- policy --------------------------------------------------------------------------
+
+    def is_trusted(self, url: str) -> bool:
+        key = netloc_key(url)
+        return key in self._trusted or key.rsplit(":", 1)[0] in self._trusted
+
+    def _auth(self, url: str) -> httpx.BasicAuth | None:
+        creds = self.credentials.lookup(url)
+        return httpx.BasicAuth(*creds) if creds else None
+
+    def _check(self, response: httpx.Response, url: str, label: str) -> None:
+        status = response.status_code
+        if status < 300 or status in OK_STATUSES:
+            return
+        phrase = f"HTTP {status} {response.reason_phrase}".rstrip()
+        if status in (401, 403):
+            raise IndexUnavailable(
+                f"{label} refused access ({phrase}) for {url}",
+                url=url,
+                hint="check the credentials in the index URL or in ~/.netrc",
+            )
+        raise IndexUnavailable(f"{label} answered {phrase} for {url}", url=url)
+
+    def _backoff(self, attempt: int) -> None:
+        delay = min(_BACKOFF_BASE * 2 ** (attempt - 1), _BACKOFF_MAX)
+        if delay > 0:
+            time.sleep(delay)
+
+    def _retrying(self, url: str, label: str, attempt_once: Callable[[], T]) -> T:
+        if self.settings.offline:
+            raise IndexUnavailable(
+                f"cannot fetch {url}: offline mode and it is not in the cache", url=url
+            )
+        last: BaseException | None = None
+        for attempt in range(self.settings.retries + 1):
+            if attempt:
+                self._backoff(attempt)
+            try:
+                return attempt_once()
+            except _RetryStatus as exc:
+                last = exc
+                _log.debug("HTTP %s from %s, retrying", exc.status_code, redact_url(url))
+            except _RETRYABLE_ERRORS as exc:
+                if _is_tls_error(exc):
+                    raise IndexUnavailable(
+                        f"cannot reach {label}: TLS verification failed ({_reason(exc)})",
+                        url=url,
+                        hint="pass --cert with your CA bundle (or set SSL_CERT_FILE), or "
+                        "--trusted-host for a host without valid TLS",
+                    ) from exc
+                last = exc
+                _log.debug("%s for %s, retrying", _reason(exc), redact_url(url))
+            except httpx.HTTPError as exc:
+                raise IndexUnavailable(f"cannot reach {label}: {_reason(exc)}", url=url) from exc
+        retries = f" (after {self.settings.retries} retries)" if self.settings.retries else ""
+        if isinstance(last, _RetryStatus):
+            raise IndexUnavailable(
+                f"{label} answered HTTP {last.status_code} {last.reason_phrase} for {url}{retries}",
+                url=url,
+            )
+        assert last is not None
+        raise IndexUnavailable(f"cannot reach {label}: {_reason(last)}{retries}", url=url) from last
+
+    # -- requests ------------------------------------------------------------------------
+
+    def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, label: str | None = None
+    ) -> httpx.Response:
+        """GET with the whole body read; status is 2xx or one of :data:`OK_STATUSES`."""
+        clean, _ = split_credentials(url)
+        label = label or clean
+
+        def once() -> httpx.Response:
+            response = self.client.get(clean, headers=headers, auth=self._auth(url))
+            if response.status_code in _RETRY_STATUSES:
+                raise _RetryStatus(response)
+            self._check(response, clean, label)
+            return response
+
+        return self._retrying(clean, label, once)
+
+    def stream(
+        self,
+        url: str,
+        handle: Callable[[httpx.Response], T],
+        *,
+        headers: Mapping[str, str] | None = None,
+        label: str | None = None,
+    ) -> T:
+        """GET and let *handle* consume the streamed response; a broken body retries the
+        whole request (so *handle* must start afresh each time)."""
+        clean, _ = split_credentials(url)
+        label = label or clean
+
+        def once() -> T:
+            with self.client.stream("GET", clean, headers=headers, auth=self._auth(url)) as resp:
+                if resp.status_code in _RETRY_STATUSES:
+                    raise _RetryStatus(resp)
+                self._check(resp, clean, label)
+                return handle(resp)
+
+        return self._retrying(clean, label, once)
+
+    def close(self) -> None:
+        self.client.close()

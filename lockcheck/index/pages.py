@@ -1,0 +1,234 @@
+"""Simple-API pages: PEP 691 JSON and PEP 503 HTML into links, links into DistFiles.
+
+A page is parsed once into :class:`Link` objects (any project's files); :func:`dist_files`
+then keeps one project's wheels and sdists.  That split lets a find-links HTML page that
+lists many projects be parsed once per run.  Relative URLs resolve against the page's final
+URL (after redirects) or its ``<base href>``; credentials are dropped from file URLs (the
+HTTP layer re-applies them per host) so a DistFile never carries a password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName
+
+from lockcheck.errors import IndexUnavailable
+from lockcheck.index.filenames import parse_filename
+from lockcheck.index.urls import split_credentials, strip_fragment
+from lockcheck.models import DistFile
+
+__all__ = [
+    "Link",
+    "dist_files",
+    "filename_of",
+    "link_from_url",
+    "parse_html",
+    "parse_json",
+    "parse_page",
+]
+
+#: Hash names pip accepts in ``#<name>=<hex>`` fragments.
+_FRAGMENT_HASHES = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
+
+
+@dataclass(frozen=True)
+class Link:
+    """One file entry of a page, before it is matched to a project."""
+
+    url: str
+    filename: str
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    requires_python: str | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    metadata_hashes: Mapping[str, str] | None = None
+    size: int | None = None
+    upload_time: str | None = None
+
+
+def _clean_url(url: str) -> tuple[str, dict[str, str]]:
+    """(absolute URL without credentials and fragment, hashes from the fragment)."""
+    base, fragment = strip_fragment(url)
+    hashes = {
+        name.lower(): value.lower()
+        for name, value in urllib.parse.parse_qsl(fragment)
+        if name.lower() in _FRAGMENT_HASHES and value
+    }
+    return split_credentials(base)[0], hashes
+
+
+def filename_of(url: str) -> str:
+    """The unquoted last path component of *url* (what pip calls the link's filename)."""
+    return urllib.parse.unquote(posixpath.basename(urllib.parse.urlsplit(url).path))
+
+
+def link_from_url(url: str) -> Link:
+    """A Link for a bare file URL (find-links entry, direct reference): fragment hashes kept."""
+    clean, hashes = _clean_url(url)
+    return Link(url=clean, filename=filename_of(clean), hashes=hashes)
+
+
+def _metadata_attr(value: str | None) -> Mapping[str, str] | None:
+    """``data-core-metadata`` / ``data-dist-info-metadata``: "true" or "<hash>=<hex>"."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.lower() == "true" or value == "":
+        return {}
+    name, sep, digest = value.partition("=")
+    if sep and digest:
+        return {name.strip().lower(): digest.strip().lower()}
+    if value.lower() == "false":
+        return None
+    return {}
+
+
+def _metadata_json(value: object) -> Mapping[str, str] | None:
+    if value is True:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k).lower(): str(v).lower() for k, v in value.items()}
+    return None
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base is None:
+            href = dict(attrs).get("href")
+            if href:
+                self.base = href
+        elif tag == "a":
+            self.anchors.append(dict(attrs))
+
+
+def parse_html(text: str, page_url: str) -> list[Link]:
+    """Links of a PEP 503 page (attribute values arrive HTML-unescaped from html.parser)."""
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
+    links = []
+    for attrs in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        url, hashes = _clean_url(urllib.parse.urljoin(base, href.strip()))
+        if "data-yanked" in attrs:
+            yanked, reason = True, attrs["data-yanked"] or None
+        else:
+            yanked, reason = False, None
+        core = attrs.get("data-core-metadata")
+        if core is None:
+            core = attrs.get("data-dist-info-metadata")
+        links.append(
+            Link(
+                url=url,
+                filename=filename_of(url),
+                hashes=hashes,
+                requires_python=attrs.get("data-requires-python") or None,
+                yanked=yanked,
+                yanked_reason=reason,
+                metadata_hashes=_metadata_attr(core),
+            )
+        )
+    return links
+
+
+def parse_json(data: str | bytes | Mapping[str, object], page_url: str) -> list[Link]:
+    """Links of a PEP 691 JSON page."""
+    try:
+        page = json.loads(data) if isinstance(data, (str, bytes)) else data
+        files = page.get("files", [])  # type: ignore[union-attr]
+        if not isinstance(files, list):
+            raise TypeError("'files' is not a list")
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise IndexUnavailable(f"invalid JSON simple page {page_url}: {exc}", url=page_url) from exc
+    links = []
+    for entry in files:
+        if not isinstance(entry, Mapping) or not entry.get("url"):
+            continue
+        url, fragment_hashes = _clean_url(urllib.parse.urljoin(page_url, str(entry["url"])))
+        raw_hashes = entry.get("hashes")
+        hashes = dict(fragment_hashes)
+        if isinstance(raw_hashes, Mapping):
+            hashes.update({str(k).lower(): str(v).lower() for k, v in raw_hashes.items() if v})
+        yanked_value = entry.get("yanked", False)
+        yanked = bool(yanked_value) or isinstance(yanked_value, str)
+        reason = yanked_value if isinstance(yanked_value, str) and yanked_value else None
+        core = entry.get("core-metadata", entry.get("dist-info-metadata"))
+        size = entry.get("size")
+        requires_python = entry.get("requires-python")
+        upload_time = entry.get("upload-time")
+        links.append(
+            Link(
+                url=url,
+                filename=str(entry.get("filename") or filename_of(url)),
+                hashes=hashes,
+                requires_python=requires_python if isinstance(requires_python, str) else None,
+                yanked=yanked,
+                yanked_reason=reason,
+                metadata_hashes=_metadata_json(core),
+                size=size if isinstance(size, int) else None,
+                upload_time=upload_time if isinstance(upload_time, str) else None,
+            )
+        )
+    return links
+
+
+def parse_page(body: bytes | str, content_type: str, page_url: str) -> list[Link]:
+    """Dispatch on the Content-Type: JSON for ``*json``, HTML otherwise."""
+    if "json" in content_type.lower():
+        return parse_json(body, page_url)
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    return parse_html(text, page_url)
+
+
+def _specifier(value: str | None) -> SpecifierSet | None:
+    if not value:
+        return None
+    try:
+        return SpecifierSet(value)
+    except InvalidSpecifier:
+        # pip ignores an invalid Requires-Python on a link and keeps the link.
+        return None
+
+
+def dist_files(links: Iterable[Link], project: NormalizedName, index: str) -> list[DistFile]:
+    """The wheels and sdists of *project* among *links*, in page order."""
+    files = []
+    for link in links:
+        parsed = parse_filename(link.filename, project)
+        if parsed is None:
+            continue
+        files.append(
+            DistFile(
+                filename=link.filename,
+                url=link.url,
+                name=parsed.name,
+                version=parsed.version,
+                is_wheel=parsed.is_wheel,
+                hashes={k: v for k, v in link.hashes.items() if k in hashlib.algorithms_available},
+                requires_python=_specifier(link.requires_python),
+                yanked=link.yanked,
+                yanked_reason=link.yanked_reason,
+                metadata_hashes=link.metadata_hashes,
+                size=link.size,
+                upload_time=link.upload_time,
+                index=index,
+                tags=parsed.tags,
+            )
+        )
+    return files

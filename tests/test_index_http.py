@@ -1,0 +1,279 @@
+"""The HTTP layer through httpx.MockTransport: negotiation, redirects, auth, retries, errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lockcheck.errors import IndexUnavailable
+from lockcheck.index import http as index_http
+from lockcheck.index.finder import ACCEPT, PackageFinder
+from lockcheck.index.settings import IndexSettings
+
+Handler = Callable[[httpx.Request], httpx.Response]
+JSON = "application/vnd.pypi.simple.v1+json"
+
+
+class Recorder:
+    """A MockTransport handler that logs requests and answers from a route table."""
+
+    def __init__(self, routes: dict[str, Handler | httpx.Response | list]) -> None:
+        self.routes = routes
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        route = self.routes.get(str(request.url))
+        if route is None:
+            return httpx.Response(404)
+        if isinstance(route, list):  # successive answers, last one repeats
+            route = route.pop(0) if len(route) > 1 else route[0]
+        if isinstance(route, BaseException):
+            raise route
+        if isinstance(route, httpx.Response):
+            return route
+        return route(request)
+
+    def urls(self) -> list[str]:
+        return [str(r.url) for r in self.requests]
+
+
+def _page(files: list[dict], status: int = 200) -> httpx.Response:
+    body = json.dumps({"meta": {"api-version": "1.0"}, "files": files})
+    return httpx.Response(status, content=body, headers={"Content-Type": JSON})
+
+
+def _finder(tmp_path: Path, recorder: Recorder, **settings: object) -> PackageFinder:
+    options = {"index_url": "https://index.example/simple", "cache_dir": tmp_path / "cache"}
+    options.update(settings)
+    return PackageFinder(
+        IndexSettings(**options),  # type: ignore[arg-type]
+        transport=httpx.MockTransport(recorder),
+        environ={"NETRC": str(tmp_path / "no-netrc")},
+    )
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Backoff delays requested by the retry loop (nothing actually sleeps)."""
+    delays: list[float] = []
+    monkeypatch.setattr(index_http.time, "sleep", delays.append)
+    return delays
+
+
+def test_accept_header_redirect_and_relative_urls(tmp_path: Path) -> None:
+    recorder = Recorder(
+        {
+            "https://index.example/simple/foo/": httpx.Response(
+                301, headers={"Location": "https://mirror.example/pypi/simple/foo/"}
+            ),
+            "https://mirror.example/pypi/simple/foo/": _page(
+                [{"filename": "foo-1.0.tar.gz", "url": "../../files/foo-1.0.tar.gz", "hashes": {}}]
+            ),
+        }
+    )
+    with _finder(tmp_path, recorder) as finder:
+        files = finder.project_files("Foo")
+    assert [f.url for f in files] == ["https://mirror.example/pypi/files/foo-1.0.tar.gz"]
+    assert files[0].index == "https://index.example/simple"
+    assert recorder.requests[0].headers["Accept"] == ACCEPT
+    assert recorder.urls()[0] == "https://index.example/simple/foo/"  # canonical name
+
+
+def test_html_answer_is_parsed_too(tmp_path: Path) -> None:
+    html = '<a href="/f/foo-2.0.tar.gz#sha256=' + "1" * 64 + '">foo-2.0.tar.gz</a>'
+    recorder = Recorder(
+        {
+            "https://index.example/simple/foo/": httpx.Response(
+                200, text=html, headers={"Content-Type": "text/html"}
+            )
+        }
+    )
+    with _finder(tmp_path, recorder) as finder:
+        (file,) = finder.project_files("foo")
+    assert file.url == "https://index.example/f/foo-2.0.tar.gz"
+    assert file.hashes == {"sha256": "1" * 64}
+
+
+def test_not_found_means_not_on_this_index(tmp_path: Path) -> None:
+    recorder = Recorder({})
+    with _finder(tmp_path, recorder) as finder:
+        assert finder.project_files("nothing") == []
+    assert len(recorder.requests) == 1
+
+
+def test_5xx_is_retried_with_backoff_then_succeeds(tmp_path: Path, sleeps: list[float]) -> None:
+    recorder = Recorder(
+        {
+            "https://index.example/simple/foo/": [
+                httpx.Response(503),
+                httpx.Response(502),
+                _page([{"filename": "foo-1.0.tar.gz", "url": "foo-1.0.tar.gz", "hashes": {}}]),
+            ]
+        }
+    )
+    with _finder(tmp_path, recorder) as finder:
+        assert len(finder.project_files("foo")) == 1
+    assert len(recorder.requests) == 3
+    assert sleeps == [0.25, 0.5]
+
+
+def test_backoff_is_capped(tmp_path: Path, sleeps: list[float]) -> None:
+    recorder = Recorder({"https://index.example/simple/foo/": [httpx.Response(500)]})
+    with (
+        _finder(tmp_path, recorder, retries=7) as finder,
+        pytest.raises(IndexUnavailable, match=r"HTTP 500 .* \(after 7 retries\)"),
+    ):
+        finder.project_files("foo")
+    assert len(recorder.requests) == 8
+    assert sleeps == [0.25, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+def test_unreachable_index_error_is_clear_and_redacted(tmp_path: Path, sleeps: list[float]) -> None:
+    recorder = Recorder(
+        {
+            "https://index.example/simple/foo/": [
+                httpx.ConnectError("[Errno 111] Connection refused")
+            ]
+        }
+    )
+    finder = _finder(tmp_path, recorder, index_url="https://bob:hunter2@index.example/simple")
+    with finder, pytest.raises(IndexUnavailable) as info:
+        finder.project_files("foo")
+    message = str(info.value)
+    assert message.startswith("cannot reach https://****@index.example/simple: connection refused")
+    assert "hunter2" not in message and "bob" not in message
+    assert "hunter2" not in (info.value.url or "")
+    assert len(recorder.requests) == 6  # first try + 5 retries
+    # The credentials went to the server, never into the URL line or the error.
+    auth = recorder.requests[0].headers["Authorization"]
+    assert base64.b64decode(auth.split()[1]) == b"bob:hunter2"
+    assert "hunter2" not in str(recorder.requests[0].url)
+
+
+def test_failures_are_memoised_for_the_run(tmp_path: Path, sleeps: list[float]) -> None:
+    recorder = Recorder({"https://index.example/simple/foo/": [httpx.ReadTimeout("slow")]})
+    with _finder(tmp_path, recorder, retries=1) as finder:
+        for _ in range(2):
+            with pytest.raises(IndexUnavailable, match="timed out"):
+                finder.project_files("foo")
+    assert len(recorder.requests) == 2
+
+
+def test_auth_errors_are_not_retried(tmp_path: Path, sleeps: list[float]) -> None:
+    recorder = Recorder({"https://index.example/simple/foo/": httpx.Response(401)})
+    finder = _finder(tmp_path, recorder, index_url="https://u:wrong@index.example/simple")
+    with finder, pytest.raises(IndexUnavailable) as info:
+        finder.project_files("foo")
+    assert "HTTP 401" in str(info.value) and "wrong" not in str(info.value)
+    assert "https://****@index.example/simple" in str(info.value)
+    assert info.value.hint and "credentials" in info.value.hint
+    assert len(recorder.requests) == 1 and sleeps == []
+
+    forbidden = Recorder({"https://index.example/simple/foo/": httpx.Response(403)})
+    with (
+        _finder(tmp_path, forbidden) as finder,
+        pytest.raises(IndexUnavailable, match="HTTP 403"),
+    ):
+        finder.project_files("foo")
+
+
+def test_tls_failures_are_not_retried_and_explain_the_fix(
+    tmp_path: Path, sleeps: list[float]
+) -> None:
+    error = httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    error.__cause__ = ssl.SSLCertVerificationError("self-signed certificate in chain")
+    recorder = Recorder({"https://index.example/simple/foo/": [error]})
+    with _finder(tmp_path, recorder) as finder, pytest.raises(IndexUnavailable) as info:
+        finder.project_files("foo")
+    assert "TLS verification failed" in str(info.value)
+    assert info.value.hint and "--cert" in info.value.hint
+    assert len(recorder.requests) == 1
+
+
+def test_url_credentials_apply_to_files_on_the_same_host_only(tmp_path: Path) -> None:
+    wheel_url = "https://index.example/files/foo-1.0-py3-none-any.whl"
+    meta = b"Metadata-Version: 2.1\nName: foo\nVersion: 1.0\nRequires-Dist: bar\n\n"
+    recorder = Recorder(
+        {
+            "https://index.example/simple/foo/": _page(
+                [
+                    {
+                        "filename": "foo-1.0-py3-none-any.whl",
+                        "url": wheel_url,
+                        "hashes": {},
+                        "core-metadata": True,
+                    },
+                    {
+                        "filename": "foo-1.0.tar.gz",
+                        "url": "https://cdn.example/foo-1.0.tar.gz",
+                        "hashes": {},
+                    },
+                ]
+            ),
+            wheel_url + ".metadata": httpx.Response(200, content=meta),
+            "https://cdn.example/foo-1.0.tar.gz": httpx.Response(200, content=b"sdist"),
+        }
+    )
+    finder = _finder(tmp_path, recorder, index_url="https://me:pw@index.example/simple")
+    with finder:
+        wheel, sdist = finder.project_files("foo")
+        assert "pw" not in wheel.url
+        assert [str(r) for r in finder.metadata(wheel).requires_dist] == ["bar"]
+        finder.download(sdist, tmp_path / "out")
+    by_url = {str(r.url): r for r in recorder.requests}
+    expected = "Basic " + base64.b64encode(b"me:pw").decode()
+    assert by_url["https://index.example/simple/foo/"].headers["Authorization"] == expected
+    assert by_url[wheel_url + ".metadata"].headers["Authorization"] == expected
+    assert "Authorization" not in by_url["https://cdn.example/foo-1.0.tar.gz"].headers
+
+
+def test_netrc_credentials(tmp_path: Path) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine index.example login alice password s3cret\n", encoding="utf-8")
+    recorder = Recorder({})
+    finder = PackageFinder(
+        IndexSettings(index_url="https://index.example/simple", cache_dir=tmp_path / "c"),
+        transport=httpx.MockTransport(recorder),
+        environ={"NETRC": str(netrc)},
+    )
+    with finder:
+        finder.project_files("foo")
+    expected = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    assert recorder.requests[0].headers["Authorization"] == expected
+
+
+def test_insecure_http_index_needs_trusted_host(tmp_path: Path) -> None:
+    recorder = Recorder({})
+    finder = _finder(tmp_path, recorder, index_url="http://plain.example/simple")
+    with finder, pytest.raises(IndexUnavailable, match="insecure") as info:
+        finder.project_files("foo")
+    assert info.value.hint and "--trusted-host plain.example" in info.value.hint
+    assert recorder.requests == []
+
+    trusted = _finder(
+        tmp_path,
+        recorder,
+        index_url="http://plain.example/simple",
+        trusted_hosts=("plain.example",),
+    )
+    with trusted:
+        assert trusted.project_files("foo") == []
+    assert recorder.urls() == ["http://plain.example/simple/foo/"]
+
+
+def test_offline_never_touches_the_network(tmp_path: Path) -> None:
+    recorder = Recorder({})
+    with (
+        _finder(tmp_path, recorder, offline=True) as finder,
+        pytest.raises(IndexUnavailable, match="offline") as info,
+    ):
+        finder.project_files("foo")
+    assert recorder.requests == []
+    assert info.value.hint and "without --offline" in info.value.hint

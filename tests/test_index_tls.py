@@ -1,0 +1,115 @@
+"""TLS against a local HTTPS index with a self-signed certificate (made with the openssl CLI)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from lockcheck.errors import IndexUnavailable
+from lockcheck.index.finder import PackageFinder
+from lockcheck.index.settings import IndexSettings
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+
+
+def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = json.dumps(
+            {"files": [{"filename": "foo-1.0.tar.gz", "url": "foo-1.0.tar.gz", "hashes": {}}]}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = _self_signed(directory, "server")
+    client_cert, client_key = _self_signed(directory, "client")
+    client_pem = directory / "client-combined.pem"
+    client_pem.write_bytes(client_cert.read_bytes() + client_key.read_bytes())
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.load_verify_locations(client_cert)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield {
+        "url": f"https://127.0.0.1:{httpd.server_address[1]}/simple",
+        "cert": cert,
+        "client": client_pem,
+        "context": context,
+    }
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _files(tmp_path: Path, url: str, environ: dict[str, str], **options: object) -> list:
+    settings = IndexSettings(index_url=url, cache_dir=tmp_path / "c", retries=0, **options)  # type: ignore[arg-type]
+    with PackageFinder(settings, environ=environ) as finder:
+        return finder.project_files("foo")
+
+
+def test_system_trust_store_rejects_an_unknown_ca(tls: dict, tmp_path: Path) -> None:
+    with pytest.raises(IndexUnavailable) as info:
+        _files(tmp_path, tls["url"], {})
+    assert "TLS verification failed" in str(info.value)
+    assert info.value.hint and "--cert" in info.value.hint
+
+
+def test_cert_option_and_environment_bundles(tls: dict, tmp_path: Path) -> None:
+    assert len(_files(tmp_path, tls["url"], {}, cert=str(tls["cert"]))) == 1
+    assert len(_files(tmp_path / "a", tls["url"], {"SSL_CERT_FILE": str(tls["cert"])})) == 1
+    assert len(_files(tmp_path / "b", tls["url"], {"REQUESTS_CA_BUNDLE": str(tls["cert"])})) == 1
+
+
+def test_trusted_host_skips_verification(tls: dict, tmp_path: Path) -> None:
+    assert len(_files(tmp_path, tls["url"], {}, trusted_hosts=("127.0.0.1",))) == 1
+    port = tls["url"].split(":")[2].split("/")[0]
+    hosted = _files(tmp_path / "p", tls["url"], {}, trusted_hosts=(f"127.0.0.1:{port}",))
+    assert len(hosted) == 1
+
+
+def test_client_certificate_is_presented(tls: dict, tmp_path: Path) -> None:
+    context: ssl.SSLContext = tls["context"]  # type: ignore[assignment]
+    context.verify_mode = ssl.CERT_REQUIRED
+    try:
+        with pytest.raises(IndexUnavailable):
+            _files(tmp_path, tls["url"], {}, cert=str(tls["cert"]))
+        found = _files(
+            tmp_path / "ok", tls["url"], {}, cert=str(tls["cert"]), client_cert=str(tls["client"])
+        )
+        assert len(found) == 1
+    finally:
+        context.verify_mode = ssl.CERT_OPTIONAL
