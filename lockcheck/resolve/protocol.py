@@ -29,6 +29,10 @@ class Index(Protocol):
         """Core metadata of *file*; at most one fetch per (name, version)."""
         ...
 
+    def sha256(self, file: DistFile) -> str:
+        """Hex sha256 of *file*: the index's own when given, else by hashing a download."""
+        ...
+
     def prefetch_pages(self, names: Iterable[NormalizedName]) -> None:
         """Hint: these pages will be wanted soon (fetch them in the background)."""
         ...

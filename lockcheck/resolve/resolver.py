@@ -296,27 +296,9 @@ def _hashes_for(
         return ()
     out: set[str] = set()
     for f in files:
-        digest = f.hashes.get("sha256")
-        if digest is None:
-            digest = _hash_by_download(index, f)
+        digest = f.hashes.get("sha256") or index.sha256(f)
         out.add(f"sha256:{digest}")
     return tuple(sorted(out))
-
-
-def _hash_by_download(index: Index, file: object) -> str:
-    import hashlib
-    import tempfile
-
-    download = getattr(index, "download", None)
-    if download is None:  # pragma: no cover - the real finder always has it
-        raise ResolutionFailed(f"cannot hash {file}: the index gives no sha256")
-    with tempfile.TemporaryDirectory(prefix="lockcheck-hash-") as tmp:
-        path = download(file, Path(tmp))
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
 
 
 def _is_local_dir_or_vcs(link: str) -> bool:

@@ -1,0 +1,61 @@
+"""Against the public index (``pytest --live``): lockcheck writes pip-compile's exact bytes.
+
+The sets are the ones users compare tools on: a small web set, a data-science set and a
+Django/Celery/boto3 stack, with hashes, an upgrade of one package, constraints, markers,
+extras and a pyproject.toml input.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_differential import compare
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+STRIP = ("--strip-extras",)
+
+WEB_STACK = (
+    "django>=4.2\ncelery[redis]\nboto3\npsycopg[binary]\npydantic\n"
+    'tomli ; python_version < "3.11"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "args"),
+    [
+        pytest.param("flask>=2.0\nrequests\n", (*STRIP, "--generate-hashes"), id="flask-requests"),
+        pytest.param(
+            "pandas\nscikit-learn\nmatplotlib\njupyter\n",
+            (*STRIP, "--generate-hashes"),
+            id="data-science",
+        ),
+        pytest.param(WEB_STACK, (*STRIP, "--generate-hashes"), id="web-stack"),
+        pytest.param(WEB_STACK, ("--no-strip-extras", "--annotation-style", "line"), id="extras"),
+    ],
+)
+def test_real_sets_match_pip_compile(tmp_path, inputs, args):
+    compare(tmp_path, None, {"requirements.in": inputs}, args)
+
+
+def test_upgrade_package_and_constraints_on_real_index(tmp_path):
+    old = "flask==2.2.5\nwerkzeug==2.2.3\njinja2==3.1.2\nmarkupsafe==2.1.3\nclick==8.1.3\n"
+    old += "itsdangerous==2.1.2\nrequests==2.31.0\nurllib3==2.0.7\nidna==3.4\n"
+    old += "certifi==2023.7.22\ncharset-normalizer==3.2.0\n"
+    files = {"requirements.in": "flask>=2.0\nrequests\n-c constraints.txt\n",
+             "constraints.txt": "urllib3<2.1\n"}
+    compare(tmp_path, None, files, (*STRIP, "--upgrade-package", "requests"), existing=old)
+
+
+def test_pyproject_input_on_real_index(tmp_path):
+    pyproject = (
+        "[project]\nname = 'svc'\nversion = '1.0'\n"
+        "dependencies = ['httpx>=0.27', 'rich']\n"
+        "[project.optional-dependencies]\ntest = ['pytest>=8', 'hypothesis']\n"
+    )
+    compare(
+        tmp_path,
+        None,
+        {"pyproject.toml": pyproject},
+        (*STRIP, "--extra", "test", "--generate-hashes", "pyproject.toml"),
+    )
