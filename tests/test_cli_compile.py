@@ -86,7 +86,7 @@ def test_unchanged_lock_is_not_rewritten(tmp_path, universe_index):
     assert (tmp_path / LOCK).stat().st_mtime_ns == before
 
 
-def test_credentials_never_reach_the_lock_or_the_terminal(tmp_path, make_index, universe_wheelhouse):
+def test_credentials_never_reach_the_lock_or_terminal(tmp_path, make_index, universe_wheelhouse):
     server = make_index(universe_wheelhouse, auth=("alice", "s3cret"))
     _write(tmp_path, "idna\n")
     url = server.url_with_auth

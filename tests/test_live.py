@@ -42,8 +42,10 @@ def test_upgrade_package_and_constraints_on_real_index(tmp_path):
     old = "flask==2.2.5\nwerkzeug==2.2.3\njinja2==3.1.2\nmarkupsafe==2.1.3\nclick==8.1.3\n"
     old += "itsdangerous==2.1.2\nrequests==2.31.0\nurllib3==2.0.7\nidna==3.4\n"
     old += "certifi==2023.7.22\ncharset-normalizer==3.2.0\n"
-    files = {"requirements.in": "flask>=2.0\nrequests\n-c constraints.txt\n",
-             "constraints.txt": "urllib3<2.1\n"}
+    files = {
+        "requirements.in": "flask>=2.0\nrequests\n-c constraints.txt\n",
+        "constraints.txt": "urllib3<2.1\n",
+    }
     compare(tmp_path, None, files, (*STRIP, "--upgrade-package", "requests"), existing=old)
 
 
