@@ -170,8 +170,8 @@ def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0) -> int:
     from lockcheck.ui import status
 
     try:
-        with status("Resolving dependencies", quiet=quiet):
-            result = compile_lock(settings)
+        with status("Resolving dependencies", quiet=quiet, verbose=verbose) as progress:
+            result = compile_lock(settings, progress=progress)
     except KeyboardInterrupt:
         click.echo("lockcheck: interrupted; nothing was written", err=True)
         return 130

@@ -7,7 +7,7 @@ frozen :class:`CompileSettings`, so tests, bots and ``check`` can call it in-pro
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -173,7 +173,9 @@ def _format_control(settings: CompileSettings, file_opts: IndexOptions):
     return FormatControl(only_binary=frozenset(only), no_binary=frozenset(no))
 
 
-def compile_lock(settings: CompileSettings) -> CompileResult:
+def compile_lock(
+    settings: CompileSettings, *, progress: Callable[[str], None] | None = None
+) -> CompileResult:
     """Resolve the inputs and render the lock text (writing is the caller's choice)."""
     from lockcheck.index.finder import PackageFinder
     from lockcheck.inputs import read_inputs
@@ -251,6 +253,7 @@ def compile_lock(settings: CompileSettings) -> CompileResult:
         or DEFAULT_UNSAFE,
         base_dir=cwd,
         output_dir=out_dir,
+        progress=progress,
     )
     finder = PackageFinder(index_settings)
     try:

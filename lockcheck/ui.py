@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 __all__ = ["interactive", "status"]
 
@@ -19,13 +19,25 @@ def interactive() -> bool:
 
 
 @contextlib.contextmanager
-def status(message: str, *, quiet: bool = False) -> Iterator[None]:
-    """Show *message* with a spinner while the block runs (TTY only)."""
-    if quiet or not interactive():
-        yield
+def status(
+    message: str, *, quiet: bool = False, verbose: int = 0
+) -> Iterator[Callable[[str], None] | None]:
+    """Progress while the block runs; yields a callback taking one-line updates (or None).
+
+    On a terminal: a rich spinner whose text follows the updates.  Elsewhere (CI, pipes):
+    plain lines on stderr, only with ``--verbose``; nothing with ``--quiet``.
+    """
+    if quiet:
+        yield None
+        return
+    if not interactive():
+        if verbose:
+            yield lambda line: print(f"{message}: {line}", file=sys.stderr, flush=True)
+        else:
+            yield None
         return
     from rich.console import Console
 
     console = Console(stderr=True)
-    with console.status(message):
-        yield
+    with console.status(message) as live:
+        yield lambda line: live.update(f"{message}: {line}")

@@ -9,7 +9,7 @@ what it must.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from lockcheck.errors import InputError, ResolutionFailed
+from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
 from lockcheck.models import InputRequirement, LockedPackage, Resolution
 from lockcheck.resolve.candidates import FormatControl, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
@@ -72,6 +72,8 @@ class ResolveRequest:
     base_dir: Path = field(default_factory=Path.cwd)
     # How a relative local link is written in the lock (relative to the output's folder).
     output_dir: Path | None = None
+    # Called with a short line each time a package is pinned (progress display).
+    progress: Callable[[str], None] | None = None
 
 
 def _applies(entry: InputRequirement, request: ResolveRequest) -> bool:
@@ -83,7 +85,7 @@ def _applies(entry: InputRequirement, request: ResolveRequest) -> bool:
 
 def resolve(request: ResolveRequest, index: Index) -> Resolution:
     """Resolve *request* against *index*; raises ResolutionFailed with a readable chain."""
-    from resolvelib import BaseReporter, Resolver
+    from resolvelib import Resolver
     from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
     env = request.env
@@ -103,9 +105,8 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
     bootstrap = LockProvider(index, options, {})
 
     root_reqs: list[SpecRequirement | ExplicitRequirement] = []
-    direct: dict[NormalizedName, Candidate] = {}
     for entry in roots:
-        req_obj = _root_requirement(entry, bootstrap, request, direct)
+        req_obj = _root_requirement(entry, bootstrap, request)
         root_reqs.append(req_obj)
         name = req_obj.name
         labels[name].add(entry.source)
@@ -156,7 +157,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
             merged[name] = merged.get(name, SpecifierSet()) & spec
         provider = LockProvider(index, options, merged)
         provider._metadata = bootstrap._metadata
-        resolver = Resolver(provider, BaseReporter())
+        resolver = Resolver(provider, _reporter(request.progress))
         try:
             result = resolver.resolve(root_reqs, max_rounds=200_000)
             break
@@ -178,11 +179,30 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
     return _to_resolution(result, request, index, provider, labels, markers)
 
 
+def _reporter(progress: Callable[[str], None] | None) -> object:
+    """A resolvelib reporter that forwards pins to *progress* (no printing here)."""
+    from resolvelib import BaseReporter
+
+    class ProgressReporter(BaseReporter):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.pinned = 0
+
+        def pinning(self, candidate: object) -> None:
+            if progress is not None and isinstance(candidate, Candidate):
+                self.pinned += 1
+                progress(f"{self.pinned} pinned, last {candidate!r}")
+
+        def rejecting_candidate(self, criterion: object, candidate: object) -> None:
+            if progress is not None and isinstance(candidate, Candidate):
+                progress(f"backtracking: {candidate!r} does not fit")
+
+    return ProgressReporter()
+
+
 def _root_requirement(
     entry: InputRequirement,
     provider: LockProvider,
     request: ResolveRequest,
-    direct: dict[NormalizedName, Candidate],
 ) -> SpecRequirement | ExplicitRequirement:
     req = entry.requirement
     link = entry.link or (req.url if req is not None else None)
@@ -191,22 +211,26 @@ def _root_requirement(
         out = provider.requirement_from(req, parent_label=None)
         assert isinstance(out, SpecRequirement)
         return out
+    link_extras: frozenset[str] = frozenset()
+    if entry.link:
+        from lockcheck.inputs.reqfile import split_link_extras
+
+        link, raw_extras = split_link_extras(entry.link)
+        link_extras = frozenset(canonicalize_name(e) for e in raw_extras)
     try:
         meta, file = provider.index.direct_metadata(
             link, base_dir=request.base_dir, editable=entry.editable
         )
-    except InputError:
-        raise
-    except Exception as exc:
-        if getattr(exc, "file", None) is None and hasattr(exc, "file"):
-            exc.file, exc.line = str(entry.file), entry.line  # type: ignore[attr-defined]
+    except LockcheckError as exc:
+        if exc.file is None:  # say which input line pointed there
+            exc.file, exc.line = str(entry.file), entry.line or None
         raise
     name = canonicalize_name(meta.name)
     if req is not None and canonicalize_name(req.name) != name:
         raise InputError(
             f"{link} is project {meta.name!r}, not {req.name!r}", file=entry.file, line=entry.line
         )
-    extras = frozenset(canonicalize_name(e) for e in (req.extras if req else ()))
+    extras = link_extras | frozenset(canonicalize_name(e) for e in (req.extras if req else ()))
     cand = Candidate(
         name,
         meta.version,
@@ -216,7 +240,6 @@ def _root_requirement(
         editable=entry.editable,
         preloaded=meta,
     )
-    direct[name] = cand
     return ExplicitRequirement(cand, text=f"{name} @ {link}")
 
 
