@@ -14,10 +14,10 @@ import click
 
 from lockcheck import __version__
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "fail", "main"]
 
 
-def _fail(exc: BaseException, verbose: bool) -> int:
+def fail(exc: BaseException, verbose: bool) -> int:
     from lockcheck.errors import LockcheckError, redact_url
 
     if isinstance(exc, LockcheckError):
@@ -176,7 +176,7 @@ def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0) -> int:
         click.echo("lockcheck: interrupted; nothing was written", err=True)
         return 130
     except Exception as exc:
-        return _fail(exc, verbose > 0)
+        return fail(exc, verbose > 0)
     if settings.dry_run or result.output_file is None:
         sys.stdout.write(result.text)
         sys.stdout.flush()
@@ -189,7 +189,7 @@ def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0) -> int:
         try:
             write_atomically(result.output_file, result.text)
         except OSError as exc:
-            return _fail(exc, verbose > 0)
+            return fail(exc, verbose > 0)
     if not quiet:
         state = "updated" if result.changed else "up to date"
         click.echo(
@@ -197,6 +197,16 @@ def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0) -> int:
             err=True,
         )
     return 0
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (each imports only click at import time)."""
+    from lockcheck.sync.command import sync_command
+
+    cli.add_command(sync_command)
+
+
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
