@@ -42,30 +42,6 @@ def cli() -> None:
     """Keep pinned requirements honest: compile, check and sync lock files."""
 
 
-def _non_default_options(ctx: click.Context) -> dict[str, object]:
-    """Long option name -> value for every option the user moved off its default.
-
-    Flags with a secondary (``--no-x``) form map to True/False; the header formatter turns
-    False into the negative flag.
-    """
-    out: dict[str, object] = {}
-    for param in ctx.command.params:
-        if not isinstance(param, click.Option) or param.name is None:
-            continue
-        value = ctx.params.get(param.name)
-        default = param.default
-        if param.multiple:
-            if not value:
-                continue
-            out[param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]] = tuple(value)
-            continue
-        if value == default or (default is None and not value):
-            continue
-        name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
-        out[name] = value
-    return out
-
-
 @cli.command("compile")
 @click.argument(
     "src_files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
@@ -150,22 +126,95 @@ def _non_default_options(ctx: click.Context) -> dict[str, object]:
 @click.option("-n", "--dry-run", is_flag=True, help="Print the lock instead of writing it.")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="Git-hook mode: SRC_FILES are the changed files; recompile every lock that depends on "
+    "them (and the locks layered on those) and exit 1 when a lock was rewritten.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Configuration file (default: .lockcheck.toml or pyproject.toml, found upwards).",
+)
 @click.pass_context
 def compile_command(ctx: click.Context, **params: Any) -> None:
-    """Resolve inputs into a fully pinned requirements.txt (pip-compile compatible)."""
-    from lockcheck.compile import CompileSettings
+    """Resolve inputs into a fully pinned requirements.txt (pip-compile compatible).
 
+    Without SRC_FILES, every lock of [tool.lockcheck] is compiled in dependency order; with no
+    configuration, requirements.in (else pyproject.toml) is compiled into requirements.txt.
+    """
     quiet = params.pop("quiet")
     verbose = params.pop("verbose")
-    command_options = _non_default_options(ctx)
-    settings = CompileSettings(
-        **{k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in params.items()},
-        command_options=command_options,
+    changed = params.pop("changed")
+    config_file = params.pop("config_file")
+    explicit = {
+        name: (tuple(value) if isinstance(value, (list, tuple)) else value)
+        for name, value in params.items()
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    }
+    try:
+        settings_list = _compile_plan(explicit, changed, config_file)
+    except Exception as exc:
+        ctx.exit(fail(exc, verbose > 0))
+    if not settings_list:
+        if not quiet:
+            click.echo("lockcheck: no lock depends on the changed files", err=True)
+        ctx.exit(0)
+    codes = [run_compile(s, quiet=quiet, verbose=verbose, hook=changed) for s in settings_list]
+    ctx.exit(max(codes))
+
+
+def _compile_plan(explicit: dict[str, Any], changed: bool, config_file: Path | None) -> list[Any]:
+    """The CompileSettings to run, from the command line, the config and the project."""
+    from dataclasses import replace
+
+    from lockcheck.compile import CompileSettings
+    from lockcheck.config import load_config
+    from lockcheck.targets import (
+        discover_header_locks,
+        select_changed,
+        target_for_lock,
+        zero_config_target,
     )
-    ctx.exit(run_compile(settings, quiet=quiet, verbose=verbose))
+
+    config = load_config(Path.cwd(), config_file=config_file)
+    src_files = tuple(explicit.pop("src_files", ()))
+    overrides = {k: v for k, v in explicit.items()}
+    if changed:
+        if config.configured:
+            targets = list(config.targets)
+        else:
+            known = [target_for_lock(lock, config) for lock in discover_header_locks(config.root)]
+            have = {str(t.output) for t in known}
+            for src in src_files:  # a new .in file without its lock yet
+                if src.suffix == ".in" and (src.exists()):
+                    target = zero_config_target(config, (src,))
+                    if str(target.output) not in have:
+                        known.append(target)
+            if not known:
+                try:
+                    known = [zero_config_target(config)]
+                except Exception:
+                    known = []
+            targets = known
+        chosen = select_changed(targets, src_files, config.root, config.path)
+        return [replace(t.settings, **overrides) for t in chosen]
+    if not src_files and config.configured and "output_file" not in overrides:
+        return [replace(t.settings, **overrides) for t in config.targets]
+    base = dict(config.options)
+    if config.configured:
+        base = {
+            k: v
+            for k, v in base.items()
+            if k not in ("src_files", "output_file", "constraint_files")
+        }
+    return [replace(CompileSettings(), src_files=src_files, **{**base, **overrides})]
 
 
-def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0) -> int:
+def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0, hook: bool = False) -> int:
+    """Compile one lock and write it; in hook mode a rewritten lock exits 1."""
     from lockcheck.compile import compile_lock
     from lockcheck.ui import status
 
@@ -188,15 +237,126 @@ def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0) -> int:
     if result.changed:
         try:
             write_atomically(result.output_file, result.text)
-        except OSError as exc:
+        except Exception as exc:
             return fail(exc, verbose > 0)
+    shown = _shown(result.output_file)
+    if hook and result.changed:
+        from lockcheck.check import pin_changes
+
+        changes = pin_changes(result.previous_text, result.text, shown)
+        what = "; ".join(c.done() for c in changes) or "annotations or options changed"
+        click.echo(f"lockcheck: {shown} was out of date and has been rewritten: {what}", err=True)
+        click.echo(f"lockcheck: review it and stage it: git add {shown}", err=True)
+        return 1
     if not quiet:
         state = "updated" if result.changed else "up to date"
-        click.echo(
-            f"{result.output_file.name} {state} ({len(result.resolution.packages)} packages)",
-            err=True,
-        )
+        click.echo(f"{shown} {state} ({len(result.resolution.packages)} packages)", err=True)
     return 0
+
+
+def _shown(path: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(path).replace(os.sep, "/")
+    except ValueError:  # pragma: no cover - another drive
+        return str(path)
+
+
+@cli.command("check")
+@click.argument("locks", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--offline", is_flag=True, help="Structural checks only: no network, no resolution.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "github", "json"]),
+    default=None,
+    help="Report format (default: text; github inside GitHub Actions).",
+)
+@click.option("--python-version", metavar="X.Y", help="Override the target Python.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+)
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("-v", "--verbose", count=True)
+@click.pass_context
+def check_command(
+    ctx: click.Context,
+    locks: tuple[Path, ...],
+    offline: bool,
+    output_format: str | None,
+    python_version: str | None,
+    config_file: Path | None,
+    quiet: bool,
+    verbose: int,
+) -> None:
+    """Exit 0 when every lock matches its inputs, 1 on drift, 2 on error. Never writes."""
+    import os
+    from dataclasses import replace
+
+    from lockcheck.check import LockReport, check_lock, render_github, render_json, render_text
+    from lockcheck.config import load_config
+    from lockcheck.targets import discover_header_locks, target_for_lock
+
+    if output_format is None:
+        output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    try:
+        config = load_config(Path.cwd(), config_file=config_file)
+        if locks:
+            targets = [target_for_lock(_under(config.root, lock), config) for lock in locks]
+        elif config.configured:
+            targets = list(config.targets)
+        else:
+            found = discover_header_locks(config.root)
+            if not found:
+                raise click.UsageError("no lock found: give one, or configure [tool.lockcheck]")
+            targets = [target_for_lock(lock, config) for lock in found]
+    except click.UsageError:
+        raise
+    except Exception as exc:
+        ctx.exit(fail(exc, verbose > 0))
+    reports: list[LockReport] = []
+    worst = 0
+    for target in targets:
+        settings = target.settings
+        if python_version:
+            settings = replace(settings, python_version=python_version)
+        fix = "lockcheck compile" if config.configured else _fix_command(settings, config.root)
+        try:
+            report = check_lock(settings, offline=offline, fix=fix, label=target.name)
+        except Exception as exc:
+            from lockcheck.errors import LockcheckError, redact_url
+
+            message = str(exc) if isinstance(exc, LockcheckError) else redact_url(repr(exc))
+            report = LockReport(target.name, error=message)
+        reports.append(report)
+        worst = max(worst, {"clean": 0, "drift": 1, "error": 2}[report.status])
+    if output_format == "json":
+        click.echo(render_json(reports, worst), nl=False)
+    elif output_format == "github":
+        click.echo(render_github(reports), nl=False)
+    elif not quiet or worst:
+        click.echo(render_text(reports), nl=False, err=worst != 0)
+    ctx.exit(worst)
+
+
+def _under(root: Path, lock: Path) -> Path:
+    path = lock if lock.is_absolute() else Path.cwd() / lock
+    try:
+        return path.resolve().relative_to(root)
+    except ValueError:
+        return path
+
+
+def _fix_command(settings: Any, root: Path) -> str:
+    from lockcheck.compile import _header_command
+
+    output = (
+        settings.output_file if settings.output_file.is_absolute() else root / settings.output_file
+    )
+    return _header_command(settings, settings.src_files, output, root)
 
 
 def _register_commands() -> None:

@@ -6,9 +6,11 @@ frozen :class:`CompileSettings`, so tests, bots and ``check`` can call it in-pro
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -16,7 +18,13 @@ from packaging.utils import NormalizedName, canonicalize_name
 from lockcheck.errors import InputError
 from lockcheck.models import IndexOptions, ParsedInputs, Resolution
 
-__all__ = ["CompileResult", "CompileSettings", "compile_lock", "default_output_for"]
+__all__ = [
+    "CompileResult",
+    "CompileSettings",
+    "compile_lock",
+    "default_output_for",
+    "read_settings_inputs",
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,9 @@ class CompileSettings:
     # Path("-"): standard output.
     output_file: Path | None = None
     python_version: str | None = None
+    # Target when python_version is not given, without appearing in the header's command:
+    # the lower bound of requires-python, else the Python named by the existing lock's header.
+    default_python_version: str | None = None
     extras: tuple[str, ...] = ()
     all_extras: bool = False
     groups: tuple[str, ...] = ()
@@ -64,8 +75,6 @@ class CompileSettings:
     emit_find_links: bool = True
     newline: str = "preserve"
     dry_run: bool = False
-    # Non-default options for the header's command line (see lockfile.command).
-    command_options: Mapping[str, object] = field(default_factory=dict)
     environ: Mapping[str, str] | None = None
     cwd: Path | None = None
 
@@ -178,7 +187,6 @@ def compile_lock(
 ) -> CompileResult:
     """Resolve the inputs and render the lock text (writing is the caller's choice)."""
     from lockcheck.index.finder import PackageFinder
-    from lockcheck.inputs import read_inputs
     from lockcheck.lockfile.reader import read_lock
     from lockcheck.lockfile.settings import OutputSettings, custom_compile_command_from_env
     from lockcheck.lockfile.writer import render_requirements
@@ -206,33 +214,25 @@ def compile_lock(
         raise InputError(f"the output file {output.name} is also an input")
 
     pre_index = _merge_index_options(settings, IndexOptions(), environ)
-    inputs = read_inputs(
-        [_anchored(p, cwd) for p in src_files],
-        extras=settings.extras,
-        all_extras=settings.all_extras,
-        groups=settings.groups,
-        build_isolation=settings.build_isolation,
-        index_env=pre_index.pip_env(),
-        environ=environ,
-        relative_to=cwd,
-        constraints=[_anchored(p, cwd) for p in settings.constraint_files],
+    inputs = read_settings_inputs(
+        replace(settings, src_files=src_files), cwd, environ, pre_index.pip_env()
     )
     constraints = list(inputs.constraints)
     index_settings = _merge_index_options(settings, inputs.options, environ)
-    env = TargetEnvironment.for_python(settings.python_version)
 
     previous_text: str | None = None
     existing: dict[NormalizedName, ExistingPin] = {}
     if output is not None and output.exists():
         # Untranslated, so --newline=preserve sees CRLF.
         previous_text = output.read_bytes().decode("utf-8", errors="replace")
-        if not settings.upgrade and previous_text.strip():
-            lock = read_lock(previous_text, name=str(output))
-            for entry in lock.entries:
-                pkg = entry.package
-                if entry.commented or pkg.version is None or pkg.editable or pkg.link:
-                    continue
-                existing[pkg.name] = ExistingPin(pkg.name, pkg.version, tuple(pkg.hashes))
+    env = TargetEnvironment.for_python(target_python(settings, previous_text))
+    if previous_text is not None and not settings.upgrade and previous_text.strip():
+        lock = read_lock(previous_text, name=str(output))
+        for entry in lock.entries:
+            pkg = entry.package
+            if entry.commented or pkg.version is None or pkg.editable or pkg.link:
+                continue
+            existing[pkg.name] = ExistingPin(pkg.name, pkg.version, tuple(pkg.hashes))
 
     upgrade_packages = dict(parse_upgrade_package(p) for p in settings.upgrade_packages)
     request = ResolveRequest(
@@ -294,11 +294,41 @@ def compile_lock(
     return CompileResult(text, output, previous_text, resolution, inputs)
 
 
-def _anchored(path: Path, cwd: Path) -> Path:
-    """Keep paths as given (they become ``# via`` labels) unless cwd is not the process's."""
-    if str(path) == "-" or path.is_absolute() or cwd == Path.cwd().resolve():
-        return path
-    return cwd / path
+@contextlib.contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    """Run a block in *path*: input paths and ``# via`` labels are relative to it, as in pip."""
+    previous = Path.cwd()
+    if previous.resolve() == path.resolve():
+        yield
+        return
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def read_settings_inputs(
+    settings: CompileSettings,
+    cwd: Path,
+    environ: Mapping[str, str] | None = None,
+    index_env: Mapping[str, str] | None = None,
+) -> ParsedInputs:
+    """The inputs and ``--constraint`` files of *settings*, read relative to *cwd*."""
+    from lockcheck.inputs import read_inputs
+
+    with _working_directory(cwd):
+        return read_inputs(
+            list(settings.src_files),
+            extras=settings.extras,
+            all_extras=settings.all_extras,
+            groups=settings.groups,
+            build_isolation=settings.build_isolation,
+            index_env=index_env,
+            environ=environ,
+            relative_to=cwd,
+            constraints=list(settings.constraint_files),
+        )
 
 
 def _raw(path: Path) -> bytes | None:
@@ -308,12 +338,33 @@ def _raw(path: Path) -> bytes | None:
         return None
 
 
+def target_python(settings: CompileSettings, lock_text: str | None) -> str | None:
+    """Explicit --python-version, else the inferred default, else the lock header's Python.
+
+    Keeping the existing lock's Python means the hook gives the same lock whatever
+    interpreter runs it; ``--python-version`` moves a lock to another Python.
+    """
+    if settings.python_version:
+        return settings.python_version
+    if settings.default_python_version:
+        return settings.default_python_version
+    if lock_text and lock_text.startswith("#"):
+        match = _HEADER_PYTHON.search(lock_text[:400])
+        if match:
+            return match.group(1)
+    return None
+
+
+_HEADER_PYTHON = re.compile(r"^# This file is autogenerated by \S+ with Python (\d+\.\d+)", re.M)
+
+
 def _header_command(
     settings: CompileSettings, src_files: tuple[Path, ...], output: Path | None, cwd: Path
 ) -> str:
     from lockcheck.lockfile.command import format_compile_command
+    from lockcheck.options import command_options
 
-    options = dict(settings.command_options)
+    options = command_options(settings)
     if output is not None:
         try:
             shown = os.path.relpath(output, cwd)

@@ -1,0 +1,600 @@
+"""Drift detection: is each lock still what ``compile`` would write from its inputs?
+
+Drift is data: :func:`check_lock` returns typed :class:`Drift` reasons and renderers (text,
+GitHub workflow commands, JSON) only format them.  Two levels:
+
+* structural (offline, milliseconds): every applicable input has a satisfying pin, no pin is
+  orphaned, hashes are there when configured, the header agrees with the settings, no
+  credentials are written in the file;
+* full (default): resolve again with every existing pin preferred and compare the bytes,
+  reporting pins added, removed and changed, and why.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from lockcheck.errors import redact_url
+
+__all__ = [
+    "CredentialsInLock",
+    "Drift",
+    "ForeignHash",
+    "HeaderMismatch",
+    "LockMissing",
+    "LockReport",
+    "MissingHashes",
+    "MissingPin",
+    "OrphanPin",
+    "PinAdded",
+    "PinChanged",
+    "PinRemoved",
+    "PythonMismatch",
+    "TextDrift",
+    "UnsatisfiedPin",
+    "check_lock",
+    "pin_changes",
+    "render_github",
+    "render_json",
+    "render_text",
+]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One reason a lock does not match its inputs."""
+
+    kind: ClassVar[str] = "drift"
+    lock: str
+    line: int | None
+
+    def message(self) -> str:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def done(self) -> str:
+        """The reason as a change already made (the compile hook's message)."""
+        return self.message()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message(), **asdict(self)}
+
+
+@dataclass(frozen=True)
+class LockMissing(Drift):
+    kind: ClassVar[str] = "lock-missing"
+
+    def message(self) -> str:
+        return f"{self.lock} does not exist"
+
+
+@dataclass(frozen=True)
+class MissingPin(Drift):
+    kind: ClassVar[str] = "missing-pin"
+    name: str = ""
+    requirement: str = ""
+    source: str = ""
+
+    def message(self) -> str:
+        return f"{self.requirement} ({self.source}) has no pin in {self.lock}"
+
+
+@dataclass(frozen=True)
+class UnsatisfiedPin(Drift):
+    kind: ClassVar[str] = "unsatisfied-pin"
+    name: str = ""
+    pinned: str = ""
+    requirement: str = ""
+    source: str = ""
+
+    def message(self) -> str:
+        return f"{self.name}=={self.pinned} does not satisfy {self.requirement} ({self.source})"
+
+
+@dataclass(frozen=True)
+class OrphanPin(Drift):
+    kind: ClassVar[str] = "orphan-pin"
+    name: str = ""
+    version: str = ""
+
+    def message(self) -> str:
+        return f"{self.name}=={self.version} is pinned but no input needs it any more"
+
+
+@dataclass(frozen=True)
+class MissingHashes(Drift):
+    kind: ClassVar[str] = "missing-hashes"
+    name: str = ""
+
+    def message(self) -> str:
+        return f"{self.name} has no --hash lines but hashes are configured"
+
+
+@dataclass(frozen=True)
+class HeaderMismatch(Drift):
+    kind: ClassVar[str] = "header-option"
+    option: str = ""
+    expected: str = ""
+    found: str = ""
+
+    def message(self) -> str:
+        return (
+            f"the lock was compiled with {self.found or 'no ' + self.option} "
+            f"but the settings say {self.expected or 'no ' + self.option}"
+        )
+
+
+@dataclass(frozen=True)
+class PythonMismatch(Drift):
+    kind: ClassVar[str] = "python-version"
+    expected: str = ""
+    found: str = ""
+
+    def message(self) -> str:
+        return (
+            f"the lock targets Python {self.found} but the settings target Python {self.expected}"
+        )
+
+
+@dataclass(frozen=True)
+class CredentialsInLock(Drift):
+    kind: ClassVar[str] = "credentials"
+    url: str = ""
+
+    def message(self) -> str:
+        return f"the lock contains credentials in {self.url}"
+
+
+@dataclass(frozen=True)
+class PinAdded(Drift):
+    kind: ClassVar[str] = "pin-added"
+    name: str = ""
+    version: str = ""
+    because: str = ""
+
+    def message(self) -> str:
+        return f"{self.name}=={self.version} would be added ({self.because})"
+
+    def done(self) -> str:
+        return f"+ {self.name}=={self.version} ({self.because})"
+
+
+@dataclass(frozen=True)
+class PinRemoved(Drift):
+    kind: ClassVar[str] = "pin-removed"
+    name: str = ""
+    version: str = ""
+
+    def message(self) -> str:
+        return f"{self.name}=={self.version} would be removed (nothing needs it any more)"
+
+    def done(self) -> str:
+        return f"- {self.name}=={self.version}"
+
+
+@dataclass(frozen=True)
+class PinChanged(Drift):
+    kind: ClassVar[str] = "pin-changed"
+    name: str = ""
+    old: str = ""
+    new: str = ""
+    because: str = ""
+
+    def message(self) -> str:
+        return f"{self.name} would change {self.old} -> {self.new} ({self.because})"
+
+    def done(self) -> str:
+        return f"{self.name} {self.old} -> {self.new}"
+
+
+@dataclass(frozen=True)
+class ForeignHash(Drift):
+    kind: ClassVar[str] = "foreign-hash"
+    name: str = ""
+    version: str = ""
+    digest: str = ""
+
+    def message(self) -> str:
+        return (
+            f"{self.name}=={self.version} lists {self.digest[:23]}..., which is not a file of "
+            f"that release (a hand edit?)"
+        )
+
+
+@dataclass(frozen=True)
+class TextDrift(Drift):
+    kind: ClassVar[str] = "text"
+    summary: str = ""
+
+    def message(self) -> str:
+        return self.summary
+
+
+@dataclass
+class LockReport:
+    """The verdict on one lock."""
+
+    lock: str
+    reasons: list[Drift] = field(default_factory=list)
+    fix: str = ""
+    diff: str = ""
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "error"
+        return "drift" if self.reasons else "clean"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lock": self.lock,
+            "status": self.status,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "fix": self.fix if self.reasons else "",
+            "diff": self.diff,
+            "error": self.error,
+        }
+
+
+# ----------------------------------------------------------------------------------------
+# pin comparison (shared with the compile hook's message)
+# ----------------------------------------------------------------------------------------
+
+
+def _pins(text: str, name: str) -> dict[NormalizedName, Any]:
+    from lockcheck.lockfile.reader import read_lock
+
+    lock = read_lock(text, name=name)
+    return {e.package.name: e for e in lock.entries}
+
+
+def _because(pkg: Any) -> str:
+    via = list(getattr(pkg, "via", ()) or ())
+    inputs = [v for v in via if v.startswith(("-r ", "-c ")) or " (" in v]
+    if inputs:
+        return "asked for by " + ", ".join(inputs)
+    if via:
+        return "needed by " + ", ".join(via)
+    return "resolution changed"
+
+
+def pin_changes(old_text: str | None, new_text: str, lock: str) -> list[Drift]:
+    """Pins added, removed and changed between two renderings of a lock."""
+    old = _pins(old_text or "", lock) if old_text else {}
+    new = _pins(new_text, lock)
+    out: list[Drift] = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name), new.get(name)
+        if before is None and after is not None:
+            pkg = after.package
+            version = str(pkg.version) if pkg.version else (pkg.link or "")
+            out.append(PinAdded(lock, None, name, version, _because(pkg)))
+        elif after is None and before is not None:
+            pkg = before.package
+            version = str(pkg.version) if pkg.version else (pkg.link or "")
+            out.append(PinRemoved(lock, before.line, name, version))
+        elif before is not None and after is not None:
+            a, b = before.package, after.package
+            if (a.version, a.link) != (b.version, b.link):
+                out.append(
+                    PinChanged(
+                        lock,
+                        before.line,
+                        name,
+                        str(a.version or a.link),
+                        str(b.version or b.link),
+                        _because(b),
+                    )
+                )
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# structural level
+# ----------------------------------------------------------------------------------------
+
+_URL_CREDENTIALS = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://(?P<userinfo>[^/@\s]+)@[^\s]+")
+
+
+def _credentials(text: str, lock: str) -> list[Drift]:
+    out: list[Drift] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in _URL_CREDENTIALS.finditer(line):
+            userinfo = match.group("userinfo")
+            if userinfo == "****" or (match.group(0).startswith("git+ssh") and ":" not in userinfo):
+                continue
+            out.append(CredentialsInLock(lock, number, redact_url(match.group(0))))
+    return out
+
+
+def _expected_header_options(settings: Any) -> dict[str, object]:
+    from lockcheck.options import command_options
+
+    options = command_options(settings)
+    for volatile in ("--python-version",):
+        options.pop(volatile, None)
+    return options
+
+
+_CONTENT_OPTIONS = {
+    "--generate-hashes",
+    "--allow-unsafe",
+    "--strip-extras",
+    "--extra",
+    "--all-extras",
+    "--group",
+    "--pre",
+    "--unsafe-package",
+    "--annotate",
+    "--annotation-style",
+    "--emit-options",
+    "--emit-index-url",
+    "--emit-trusted-host",
+    "--emit-find-links",
+    "--constraint",
+}
+
+
+def _header_drift(header: Any, settings: Any, env_python: str, lock: str) -> list[Drift]:
+    out: list[Drift] = []
+    if header is None:
+        return out
+    if header.python_version and header.python_version != env_python:
+        out.append(PythonMismatch(lock, header.line, env_python, header.python_version))
+    if header.options is None or header.tool != "lockcheck":
+        return out
+    found = {k: v for k, v in header.options.items() if k in _CONTENT_OPTIONS}
+    expected = {
+        k: v for k, v in _expected_header_options(settings).items() if k in _CONTENT_OPTIONS
+    }
+    for option in sorted(set(found) | set(expected)):
+        f, e = found.get(option), expected.get(option)
+        if _norm_option(f) != _norm_option(e):
+            out.append(
+                HeaderMismatch(
+                    lock,
+                    header.command_line,
+                    option,
+                    _show_option(option, e),
+                    _show_option(option, f),
+                )
+            )
+    return out
+
+
+def _norm_option(value: object) -> object:
+    if isinstance(value, (list, tuple)):
+        return tuple(sorted(str(v) for v in value))
+    return value
+
+
+def _show_option(option: str, value: object) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return option
+    if value is False:
+        return "--no-" + option[2:]
+    if isinstance(value, (list, tuple)):
+        return " ".join(f"{option}={v}" for v in value)
+    return f"{option}={value}"
+
+
+def structural_drift(
+    settings: Any, lock_path: Path, lock_text: str, lock_label: str
+) -> list[Drift]:
+    """Every rule that needs no network."""
+    from lockcheck.compile import read_settings_inputs, target_python
+    from lockcheck.lockfile.reader import read_lock
+    from lockcheck.resolve.environment import TargetEnvironment
+
+    cwd = (settings.cwd or Path.cwd()).resolve()
+    env = TargetEnvironment.for_python(target_python(settings, lock_text))
+    lock = read_lock(lock_text, name=lock_label)
+    reasons: list[Drift] = list(_credentials(lock_text, lock_label))
+    reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
+    inputs = read_settings_inputs(settings, cwd)
+    entries = {e.package.name: e for e in lock.entries}
+    extras = frozenset(canonicalize_name(e) for e in settings.extras) or None
+    roots: set[NormalizedName] = set()
+    for req in (*inputs.requirements, *inputs.constraints):
+        r = req.requirement
+        if r is not None and r.marker is not None and not env.evaluate(r.marker, extras):
+            continue
+        name = req.name
+        if name is None:
+            continue  # a path whose project name needs a build: the full check covers it
+        entry = entries.get(name)
+        constraint = req.constraint or req in inputs.constraints
+        if not constraint:
+            roots.add(name)
+        if entry is None:
+            if not constraint:
+                reasons.append(MissingPin(lock_label, None, name, str(r), req.source))
+            continue
+        pkg = entry.package
+        if entry.commented or pkg.version is None or r is None or r.url:
+            continue
+        if not r.specifier.contains(pkg.version, prereleases=True):
+            reasons.append(
+                UnsatisfiedPin(lock_label, entry.line, name, str(pkg.version), str(r), req.source)
+            )
+    reasons += _orphans(lock, roots, lock_label)
+    if settings.generate_hashes:
+        for entry in lock.entries:
+            pkg = entry.package
+            if entry.commented or pkg.editable or pkg.hashes or _is_unhashable(pkg):
+                continue
+            reasons.append(MissingHashes(lock_label, entry.line, pkg.name))
+    return reasons
+
+
+def _is_unhashable(pkg: Any) -> bool:
+    link = pkg.link or ""
+    return bool(link) and ("+" in link.split("://", 1)[0] or not link.endswith((".whl", ".gz")))
+
+
+def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
+    entries = [e for e in lock.entries if not e.commented]
+    if not entries or not any(e.package.via for e in entries):
+        return []  # written with --no-annotate: the graph is not in the file
+    children: dict[str, list[Any]] = defaultdict(list)
+    for e in entries:
+        for parent in e.package.via:
+            children[canonicalize_name(parent)].append(e)
+    seen: set[str] = set()
+    queue = deque(e for e in entries if e.package.name in roots)
+    queue.extend(e for e in entries if e.package.editable)
+    while queue:
+        e = queue.popleft()
+        if e.package.name in seen:
+            continue
+        seen.add(e.package.name)
+        queue.extend(children.get(e.package.name, ()))
+    out: list[Drift] = []
+    for e in entries:
+        if e.package.name not in seen:
+            out.append(OrphanPin(label, e.line, e.package.name, str(e.package.version or "")))
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# the whole check
+# ----------------------------------------------------------------------------------------
+
+
+def check_lock(
+    settings: Any, *, offline: bool = False, fix: str = "", label: str | None = None
+) -> LockReport:
+    """Check one lock (``settings.output_file``) against its inputs; never writes."""
+    from lockcheck.compile import compile_lock
+
+    cwd = (settings.cwd or Path.cwd()).resolve()
+    output = settings.output_file
+    path = output if output.is_absolute() else cwd / output
+    name = label or output.as_posix()
+    report = LockReport(name, fix=fix)
+    if not path.exists():
+        report.reasons.append(LockMissing(name, None))
+        return report
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    report.reasons.extend(structural_drift(settings, path, text, name))
+    if offline:
+        return report
+    result = compile_lock(replace(settings, offline=False, dry_run=True))
+    report.reasons.extend(_foreign_hashes(text, name, result.resolution))
+    if result.text != text:
+        changes = pin_changes(text, result.text, name)
+        known = {getattr(r, "name", None) for r in report.reasons}
+        report.reasons.extend(c for c in changes if getattr(c, "name", None) not in known)
+        if not changes:
+            report.reasons.append(
+                TextDrift(name, None, "the lock's text differs from what compile writes")
+            )
+        report.diff = _short_diff(text, result.text, name)
+    return report
+
+
+def _foreign_hashes(text: str, name: str, resolution: Any) -> list[Drift]:
+    """Hashes in the lock that belong to no file of the pinned release."""
+    from lockcheck.lockfile.reader import read_lock
+
+    out: list[Drift] = []
+    for entry in read_lock(text, name=name).entries:
+        pkg = entry.package
+        resolved = resolution.packages.get(pkg.name)
+        if not pkg.hashes or resolved is None or resolved.version != pkg.version:
+            continue
+        known = {f"sha256:{f.hashes['sha256']}" for f in resolved.files if "sha256" in f.hashes}
+        if not known:
+            continue
+        for digest in pkg.hashes:
+            if digest.startswith("sha256:") and digest not in known:
+                out.append(ForeignHash(name, entry.line, pkg.name, str(pkg.version), digest))
+                break
+    return out
+
+
+def _short_diff(old: str, new: str, name: str, limit: int = 60) -> str:
+    lines = list(
+        difflib.unified_diff(
+            old.splitlines(),
+            new.splitlines(),
+            f"{name} (on disk)",
+            f"{name} (compiled)",
+            n=1,
+            lineterm="",
+        )
+    )
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... ({len(lines) - limit} more diff lines)"]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------
+# renderers
+# ----------------------------------------------------------------------------------------
+
+
+def render_text(reports: Sequence[LockReport]) -> str:
+    out: list[str] = []
+    for report in reports:
+        if report.status == "clean":
+            out.append(f"{report.lock}: up to date")
+            continue
+        if report.status == "error":
+            out.append(f"{report.lock}: error: {report.error}")
+            continue
+        out.append(f"{report.lock}: does not match its inputs")
+        for reason in report.reasons:
+            where = f"line {reason.line}: " if reason.line else ""
+            out.append(f"  - {where}{reason.message()}")
+        if report.diff:
+            out.append("")
+            out.extend("    " + line for line in report.diff.splitlines())
+            out.append("")
+        out.append(f"  fix: {report.fix}")
+    return "\n".join(out) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(reports: Sequence[LockReport]) -> str:
+    """GitHub Actions workflow commands: drift shows on the pull request's files."""
+    out: list[str] = []
+    for report in reports:
+        file = _escape_property(report.lock)
+        if report.status == "error":
+            out.append(f"::error file={file},title=lockcheck::{_escape_data(report.error or '')}")
+            continue
+        for reason in report.reasons:
+            line = f",line={reason.line}" if reason.line else ""
+            message = f"{reason.message()}. Fix: {report.fix}"
+            out.append(f"::error file={file}{line},title=lockcheck drift::{_escape_data(message)}")
+        if report.status == "clean":
+            out.append(f"{report.lock}: up to date")
+    return "\n".join(out) + "\n"
+
+
+def render_json(reports: Sequence[LockReport], exit_code: int) -> str:
+    import json
+
+    payload: Mapping[str, Any] = {
+        "exit_code": exit_code,
+        "locks": [r.to_dict() for r in reports],
+    }
+    return json.dumps(payload, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,364 @@
+"""Project configuration: ``[tool.lockcheck]`` (or ``.lockcheck.toml``) -> lock targets.
+
+A project declares its locks once; ``compile``, ``check``, ``sync`` and the git hooks then all
+agree on what the locks are, what they are made from and for which Python.  pip-tools users
+keep their ``[tool.pip-tools]`` table: it is read when there is no lockcheck table.
+
+    [tool.lockcheck]
+    python-version = "3.11"      # default: lower bound of [project] requires-python
+    generate-hashes = true       # any compile option, spelled as on the command line
+    [[tool.lockcheck.lock]]
+    inputs = ["requirements.in"]
+    output = "requirements.txt"
+    [[tool.lockcheck.lock]]
+    inputs = ["requirements-dev.in"]
+    output = "requirements-dev.txt"
+    constraints = ["requirements.txt"]   # layered on the prod lock
+
+Unknown keys are errors that name the key: a typo must not silently change a lock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from lockcheck.errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILES",
+    "LockTarget",
+    "ProjectConfig",
+    "find_config",
+    "load_config",
+    "lower_bound_python",
+    "order_targets",
+]
+
+CONFIG_FILES = (".lockcheck.toml", "pyproject.toml")
+
+# Keys of the lockcheck table besides the compile options.
+_GLOBAL_KEYS = {"lock", "venv", "cache-dir"}
+_LOCK_KEYS = {"inputs", "output", "constraints", "name"}
+# pip-tools keys that have no effect on a lock (or are per-run switches): accepted, ignored.
+_PIP_TOOLS_IGNORED = {
+    "verbose",
+    "quiet",
+    "dry-run",
+    "resolver",
+    "max-rounds",
+    "rebuild",
+    "pip-args",
+    "upgrade",
+    "upgrade-package",
+    "ask",
+    "force",
+    "user",
+    "python-executable",
+    "config",
+    "no-config",
+    "build-deps-for",
+    "all-build-deps",
+    "only-build-deps",
+    "reuse-hashes",
+    "emit-options",
+    "uploaded-prior-to",
+    "cache-dir",
+}
+_PIP_TOOLS_ALIASES = {"src-files": "inputs", "output-file": "output", "extras": "extra"}
+
+
+@dataclass(frozen=True)
+class LockTarget:
+    """One lock the project keeps: its inputs, output, layering and compile settings."""
+
+    output: Path
+    inputs: tuple[Path, ...]
+    # Other locks' outputs (or any constraints files) this lock is layered on.
+    constraints: tuple[Path, ...] = ()
+    # CompileSettings with src_files, output_file, constraint_files and cwd filled in.
+    settings: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.output.as_posix()
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The configuration found for a directory (``path`` None: zero config)."""
+
+    root: Path
+    path: Path | None = None
+    source: str = "none"  # "lockcheck" | "pip-tools" | "none"
+    targets: tuple[LockTarget, ...] = ()
+    venv: Path | None = None
+    # The target Python, explicit or inferred (for display; settings carry the detail).
+    python_version: str | None = None
+    # CompileSettings field changes shared by every lock (options and the inferred Python).
+    options: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.targets) and self.source == "lockcheck"
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read configuration: {exc}", file=path) from exc
+
+
+def find_config(start: Path) -> tuple[Path, str, dict[str, Any]] | None:
+    """The nearest config at or above *start* (stopping at the repository root).
+
+    Returns (file, kind, table) with kind "lockcheck" or "pip-tools".
+    """
+    directory = start.resolve()
+    while True:
+        for name in CONFIG_FILES:
+            path = directory / name
+            if not path.is_file():
+                continue
+            data = _load_toml(path)
+            table = data if name == ".lockcheck.toml" else data.get("tool", {}).get("lockcheck")
+            if table is not None:
+                return path, "lockcheck", table
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            pip_tools = _load_toml(pyproject).get("tool", {}).get("pip-tools")
+            if pip_tools is not None:
+                return pyproject, "pip-tools", pip_tools
+        if (directory / ".git").exists() or directory.parent == directory:
+            return None
+        directory = directory.parent
+
+
+def lower_bound_python(requires_python: str) -> str | None:
+    """The lowest Python release a ``requires-python`` allows, as ``X.Y`` (or ``X.Y.Z``)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    try:
+        spec = SpecifierSet(requires_python)
+    except InvalidSpecifier as exc:
+        raise ConfigError(f"invalid requires-python {requires_python!r}") from exc
+    for minor in range(0, 40):
+        for patch in range(0, 30):
+            version = Version(f"3.{minor}.{patch}")
+            if spec.contains(version, prereleases=False):
+                return f"3.{minor}" if patch == 0 else f"3.{minor}.{patch}"
+    return None
+
+
+def _project_python(root: Path) -> str | None:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    requires = _load_toml(pyproject).get("project", {}).get("requires-python")
+    return lower_bound_python(requires) if isinstance(requires, str) else None
+
+
+def _normalise_key(key: str) -> str:
+    return key.replace("_", "-").lower()
+
+
+def _option_changes(
+    table: Mapping[str, Any], path: Path, where: str, *, pip_tools: bool
+) -> dict[str, object]:
+    """CompileSettings field changes from option keys of *table* (others are skipped)."""
+    from lockcheck.options import OPTIONS
+
+    by_key = {o.key: o for o in OPTIONS}
+    # pip-tools spells the repeatable ones in the singular or the plural.
+    by_key.update({"extra-index-urls": by_key["extra-index-url"]})
+    by_key.update({"trusted-hosts": by_key["trusted-host"]})
+    by_key.update({"unsafe-packages": by_key["unsafe-package"]})
+    by_key.update({"extras": by_key["extra"], "groups": by_key["group"]})
+    changes: dict[str, object] = {}
+    for raw_key, value in table.items():
+        key = _normalise_key(raw_key)
+        if pip_tools:
+            key = _PIP_TOOLS_ALIASES.get(key, key)
+        option = by_key.get(key)
+        if option is None:
+            continue
+        changes[option.field] = _coerce(option, value, path, f"{where}{raw_key}")
+    return changes
+
+
+def _coerce(option: Any, value: object, path: Path, key: str) -> object:
+    if option.kind in ("flag", "negatable"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, not {value!r}", file=path)
+        return value
+    if option.kind in ("multi", "multipath"):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"{key} must be a string or a list of strings", file=path)
+        return tuple(Path(i) for i in items) if option.kind == "multipath" else tuple(items)
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ConfigError(f"{key} must be a string, not {value!r}", file=path)
+    return str(value)
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], path: Path, where: str) -> None:
+    from lockcheck.options import OPTIONS
+
+    known = allowed | {o.key for o in OPTIONS}
+    known |= {"extra-index-urls", "trusted-hosts", "unsafe-packages", "extras", "groups"}
+    for key in table:
+        if _normalise_key(key) not in known:
+            raise ConfigError(f"unknown configuration key {where}{key!r}", file=path)
+
+
+def _paths(value: object, path: Path, key: str) -> tuple[Path, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"{key} must be a string or a list of strings", file=path)
+    return tuple(Path(i) for i in items)
+
+
+def load_config(start: Path | None = None, *, config_file: Path | None = None) -> ProjectConfig:
+    """Read the project configuration for *start* (default: the working directory)."""
+    from lockcheck.compile import CompileSettings, default_output_for
+
+    start = (start or Path.cwd()).resolve()
+    if config_file is not None:
+        data = _load_toml(config_file)
+        if config_file.name == "pyproject.toml":
+            table = data.get("tool", {}).get("lockcheck")
+            kind = "lockcheck"
+            if table is None and "pip-tools" in data.get("tool", {}):
+                table, kind = data["tool"]["pip-tools"], "pip-tools"
+        else:
+            table, kind = data, "lockcheck"
+        found = (config_file.resolve(), kind, table or {})
+    else:
+        found = find_config(start)
+    if found is None:
+        python = _project_python(start)
+        options = {"default_python_version": python} if python else {}
+        return ProjectConfig(root=start, python_version=python, options=options)
+    path, kind, table = found
+    root = path.parent
+    pip_tools = kind == "pip-tools"
+    where = "[tool.pip-tools] " if pip_tools else ""
+    if pip_tools:
+        for key in table:
+            norm = _PIP_TOOLS_ALIASES.get(_normalise_key(key), _normalise_key(key))
+            if norm in _PIP_TOOLS_IGNORED or norm in {"inputs", "output"}:
+                continue
+            _check_keys({norm: None}, set(), path, where)
+    else:
+        _check_keys(table, _GLOBAL_KEYS, path, where)
+    base_changes = _option_changes(table, path, where, pip_tools=pip_tools)
+    python = base_changes.get("python_version")
+    default_python = None if python else _project_python(root)
+    if default_python:
+        base_changes["default_python_version"] = default_python
+    venv = table.get("venv")
+    if venv is not None and not isinstance(venv, str):
+        raise ConfigError("venv must be a path string", file=path)
+
+    lock_tables: list[Mapping[str, Any]] = []
+    if pip_tools:
+        if "src-files" in {_normalise_key(k) for k in table} or "output-file" in {
+            _normalise_key(k) for k in table
+        }:
+            lock_tables.append(
+                {
+                    "inputs": table.get("src-files", table.get("src_files", [])),
+                    "output": table.get("output-file", table.get("output_file")),
+                }
+            )
+    else:
+        locks = table.get("lock", [])
+        if not isinstance(locks, list) or not all(isinstance(t, dict) for t in locks):
+            raise ConfigError(
+                "lock must be an array of tables ([[tool.lockcheck.lock]])", file=path
+            )
+        lock_tables = locks
+
+    targets: list[LockTarget] = []
+    for i, lock in enumerate(lock_tables):
+        lwhere = f"{where}lock[{i}]."
+        if not pip_tools:
+            _check_keys(lock, _LOCK_KEYS, path, lwhere)
+        inputs = _paths(lock.get("inputs") or [], path, f"{lwhere}inputs")
+        if not inputs:
+            raise ConfigError(f"{lwhere}inputs is required", file=path)
+        output_value = lock.get("output")
+        if output_value is not None and not isinstance(output_value, str):
+            raise ConfigError(f"{lwhere}output must be a path string", file=path)
+        output = (
+            Path(output_value)
+            if output_value
+            else _relative(default_output_for(inputs, root), root)
+        )
+        constraints = _paths(lock.get("constraints") or [], path, f"{lwhere}constraints")
+        changes = dict(base_changes)
+        changes.update(_option_changes(lock, path, lwhere, pip_tools=False))
+        changes["constraint_files"] = tuple(changes.get("constraint_files", ())) + constraints
+        settings = replace(
+            CompileSettings(),
+            src_files=inputs,
+            output_file=output,
+            cwd=root,
+            **changes,
+        )
+        targets.append(LockTarget(output, inputs, constraints, settings))
+    return ProjectConfig(
+        root=root,
+        path=path,
+        source=kind,
+        targets=order_targets(targets, path),
+        venv=Path(venv) if venv else None,
+        python_version=str(python or default_python) if (python or default_python) else None,
+        options=base_changes,
+    )
+
+
+def _relative(path: Path, root: Path) -> Path:
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return path
+
+
+def order_targets(
+    targets: Sequence[LockTarget], path: Path | None = None
+) -> tuple[LockTarget, ...]:
+    """Locks in dependency order: a lock after every lock it is layered on."""
+    by_output = {os.path.normpath(t.output): t for t in targets}
+    ordered: list[LockTarget] = []
+    state: dict[str, str] = {}
+
+    def visit(target: LockTarget, chain: tuple[str, ...]) -> None:
+        key = os.path.normpath(target.output)
+        if state.get(key) == "done":
+            return
+        if state.get(key) == "visiting":
+            raise ConfigError(
+                "locks are layered in a cycle: " + " -> ".join((*chain, key)), file=path
+            )
+        state[key] = "visiting"
+        for constraint in target.constraints:
+            dep = by_output.get(os.path.normpath(constraint))
+            if dep is not None:
+                visit(dep, (*chain, key))
+        state[key] = "done"
+        ordered.append(target)
+
+    for target in targets:
+        visit(target, ())
+    return tuple(ordered)

@@ -1,0 +1,109 @@
+"""One table from compile options to :class:`CompileSettings` fields, used three ways.
+
+The header's command line, the config file's keys and ``check``'s reading of a lock header all
+name the same options; keeping their spelling in one table means a lock written from config
+says the command that regenerates it, and ``check`` can rebuild the settings from a header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["OPTIONS", "Option", "command_options", "settings_changes_from_options"]
+
+
+@dataclass(frozen=True)
+class Option:
+    long: str  # "--generate-hashes"
+    field: str  # CompileSettings field
+    kind: str  # "flag" | "negatable" | "value" | "multi" | "path" | "multipath"
+
+    @property
+    def key(self) -> str:
+        """The config-file spelling: ``generate-hashes``."""
+        return self.long[2:]
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--python-version", "python_version", "value"),
+    Option("--extra", "extras", "multi"),
+    Option("--all-extras", "all_extras", "flag"),
+    Option("--group", "groups", "multi"),
+    Option("--constraint", "constraint_files", "multipath"),
+    Option("--pre", "pre", "flag"),
+    Option("--generate-hashes", "generate_hashes", "flag"),
+    Option("--reuse-hashes", "reuse_hashes", "negatable"),
+    Option("--allow-unsafe", "allow_unsafe", "negatable"),
+    Option("--unsafe-package", "unsafe_packages", "multi"),
+    Option("--strip-extras", "strip_extras", "negatable"),
+    Option("--annotate", "annotate", "negatable"),
+    Option("--annotation-style", "annotation_style", "value"),
+    Option("--header", "header", "negatable"),
+    Option("--emit-options", "emit_options", "negatable"),
+    Option("--emit-index-url", "emit_index_url", "negatable"),
+    Option("--emit-trusted-host", "emit_trusted_host", "negatable"),
+    Option("--emit-find-links", "emit_find_links", "negatable"),
+    Option("--newline", "newline", "value"),
+    Option("--index-url", "index_url", "value"),
+    Option("--extra-index-url", "extra_index_urls", "multi"),
+    Option("--no-index", "no_index", "flag"),
+    Option("--find-links", "find_links", "multi"),
+    Option("--trusted-host", "trusted_hosts", "multi"),
+    Option("--cert", "cert", "value"),
+    Option("--client-cert", "client_cert", "value"),
+    Option("--only-binary", "only_binary", "multi"),
+    Option("--no-binary", "no_binary", "multi"),
+    Option("--build-isolation", "build_isolation", "negatable"),
+)
+
+_BY_LONG = {o.long: o for o in OPTIONS}
+
+
+def _defaults() -> dict[str, Any]:
+    from lockcheck.compile import CompileSettings
+
+    return {f.name: f.default for f in fields(CompileSettings) if f.default is not MISSING}
+
+
+def command_options(settings: Any) -> dict[str, object]:
+    """Long option -> value for every option of *settings* that is not at its default."""
+    defaults = _defaults()
+    out: dict[str, object] = {}
+    for option in OPTIONS:
+        value = getattr(settings, option.field)
+        if value == defaults.get(option.field) or value in (None, ()):
+            continue
+        if option.kind in ("multi", "multipath"):
+            out[option.long] = tuple(str(v) for v in value)
+        elif option.kind == "value":
+            out[option.long] = str(value)
+        else:
+            out[option.long] = bool(value)
+    return out
+
+
+def settings_changes_from_options(options: Mapping[str, object]) -> dict[str, object]:
+    """CompileSettings field changes for a header's options (unknown ones are ignored)."""
+    changes: dict[str, object] = {}
+    for long, value in options.items():
+        option = _BY_LONG.get(long)
+        if option is None:
+            continue
+        if option.kind == "multipath":
+            changes[option.field] = tuple(Path(str(v)) for v in _as_tuple(value))
+        elif option.kind == "multi":
+            changes[option.field] = tuple(str(v) for v in _as_tuple(value))
+        elif option.kind == "value":
+            changes[option.field] = str(value)
+        else:
+            changes[option.field] = bool(value)
+    return changes
+
+
+def _as_tuple(value: object) -> tuple[object, ...]:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(value)
+    return (value,)

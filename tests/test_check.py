@@ -1,0 +1,202 @@
+"""`lockcheck check`: 0 clean, 1 drift (with reasons and the fix), 2 error; never writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import describe, run_lockcheck
+
+LOCK = "requirements.txt"
+
+
+@pytest.fixture
+def project(tmp_path, make_index, universe_wheelhouse):
+    """A compiled project: requirements.in -> requirements.txt against a private index."""
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("flask\n")
+    result = run_lockcheck("compile", "-i", server.url, "--generate-hashes", cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    server.clear_log()
+    return tmp_path, server
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_clean_lock_passes_and_nothing_is_written(project):
+    folder, _ = project
+    before = snapshot(folder)
+    for args in ((), ("--offline",)):
+        result = run_lockcheck("check", *args, cwd=folder)
+        assert result.returncode == 0, describe(result)
+        assert "requirements.txt: up to date" in result.stdout
+    assert snapshot(folder) == before
+
+
+def test_added_input_is_named_with_the_fix(project):
+    folder, server = project
+    (folder / "requirements.in").write_text("flask\nrequests\n")
+    before = snapshot(folder)
+    result = run_lockcheck("check", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    assert "requests (-r requirements.in) has no pin in requirements.txt" in result.stderr
+    assert "idna==3.6 would be added (needed by requests)" in result.stderr
+    assert (
+        f"fix: lockcheck compile --generate-hashes --index-url={server.url} "
+        "--output-file=requirements.txt requirements.in"
+    ) in result.stderr
+    assert snapshot(folder) == before
+
+
+def test_offline_check_detects_added_input_without_network(project):
+    folder, server = project
+    (folder / "requirements.in").write_text("flask\nrequests\n")
+    result = run_lockcheck("check", "--offline", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    assert "requests (-r requirements.in) has no pin" in result.stderr
+    assert server.count("/") == 0
+
+
+def test_removed_input_leaves_orphans(project):
+    folder, _ = project
+    (folder / "requirements.in").write_text("click\n")
+    result = run_lockcheck("check", "--offline", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    assert "flask==3.0.0 is pinned but no input needs it any more" in result.stderr
+    assert "werkzeug==3.0.0 is pinned but no input needs it any more" in result.stderr
+    assert "click==" not in result.stderr.split("orphan")[0] or "click==8.1.7 is pinned" not in (
+        result.stderr
+    )
+
+
+def test_hand_edited_pin_that_breaks_the_graph(project):
+    folder, _ = project
+    text = (folder / LOCK).read_text().replace("werkzeug==3.0.0", "werkzeug==2.3.0")
+    (folder / LOCK).write_text(text)
+    result = run_lockcheck("check", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    assert "werkzeug would change 2.3.0 -> 3.0.0" in result.stderr
+
+
+def test_hand_edited_version_keeps_foreign_hashes(project):
+    folder, _ = project
+    text = (folder / LOCK).read_text().replace("flask==3.0.0", "flask==2.3.0")
+    (folder / LOCK).write_text(text)
+    result = run_lockcheck("check", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    assert "flask==2.3.0 lists sha256:" in result.stderr
+    assert "not a file of that release" in result.stderr
+
+
+def test_unsatisfied_pin_is_structural(project):
+    folder, _ = project
+    (folder / "requirements.in").write_text("flask<3\n")
+    result = run_lockcheck("check", "--offline", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    assert "flask==3.0.0 does not satisfy flask<3 (-r requirements.in)" in result.stderr
+
+
+def test_credentials_in_a_lock_are_drift(project):
+    folder, _ = project
+    text = (folder / LOCK).read_text()
+    (folder / LOCK).write_text(
+        text.replace("--index-url http://", "--index-url http://bob:hunter2@", 1)
+    )
+    result = run_lockcheck("check", "--offline", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    assert "the lock contains credentials in http://****@127.0.0.1" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_malformed_input_is_an_error(project):
+    folder, _ = project
+    (folder / "requirements.in").write_text("flask\nfoo==\n")
+    result = run_lockcheck("check", cwd=folder)
+    assert result.returncode == 2, describe(result)
+    assert "requirements.in:2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_and_github_formats(project):
+    folder, _ = project
+    (folder / "requirements.in").write_text("flask\nidna\n")
+    result = run_lockcheck("check", "--offline", "--format", "json", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    payload = json.loads(result.stdout)
+    assert payload["exit_code"] == 1
+    (lock,) = payload["locks"]
+    assert lock["status"] == "drift"
+    assert lock["reasons"][0]["kind"] == "missing-pin"
+    assert lock["reasons"][0]["name"] == "idna"
+    assert lock["fix"].startswith("lockcheck compile")
+    result = run_lockcheck("check", "--offline", cwd=folder, env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 1, describe(result)
+    assert result.stdout.startswith("::error file=requirements.txt,title=lockcheck drift::")
+
+
+def test_configured_layered_locks(tmp_path, make_index, universe_wheelhouse):
+    server = make_index(universe_wheelhouse)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.lockcheck]\n"
+        f'index-url = "{server.url}"\n'
+        "[[tool.lockcheck.lock]]\ninputs = ['requirements.in']\n"
+        "[[tool.lockcheck.lock]]\ninputs = ['requirements-dev.in']\n"
+        "constraints = ['requirements.txt']\n"
+    )
+    (tmp_path / "requirements.in").write_text("requests\n")
+    (tmp_path / "requirements-dev.in").write_text("requests\nidna\n")
+    result = run_lockcheck("compile", cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    dev = (tmp_path / "requirements-dev.txt").read_text()
+    assert "urllib3==2.0.7" in dev
+    assert "-c requirements.txt" in dev
+    result = run_lockcheck("check", cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    # The prod input moves: the prod lock drifts; `lockcheck compile` moves both locks.
+    (tmp_path / "requirements.in").write_text("requests\nurllib3<2\n")
+    result = run_lockcheck("check", cwd=tmp_path)
+    assert result.returncode == 1, describe(result)
+    assert "urllib3==2.0.7 does not satisfy urllib3<2 (-r requirements.in)" in result.stderr
+    assert "fix: lockcheck compile" in result.stderr
+    result = run_lockcheck("compile", cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    assert "urllib3==1.26.18" in (tmp_path / "requirements.txt").read_text()
+    assert "urllib3==1.26.18" in (tmp_path / "requirements-dev.txt").read_text()
+    assert run_lockcheck("check", cwd=tmp_path).returncode == 0
+
+
+def test_configured_hashes_missing_from_lock(tmp_path, make_index, universe_wheelhouse):
+    server = make_index(universe_wheelhouse)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "requirements.in").write_text("idna\n")
+    assert run_lockcheck("compile", "-i", server.url, cwd=tmp_path).returncode == 0
+    (tmp_path / ".lockcheck.toml").write_text(
+        f'generate-hashes = true\nindex-url = "{server.url}"\n'
+        '[[lock]]\ninputs = ["requirements.in"]\n'
+    )
+    result = run_lockcheck("check", "--offline", cwd=tmp_path)
+    assert result.returncode == 1, describe(result)
+    assert "idna has no --hash lines but hashes are configured" in result.stderr
+    assert "the lock was compiled with no --generate-hashes" in result.stderr
+
+
+def test_changed_mode_recompiles_and_exits_1(project):
+    folder, _ = project
+    (folder / "requirements.in").write_text("flask\nidna\n")
+    result = run_lockcheck("compile", "--changed", "requirements.in", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    assert "requirements.txt was out of date and has been rewritten" in result.stderr
+    assert "+ idna==3.6 (asked for by -r requirements.in)" in result.stderr
+    assert "git add requirements.txt" in result.stderr
+    assert "idna==3.6" in (folder / LOCK).read_text()
+    # Second run: nothing to do.
+    result = run_lockcheck("compile", "--changed", "requirements.in", cwd=folder)
+    assert result.returncode == 0, describe(result)
+    result = run_lockcheck("compile", "--changed", "README.md", cwd=folder)
+    assert result.returncode == 0, describe(result)
+    assert "no lock depends on the changed files" in result.stderr

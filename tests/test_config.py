@@ -1,0 +1,163 @@
+"""Config loader: [tool.lockcheck], .lockcheck.toml, [tool.pip-tools], ordering, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lockcheck.config import load_config, lower_bound_python
+from lockcheck.errors import ConfigError
+from lockcheck.targets import input_files, select_changed
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+LAYERED = """
+[project]
+name = "svc"
+requires-python = ">=3.10"
+
+[tool.lockcheck]
+generate-hashes = true
+[[tool.lockcheck.lock]]
+inputs = ["requirements-dev.in"]
+output = "requirements-dev.txt"
+constraints = ["requirements.txt"]
+allow-unsafe = true
+[[tool.lockcheck.lock]]
+inputs = ["requirements.in"]
+"""
+
+
+def test_layered_locks_in_dependency_order(tmp_path):
+    write(tmp_path, {"pyproject.toml": LAYERED, ".git/HEAD": ""})
+    config = load_config(tmp_path)
+    assert config.configured
+    assert [t.name for t in config.targets] == ["requirements.txt", "requirements-dev.txt"]
+    prod, dev = config.targets
+    assert prod.settings.generate_hashes and dev.settings.generate_hashes
+    assert dev.settings.allow_unsafe and not prod.settings.allow_unsafe
+    assert dev.settings.constraint_files == (Path("requirements.txt"),)
+    # Target Python: the lower bound of requires-python, not written into the command.
+    assert prod.settings.python_version is None
+    assert prod.settings.default_python_version == "3.10"
+    assert config.python_version == "3.10"
+
+
+def test_lockcheck_toml_and_explicit_python(tmp_path):
+    write(
+        tmp_path,
+        {
+            ".lockcheck.toml": 'python-version = "3.12"\nvenv = "env"\n'
+            '[[lock]]\ninputs = ["base.in"]\n',
+            ".git/HEAD": "",
+        },
+    )
+    config = load_config(tmp_path)
+    (target,) = config.targets
+    assert target.output == Path("base.txt")
+    assert target.settings.python_version == "3.12"
+    assert config.venv == Path("env")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[tool.lockcheck]\ngenerate-hashs = true\n", "generate-hashs"),
+        ("[tool.lockcheck]\n[[tool.lockcheck.lock]]\ninputs = ['a.in']\nouptut = 'x'\n", "ouptut"),
+        ("[tool.lockcheck]\ngenerate-hashes = 'yes'\n", "true or false"),
+        ("[tool.lockcheck]\n[[tool.lockcheck.lock]]\noutput = 'x.txt'\n", "inputs is required"),
+        ("[tool.lockcheck]\nextra-index-url = 3\n", "list of strings"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, text, needle):
+    write(tmp_path, {"pyproject.toml": text, ".git/HEAD": ""})
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert needle in str(info.value)
+    assert "pyproject.toml" in str(info.value)
+
+
+def test_layering_cycle_is_an_error(tmp_path):
+    text = (
+        "[tool.lockcheck]\n"
+        "[[tool.lockcheck.lock]]\ninputs=['a.in']\nconstraints=['b.txt']\n"
+        "[[tool.lockcheck.lock]]\ninputs=['b.in']\nconstraints=['a.txt']\n"
+    )
+    write(tmp_path, {"pyproject.toml": text, ".git/HEAD": ""})
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(tmp_path)
+
+
+def test_pip_tools_table_is_the_fallback(tmp_path):
+    text = (
+        "[tool.pip-tools]\ngenerate_hashes = true\nallow-unsafe = true\n"
+        "extra-index-url = ['https://example.invalid/simple']\nresolver = 'backtracking'\n"
+        "src-files = ['requirements.in']\noutput-file = 'locked.txt'\n"
+    )
+    write(tmp_path, {"pyproject.toml": text, ".git/HEAD": ""})
+    config = load_config(tmp_path)
+    assert config.source == "pip-tools"
+    (target,) = config.targets
+    assert target.output == Path("locked.txt")
+    assert target.settings.generate_hashes and target.settings.allow_unsafe
+    assert target.settings.extra_index_urls == ("https://example.invalid/simple",)
+
+
+def test_pip_tools_unknown_key_is_an_error(tmp_path):
+    write(tmp_path, {"pyproject.toml": "[tool.pip-tools]\nfrobnicate = 1\n", ".git/HEAD": ""})
+    with pytest.raises(ConfigError, match="frobnicate"):
+        load_config(tmp_path)
+
+
+def test_zero_config_uses_requires_python(tmp_path):
+    write(tmp_path, {"pyproject.toml": "[project]\nrequires-python = '>=3.9.2'\n", ".git/HEAD": ""})
+    config = load_config(tmp_path)
+    assert not config.configured
+    assert config.options["default_python_version"] == "3.9.2"
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (">=3.10", "3.10"),
+        ("~=3.8", "3.8"),
+        (">3.9", "3.9.1"),
+        ("==3.11.*", "3.11"),
+        (">=3.8,!=3.8.*", "3.9"),
+        ("<3", None),
+    ],
+)
+def test_lower_bound_python(spec, expected):
+    assert lower_bound_python(spec) == expected
+
+
+def test_changed_files_select_locks_and_their_layers(tmp_path, monkeypatch):
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": LAYERED,
+            ".git/HEAD": "",
+            "requirements.in": "-r requirements/base.in\nflask\n",
+            "requirements/base.in": "idna\n",
+            "requirements-dev.in": "pytest\n",
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    config = load_config(tmp_path)
+    prod = config.targets[0]
+    assert str(tmp_path / "requirements" / "base.in") in input_files(prod, tmp_path)
+
+    def names(changed):
+        return [t.name for t in select_changed(config.targets, changed, tmp_path, config.path)]
+
+    assert names([Path("requirements/base.in")]) == ["requirements.txt", "requirements-dev.txt"]
+    assert names([Path("requirements-dev.in")]) == ["requirements-dev.txt"]
+    assert names([Path("README.md")]) == []
+    assert names([Path("pyproject.toml")]) == ["requirements.txt", "requirements-dev.txt"]
