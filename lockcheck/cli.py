@@ -338,8 +338,33 @@ def check_command(
     elif output_format == "github":
         click.echo(render_github(reports), nl=False)
     elif not quiet or worst:
-        click.echo(render_text(reports), nl=False, err=worst != 0)
+        text = render_text(reports)
+        from lockcheck.ui import interactive
+
+        if interactive():
+            text = _colour(text)
+        click.echo(text, nl=False, err=worst != 0)
     ctx.exit(worst)
+
+
+def _colour(text: str) -> str:
+    """Colours for a human at a terminal: verdicts, reasons, the fix, the diff."""
+    out = []
+    for line in text.splitlines():
+        if line.endswith(": up to date"):
+            line = click.style(line, fg="green")
+        elif line.endswith(": does not match its inputs") or ": error: " in line:
+            line = click.style(line, fg="red", bold=True)
+        elif line.startswith("  fix: "):
+            line = click.style(line, fg="cyan", bold=True)
+        elif line.startswith("    +") and not line.startswith("    +++"):
+            line = click.style(line, fg="green")
+        elif line.startswith("    -") and not line.startswith("    ---"):
+            line = click.style(line, fg="red")
+        elif line.startswith("  - "):
+            line = click.style(line, fg="yellow")
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def _under(root: Path, lock: Path) -> Path:

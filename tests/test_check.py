@@ -200,3 +200,15 @@ def test_changed_mode_recompiles_and_exits_1(project):
     result = run_lockcheck("compile", "--changed", "README.md", cwd=folder)
     assert result.returncode == 0, describe(result)
     assert "no lock depends on the changed files" in result.stderr
+
+
+def test_target_python_mismatch_is_drift(project):
+    folder, server = project
+    (folder / ".git").mkdir()
+    (folder / ".lockcheck.toml").write_text(
+        f'python-version = "3.12"\ngenerate-hashes = true\nindex-url = "{server.url}"\n'
+        '[[lock]]\ninputs = ["requirements.in"]\n'
+    )
+    result = run_lockcheck("check", "--offline", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    assert "the lock targets Python 3.11 but the settings target Python 3.12" in result.stderr
