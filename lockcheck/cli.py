@@ -57,6 +57,19 @@ def cli() -> None:
     metavar="X.Y",
     help="Target Python for markers, Requires-Python and the header.",
 )
+@click.option(
+    "--python-platform",
+    metavar="PLATFORM",
+    help="Target platform: linux, macos, windows (or linux-aarch64, macos-x86_64, ...).",
+)
+@click.option("--universal", is_flag=True, help="One lock for every platform and Python version.")
+@click.option(
+    "--environment",
+    "environments",
+    multiple=True,
+    metavar="MARKER",
+    help="Universal lock limited to environments matching this PEP 508 marker (repeatable).",
+)
 @click.option("--extra", "extras", multiple=True, help="Optional dependencies to include.")
 @click.option("--all-extras", is_flag=True, help="Include every optional dependency.")
 @click.option("--group", "groups", multiple=True, help="PEP 735 dependency group to include.")

@@ -51,6 +51,14 @@ class CompileSettings:
     allow_unsafe: bool = False
     unsafe_packages: tuple[str, ...] = ()
     build_isolation: bool = True
+    # Other targets: one platform (--python-platform), or every environment (universal).
+    python_platform: str | None = None
+    universal: bool = False
+    environments: tuple[str, ...] = ()
+    python_versions: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    # The project's requires-python (universal locks cover exactly that range).
+    requires_python: str | None = None
     # Index options given on the command line (None / empty = not given).
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
@@ -190,7 +198,6 @@ def compile_lock(
     from lockcheck.lockfile.reader import read_lock
     from lockcheck.lockfile.settings import OutputSettings, custom_compile_command_from_env
     from lockcheck.lockfile.writer import render_requirements
-    from lockcheck.resolve.environment import TargetEnvironment
     from lockcheck.resolve.resolver import (
         DEFAULT_UNSAFE,
         ExistingPin,
@@ -225,7 +232,7 @@ def compile_lock(
     if output is not None and output.exists():
         # Untranslated, so --newline=preserve sees CRLF.
         previous_text = output.read_bytes().decode("utf-8", errors="replace")
-    env = TargetEnvironment.for_python(target_python(settings, previous_text))
+    env = _target_environment(settings, previous_text)
     if previous_text is not None and not settings.upgrade and previous_text.strip():
         lock = read_lock(previous_text, name=str(output))
         for entry in lock.entries:
@@ -257,7 +264,19 @@ def compile_lock(
     )
     finder = PackageFinder(index_settings)
     try:
-        resolution = resolve(request, finder)
+        if settings.universal or settings.environments:
+            from lockcheck.resolve.universal import build_universe, resolve_universal
+
+            grid = build_universe(
+                requires_python=_requires_python(settings, src_files, cwd, env),
+                python_versions=settings.python_versions,
+                platforms=settings.platforms,
+                environments=settings.environments,
+            )
+            previous = [] if previous_text is None else _previous_packages(previous_text, output)
+            resolution = resolve_universal(request, finder, grid, previous, progress)
+        else:
+            resolution = resolve(request, finder)
     finally:
         finder.close()
 
@@ -274,7 +293,7 @@ def compile_lock(
         emit_trusted_host=settings.emit_trusted_host,
         emit_find_links=settings.emit_find_links,
         newline=settings.newline,
-        python_version=env.python_version,
+        python_version=resolution.python_version,
         compile_command=_header_command(settings, src_files, output, cwd),
         custom_compile_command=custom_compile_command_from_env(environ),
         index_url=index_settings.index_url,
@@ -336,6 +355,44 @@ def _raw(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
+
+
+def _target_environment(settings: CompileSettings, lock_text: str | None):
+    from lockcheck.resolve.environment import TargetEnvironment
+
+    python = target_python(settings, lock_text)
+    if settings.python_platform:
+        from lockcheck.resolve.platforms import environment_for
+
+        return environment_for(
+            python or TargetEnvironment.current().python_version, settings.python_platform
+        )
+    return TargetEnvironment.for_python(python)
+
+
+def _requires_python(settings: CompileSettings, src_files, cwd: Path, env) -> str:
+    """The Python range a universal lock covers: the setting, the project's, else >= target."""
+    if settings.requires_python:
+        return settings.requires_python
+    candidates = [cwd / p for p in src_files if Path(p).name == "pyproject.toml"]
+    candidates.append(cwd / "pyproject.toml")
+    for path in candidates:
+        if path.is_file():
+            import tomllib
+
+            with path.open("rb") as fh:
+                value = tomllib.load(fh).get("project", {}).get("requires-python")
+            if isinstance(value, str):
+                return value
+    return f">={env.python_version}"
+
+
+def _previous_packages(text: str, output: Path | None):
+    from lockcheck.lockfile.reader import read_lock
+
+    if not text.strip():
+        return []
+    return [e.package for e in read_lock(text, name=str(output)).entries if not e.commented]
 
 
 def target_python(settings: CompileSettings, lock_text: str | None) -> str | None:

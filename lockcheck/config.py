@@ -71,6 +71,18 @@ _PIP_TOOLS_IGNORED = {
 _PIP_TOOLS_ALIASES = {"src-files": "inputs", "output-file": "output", "extras": "extra"}
 
 
+def _grid_options() -> dict[str, Any]:
+    from lockcheck.options import Option
+
+    return {
+        "python-versions": Option("--python-versions", "python_versions", "multi"),
+        "platforms": Option("--platforms", "platforms", "multi"),
+    }
+
+
+_GRID_OPTIONS = _grid_options()
+
+
 @dataclass(frozen=True)
 class LockTarget:
     """One lock the project keeps: its inputs, output, layering and compile settings."""
@@ -160,12 +172,17 @@ def lower_bound_python(requires_python: str) -> str | None:
     return None
 
 
-def _project_python(root: Path) -> str | None:
+def _project_requires_python(root: Path) -> str | None:
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
         return None
     requires = _load_toml(pyproject).get("project", {}).get("requires-python")
-    return lower_bound_python(requires) if isinstance(requires, str) else None
+    return requires if isinstance(requires, str) else None
+
+
+def _project_python(root: Path) -> str | None:
+    requires = _project_requires_python(root)
+    return lower_bound_python(requires) if requires else None
 
 
 def _normalise_key(key: str) -> str:
@@ -184,6 +201,8 @@ def _option_changes(
     by_key.update({"trusted-hosts": by_key["trusted-host"]})
     by_key.update({"unsafe-packages": by_key["unsafe-package"]})
     by_key.update({"extras": by_key["extra"], "groups": by_key["group"]})
+    by_key.update({"environments": by_key["environment"]})
+    by_key.update(_GRID_OPTIONS)
     changes: dict[str, object] = {}
     for raw_key, value in table.items():
         key = _normalise_key(raw_key)
@@ -216,6 +235,7 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], path: Path, where: 
 
     known = allowed | {o.key for o in OPTIONS}
     known |= {"extra-index-urls", "trusted-hosts", "unsafe-packages", "extras", "groups"}
+    known |= {"environments", *_GRID_OPTIONS}
     for key in table:
         if _normalise_key(key) not in known:
             raise ConfigError(f"unknown configuration key {where}{key!r}", file=path)
@@ -266,6 +286,9 @@ def load_config(start: Path | None = None, *, config_file: Path | None = None) -
     default_python = None if python else _project_python(root)
     if default_python:
         base_changes["default_python_version"] = default_python
+    requires_python = _project_requires_python(root)
+    if requires_python:
+        base_changes["requires_python"] = requires_python
     venv = table.get("venv")
     if venv is not None and not isinstance(venv, str):
         raise ConfigError("venv must be a path string", file=path)

@@ -29,6 +29,9 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("--python-version", "python_version", "value"),
+    Option("--python-platform", "python_platform", "value"),
+    Option("--universal", "universal", "flag"),
+    Option("--environment", "environments", "multi"),
     Option("--extra", "extras", "multi"),
     Option("--all-extras", "all_extras", "flag"),
     Option("--group", "groups", "multi"),

@@ -90,12 +90,19 @@ def installable_files(
 
 
 def _file_rank(f: DistFile, env: TargetEnvironment) -> tuple[int, int]:
-    """Higher is better: not yanked, then wheel by best tag, then sdist."""
+    """Higher is better: not yanked, then wheel by best tag, then sdist.
+
+    A wheel of another platform (seen only when tags are not checked, in universal locks)
+    still ranks above the sdist: its metadata is read without a build.
+    """
     if f.is_wheel:
-        best = min((env.tag_priority[t] for t in f.tags if t in env.tag_priority), default=10**6)
+        best = min(
+            (env.tag_priority[t] for t in f.tags if t in env.tag_priority),
+            default=len(env.tag_priority),
+        )
         pri = -best
     else:
-        pri = -len(env.tag_priority) - 1
+        pri = -len(env.tag_priority) - 2
     return (0 if f.yanked else 1, pri)
 
 
@@ -106,9 +113,13 @@ def applicable_versions(
     formats: frozenset[str],
     *,
     allow_prereleases: bool,
+    check_tags: bool = True,
 ) -> list[VersionChoice]:
-    """Versions that satisfy *specifier*, most preferred first (newest first)."""
-    candidates = installable_files(files, env, formats)
+    """Versions that satisfy *specifier*, most preferred first (newest first).
+
+    ``check_tags=False`` (universal locks) accepts wheels of every platform, as uv does.
+    """
+    candidates = installable_files(files, env, formats, check_tags=check_tags)
     if not candidates:
         return []
     versions = set(

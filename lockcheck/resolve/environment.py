@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,6 +30,9 @@ class TargetEnvironment:
     markers: dict[str, str] = field(hash=False, compare=False)
     # True when the target is the running interpreter: use its exact tags.
     is_running_interpreter: bool = True
+    # The exact tags of another interpreter (most preferred first), as that interpreter
+    # reported them (see from_interpreter); empty: derived from the version.
+    explicit_tags: tuple[tags.Tag, ...] = field(default=(), hash=False, compare=False)
 
     @classmethod
     def current(cls) -> TargetEnvironment:
@@ -62,6 +66,18 @@ class TargetEnvironment:
         env["implementation_version"] = full
         return cls(full, env, tuple(parts[:2]) == running and full == current.python_full_version)
 
+    @classmethod
+    def from_interpreter(
+        cls, markers: Mapping[str, str], supported_tags: Iterable[str | tags.Tag]
+    ) -> TargetEnvironment:
+        """The environment another interpreter reported about itself (``sync`` asks the
+        target venv's python for ``default_environment()`` and ``sys_tags()``)."""
+        parsed: list[tags.Tag] = []
+        for tag in supported_tags:
+            parsed.extend([tag] if isinstance(tag, tags.Tag) else tags.parse_tag(tag))
+        env = dict(markers)
+        return cls(env["python_full_version"], env, False, tuple(parsed))
+
     @property
     def python_version(self) -> str:
         """``X.Y``, as written in the lock's header."""
@@ -82,6 +98,8 @@ class TargetEnvironment:
     @cached_property
     def supported_tags(self) -> list[tags.Tag]:
         """Most preferred first, as pip orders them."""
+        if self.explicit_tags:
+            return list(self.explicit_tags)
         if self.is_running_interpreter:
             return list(tags.sys_tags())
         major, minor = (int(x) for x in self.python_version.split("."))

@@ -137,6 +137,8 @@ class ResolveOptions:
     # name -> order of first appearance among user-supplied root requirements.
     user_requested: Mapping[str, int] = field(default_factory=dict)
     base_dir: Path = field(default_factory=Path.cwd)
+    # Universal locks: wheels of any platform count (only Requires-Python and markers filter).
+    any_platform_wheel: bool = False
 
 
 class LockProvider(AbstractProvider):  # type: ignore[type-arg]
@@ -265,6 +267,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
             specifier,
             self.options.formats.allowed(name),
             allow_prereleases=self.options.allow_prereleases,
+            check_tags=not self.options.any_platform_wheel,
         )
         result: list[AnyCandidate] = []
         for choice in choices:

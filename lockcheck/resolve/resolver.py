@@ -74,6 +74,8 @@ class ResolveRequest:
     output_dir: Path | None = None
     # Called with a short line each time a package is pinned (progress display).
     progress: Callable[[str], None] | None = None
+    # Universal locks: accept wheels of every platform (see ResolveOptions).
+    any_platform_wheel: bool = False
 
 
 def _applies(entry: InputRequirement, request: ResolveRequest) -> bool:
@@ -100,6 +102,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
         formats=request.formats,
         allow_prereleases=request.allow_prereleases,
         base_dir=request.base_dir,
+        any_platform_wheel=request.any_platform_wheel,
     )
     provider_constraints: dict[NormalizedName, SpecifierSet] = {}
     bootstrap = LockProvider(index, options, {})

@@ -1,0 +1,298 @@
+"""One lock for every platform and Python version.
+
+The universe is a grid of concrete environments (CPython minor versions allowed by
+``requires-python`` x operating systems), optionally narrowed by ``environments`` markers.
+Each environment is resolved (taking the newest versions it can use, and the existing lock's
+pins that apply to it), and the results are merged: a package present everywhere with one
+version gets no marker; otherwise its marker describes exactly the environments that need it,
+written as simply as the grid allows (``sys_platform == "win32"``, ``python_version <
+"3.11"``); a package that must take different versions gets one pin per version with
+disjoint markers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from packaging.markers import Marker
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from lockcheck.errors import InputError
+from lockcheck.models import LockedPackage, Resolution
+from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.resolve.platforms import Platform, environment_for, platform_named
+from lockcheck.resolve.protocol import Index
+from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, resolve
+
+__all__ = [
+    "DEFAULT_PLATFORMS",
+    "SUPPORTED_MINORS",
+    "GridEnv",
+    "build_universe",
+    "marker_for",
+    "resolve_universal",
+]
+
+SUPPORTED_MINORS = tuple(range(8, 16))  # CPython 3.8 .. 3.15
+DEFAULT_PLATFORMS = ("linux", "macos", "windows")
+_OS_MARKER = {"linux": "linux", "darwin": "darwin", "win32": "win32"}
+
+
+@dataclass(frozen=True)
+class GridEnv:
+    minor: int
+    platform: Platform
+    env: TargetEnvironment
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.minor, self.platform.name)
+
+
+def build_universe(
+    *,
+    requires_python: str | None,
+    python_versions: Sequence[str] = (),
+    platforms: Sequence[str] = (),
+    environments: Sequence[str] = (),
+) -> list[GridEnv]:
+    """The concrete environments a universal lock must serve."""
+    if python_versions:
+        minors = sorted({_minor(v) for v in python_versions})
+    else:
+        spec = _spec(requires_python)
+        minors = [m for m in SUPPORTED_MINORS if spec.contains(f"3.{m}.99", prereleases=True)]
+        minors = [m for m in minors if spec.contains(_lowest_patch(spec, m), prereleases=True)]
+    if not minors:
+        raise InputError(f"requires-python {requires_python!r} allows no supported CPython")
+    plats = [platform_named(p) for p in (platforms or DEFAULT_PLATFORMS)]
+    grid = [GridEnv(m, p, environment_for(f"3.{m}", p)) for p in plats for m in minors]
+    if environments:
+        markers = []
+        for text in environments:
+            try:
+                markers.append(Marker(text))
+            except Exception as exc:
+                raise InputError(f"invalid environment marker {text!r}: {exc}") from exc
+        grid = [g for g in grid if any(m.evaluate(g.env.markers) for m in markers)]
+        if not grid:
+            raise InputError("no supported environment matches the configured environments")
+    return grid
+
+
+def _minor(version: str) -> int:
+    parts = version.split(".")
+    if len(parts) < 2 or parts[0] != "3" or not parts[1].isdigit():
+        raise InputError(f"invalid Python version {version!r}; expected 3.X")
+    return int(parts[1])
+
+
+def _spec(requires_python: str | None) -> SpecifierSet:
+    try:
+        return SpecifierSet(requires_python or "")
+    except InvalidSpecifier as exc:
+        raise InputError(f"invalid requires-python {requires_python!r}") from exc
+
+
+def _lowest_patch(spec: SpecifierSet, minor: int) -> str:
+    for patch in range(0, 100):
+        if spec.contains(f"3.{minor}.{patch}", prereleases=True):
+            return f"3.{minor}.{patch}"
+    return f"3.{minor}.0"
+
+
+# ----------------------------------------------------------------------------------------
+# markers from sets of environments
+# ----------------------------------------------------------------------------------------
+
+
+def _py_marker(minors: Sequence[int], all_minors: Sequence[int]) -> str | None:
+    chosen = sorted(set(minors))
+    if chosen == sorted(all_minors):
+        return None
+    lo, hi = min(all_minors), max(all_minors)
+    runs: list[tuple[int, int]] = []
+    for m in chosen:
+        if runs and all_minors.index(m) == all_minors.index(runs[-1][1]) + 1:
+            runs[-1] = (runs[-1][0], m)
+        else:
+            runs.append((m, m))
+    parts = []
+    for start, end in runs:
+        if start == lo and end == hi:  # pragma: no cover - handled above
+            continue
+        if start == end and start not in (lo, hi):
+            parts.append(f'python_version == "3.{start}"')
+        elif start == lo:
+            parts.append(f'python_version < "3.{_next(all_minors, end)}"')
+        elif end == hi:
+            parts.append(f'python_version >= "3.{start}"')
+        else:
+            parts.append(
+                f'python_version >= "3.{start}" and python_version < "3.{_next(all_minors, end)}"'
+            )
+    if len(parts) == 1:
+        return parts[0]
+    return " or ".join(f"({p})" if " and " in p else p for p in parts)
+
+
+def _next(all_minors: Sequence[int], minor: int) -> int:
+    return all_minors[all_minors.index(minor) + 1]
+
+
+def _os_marker(systems: set[str], all_systems: set[str]) -> str | None:
+    if systems == all_systems:
+        return None
+    if len(systems) == 1:
+        return f'sys_platform == "{next(iter(systems))}"'
+    missing = all_systems - systems
+    if len(missing) == 1:
+        return f'sys_platform != "{next(iter(missing))}"'
+    return " or ".join(f'sys_platform == "{s}"' for s in sorted(systems))
+
+
+def marker_for(chosen: Sequence[GridEnv], grid: Sequence[GridEnv]) -> Marker | None:
+    """The simplest marker true on exactly *chosen* among *grid* (None: everywhere)."""
+    keys = {g.key for g in chosen}
+    if keys == {g.key for g in grid}:
+        return None
+    all_minors = sorted({g.minor for g in grid})
+    all_systems = {g.platform.sys_platform for g in grid}
+    by_system: dict[str, set[int]] = defaultdict(set)
+    for g in chosen:
+        by_system[g.platform.sys_platform].add(g.minor)
+    # Group operating systems that need the same Python versions.
+    groups: dict[tuple[int, ...], set[str]] = defaultdict(set)
+    for system, minors in by_system.items():
+        groups[tuple(sorted(minors))].add(system)
+    parts = []
+    for minors, systems in sorted(groups.items(), key=lambda kv: sorted(kv[1])):
+        os_part = _os_marker(systems, all_systems)
+        py_part = _py_marker(minors, all_minors)
+        terms = [t for t in (os_part, py_part) if t]
+        if len(terms) == 2:
+            terms = [f"({t})" if " or " in t else t for t in terms]
+        parts.append(" and ".join(terms))
+    if len(parts) == 1:
+        return Marker(parts[0])
+    return Marker(" or ".join(f"({p})" if (" and " in p or " or " in p) else p for p in parts))
+
+
+# ----------------------------------------------------------------------------------------
+# resolution
+# ----------------------------------------------------------------------------------------
+
+
+def _pins_for(
+    env: TargetEnvironment, existing: Sequence[LockedPackage]
+) -> dict[NormalizedName, ExistingPin]:
+    pins: dict[NormalizedName, ExistingPin] = {}
+    for pkg in existing:
+        if pkg.version is None or pkg.link:
+            continue
+        if pkg.marker is not None and not env.evaluate(pkg.marker):
+            continue
+        pins[pkg.name] = ExistingPin(pkg.name, pkg.version, tuple(pkg.hashes))
+    return pins
+
+
+def resolve_universal(
+    template: ResolveRequest,
+    index: Index,
+    grid: Sequence[GridEnv],
+    existing: Sequence[LockedPackage] = (),
+    progress: Callable[[str], None] | None = None,
+) -> Resolution:
+    """Resolve every environment of *grid* and merge the results into one lock."""
+    results: list[tuple[GridEnv, Resolution]] = []
+    for i, g in enumerate(grid):
+        if progress:
+            progress(f"environment {i + 1}/{len(grid)}: Python 3.{g.minor} on {g.platform.name}")
+        # Each environment takes the newest versions it can use (so a library that dropped
+        # an old Python forks by python_version), keeping the existing lock's pins that
+        # apply to it.
+        pins = {} if template.upgrade_all else _pins_for(g.env, existing)
+        request = replace(
+            template,
+            env=g.env,
+            existing_pins=pins,
+            any_platform_wheel=True,
+            generate_hashes=False,
+            progress=None,
+        )
+        resolution = resolve(request, index)
+        results.append((g, resolution))
+    return _merge(results, grid, template, index, existing)
+
+
+def _merge(
+    results: Sequence[tuple[GridEnv, Resolution]],
+    grid: Sequence[GridEnv],
+    template: ResolveRequest,
+    index: Index,
+    existing: Sequence[LockedPackage],
+) -> Resolution:
+    from lockcheck.resolve.resolver import _hashes_for
+
+    where: dict[tuple[NormalizedName, Version | None, str | None], list[GridEnv]] = defaultdict(
+        list
+    )
+    first: dict[tuple[NormalizedName, Version | None, str | None], LockedPackage] = {}
+    via: dict[tuple[NormalizedName, Version | None, str | None], set[str]] = defaultdict(set)
+    extras: dict[tuple[NormalizedName, Version | None, str | None], set[str]] = defaultdict(set)
+    for g, resolution in results:
+        for pkg in resolution.packages.values():
+            key = (pkg.name, pkg.version, pkg.link)
+            where[key].append(g)
+            first.setdefault(key, pkg)
+            via[key].update(pkg.via)
+            extras[key].update(pkg.extras)
+    versions_per_name: dict[NormalizedName, int] = defaultdict(int)
+    for name, _version, _link in where:
+        versions_per_name[name] += 1
+    existing_by_key = {(p.name, p.version): p for p in existing}
+    packages: dict[str, LockedPackage] = {}
+    for key in sorted(where, key=lambda k: (k[0], k[1] or Version("0"), k[2] or "")):
+        name, version, _link = key
+        pkg = first[key]
+        marker = marker_for(where[key], grid)
+        files = pkg.files
+        if pkg.link is None:
+            from lockcheck.resolve.candidates import installable_files
+
+            of_version = [f for f in index.project_files(name) if f.version == version]
+            formats = template.formats.allowed(name)
+            usable = {
+                f.filename
+                for g in where[key]
+                for f in installable_files(of_version, g.env, formats, check_tags=False)
+            }
+            files = tuple(f for f in of_version if f.filename in usable)
+        hashes: tuple[str, ...] = ()
+        if template.generate_hashes and not pkg.editable:
+            from lockcheck.resolve.provider import Candidate
+
+            cand = Candidate(name, version or Version("0"), link=pkg.link, editable=pkg.editable)
+            old = existing_by_key.get((name, version))
+            request = template
+            if old is not None and old.hashes:
+                request = replace(
+                    template, existing_pins={name: ExistingPin(name, version, old.hashes)}
+                )
+            hashes = _hashes_for(cand, files, request, index)
+        merged = replace(
+            pkg,
+            marker=marker,
+            via=tuple(sorted(via[key])),
+            extras=frozenset(extras[key]),
+            hashes=hashes,
+            files=files,
+        )
+        label = name if versions_per_name[name] == 1 else f"{name}@{version}"
+        packages[label] = merged
+    python = f"3.{min(g.minor for g in grid)}"
+    return Resolution(packages=packages, python_version=python)
