@@ -226,6 +226,9 @@ class LockReport:
     fix: str = ""
     diff: str = ""
     error: str | None = None
+    # Files the verdict depends on, and whether a stamp may stand for it (see stamps.py).
+    files: list[Path] = field(default_factory=list)
+    cacheable: bool = False
 
     @property
     def status(self) -> str:
@@ -388,20 +391,16 @@ def _show_option(option: str, value: object) -> str:
     return f"{option}={value}"
 
 
-def structural_drift(
-    settings: Any, lock_path: Path, lock_text: str, lock_label: str
-) -> list[Drift]:
-    """Every rule that needs no network."""
-    from lockcheck.compile import read_settings_inputs, target_python
+def structural_drift(settings: Any, inputs: Any, lock_text: str, lock_label: str) -> list[Drift]:
+    """Every rule that needs no network (*inputs*: the settings' ParsedInputs)."""
+    from lockcheck.compile import target_python
     from lockcheck.lockfile.reader import read_lock
     from lockcheck.resolve.environment import TargetEnvironment
 
-    cwd = (settings.cwd or Path.cwd()).resolve()
     env = TargetEnvironment.for_python(target_python(settings, lock_text))
     lock = read_lock(lock_text, name=lock_label)
     reasons: list[Drift] = list(_credentials(lock_text, lock_label))
     reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
-    inputs = read_settings_inputs(settings, cwd)
     entries = {e.package.name: e for e in lock.entries}
     extras = frozenset(canonicalize_name(e) for e in settings.extras) or None
     roots: set[NormalizedName] = set()
@@ -485,8 +484,16 @@ def check_lock(
     if not path.exists():
         report.reasons.append(LockMissing(name, None))
         return report
+    from lockcheck.compile import read_settings_inputs
+
     text = path.read_bytes().decode("utf-8", errors="replace")
-    report.reasons.extend(structural_drift(settings, path, text, name))
+    inputs = read_settings_inputs(settings, cwd)
+    report.files = [path, *(Path(f) for f in inputs.files)]
+    report.files += [cwd / f for f in settings.constraint_files]
+    report.cacheable = not any(
+        r.link or (r.requirement and r.requirement.url) for r in inputs.requirements
+    )
+    report.reasons.extend(structural_drift(settings, inputs, text, name))
     if offline:
         return report
     result = compile_lock(replace(settings, offline=False, dry_run=True))

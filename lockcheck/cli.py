@@ -167,6 +167,16 @@ def compile_command(ctx: click.Context, **params: Any) -> None:
         for name, value in params.items()
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     }
+    from lockcheck import stamps
+
+    cwd = Path.cwd()
+    one_off = ("upgrade", "upgrade_packages", "dry_run", "refresh")
+    fast = not any(explicit.get(k) for k in one_off) and str(explicit.get("output_file")) != "-"
+    key = stamps.command_key("compile", [repr(sorted(ctx.params.items()))], cwd)
+    if fast and (stamp := stamps.load_fresh(key)) is not None:
+        if not quiet:
+            click.echo(stamp.get("message", "up to date"), err=True)
+        ctx.exit(0)
     try:
         settings_list = _compile_plan(explicit, changed, config_file)
     except Exception as exc:
@@ -175,8 +185,36 @@ def compile_command(ctx: click.Context, **params: Any) -> None:
         if not quiet:
             click.echo("lockcheck: no lock depends on the changed files", err=True)
         ctx.exit(0)
-    codes = [run_compile(s, quiet=quiet, verbose=verbose, hook=changed) for s in settings_list]
+    record = _Record(files=_steering_files(cwd))
+    codes = [
+        run_compile(s, quiet=quiet, verbose=verbose, hook=changed, record=record)
+        for s in settings_list
+    ]
+    if fast and record.cacheable and max(codes) == 0:
+        message = "; ".join(f"{_shown(p)} up to date" for p in record.outputs)
+        stamps.write_stamp(key, record.files, {"message": message or "up to date"})
     ctx.exit(max(codes))
+
+
+class _Record:
+    """What a run read and wrote: the files its unchanged-inputs stamp must watch."""
+
+    def __init__(self, files: set[Path]) -> None:
+        self.files = files
+        self.outputs: list[Path] = []
+        # False when an input points at a tree or URL whose content no stamp can watch.
+        self.cacheable = True
+
+
+def _steering_files(cwd: Path) -> set[Path]:
+    """Files that change what a command here does: lockcheck's config and pip's."""
+    import os
+
+    from lockcheck.index.pipconfig import config_files
+
+    files = {cwd / ".lockcheck.toml", cwd / "pyproject.toml"}
+    files.update(config_files(os.environ))
+    return files
 
 
 def _compile_plan(explicit: dict[str, Any], changed: bool, config_file: Path | None) -> list[Any]:
@@ -226,8 +264,18 @@ def _compile_plan(explicit: dict[str, Any], changed: bool, config_file: Path | N
     return [replace(CompileSettings(), src_files=src_files, **{**base, **overrides})]
 
 
-def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0, hook: bool = False) -> int:
-    """Compile one lock and write it; in hook mode a rewritten lock exits 1."""
+def run_compile(
+    settings: Any,
+    *,
+    quiet: bool = False,
+    verbose: int = 0,
+    hook: bool = False,
+    record: _Record | None = None,
+) -> int:
+    """Compile one lock and write it; in hook mode a rewritten lock exits 1.
+
+    *record* collects every file the run read or wrote (for the unchanged-inputs stamp).
+    """
     from lockcheck.compile import compile_lock
     from lockcheck.ui import status
 
@@ -247,6 +295,13 @@ def run_compile(settings: Any, *, quiet: bool = False, verbose: int = 0, hook: b
         return 0
     from lockcheck.lockfile.writer import write_atomically
 
+    if record is not None:
+        record.files.update(Path(f) for f in result.inputs.files)
+        record.files.update((settings.cwd or Path.cwd()) / f for f in settings.constraint_files)
+        record.files.add(result.output_file)
+        record.outputs.append(result.output_file)
+        if any(r.link or (r.requirement and r.requirement.url) for r in result.inputs.requirements):
+            record.cacheable = False
     if result.changed:
         try:
             write_atomically(result.output_file, result.text)
@@ -307,14 +362,23 @@ def check_command(
 ) -> None:
     """Exit 0 when every lock matches its inputs, 1 on drift, 2 on error. Never writes."""
     import os
+
+    from lockcheck import stamps
+
+    if output_format is None:
+        output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    cwd = Path.cwd()
+    key = stamps.command_key("check", [repr(sorted(ctx.params.items())), output_format], cwd)
+    if (stamp := stamps.load_fresh(key)) is not None:  # unchanged since a clean check
+        if output_format != "text" or not quiet:
+            click.echo(stamp.get("output", ""), nl=False)
+        ctx.exit(0)
     from dataclasses import replace
 
     from lockcheck.check import LockReport, check_lock, render_github, render_json, render_text
     from lockcheck.config import load_config
     from lockcheck.targets import discover_header_locks, target_for_lock
 
-    if output_format is None:
-        output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     try:
         config = load_config(Path.cwd(), config_file=config_file)
         if locks:
@@ -347,16 +411,21 @@ def check_command(
         reports.append(report)
         worst = max(worst, {"clean": 0, "drift": 1, "error": 2}[report.status])
     if output_format == "json":
-        click.echo(render_json(reports, worst), nl=False)
+        output = render_json(reports, worst)
     elif output_format == "github":
-        click.echo(render_github(reports), nl=False)
-    elif not quiet or worst:
-        text = render_text(reports)
+        output = render_github(reports)
+    else:
+        output = render_text(reports)
+    if output_format != "text" or not quiet or worst:
         from lockcheck.ui import interactive
 
-        if interactive():
-            text = _colour(text)
-        click.echo(text, nl=False, err=worst != 0)
+        shown = _colour(output) if output_format == "text" and interactive() else output
+        click.echo(shown, nl=False, err=worst != 0 and output_format == "text")
+    if worst == 0 and all(r.cacheable for r in reports):
+        files = _steering_files(cwd)
+        for report in reports:
+            files.update(report.files)
+        stamps.write_stamp(key, files, {"output": output})
     ctx.exit(worst)
 
 

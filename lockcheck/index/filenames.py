@@ -11,8 +11,9 @@ pip does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from packaging.tags import Tag
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -69,14 +70,44 @@ def _split_sdist(stem: str, project: NormalizedName) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=65536)
+def version_of(text: str) -> Version:
+    """Parsed versions are shared: a project lists each version once per file."""
+    return Version(text)
+
+
+@lru_cache(maxsize=8192)
+def _tags(text: str) -> frozenset[Tag]:
+    return parse_tag(text)
+
+
+def _fast_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:
+    """The common wheel name (no build tag, already normalised), without regexes."""
+    parts = filename[:-4].split("-")
+    if len(parts) != 5:
+        return None
+    name = parts[0]
+    if not name or name != name.lower() or "__" in name or not name.replace("_", "").isalnum():
+        return None
+    try:
+        version = version_of(parts[1])
+    except InvalidVersion:
+        return None
+    return NormalizedName(name.replace("_", "-")), version, _tags("-".join(parts[2:]))
+
+
 def parse_filename(filename: str, project: NormalizedName | None = None) -> ParsedFilename | None:
     """Name, version and tags of a distribution file, or None when it is not one of
     *project*'s wheels or sdists (any project's when *project* is None)."""
     if filename.lower().endswith(".whl"):
-        try:
-            name, version, _build, tags = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion):
-            return None
+        fast = _fast_wheel(filename) if filename.endswith(".whl") else None
+        if fast is not None:
+            name, version, tags = fast
+        else:
+            try:
+                name, version, _build, tags = parse_wheel_filename(filename)
+            except (InvalidWheelFilename, InvalidVersion):
+                return None
         if project is not None and name != project:
             return None
         return ParsedFilename(name, version, True, tags)
@@ -93,7 +124,7 @@ def parse_filename(filename: str, project: NormalizedName | None = None) -> Pars
     if split is None or not split[1]:
         return None
     try:
-        version = Version(split[1])
+        version = version_of(split[1])
     except InvalidVersion:
         return None
     return ParsedFilename(project, version, False)

@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.parse
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from ipaddress import ip_address
@@ -124,6 +124,7 @@ class PackageFinder:
         self._by_url: OnceMap[str, CoreMetadata] = OnceMap()
         self._files: OnceMap[tuple[str, tuple[tuple[str, str], ...]], Path] = OnceMap()
         self._digests: OnceMap[str, str] = OnceMap()
+        self._walked: set[NormalizedName] = set()
         self._direct: OnceMap[tuple[str, str, bool], tuple[CoreMetadata, DistFile | None]] = (
             OnceMap()
         )
@@ -163,6 +164,41 @@ class PackageFinder:
             if key not in seen and key not in self._metadata:
                 seen.add(key)
                 self._submit(self.metadata, file)
+
+    def prefetch_graph(
+        self,
+        names: Iterable[NormalizedName | str],
+        pick: Callable[[NormalizedName, Sequence[DistFile]], DistFile | None],
+        dependencies: Callable[[CoreMetadata], Iterable[NormalizedName]],
+    ) -> None:
+        """Walk the likely dependency graph ahead of the resolver, in the background.
+
+        For each project: fetch its page, ask *pick* which file the resolver will most likely
+        take, fetch that file's metadata, then do the same for *dependencies* of it.  Every
+        project is visited once per run; the callbacks must be thread-safe and cheap.
+        """
+        for name in names:
+            self._walk(canonicalize_name(name), pick, dependencies)
+
+    def _walk(
+        self,
+        name: NormalizedName,
+        pick: Callable[[NormalizedName, Sequence[DistFile]], DistFile | None],
+        dependencies: Callable[[CoreMetadata], Iterable[NormalizedName]],
+    ) -> None:
+        with self._pool_lock:
+            if name in self._walked:
+                return
+            self._walked.add(name)
+
+        def step(project: NormalizedName) -> None:
+            file = pick(project, self.project_files(project))
+            if file is None:
+                return
+            for dep in dependencies(self.metadata(file)):
+                self._walk(canonicalize_name(dep), pick, dependencies)
+
+        self._submit(step, name)
 
     def download(self, file: DistFile, dest_dir: Path) -> Path:
         """Copy *file* (downloaded, or from the cache) into *dest_dir*, verified against its

@@ -9,6 +9,7 @@ HTTP layer re-applies them per host) so a DistFile never carries a password.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
@@ -56,6 +57,8 @@ class Link:
 
 def _clean_url(url: str) -> tuple[str, dict[str, str]]:
     """(absolute URL without credentials and fragment, hashes from the fragment)."""
+    if "#" not in url and "@" not in url:
+        return url, {}  # the common PEP 691 case: nothing to strip
     base, fragment = strip_fragment(url)
     hashes = {
         name.lower(): value.lower()
@@ -160,7 +163,10 @@ def parse_json(data: str | bytes | Mapping[str, object], page_url: str) -> list[
     for entry in files:
         if not isinstance(entry, Mapping) or not entry.get("url"):
             continue
-        url, fragment_hashes = _clean_url(urllib.parse.urljoin(page_url, str(entry["url"])))
+        raw_url = str(entry["url"])
+        if not raw_url.startswith(("https://", "http://")):
+            raw_url = urllib.parse.urljoin(page_url, raw_url)
+        url, fragment_hashes = _clean_url(raw_url)
         raw_hashes = entry.get("hashes")
         hashes = dict(fragment_hashes)
         if isinstance(raw_hashes, Mapping):
@@ -196,7 +202,9 @@ def parse_page(body: bytes | str, content_type: str, page_url: str) -> list[Link
     return parse_html(text, page_url)
 
 
+@functools.lru_cache(maxsize=4096)
 def _specifier(value: str | None) -> SpecifierSet | None:
+    """Shared per distinct string: thousands of files repeat a handful of values."""
     if not value:
         return None
     try:

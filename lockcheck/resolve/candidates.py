@@ -9,7 +9,7 @@ release still works).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -19,7 +19,14 @@ from packaging.version import Version
 from lockcheck.models import DistFile
 from lockcheck.resolve.environment import TargetEnvironment
 
-__all__ = ["FormatControl", "VersionChoice", "applicable_versions", "installable_files"]
+__all__ = [
+    "FormatControl",
+    "VersionChoice",
+    "applicable_versions",
+    "group_by_version",
+    "installable_files",
+    "iter_applicable_versions",
+]
 
 
 @dataclass(frozen=True)
@@ -74,16 +81,27 @@ def installable_files(
     ``check_tags=False`` gives what pip-compile hashes: every file of any platform.
     """
     supported = env.tag_priority
+    # Thousands of files share a few tag sets and Requires-Python values: decide each once.
+    tags_ok: dict[frozenset, bool] = {}
+    python_ok: dict[object, bool] = {None: True}
     result = []
     for f in files:
         if f.is_wheel:
             if "binary" not in formats:
                 continue
-            if check_tags and not any(t in supported for t in f.tags):
-                continue
+            if check_tags:
+                ok = tags_ok.get(f.tags)
+                if ok is None:
+                    ok = tags_ok[f.tags] = any(t in supported for t in f.tags)
+                if not ok:
+                    continue
         elif "source" not in formats:
             continue
-        if not _python_ok(f, env):
+        spec = f.requires_python
+        fits = python_ok.get(spec)
+        if fits is None:
+            fits = python_ok[spec] = _python_ok(f, env)
+        if not fits:
             continue
         result.append(f)
     return result
@@ -139,3 +157,65 @@ def applicable_versions(
         if current is None or _file_rank(f, env) > _file_rank(current, env):
             best[f.version] = f
     return [VersionChoice(v, best[v], best[v].yanked) for v in sorted(best, reverse=True)]
+
+
+def group_by_version(files: Sequence[DistFile]) -> dict[Version, list[DistFile]]:
+    """Files of each version (page order kept); computed once per project and reused."""
+    groups: dict[Version, list[DistFile]] = {}
+    for f in files:
+        groups.setdefault(f.version, []).append(f)
+    return groups
+
+
+def iter_applicable_versions(
+    groups: Mapping[Version, Sequence[DistFile]],
+    env: TargetEnvironment,
+    specifier: SpecifierSet,
+    formats: frozenset[str],
+    *,
+    allow_prereleases: bool,
+    check_tags: bool = True,
+) -> Iterator[VersionChoice]:
+    """:func:`applicable_versions`, lazily: files are examined only for the versions the
+    resolver actually reaches (usually the newest one or two), which is what makes a project
+    with thousands of files cheap.  The result is the same, in the same order.
+    """
+    prereleases = True if allow_prereleases else None
+    wanted = sorted(specifier.filter(groups, prereleases=prereleases), reverse=True)
+    if prereleases is None and any(v.is_prerelease for v in wanted):
+        # The "no final release fits, so pre-releases may" rule depends on which versions
+        # have an installable file: take the exact (eager) path.
+        yield from applicable_versions(
+            [f for fs in groups.values() for f in fs],
+            env,
+            specifier,
+            formats,
+            allow_prereleases=allow_prereleases,
+            check_tags=check_tags,
+        )
+        return
+    found = False
+    yanked_only: list[tuple[Version, list[DistFile]]] = []
+    for version in wanted:
+        usable = installable_files(groups[version], env, formats, check_tags=check_tags)
+        if not usable:
+            continue
+        fresh = [f for f in usable if not f.yanked]
+        if fresh:
+            found = True
+            yield VersionChoice(version, max(fresh, key=lambda f: _file_rank(f, env)), False)
+        else:
+            yanked_only.append((version, usable))
+    if not found and yanked_only:
+        for version, usable in yanked_only:  # pip: yanked files only when all are yanked
+            yield VersionChoice(version, max(usable, key=lambda f: _file_rank(f, env)), True)
+    elif not found and not yanked_only and prereleases is None:
+        # No final release is installable here: pip would then consider pre-releases.
+        yield from applicable_versions(
+            [f for fs in groups.values() for f in fs],
+            env,
+            specifier,
+            formats,
+            allow_prereleases=allow_prereleases,
+            check_tags=check_tags,
+        )

@@ -20,7 +20,12 @@ from packaging.version import Version
 from resolvelib.providers import AbstractProvider
 
 from lockcheck.models import CoreMetadata, DistFile
-from lockcheck.resolve.candidates import FormatControl, applicable_versions
+from lockcheck.resolve.candidates import (
+    FormatControl,
+    applicable_versions,
+    group_by_version,
+    iter_applicable_versions,
+)
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.resolve.protocol import Index
 
@@ -157,6 +162,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         self._conflict_promoted: set[str] = set()
         self._candidates: dict[tuple[NormalizedName, Version, frozenset[str]], Candidate] = {}
         self._metadata: dict[tuple[NormalizedName, Version, str | None], CoreMetadata] = {}
+        self._by_version: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
 
     # -- resolvelib interface ------------------------------------------------------------
 
@@ -260,25 +266,22 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
             if extras != chosen.extras:
                 chosen = self._direct_with_extras(chosen, extras)
             return [chosen]
-        files = self.index.project_files(name)
-        choices = applicable_versions(
-            files,
+        choices = iter_applicable_versions(
+            self._groups(name),
             self.options.env,
             specifier,
             self.options.formats.allowed(name),
             allow_prereleases=self.options.allow_prereleases,
             check_tags=not self.options.any_platform_wheel,
         )
-        result: list[AnyCandidate] = []
-        for choice in choices:
-            if choice.version in bad_versions:
-                continue
-            result.append(self._candidate(name, choice.version, extras, choice.best_file))
-        # Warm the metadata of the most likely picks while the resolver works.
-        self.index.prefetch_metadata(
-            [c.file for c in result[:2] if isinstance(c, Candidate) and c.file]
+        # A factory: resolvelib builds candidates only as it walks them (it asks for the
+        # first, rarely more), so a project's thousands of files are mostly never examined.
+        lazy = (
+            self._candidate(name, c.version, extras, c.best_file)
+            for c in choices
+            if c.version not in bad_versions
         )
-        return result
+        return lambda: lazy  # type: ignore[return-value]
 
     def is_satisfied_by(self, requirement: AnyRequirement, candidate: AnyCandidate) -> bool:
         if isinstance(requirement, PythonRequirement):
@@ -311,7 +314,36 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         self.index.prefetch_pages({d.name for d in deps if isinstance(d, SpecRequirement)})
         return deps
 
+    # -- speculative prefetch (called from the index's worker threads) -------------------
+
+    def likely_file(self, name: NormalizedName, files: Sequence[DistFile]) -> DistFile | None:
+        """The file the resolver will most likely read for *name*: newest allowed version."""
+        choices = applicable_versions(
+            files,
+            self.options.env,
+            self.constraints.get(name, SpecifierSet()),
+            self.options.formats.allowed(name),
+            allow_prereleases=self.options.allow_prereleases,
+            check_tags=not self.options.any_platform_wheel,
+        )
+        return choices[0].best_file if choices else None
+
+    def likely_dependencies(self, meta: CoreMetadata) -> list[NormalizedName]:
+        """Names of *meta*'s dependencies that apply to the target (no extras)."""
+        env = self.options.env
+        return [
+            canonicalize_name(r.name)
+            for r in meta.requires_dist
+            if not r.url and (r.marker is None or env.evaluate(r.marker))
+        ]
+
     # -- helpers ------------------------------------------------------------------------
+
+    def _groups(self, name: NormalizedName) -> dict[Version, list[DistFile]]:
+        groups = self._by_version.get(name)
+        if groups is None:
+            groups = self._by_version[name] = group_by_version(self.index.project_files(name))
+        return groups
 
     def metadata_of(self, candidate: Candidate) -> CoreMetadata:
         if candidate.preloaded is not None:

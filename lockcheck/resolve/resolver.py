@@ -152,6 +152,14 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
             pins[name] = SpecifierSet(f"=={pin.version}")
 
     index.prefetch_pages(r.name for r in root_reqs if isinstance(r, SpecRequirement))
+    walk = getattr(index, "prefetch_graph", None)
+    if walk is not None:  # fetch the likely graph in parallel while the resolver works
+        guide = LockProvider(index, options, {**provider_constraints, **pins})
+        walk(
+            [r.name for r in root_reqs if isinstance(r, SpecRequirement)],
+            guide.likely_file,
+            guide.likely_dependencies,
+        )
 
     result = None
     for _round in range(_MAX_ROUNDS):

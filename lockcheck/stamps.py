@@ -1,0 +1,101 @@
+"""Fast path for unchanged inputs: a stamp says "this exact command, on these exact files,
+already succeeded", so a repeated ``compile`` or ``check`` answers without resolving.
+
+With every existing pin kept, compiling unchanged inputs over an unchanged lock gives the same
+lock, so the answer is known without the network.  A stamp records the command (argv, working
+directory, the environment variables that steer it, lockcheck's version) and every file the
+run read or wrote, by size, mtime and sha256; any difference, or ``--refresh``, means a real
+run.  Imports stay minimal: this runs before anything heavy is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["command_key", "load_fresh", "stamp_dir", "write_stamp"]
+
+_ENV_PREFIXES = ("PIP_", "LOCKCHECK_", "CUSTOM_COMPILE_COMMAND", "XDG_CACHE_HOME", "NETRC")
+
+
+def stamp_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get("LOCKCHECK_CACHE_DIR"):
+        return Path(env["LOCKCHECK_CACHE_DIR"]) / "stamps"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("lockcheck")) / "stamps"
+
+
+def command_key(
+    kind: str, argv: Sequence[str], cwd: Path, environ: Mapping[str, str] | None = None
+) -> str:
+    from lockcheck import __version__
+
+    env = os.environ if environ is None else environ
+    steering = sorted((k, v) for k, v in env.items() if k.startswith(_ENV_PREFIXES))
+    payload = json.dumps([__version__, kind, str(cwd), list(argv), steering])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _state(path: Path) -> list[object] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, _digest(path)]
+
+
+def load_fresh(key: str, environ: Mapping[str, str] | None = None) -> dict | None:
+    """The stamp's payload when every recorded file is as it was, else None."""
+    path = stamp_dir(environ) / f"{key}.json"
+    try:
+        stamp = json.loads(path.read_text(encoding="utf-8"))
+        files = stamp["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for name, recorded in files.items():
+        target = Path(name)
+        if recorded is None:
+            if target.exists():
+                return None
+            continue
+        try:
+            st = target.stat()
+        except OSError:
+            return None
+        size, mtime_ns, digest = recorded
+        if st.st_size != size:
+            return None
+        if st.st_mtime_ns != mtime_ns and _digest(target) != digest:
+            return None
+    return stamp
+
+
+def write_stamp(
+    key: str,
+    files: Iterable[Path],
+    payload: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> None:
+    """Record *files* (absent ones too: their appearance must invalidate the stamp)."""
+    directory = stamp_dir(environ)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        record = {str(Path(f).resolve()): _state(Path(f)) for f in files}
+        data = json.dumps({"files": record, **(payload or {})}, sort_keys=True)
+        tmp = directory / f".{key}.{os.getpid()}.tmp"
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, directory / f"{key}.json")
+    except OSError:
+        pass  # a stamp is an optimisation; failing to write one is not an error
