@@ -1,0 +1,15 @@
+"""``lockcheck sync``: make a virtualenv hold exactly what its locks pin.
+
+* :mod:`~lockcheck.sync.engine` — ``sync_env(locks, venv, options) -> SyncReport``, the
+  library entry point; :mod:`~lockcheck.sync.command` — the click command over it.
+* :mod:`~lockcheck.sync.plan` — the pure ``plan(locked, installed, env) -> SyncPlan``.
+* :mod:`~lockcheck.sync.target` (which venv), :mod:`~lockcheck.sync.interpreter` (what its
+  python is), :mod:`~lockcheck.sync.installed` (what it holds), :mod:`~lockcheck.sync.locks`
+  and :mod:`~lockcheck.sync.links` (what is wanted), :mod:`~lockcheck.sync.fetch` (wheels,
+  verified), :mod:`~lockcheck.sync.apply` (the transaction), :mod:`~lockcheck.sync.stamp`
+  (the no-op fast path).
+
+Nothing is imported here: the no-op path must stay cheap.
+"""
+
+__all__: list[str] = []

@@ -1,6 +1,13 @@
-"""``lockcheck sync``: click command (placeholder until the sync engine lands)."""
+"""``lockcheck sync``: click command over :func:`lockcheck.sync.engine.sync_env`.
+
+Exit codes: 0 in sync (or synced), 1 when ``--dry-run`` finds changes or ``--ask`` is
+declined, 2 on any error (the venv as it was).  Imports only click at import time; a no-op
+run answered by the stamp imports nothing heavy (no httpx, rich, resolvelib, installer).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -8,6 +15,171 @@ __all__ = ["sync_command"]
 
 
 @click.command("sync")
-def sync_command() -> None:
-    """Make a virtualenv match its locks exactly (not implemented yet)."""
-    raise click.ClickException("sync is not implemented yet")
+@click.argument("locks", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    help="Target virtualenv (its directory or its python). Default: $VIRTUAL_ENV unless "
+    "it is pre-commit's hook environment, else .venv at the repository root (created).",
+)
+@click.option(
+    "-n", "--dry-run", is_flag=True, help="Print the plan; exit 1 if anything would change."
+)
+@click.option("-a", "--ask", is_flag=True, help="Show the plan and ask before changing anything.")
+@click.option("--force", is_flag=True, help="Check everything even when the stamp says up to date.")
+@click.option(
+    "--compile/--no-compile",
+    "compile_bytecode",
+    default=False,
+    help="Byte-compile installed modules with the target interpreter.",
+)
+@click.option("-i", "--index-url", help="Base URL of the package index (the lock's own wins).")
+@click.option("--extra-index-url", "extra_index_urls", multiple=True)
+@click.option("--no-index", is_flag=True, help="Ignore package indexes (find-links only).")
+@click.option("-f", "--find-links", "find_links", multiple=True)
+@click.option("--trusted-host", "trusted_hosts", multiple=True)
+@click.option("--cert", help="CA bundle to verify TLS with.")
+@click.option("--client-cert", help="Client certificate (PEM).")
+@click.option("--build-isolation/--no-build-isolation", default=True)
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--offline", is_flag=True, help="Use only the cache; no network.")
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("-v", "--verbose", count=True)
+@click.pass_context
+def sync_command(
+    ctx: click.Context,
+    locks: tuple[Path, ...],
+    python: str | None,
+    dry_run: bool,
+    ask: bool,
+    force: bool,
+    compile_bytecode: bool,
+    index_url: str | None,
+    extra_index_urls: tuple[str, ...],
+    no_index: bool,
+    find_links: tuple[str, ...],
+    trusted_hosts: tuple[str, ...],
+    cert: str | None,
+    client_cert: str | None,
+    build_isolation: bool,
+    cache_dir: Path | None,
+    offline: bool,
+    quiet: bool,
+    verbose: int,
+) -> None:
+    """Make a virtualenv hold exactly what LOCKS pin (default: requirements.txt).
+
+    Installs, upgrades, downgrades and removes packages; pip, setuptools, wheel and
+    lockcheck are never removed.  Every file is downloaded, verified and built before the
+    venv is touched, and a failure puts the venv back as it was.
+    """
+    from lockcheck.sync.engine import SyncOptions
+    from lockcheck.sync.target import resolve_target
+
+    options = SyncOptions(
+        dry_run=dry_run,
+        use_stamp=not force,
+        compile_bytecode=compile_bytecode,
+        index_url=index_url,
+        extra_index_urls=extra_index_urls,
+        no_index=no_index,
+        find_links=find_links,
+        trusted_hosts=trusted_hosts,
+        cert=cert,
+        client_cert=client_cert,
+        cache_dir=cache_dir,
+        offline=offline,
+        build_isolation=build_isolation,
+    )
+    try:
+        lock_paths = list(locks) or [_default_lock()]
+        venv = resolve_target(python)
+        report = _run(lock_paths, venv, options, ask=ask, quiet=quiet, verbose=verbose)
+    except KeyboardInterrupt:
+        click.echo("lockcheck: interrupted", err=True)
+        ctx.exit(130)
+    except Exception as exc:
+        from lockcheck.cli import fail
+
+        ctx.exit(fail(exc, verbose > 0))
+    plan = report.plan
+    shown_by_ask = ask and plan is not None and plan.changes
+    if (
+        plan is not None
+        and not quiet
+        and not shown_by_ask
+        and (dry_run or verbose or report.applied)
+    ):
+        for line in plan.lines():
+            click.echo(f"  {line}")
+    if verbose and report.from_stamp:
+        click.echo(f"{report.venv}: the stamp matches (--force checks everything)", err=True)
+    if not quiet:
+        if report.created:
+            click.echo(f"Created {report.venv}")
+        click.echo(report.summary())
+    if report.declined or (dry_run and report.changes):
+        ctx.exit(1)
+    ctx.exit(0)
+
+
+def _default_lock() -> Path:
+    path = Path("requirements.txt")
+    if not path.exists():
+        from lockcheck.errors import InputError
+
+        raise InputError(
+            "no lock given and requirements.txt does not exist here",
+            hint="pass the lock files to sync, e.g. lockcheck sync requirements-dev.txt",
+        )
+    return path
+
+
+class _LazyProgress:
+    """Progress that starts drawing on its first update: the stamp path never imports rich."""
+
+    def __init__(self, *, quiet: bool, verbose: int) -> None:
+        import contextlib
+
+        self._quiet = quiet
+        self._verbose = verbose
+        self._stack = contextlib.ExitStack()
+        self._callback = None
+        self._started = False
+
+    def __call__(self, line: str) -> None:
+        if not self._started:
+            from lockcheck.ui import status
+
+            self._started = True
+            self._callback = self._stack.enter_context(
+                status("Syncing", quiet=self._quiet, verbose=self._verbose)
+            )
+        if self._callback is not None:
+            self._callback(line)
+
+    def close(self) -> None:
+        self._stack.close()
+        self._started = False
+        self._callback = None
+
+
+def _run(locks, venv, options, *, ask: bool, quiet: bool, verbose: int):  # type: ignore[no-untyped-def]
+    from lockcheck.sync.engine import sync_env
+
+    progress = _LazyProgress(quiet=quiet, verbose=verbose)
+
+    def confirm(plan):  # type: ignore[no-untyped-def]
+        progress.close()
+        for line in plan.lines():
+            click.echo(f"  {line}")
+        try:
+            return click.confirm("Apply these changes?", default=False)
+        except click.Abort:  # no answer (end of input, Ctrl-C at the prompt)
+            return False
+
+    try:
+        return sync_env(locks, venv, options, progress=progress, confirm=confirm if ask else None)
+    finally:
+        progress.close()

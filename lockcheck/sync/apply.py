@@ -1,0 +1,327 @@
+"""Apply a plan to a venv as one transaction: uninstall by RECORD, install with ``installer``.
+
+Nothing is deleted while the transaction runs: every file an uninstall removes, and every
+file an install would overwrite, is moved into a backup directory inside the venv (same
+filesystem, so a rename), and every file written is remembered.  On any failure the new files
+are deleted and the moved ones put back, so the venv is as it was; on success the backup is
+dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from lockcheck.errors import InstallFailed
+from lockcheck.sync.fetch import PreparedWheel
+from lockcheck.sync.installed import InstalledDist
+from lockcheck.sync.interpreter import InterpreterInfo
+
+__all__ = [
+    "BACKUP_PREFIX",
+    "Transaction",
+    "apply_plan",
+    "check_removable",
+    "compile_bytecode",
+    "venv_lock",
+]
+
+#: Prefix of the backup directories a transaction makes in the venv's root.
+BACKUP_PREFIX = ".lockcheck-sync-backup-"
+_LOCK_NAME = ".lockcheck-sync.lock"
+
+
+class Transaction:
+    """Moves out of the way and new files, so that :meth:`rollback` can undo everything."""
+
+    def __init__(self, venv: Path) -> None:
+        self.venv = Path(os.path.abspath(venv))
+        self._real_venv = os.path.realpath(self.venv)
+        self.backup = Path(tempfile.mkdtemp(dir=self.venv, prefix=BACKUP_PREFIX))
+        self._moved: list[tuple[Path, Path]] = []
+        self._created_files: list[Path] = []
+        self._created_set: set[Path] = set()
+        self._created_dirs: list[Path] = []
+        self._removed_dirs: list[Path] = []
+        self._counter = 0
+
+    def inside(self, path: Path) -> bool:
+        """Whether *path* lies in the venv (links in its folders resolved, not the path's own)."""
+        parent = os.path.realpath(path.parent)
+        return os.path.commonpath([self._real_venv, parent]) == self._real_venv
+
+    def stash(self, path: Path) -> None:
+        """Move *path* (a file, a link or a directory) into the backup."""
+        self._counter += 1
+        dest = self.backup / str(self._counter)
+        try:
+            os.replace(path, dest)
+        except OSError:
+            shutil.move(str(path), str(dest))
+        self._moved.append((path, dest))
+
+    def remove_empty_dirs(self, start: Path, stop: Path) -> None:
+        """rmdir *start* and its parents while empty, up to (not including) *stop*."""
+        stop_real = os.path.realpath(stop)
+        current = start
+        while os.path.realpath(current) != stop_real and self.inside(current):
+            try:
+                current.rmdir()
+            except OSError:
+                return
+            self._removed_dirs.append(current)
+            current = current.parent
+
+    def will_create(self, path: Path) -> None:
+        """Record that *path* is about to be written (stashing what is there now)."""
+        if path in self._created_set:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return
+        if os.path.lexists(path):
+            if path.is_dir() and not path.is_symlink():
+                raise InstallFailed(f"cannot write {path}: a directory is in the way")
+            self.stash(path)
+        missing: list[Path] = []
+        parent = path.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        self._created_dirs.extend(reversed(missing))
+        self._created_files.append(path)
+        self._created_set.add(path)
+
+    def rollback(self) -> list[str]:
+        """Undo everything; returns the problems met (empty when fully restored)."""
+        problems: list[str] = []
+        for path in reversed(self._created_files):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                problems.append(f"cannot delete {path}: {exc}")
+        for path in self._removed_dirs:
+            with contextlib.suppress(OSError):
+                path.mkdir(parents=True, exist_ok=True)
+        for original, saved in reversed(self._moved):
+            try:
+                original.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(saved, original)
+            except OSError as exc:
+                problems.append(f"cannot restore {original}: {exc}")
+        for path in reversed(self._created_dirs):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        if not problems:
+            shutil.rmtree(self.backup, ignore_errors=True)
+        return problems
+
+    def commit(self) -> None:
+        shutil.rmtree(self.backup, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------
+# uninstall
+# --------------------------------------------------------------------------------------
+
+
+def check_removable(dists: Sequence[InstalledDist]) -> None:
+    """Refuse, before anything is touched, to remove what sync cannot uninstall."""
+    for dist in dists:
+        for copy in (dist, *dist.duplicates):
+            if copy.record is None:
+                raise InstallFailed(
+                    f"cannot uninstall {copy.display_name} {copy.version}: {copy.path.name} "
+                    "has no RECORD (installed by an old tool); nothing was changed",
+                    hint=f"remove {copy.path} and its files by hand, or recreate the venv",
+                )
+
+
+def _record_paths(dist: InstalledDist) -> set[Path]:
+    record = dist.record
+    assert record is not None
+    site = dist.site_dir
+    paths: set[Path] = set()
+    with open(record, newline="", encoding="utf-8") as fh:
+        for row in csv.reader(fh):
+            if not row or not row[0]:
+                continue
+            path = Path(os.path.normpath(os.path.join(site, row[0])))
+            paths.add(path)
+            if path.suffix == ".py":
+                cache = path.parent / "__pycache__"
+                if cache.is_dir():
+                    paths.update(cache.glob(f"{path.stem}.*.pyc"))
+                paths.add(path.with_suffix(".pyc"))
+    return paths
+
+
+def uninstall(dist: InstalledDist, txn: Transaction) -> None:
+    """Move every file RECORD lists (and the metadata directory) into the backup."""
+    for copy in (dist, *dist.duplicates):
+        paths = _record_paths(copy)
+        parents: set[Path] = set()
+        for path in sorted(paths, key=lambda p: (len(p.parts), str(p)), reverse=True):
+            if not os.path.lexists(path) or not txn.inside(path):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                continue  # RECORD lists files; a directory here is someone else's
+            txn.stash(path)
+            parents.add(path.parent)
+        if copy.path.exists():
+            txn.stash(copy.path)
+        for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+            txn.remove_empty_dirs(parent, copy.site_dir)
+
+
+# --------------------------------------------------------------------------------------
+# install
+# --------------------------------------------------------------------------------------
+
+
+def _destination(info: InterpreterInfo, dist_name: str, txn: Transaction) -> Any:
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.utils import get_launcher_kind
+
+    class TrackedDestination(SchemeDictionaryDestination):  # type: ignore[misc]
+        """installer's destination, reporting every file to the transaction first."""
+
+        def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> Any:
+            target = Path(os.path.abspath(os.path.join(self.scheme_dict[scheme], path)))
+            txn.will_create(target)
+            return super().write_to_fs(scheme, path, stream, is_executable)
+
+    scheme = {
+        "purelib": info.paths["purelib"],
+        "platlib": info.paths["platlib"],
+        "scripts": info.paths["scripts"],
+        "data": info.paths["data"],
+        "headers": os.path.join(
+            info.prefix, "include", "site", f"python{info.python_xy}", dist_name
+        ),
+    }
+    return TrackedDestination(
+        scheme_dict=scheme, interpreter=info.python, script_kind=get_launcher_kind()
+    )
+
+
+def install_wheel(prepared: PreparedWheel, info: InterpreterInfo, txn: Transaction) -> None:
+    """Install one wheel; PEP 376 INSTALLER and REQUESTED, PEP 610 direct_url.json when the
+    wheel came from a direct reference."""
+    from installer import install
+    from installer.sources import WheelFile
+
+    extra: dict[str, bytes] = {"INSTALLER": b"lockcheck\n", "REQUESTED": b""}
+    if prepared.direct_url is not None:
+        extra["direct_url.json"] = json.dumps(prepared.direct_url, sort_keys=True).encode()
+    with WheelFile.open(prepared.wheel) as source:
+        destination = _destination(info, source.distribution, txn)
+        install(source, destination, extra)
+
+
+@contextlib.contextmanager
+def venv_lock(venv: Path) -> Iterator[None]:
+    """One sync per venv at a time (an advisory lock; a no-op where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path = venv / _LOCK_NAME
+    try:
+        handle = open(path, "a+b")  # noqa: SIM115 - closed in finally
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+
+def _drop_stale_backups(venv: Path) -> None:
+    """Backups of a run that was killed: the venv has been re-synced since, they are junk."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(venv):
+            if entry.name.startswith(BACKUP_PREFIX) and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def apply_plan(
+    removals: Sequence[InstalledDist],
+    wheels: Sequence[PreparedWheel],
+    *,
+    venv: Path,
+    info: InterpreterInfo,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Remove *removals*, then install *wheels*; all or nothing (InstallFailed on failure,
+    with the venv restored)."""
+    check_removable(removals)
+    _drop_stale_backups(venv)
+    txn = Transaction(venv)
+    step = "starting"
+    try:
+        for dist in removals:
+            step = f"uninstalling {dist.display_name} {dist.version}"
+            if progress:
+                progress(step)
+            uninstall(dist, txn)
+        for prepared in wheels:
+            step = f"installing {prepared.wheel.name}"
+            if progress:
+                progress(step)
+            install_wheel(prepared, info, txn)
+    except BaseException as exc:
+        problems = txn.rollback()
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        state = (
+            "the environment was restored"
+            if not problems
+            else f"restoring the environment failed ({problems[0]}); backup kept in {txn.backup}"
+        )
+        detail = (str(exc) or type(exc).__name__).rstrip(".")
+        raise InstallFailed(f"{step} failed: {detail}; {state}") from exc
+    txn.commit()
+
+
+def compile_bytecode(python: str, wheels: Sequence[PreparedWheel], info: InterpreterInfo) -> None:
+    """Byte-compile the installed modules with the target interpreter (best effort)."""
+    import zipfile
+
+    roots = [Path(info.paths["purelib"]), Path(info.paths["platlib"])]
+    files: list[str] = []
+    for prepared in wheels:
+        with (
+            contextlib.suppress(OSError, zipfile.BadZipFile),
+            zipfile.ZipFile(prepared.wheel) as archive,
+        ):
+            for name in archive.namelist():
+                if name.endswith(".py") and ".data/" not in name.split("/", 1)[0] + "/":
+                    for root in roots:
+                        candidate = root / name
+                        if candidate.is_file():
+                            files.append(str(candidate))
+                            break
+    if not files:
+        return
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            [python, "-m", "compileall", "-q", "-i", "-"],
+            input="\n".join(files) + "\n",
+            text=True,
+            capture_output=True,
+            check=False,
+            timeout=600,
+        )
