@@ -2,11 +2,19 @@
 
 ``settings`` holds what shapes the output, ``writer`` renders a Resolution, ``command``
 formats and parses the header's command line, ``reader`` turns a lock back into data.
+``pylock`` writes and reads the PEP 751 ``pylock.toml`` format.
 """
 
 from __future__ import annotations
 
 from lockcheck.lockfile.command import format_compile_command, parse_compile_command
+from lockcheck.lockfile.pylock import (
+    ParsedPylock,
+    PylockSettings,
+    is_pylock_path,
+    read_pylock,
+    render_pylock,
+)
 from lockcheck.lockfile.reader import LockEntry, LockHeader, ParsedLock, read_lock
 from lockcheck.lockfile.settings import OutputSettings, custom_compile_command_from_env
 from lockcheck.lockfile.writer import render_requirements, write_atomically
@@ -16,10 +24,15 @@ __all__ = [
     "LockHeader",
     "OutputSettings",
     "ParsedLock",
+    "ParsedPylock",
+    "PylockSettings",
     "custom_compile_command_from_env",
     "format_compile_command",
+    "is_pylock_path",
     "parse_compile_command",
     "read_lock",
+    "read_pylock",
+    "render_pylock",
     "render_requirements",
     "write_atomically",
 ]
