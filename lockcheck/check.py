@@ -252,11 +252,12 @@ class LockReport:
 # ----------------------------------------------------------------------------------------
 
 
-def _pins(text: str, name: str) -> dict[NormalizedName, Any]:
-    from lockcheck.lockfile.reader import read_lock
+def _pins(text: str, name: str) -> dict[tuple[NormalizedName, str], Any]:
+    """Entries by (name, marker): a universal lock may pin one name once per environment."""
+    from lockcheck.compile import read_any_lock
 
-    lock = read_lock(text, name=name)
-    return {e.package.name: e for e in lock.entries}
+    lock = read_any_lock(text, Path(name))
+    return {(e.package.name, str(e.package.marker or "")): e for e in lock.entries}
 
 
 def _because(pkg: Any) -> str:
@@ -271,11 +272,12 @@ def _because(pkg: Any) -> str:
 
 def pin_changes(old_text: str | None, new_text: str, lock: str) -> list[Drift]:
     """Pins added, removed and changed between two renderings of a lock."""
-    old = _pins(old_text or "", lock) if old_text else {}
+    old = _pins(old_text or "", lock) if old_text and old_text.strip() else {}
     new = _pins(new_text, lock)
     out: list[Drift] = []
-    for name in sorted(set(old) | set(new)):
-        before, after = old.get(name), new.get(name)
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        name = key[0] + (f" ; {key[1]}" if key[1] else "")
         if before is None and after is not None:
             pkg = after.package
             version = str(pkg.version) if pkg.version else (pkg.link or "")
@@ -393,12 +395,12 @@ def _show_option(option: str, value: object) -> str:
 
 def structural_drift(settings: Any, inputs: Any, lock_text: str, lock_label: str) -> list[Drift]:
     """Every rule that needs no network (*inputs*: the settings' ParsedInputs)."""
-    from lockcheck.compile import target_python
-    from lockcheck.lockfile.reader import read_lock
+    from lockcheck.compile import read_any_lock, target_python
     from lockcheck.resolve.environment import TargetEnvironment
 
     env = TargetEnvironment.for_python(target_python(settings, lock_text))
-    lock = read_lock(lock_text, name=lock_label)
+    output = settings.output_file
+    lock = read_any_lock(lock_text, (settings.cwd or Path.cwd()) / output)
     reasons: list[Drift] = list(_credentials(lock_text, lock_label))
     reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
     entries = {e.package.name: e for e in lock.entries}
@@ -512,10 +514,10 @@ def check_lock(
 
 def _foreign_hashes(text: str, name: str, resolution: Any) -> list[Drift]:
     """Hashes in the lock that belong to no file of the pinned release."""
-    from lockcheck.lockfile.reader import read_lock
+    from lockcheck.compile import read_any_lock
 
     out: list[Drift] = []
-    for entry in read_lock(text, name=name).entries:
+    for entry in read_any_lock(text, Path(name)).entries:
         pkg = entry.package
         resolved = resolution.packages.get(pkg.name)
         if not pkg.hashes or resolved is None or resolved.version != pkg.version:

@@ -70,6 +70,13 @@ def cli() -> None:
     metavar="MARKER",
     help="Universal lock limited to environments matching this PEP 508 marker (repeatable).",
 )
+@click.option(
+    "--format",
+    "lock_format",
+    type=click.Choice(["requirements", "pylock"]),
+    default=None,
+    help="Lock format (default: from the output name; pylock.toml is PEP 751).",
+)
 @click.option("--extra", "extras", multiple=True, help="Optional dependencies to include.")
 @click.option("--all-extras", is_flag=True, help="Include every optional dependency.")
 @click.option("--group", "groups", multiple=True, help="PEP 735 dependency group to include.")

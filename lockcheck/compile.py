@@ -59,6 +59,8 @@ class CompileSettings:
     platforms: tuple[str, ...] = ()
     # The project's requires-python (universal locks cover exactly that range).
     requires_python: str | None = None
+    # "requirements" (pip-compile's format) or "pylock" (PEP 751); None: from the file name.
+    lock_format: str | None = None
     # Index options given on the command line (None / empty = not given).
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
@@ -195,7 +197,6 @@ def compile_lock(
 ) -> CompileResult:
     """Resolve the inputs and render the lock text (writing is the caller's choice)."""
     from lockcheck.index.finder import PackageFinder
-    from lockcheck.lockfile.reader import read_lock
     from lockcheck.lockfile.settings import OutputSettings, custom_compile_command_from_env
     from lockcheck.lockfile.writer import render_requirements
     from lockcheck.resolve.resolver import (
@@ -210,7 +211,13 @@ def compile_lock(
     cwd = (settings.cwd or Path.cwd()).resolve()
     src_files = settings.src_files or _discover_inputs(cwd)
     stdout = settings.output_file is not None and str(settings.output_file) == "-"
-    output = None if stdout else (settings.output_file or default_output_for(src_files, cwd))
+    default = default_output_for(src_files, cwd)
+    if settings.lock_format == "pylock":
+        default = default.parent / "pylock.toml"
+    output = None if stdout else (settings.output_file or default)
+    as_pylock = settings.lock_format == "pylock" or (
+        output is not None and settings.lock_format is None and _is_pylock(output)
+    )
     if output is not None and not output.is_absolute():
         output = cwd / output
     out_dir = output.parent if output is not None else cwd
@@ -234,7 +241,7 @@ def compile_lock(
         previous_text = output.read_bytes().decode("utf-8", errors="replace")
     env = _target_environment(settings, previous_text)
     if previous_text is not None and not settings.upgrade and previous_text.strip():
-        lock = read_lock(previous_text, name=str(output))
+        lock = read_any_lock(previous_text, output)
         for entry in lock.entries:
             pkg = entry.package
             if entry.commented or pkg.version is None or pkg.editable or pkg.link:
@@ -273,12 +280,25 @@ def compile_lock(
                 platforms=settings.platforms,
                 environments=settings.environments,
             )
-            previous = [] if previous_text is None else _previous_packages(previous_text, output)
+            previous = []
+            if previous_text is not None and previous_text.strip():
+                previous = [
+                    e.package
+                    for e in read_any_lock(previous_text, output).entries
+                    if not e.commented
+                ]
             resolution = resolve_universal(request, finder, grid, previous, progress)
         else:
             resolution = resolve(request, finder)
+        if as_pylock:
+            from lockcheck.lockfile.pylock import with_file_hashes
+
+            resolution = with_file_hashes(resolution, finder.sha256)
     finally:
         finder.close()
+    if as_pylock:
+        text = _render_pylock(settings, resolution, src_files, output, cwd, index_settings, env)
+        return CompileResult(text, output, previous_text, resolution, inputs)
 
     output_settings = OutputSettings(
         header=settings.header,
@@ -387,12 +407,56 @@ def _requires_python(settings: CompileSettings, src_files, cwd: Path, env) -> st
     return f">={env.python_version}"
 
 
-def _previous_packages(text: str, output: Path | None):
+def _is_pylock(path: Path) -> bool:
+    from lockcheck.lockfile.pylock import is_pylock_path
+
+    return is_pylock_path(path)
+
+
+def read_any_lock(text: str, output: Path | None):
+    """The existing lock, whichever format it is in."""
+    if output is not None and _is_pylock(output):
+        from lockcheck.lockfile.pylock import read_pylock
+
+        return read_pylock(text, name=str(output), base_dir=output.parent)
     from lockcheck.lockfile.reader import read_lock
 
-    if not text.strip():
-        return []
-    return [e.package for e in read_lock(text, name=str(output)).entries if not e.commented]
+    return read_lock(text, name=str(output))
+
+
+def _render_pylock(settings, resolution, src_files, output, cwd, index_settings, env) -> str:
+    """PEP 751 text; [tool.lockcheck] records the command that regenerates it."""
+    from lockcheck.lockfile.pylock import PylockSettings, render_pylock
+
+    universal = settings.universal or bool(settings.environments)
+    environments = tuple(settings.environments)
+    if universal:
+        requires_python = _requires_python(settings, src_files, cwd, env)
+        if not environments:  # the operating systems the lock was resolved for
+            from lockcheck.resolve.platforms import platform_named
+            from lockcheck.resolve.universal import DEFAULT_PLATFORMS
+
+            systems = {
+                platform_named(p).sys_platform for p in settings.platforms or DEFAULT_PLATFORMS
+            }
+            environments = tuple(f'sys_platform == "{s}"' for s in sorted(systems))
+    else:
+        requires_python = f"=={env.python_version}.*"
+        environments = (
+            f'sys_platform == "{env.markers["sys_platform"]}"'
+            f' and python_version == "{env.python_version}"',
+        )
+    command = _header_command(settings, src_files, output, cwd)
+    return render_pylock(
+        resolution,
+        PylockSettings(
+            requires_python=requires_python,
+            environments=environments,
+            output_dir=(output.parent if output is not None else cwd),
+            tool_table={"command": command},
+            index_urls=index_settings.index_urls,
+        ),
+    )
 
 
 def target_python(settings: CompileSettings, lock_text: str | None) -> str | None:

@@ -36,6 +36,7 @@ __all__ = [
     "load_config",
     "lower_bound_python",
     "order_targets",
+    "sync_defaults",
 ]
 
 CONFIG_FILES = (".lockcheck.toml", "pyproject.toml")
@@ -349,6 +350,33 @@ def load_config(start: Path | None = None, *, config_file: Path | None = None) -
         python_version=str(python or default_python) if (python or default_python) else None,
         options=base_changes,
     )
+
+
+def sync_defaults(start: Path) -> tuple[list[Path], Path | None]:
+    """The configured lock files and ``venv`` for ``sync``, read without the compile machinery
+    (a no-op sync must stay cheap).  ([], None) without a lockcheck configuration."""
+    found = find_config(start)
+    if found is None or found[1] != "lockcheck":
+        return [], None
+    path, _kind, table = found
+    root = path.parent
+    locks: list[Path] = []
+    for lock in table.get("lock", []) or []:
+        if not isinstance(lock, dict):
+            continue
+        output = lock.get("output")
+        if not output:
+            inputs = lock.get("inputs") or []
+            first = Path(inputs[0] if isinstance(inputs, list) and inputs else str(inputs))
+            if first.name in ("pyproject.toml", "setup.cfg", "setup.py"):
+                output = str(first.parent / "requirements.txt")
+            elif first.suffix == ".in":
+                output = str(first.with_suffix(".txt"))
+            else:
+                output = str(first.parent / (first.name + ".txt"))
+        locks.append(root / output)
+    venv = table.get("venv")
+    return locks, (root / venv if isinstance(venv, str) else None)
 
 
 def _relative(path: Path, root: Path) -> Path:

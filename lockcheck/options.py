@@ -31,6 +31,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--python-version", "python_version", "value"),
     Option("--python-platform", "python_platform", "value"),
     Option("--universal", "universal", "flag"),
+    Option("--format", "lock_format", "value"),
     Option("--environment", "environments", "multi"),
     Option("--extra", "extras", "multi"),
     Option("--all-extras", "all_extras", "flag"),

@@ -32,6 +32,11 @@ _PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 
 
 def _has_header(path: Path) -> bool:
+    if path.suffix == ".toml":
+        try:
+            return "[tool.lockcheck]" in path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
     try:
         with path.open("rb") as fh:
             head = fh.read(200).decode("utf-8", errors="replace").replace("\r\n", "\n")
@@ -44,7 +49,18 @@ def _candidate_files(root: Path) -> list[Path]:
     """Text files of the project (git's list when in a repository)."""
     try:
         out = subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.txt"],
+            [
+                "git",
+                "ls-files",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+                "*.txt",
+                "pylock.toml",
+                "pylock.*.toml",
+                "*/pylock.toml",
+                "*/pylock.*.toml",
+            ],
             cwd=root,
             capture_output=True,
             text=True,
@@ -52,7 +68,9 @@ def _candidate_files(root: Path) -> list[Path]:
         ).stdout
         return [root / line for line in out.splitlines() if line]
     except (OSError, subprocess.CalledProcessError):
-        return sorted({*root.glob("*.txt"), *root.glob("requirements/*.txt")})
+        return sorted(
+            {*root.glob("*.txt"), *root.glob("requirements/*.txt"), *root.glob("pylock*.toml")}
+        )
 
 
 def discover_header_locks(root: Path) -> list[Path]:
@@ -78,7 +96,7 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     path = root / lock
     if not path.exists():
         raise InputError(f"{lock} does not exist and no configured lock writes it")
-    header = read_lock(path).header
+    header = _pylock_header(path) if _is_pylock(path) else read_lock(path).header
     if header is None or header.options is None or not header.sources:
         sibling = path.with_suffix(".in")
         if not sibling.exists():
@@ -93,12 +111,41 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
         sources = tuple(Path(s) for s in header.sources)
         changes = settings_changes_from_options(header.options)
     changes = {**config.options, **changes}
-    if "python_version" not in changes and "default_python_version" not in changes and header:
+    if (
+        "python_version" not in changes
+        and "default_python_version" not in changes
+        and header
+        and header.python_version
+    ):
         changes["default_python_version"] = header.python_version
     settings = replace(
         CompileSettings(), src_files=sources, output_file=Path(lock), cwd=root, **changes
     )
     return LockTarget(Path(lock), sources, tuple(settings.constraint_files), settings)
+
+
+def _is_pylock(path: Path) -> bool:
+    from lockcheck.lockfile.pylock import is_pylock_path
+
+    return is_pylock_path(path)
+
+
+def _pylock_header(path: Path) -> Any:
+    """A pylock.toml keeps its compile command in [tool.lockcheck]: read it like a header."""
+    from lockcheck.lockfile.command import parse_compile_command
+    from lockcheck.lockfile.pylock import read_pylock
+    from lockcheck.lockfile.reader import LockHeader
+
+    parsed = read_pylock(path)
+    command = (parsed.tool or {}).get("lockcheck", {}).get("command")
+    if not isinstance(command, str):
+        return None
+    options, sources = parse_compile_command(command)
+    python = None
+    spec = str(parsed.requires_python or "")
+    if spec.startswith("==") and spec.endswith(".*"):
+        python = spec[2:-2]
+    return LockHeader("lockcheck", python or "", 0, command, None, options, tuple(sources))
 
 
 def zero_config_target(config: ProjectConfig, src_files: Sequence[Path] = ()) -> LockTarget:

@@ -590,3 +590,24 @@ def test_sync_from_a_pylock_installs_the_named_files(tmp_path: Path, index: Inde
     lock.write_text(lock.read_text().replace('">=3.8"', '">=3.99"'), encoding="utf-8")
     with pytest.raises(InputError, match=r"requires Python >=3\.99"):
         sync_env([lock], venv)
+
+
+def test_configured_locks_and_venv_are_the_defaults(tmp_path, make_index, universe_wheelhouse):
+    """`lockcheck sync` with no argument: the configured locks, into the configured venv."""
+    from tests.helpers import describe, run_lockcheck
+
+    server = make_index(universe_wheelhouse)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".lockcheck.toml").write_text(
+        f'venv = "env"\nindex-url = "{server.url}"\n'
+        '[[lock]]\ninputs = ["requirements.in"]\n'
+        '[[lock]]\ninputs = ["dev.in"]\nconstraints = ["requirements.txt"]\n'
+    )
+    (tmp_path / "requirements.in").write_text("idna\n")
+    (tmp_path / "dev.in").write_text("iniconfig\n")
+    assert run_lockcheck("compile", cwd=tmp_path).returncode == 0
+    result = run_lockcheck("sync", cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    site = next((tmp_path / "env" / "lib").glob("python3.*/site-packages"))
+    names = {p.name.split("-")[0] for p in site.glob("*.dist-info")}
+    assert {"idna", "iniconfig"} <= names

@@ -236,3 +236,52 @@ def test_environments_narrow_the_universe():
     keys = {(g.minor, g.platform.sys_platform) for g in grid}
     assert (10, "linux") in keys and (12, "darwin") in keys
     assert (10, "darwin") not in keys and not any(s == "win32" for _, s in keys)
+
+
+def test_pylock_round_trip_compile_check_sync(tmp_path, uni_index):
+    import tomllib
+    from packaging.pylock import Pylock
+
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / ".git").mkdir()
+    result = run_lockcheck(
+        "compile",
+        "--universal",
+        "-i",
+        uni_index.url,
+        "pyproject.toml",
+        "-o",
+        "pylock.toml",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, describe(result)
+    data = tomllib.loads((tmp_path / "pylock.toml").read_text())
+    Pylock.from_dict(data).validate()
+    assert data["lock-version"] == "1.0" and data["created-by"] == "lockcheck"
+    assert data["requires-python"] == ">=3.10"
+    by_name: dict[str, list[dict]] = {}
+    for package in data["packages"]:
+        by_name.setdefault(package["name"], []).append(package)
+    assert by_name["winonly"][0]["marker"] == 'sys_platform == "win32"'
+    assert {p["version"] for p in by_name["numeric"]} == {"1.0", "2.0"}
+    wheel = by_name["pytest"][0]["wheels"][0]
+    assert wheel["url"].startswith(uni_index.base_url) and wheel["hashes"]["sha256"]
+    assert wheel["size"] > 0
+
+    # check reads it back: clean, then drift when an input is added.
+    assert run_lockcheck("check", "pylock.toml", cwd=tmp_path).returncode == 0
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT.replace('"pytest",', '"pytest", "idna",'))
+    drift = run_lockcheck("check", "--offline", "pylock.toml", cwd=tmp_path)
+    assert drift.returncode == 1, describe(drift)
+    assert "idna" in drift.stderr
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+
+    # sync installs the subset for the running interpreter from the pylock.toml.
+    target = tmp_path / "venv"
+    venv.create(target, with_pip=False)
+    synced = run_lockcheck("sync", "pylock.toml", "--python", str(target), cwd=tmp_path)
+    assert synced.returncode == 0, describe(synced)
+    site = next((target / "lib").glob("python3.*/site-packages"))
+    installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+    assert {"pytest", "numeric", "posixonly", "pluggy"} <= installed
+    assert "winonly" not in installed and "tomli" not in installed

@@ -93,7 +93,12 @@ def sync_command(
         build_isolation=build_isolation,
     )
     try:
-        lock_paths = list(locks) or [_default_lock()]
+        from lockcheck.config import sync_defaults
+
+        configured, configured_venv = sync_defaults(Path.cwd())
+        lock_paths = list(locks) or configured or [_default_lock()]
+        if python is None and configured_venv is not None:
+            python = str(configured_venv)
         venv = resolve_target(python)
         report = _run(lock_paths, venv, options, ask=ask, quiet=quiet, verbose=verbose)
     except KeyboardInterrupt:
