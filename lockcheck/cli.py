@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from lockcheck import __version__
+from lockcheck.cli_options import index_options
 
 __all__ = ["cli", "fail", "main"]
 
@@ -130,18 +131,9 @@ def cli() -> None:
 @click.option(
     "--newline", type=click.Choice(["lf", "crlf", "native", "preserve"]), default="preserve"
 )
-@click.option("-i", "--index-url", help="Base URL of the package index.")
-@click.option("--extra-index-url", "extra_index_urls", multiple=True)
-@click.option("--no-index", is_flag=True, help="Ignore package indexes (find-links only).")
-@click.option("-f", "--find-links", "find_links", multiple=True)
-@click.option("--trusted-host", "trusted_hosts", multiple=True)
-@click.option("--cert", help="CA bundle to verify TLS with.")
-@click.option("--client-cert", help="Client certificate (PEM).")
+@index_options
 @click.option("--only-binary", "only_binary", multiple=True)
 @click.option("--no-binary", "no_binary", multiple=True)
-@click.option("--build-isolation/--no-build-isolation", default=True)
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--offline", is_flag=True, help="Use only the cache; no network.")
 @click.option("--refresh", is_flag=True, help="Revalidate every cached index page.")
 @click.option("-n", "--dry-run", is_flag=True, help="Print the lock instead of writing it.")
 @click.option("-q", "--quiet", is_flag=True)

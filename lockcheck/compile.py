@@ -127,8 +127,11 @@ def _discover_inputs(cwd: Path) -> tuple[Path, ...]:
     )
 
 
-def _merge_index_options(settings: CompileSettings, file_opts: IndexOptions, environ):
-    """pip's precedence: pip.conf < PIP_* env < command line < requirement-file lines."""
+def merge_index_options(settings: CompileSettings, file_opts: IndexOptions, environ):
+    """pip's precedence: pip.conf < PIP_* env < command line < requirement-file lines.
+
+    Shared by compile and sync (a lock's options block plays the requirement file's part).
+    """
     from lockcheck.index.settings import IndexSettings
 
     base = IndexSettings.from_pip_config(environ=environ)
@@ -227,12 +230,12 @@ def compile_lock(
     }:
         raise InputError(f"the output file {output.name} is also an input")
 
-    pre_index = _merge_index_options(settings, IndexOptions(), environ)
+    pre_index = merge_index_options(settings, IndexOptions(), environ)
     inputs = read_settings_inputs(
         replace(settings, src_files=src_files), cwd, environ, pre_index.pip_env()
     )
     constraints = list(inputs.constraints)
-    index_settings = _merge_index_options(settings, inputs.options, environ)
+    index_settings = merge_index_options(settings, inputs.options, environ)
 
     previous_text: str | None = None
     existing: dict[NormalizedName, ExistingPin] = {}

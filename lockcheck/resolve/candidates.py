@@ -181,11 +181,9 @@ def iter_applicable_versions(
     with thousands of files cheap.  The result is the same, in the same order.
     """
     prereleases = True if allow_prereleases else None
-    wanted = sorted(specifier.filter(groups, prereleases=prereleases), reverse=True)
-    if prereleases is None and any(v.is_prerelease for v in wanted):
-        # The "no final release fits, so pre-releases may" rule depends on which versions
-        # have an installable file: take the exact (eager) path.
-        yield from applicable_versions(
+
+    def eager() -> list[VersionChoice]:
+        return applicable_versions(
             [f for fs in groups.values() for f in fs],
             env,
             specifier,
@@ -193,6 +191,12 @@ def iter_applicable_versions(
             allow_prereleases=allow_prereleases,
             check_tags=check_tags,
         )
+
+    wanted = sorted(specifier.filter(groups, prereleases=prereleases), reverse=True)
+    if prereleases is None and any(v.is_prerelease for v in wanted):
+        # The "no final release fits, so pre-releases may" rule depends on which versions
+        # have an installable file: take the exact (eager) path.
+        yield from eager()
         return
     found = False
     yanked_only: list[tuple[Version, list[DistFile]]] = []
@@ -211,11 +215,4 @@ def iter_applicable_versions(
             yield VersionChoice(version, max(usable, key=lambda f: _file_rank(f, env)), True)
     elif not found and not yanked_only and prereleases is None:
         # No final release is installable here: pip would then consider pre-releases.
-        yield from applicable_versions(
-            [f for fs in groups.values() for f in fs],
-            env,
-            specifier,
-            formats,
-            allow_prereleases=allow_prereleases,
-            check_tags=check_tags,
-        )
+        yield from eager()

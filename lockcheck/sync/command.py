@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from lockcheck.cli_options import index_options
+
 __all__ = ["sync_command"]
 
 
@@ -34,16 +36,7 @@ __all__ = ["sync_command"]
     default=False,
     help="Byte-compile installed modules with the target interpreter.",
 )
-@click.option("-i", "--index-url", help="Base URL of the package index (the lock's own wins).")
-@click.option("--extra-index-url", "extra_index_urls", multiple=True)
-@click.option("--no-index", is_flag=True, help="Ignore package indexes (find-links only).")
-@click.option("-f", "--find-links", "find_links", multiple=True)
-@click.option("--trusted-host", "trusted_hosts", multiple=True)
-@click.option("--cert", help="CA bundle to verify TLS with.")
-@click.option("--client-cert", help="Client certificate (PEM).")
-@click.option("--build-isolation/--no-build-isolation", default=True)
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--offline", is_flag=True, help="Use only the cache; no network.")
+@index_options
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
 @click.pass_context

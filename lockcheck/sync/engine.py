@@ -98,7 +98,7 @@ def _index_settings(
     options: SyncOptions, file_opts: IndexOptions, environ: Mapping[str, str]
 ) -> IndexSettings:
     """compile's precedence (pip.conf < PIP_* < command line < the locks' option lines)."""
-    from lockcheck.compile import CompileSettings, _merge_index_options
+    from lockcheck.compile import CompileSettings, merge_index_options
 
     settings = CompileSettings(
         index_url=options.index_url,
@@ -112,7 +112,7 @@ def _index_settings(
         offline=options.offline,
         build_isolation=options.build_isolation,
     )
-    return _merge_index_options(settings, file_opts, environ)
+    return merge_index_options(settings, file_opts, environ)
 
 
 class _LazyFinder:
