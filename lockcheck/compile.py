@@ -411,6 +411,11 @@ def _requires_python(settings: CompileSettings, src_files, cwd: Path, env) -> st
 
 
 def _is_pylock(path: Path) -> bool:
+    """PEP 751's file names (``pylock.toml``, ``pylock.<name>.toml``), without importing the
+    pylock module for the common requirements.txt case."""
+    name = path.name
+    if not (name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml"))):
+        return False
     from lockcheck.lockfile.pylock import is_pylock_path
 
     return is_pylock_path(path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from packaging.tags import Tag, parse_tag
+from packaging.tags import InvalidTag, Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -100,13 +100,16 @@ def parse_filename(filename: str, project: NormalizedName | None = None) -> Pars
     """Name, version and tags of a distribution file, or None when it is not one of
     *project*'s wheels or sdists (any project's when *project* is None)."""
     if filename.lower().endswith(".whl"):
-        fast = _fast_wheel(filename) if filename.endswith(".whl") else None
+        try:
+            fast = _fast_wheel(filename) if filename.endswith(".whl") else None
+        except InvalidTag:  # e.g. pydantic-0.18-py36+-none-any.whl: skipped, as pip does
+            return None
         if fast is not None:
             name, version, tags = fast
         else:
             try:
                 name, version, _build, tags = parse_wheel_filename(filename)
-            except (InvalidWheelFilename, InvalidVersion):
+            except (InvalidWheelFilename, InvalidVersion, InvalidTag):
                 return None
         if project is not None and name != project:
             return None

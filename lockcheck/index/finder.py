@@ -39,7 +39,8 @@ from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage, default_cache
 from lockcheck.index.filenames import is_archive, parse_filename
 from lockcheck.index.metadata import check_identity, parse_metadata, read_wheel_metadata
 from lockcheck.index.once import OnceMap
-from lockcheck.index.pages import Link, dist_files, filename_of, link_from_url, parse_page
+from lockcheck.index.pages import Link, filename_of, link_from_url, parse_page
+from lockcheck.index.projectfiles import ProjectFiles
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import (
     is_remote,
@@ -117,7 +118,7 @@ class PackageFinder:
         self._pool_lock = threading.Lock()
         self._git: GitCheckouts | None = None
         self._build_slots = threading.BoundedSemaphore(_BUILD_SLOTS)
-        self._projects: OnceMap[NormalizedName, tuple[DistFile, ...]] = OnceMap()
+        self._projects: OnceMap[NormalizedName, ProjectFiles] = OnceMap()
         self._pages: OnceMap[str, tuple[Link, ...] | None] = OnceMap()
         self._listings: OnceMap[str, tuple[Link, ...]] = OnceMap()
         self._metadata: OnceMap[tuple[NormalizedName, Version], CoreMetadata] = OnceMap()
@@ -125,6 +126,7 @@ class PackageFinder:
         self._files: OnceMap[tuple[str, tuple[tuple[str, str], ...]], Path] = OnceMap()
         self._digests: OnceMap[str, str] = OnceMap()
         self._walked: set[NormalizedName] = set()
+        self._parse_slots = threading.Semaphore(2)
         self._direct: OnceMap[tuple[str, str, bool], tuple[CoreMetadata, DistFile | None]] = (
             OnceMap()
         )
@@ -137,8 +139,16 @@ class PackageFinder:
         """All files of the project from every index and find-links location, de-duplicated
         by filename (first source wins: index-url, extra-index-urls, find-links); [] when no
         source knows it.  Raises IndexUnavailable when a source cannot answer."""
+        return list(self._project(name))
+
+    def project_versions(self, name: NormalizedName | str) -> Mapping[Version, Sequence[DistFile]]:
+        """The project's files by version, built only for the versions that are looked at
+        (what the resolver uses: most of a big project's files are never built)."""
+        return self._project(name).by_version()
+
+    def _project(self, name: NormalizedName | str) -> ProjectFiles:
         key = canonicalize_name(name)
-        return list(self._projects.get(key, lambda: self._collect(key)))
+        return self._projects.get(key, lambda: self._collect(key))
 
     def metadata(self, file: DistFile) -> CoreMetadata:
         """Core metadata of *file*, fetched at most once per (name, version) in this run."""
@@ -154,7 +164,7 @@ class PackageFinder:
         for name in names:
             key = canonicalize_name(name)
             if key not in self._projects:
-                self._submit(self.project_files, key)
+                self._submit(self._project, key)
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
         """Start fetching these files' metadata in the background (one per version)."""
@@ -192,7 +202,7 @@ class PackageFinder:
             self._walked.add(name)
 
         def step(project: NormalizedName) -> None:
-            file = pick(project, self.project_files(project))
+            file = pick(project, self._project(project))
             if file is None:
                 return
             for dep in dependencies(self.metadata(file)):
@@ -255,20 +265,22 @@ class PackageFinder:
             sources.append(_Source("find-links", full, split_credentials(full)[0]))
         return sources
 
-    def _collect(self, name: NormalizedName) -> tuple[DistFile, ...]:
+    def _collect(self, name: NormalizedName) -> ProjectFiles:
         seen: set[str] = set()
-        files: list[DistFile] = []
+        entries: list[tuple[Link, str]] = []
         for source in self._sources:
-            for file in dist_files(self._source_links(source, name), name, source.label):
-                if file.filename not in seen:
-                    seen.add(file.filename)
-                    files.append(file)
-        return tuple(files)
+            for link in self._source_links(source, name):
+                if link.filename not in seen:
+                    seen.add(link.filename)
+                    entries.append((link, source.label))
+        return ProjectFiles(name, entries)
 
     def _source_links(self, source: _Source, name: NormalizedName) -> tuple[Link, ...]:
         if source.kind == "index":
+            # One page per project, read once under the project's own OnceMap entry: its
+            # links need not be kept after they become DistFiles (memory).
             page = f"{source.url.rstrip('/')}/{urllib.parse.quote(name)}/"
-            return self._pages.get(page, lambda: self._page(page, source.url)) or ()
+            return self._page(page, source.url) or ()
         return self._listings.get(source.url, lambda: self._find_links(source))
 
     def _check_secure(self, url: str, label: str) -> None:
@@ -317,7 +329,10 @@ class PackageFinder:
                 )
             return None
         try:
-            return tuple(parse_page(page.body, page.content_type, page.final_url))
+            # Parsing is CPU work under the GIL: running many at once gains nothing and
+            # multiplies the memory peak (each big page is a large tree while parsed).
+            with self._parse_slots:
+                return tuple(parse_page(page.body, page.content_type, page.final_url))
         except IndexUnavailable:
             if page is cached and not self.settings.offline:
                 page = self._fetch_page(url, label, None)
@@ -431,7 +446,7 @@ class PackageFinder:
                         hasher.update(chunk)
             expected = response.headers.get("content-length")
             if expected is not None and expected.isdigit() and int(expected) != size:
-                import httpx
+                from lockcheck.index._httpx import httpx
 
                 raise httpx.RemoteProtocolError(
                     f"incomplete body ({size} of {expected} bytes)", request=response.request

@@ -20,10 +20,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-import httpx
-
 from lockcheck import __version__
 from lockcheck.errors import ConfigError, IndexUnavailable, redact_url
+from lockcheck.index._httpx import httpx
 from lockcheck.index.auth import Credentials
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import netloc_key, split_credentials

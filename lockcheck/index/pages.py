@@ -15,8 +15,9 @@ import json
 import posixpath
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from types import MappingProxyType
+from typing import NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
@@ -25,6 +26,8 @@ from lockcheck.errors import IndexUnavailable
 from lockcheck.index.filenames import parse_filename
 from lockcheck.index.urls import split_credentials, strip_fragment
 from lockcheck.models import DistFile
+
+_NO_HASHES: Mapping[str, str] = MappingProxyType({})
 
 __all__ = [
     "Link",
@@ -40,19 +43,40 @@ __all__ = [
 _FRAGMENT_HASHES = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
 
 
-@dataclass(frozen=True)
-class Link:
-    """One file entry of a page, before it is matched to a project."""
+class Link(NamedTuple):
+    """One file entry of a page, before it is matched to a project.
+
+    A tuple, not a dataclass: big projects list thousands of files and most are never looked
+    at again, so the entry that waits costs as little memory as possible.
+    """
 
     url: str
     filename: str
-    hashes: Mapping[str, str] = field(default_factory=dict)
+    hashes: Mapping[str, str] = _NO_HASHES
     requires_python: str | None = None
     yanked: bool = False
     yanked_reason: str | None = None
     metadata_hashes: Mapping[str, str] | None = None
     size: int | None = None
     upload_time: str | None = None
+
+
+def _clean_hashes(hashes: dict) -> bool:
+    return all(
+        type(k) is str and type(v) is str and v and k.islower() and v.islower()
+        for k, v in hashes.items()
+    )
+
+
+def _fast(cls: type, values: dict[str, object]) -> object:
+    """Build a frozen dataclass without its per-field ``object.__setattr__`` calls.
+
+    Pages list thousands of files; a frozen dataclass's ``__init__`` costs several times a
+    dict update, and every field is given here, so the result is the same object.
+    """
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
 
 
 def _clean_url(url: str) -> tuple[str, dict[str, str]]:
@@ -168,9 +192,12 @@ def parse_json(data: str | bytes | Mapping[str, object], page_url: str) -> list[
             raw_url = urllib.parse.urljoin(page_url, raw_url)
         url, fragment_hashes = _clean_url(raw_url)
         raw_hashes = entry.get("hashes")
-        hashes = dict(fragment_hashes)
-        if isinstance(raw_hashes, Mapping):
-            hashes.update({str(k).lower(): str(v).lower() for k, v in raw_hashes.items() if v})
+        if not fragment_hashes and type(raw_hashes) is dict and _clean_hashes(raw_hashes):
+            hashes = raw_hashes  # the page's own dict: already lower-case, nothing to add
+        else:
+            hashes = dict(fragment_hashes)
+            if isinstance(raw_hashes, Mapping):
+                hashes.update({str(k).lower(): str(v).lower() for k, v in raw_hashes.items() if v})
         yanked_value = entry.get("yanked", False)
         yanked = bool(yanked_value) or isinstance(yanked_value, str)
         reason = yanked_value if isinstance(yanked_value, str) and yanked_value else None
@@ -180,15 +207,15 @@ def parse_json(data: str | bytes | Mapping[str, object], page_url: str) -> list[
         upload_time = entry.get("upload-time")
         links.append(
             Link(
-                url=url,
-                filename=str(entry.get("filename") or filename_of(url)),
-                hashes=hashes,
-                requires_python=requires_python if isinstance(requires_python, str) else None,
-                yanked=yanked,
-                yanked_reason=reason,
-                metadata_hashes=_metadata_json(core),
-                size=size if isinstance(size, int) else None,
-                upload_time=upload_time if isinstance(upload_time, str) else None,
+                url,
+                str(entry.get("filename") or filename_of(url)),
+                hashes,
+                requires_python if isinstance(requires_python, str) else None,
+                yanked,
+                reason,
+                _metadata_json(core) if core else None,
+                size if isinstance(size, int) else None,
+                upload_time if isinstance(upload_time, str) else None,
             )
         )
     return links
@@ -214,6 +241,9 @@ def _specifier(value: str | None) -> SpecifierSet | None:
         return None
 
 
+_ALGORITHMS = frozenset(hashlib.algorithms_available)
+
+
 def dist_files(links: Iterable[Link], project: NormalizedName, index: str) -> list[DistFile]:
     """The wheels and sdists of *project* among *links*, in page order."""
     files = []
@@ -221,22 +251,28 @@ def dist_files(links: Iterable[Link], project: NormalizedName, index: str) -> li
         parsed = parse_filename(link.filename, project)
         if parsed is None:
             continue
+        hashes = link.hashes
+        if any(k not in _ALGORITHMS for k in hashes):
+            hashes = {k: v for k, v in hashes.items() if k in _ALGORITHMS}
         files.append(
-            DistFile(
-                filename=link.filename,
-                url=link.url,
-                name=parsed.name,
-                version=parsed.version,
-                is_wheel=parsed.is_wheel,
-                hashes={k: v for k, v in link.hashes.items() if k in hashlib.algorithms_available},
-                requires_python=_specifier(link.requires_python),
-                yanked=link.yanked,
-                yanked_reason=link.yanked_reason,
-                metadata_hashes=link.metadata_hashes,
-                size=link.size,
-                upload_time=link.upload_time,
-                index=index,
-                tags=parsed.tags,
+            _fast(
+                DistFile,
+                {
+                    "filename": link.filename,
+                    "url": link.url,
+                    "name": parsed.name,
+                    "version": parsed.version,
+                    "is_wheel": parsed.is_wheel,
+                    "hashes": hashes,
+                    "requires_python": _specifier(link.requires_python),
+                    "yanked": link.yanked,
+                    "yanked_reason": link.yanked_reason,
+                    "metadata_hashes": link.metadata_hashes,
+                    "size": link.size,
+                    "upload_time": link.upload_time,
+                    "index": index,
+                    "tags": parsed.tags,
+                },
             )
         )
     return files

@@ -1,38 +1,43 @@
-"""The requirements.txt lock: write it byte-compatible with pip-compile, read it back.
+"""The lock files: requirements.txt (byte-compatible with pip-compile) and PEP 751 pylock.toml.
 
 ``settings`` holds what shapes the output, ``writer`` renders a Resolution, ``command``
-formats and parses the header's command line, ``reader`` turns a lock back into data.
-``pylock`` writes and reads the PEP 751 ``pylock.toml`` format.
+formats and parses the header's command line, ``reader`` turns a lock back into data,
+``pylock`` writes and reads ``pylock.toml``.  Names are re-exported lazily (PEP 562) so that
+importing one submodule does not load the others: start-up time is a feature here.
 """
 
 from __future__ import annotations
 
-from lockcheck.lockfile.command import format_compile_command, parse_compile_command
-from lockcheck.lockfile.pylock import (
-    ParsedPylock,
-    PylockSettings,
-    is_pylock_path,
-    read_pylock,
-    render_pylock,
-)
-from lockcheck.lockfile.reader import LockEntry, LockHeader, ParsedLock, read_lock
-from lockcheck.lockfile.settings import OutputSettings, custom_compile_command_from_env
-from lockcheck.lockfile.writer import render_requirements, write_atomically
+import importlib
+from typing import Any
 
-__all__ = [
-    "LockEntry",
-    "LockHeader",
-    "OutputSettings",
-    "ParsedLock",
-    "ParsedPylock",
-    "PylockSettings",
-    "custom_compile_command_from_env",
-    "format_compile_command",
-    "is_pylock_path",
-    "parse_compile_command",
-    "read_lock",
-    "read_pylock",
-    "render_pylock",
-    "render_requirements",
-    "write_atomically",
-]
+_EXPORTS = {
+    "format_compile_command": "command",
+    "parse_compile_command": "command",
+    "ParsedPylock": "pylock",
+    "PylockSettings": "pylock",
+    "is_pylock_path": "pylock",
+    "read_pylock": "pylock",
+    "render_pylock": "pylock",
+    "LockEntry": "reader",
+    "LockHeader": "reader",
+    "ParsedLock": "reader",
+    "read_lock": "reader",
+    "OutputSettings": "settings",
+    "custom_compile_command_from_env": "settings",
+    "render_requirements": "writer",
+    "write_atomically": "writer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

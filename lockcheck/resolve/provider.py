@@ -22,7 +22,6 @@ from resolvelib.providers import AbstractProvider
 from lockcheck.models import CoreMetadata, DistFile
 from lockcheck.resolve.candidates import (
     FormatControl,
-    applicable_versions,
     group_by_version,
     iter_applicable_versions,
 )
@@ -37,6 +36,7 @@ __all__ = [
     "PythonRequirement",
     "SpecRequirement",
     "identifier_of",
+    "versions_of",
 ]
 
 REQUIRES_PYTHON = "<Python from Requires-Python>"
@@ -146,6 +146,14 @@ class ResolveOptions:
     any_platform_wheel: bool = False
 
 
+def versions_of(index: Index, name: NormalizedName) -> Mapping[Version, Sequence[DistFile]]:
+    """*name*'s files by version: lazily when the index can, else grouped here."""
+    lazy = getattr(index, "project_versions", None)
+    if lazy is not None:
+        return lazy(name)
+    return group_by_version(index.project_files(name))
+
+
 class LockProvider(AbstractProvider):  # type: ignore[type-arg]
     """The resolver's only window on packages."""
 
@@ -162,7 +170,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         self._conflict_promoted: set[str] = set()
         self._candidates: dict[tuple[NormalizedName, Version, frozenset[str]], Candidate] = {}
         self._metadata: dict[tuple[NormalizedName, Version, str | None], CoreMetadata] = {}
-        self._by_version: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
+        self._by_version: dict[NormalizedName, Mapping[Version, Sequence[DistFile]]] = {}
 
     # -- resolvelib interface ------------------------------------------------------------
 
@@ -318,15 +326,17 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
 
     def likely_file(self, name: NormalizedName, files: Sequence[DistFile]) -> DistFile | None:
         """The file the resolver will most likely read for *name*: newest allowed version."""
-        choices = applicable_versions(
-            files,
+        groups = files.by_version() if hasattr(files, "by_version") else group_by_version(files)
+        choices = iter_applicable_versions(
+            groups,
             self.options.env,
             self.constraints.get(name, SpecifierSet()),
             self.options.formats.allowed(name),
             allow_prereleases=self.options.allow_prereleases,
             check_tags=not self.options.any_platform_wheel,
         )
-        return choices[0].best_file if choices else None
+        best = next(choices, None)
+        return best.best_file if best else None
 
     def likely_dependencies(self, meta: CoreMetadata) -> list[NormalizedName]:
         """Names of *meta*'s dependencies that apply to the target (no extras)."""
@@ -339,10 +349,10 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _groups(self, name: NormalizedName) -> dict[Version, list[DistFile]]:
+    def _groups(self, name: NormalizedName) -> Mapping[Version, Sequence[DistFile]]:
         groups = self._by_version.get(name)
         if groups is None:
-            groups = self._by_version[name] = group_by_version(self.index.project_files(name))
+            groups = self._by_version[name] = versions_of(self.index, name)
         return groups
 
     def metadata_of(self, candidate: Candidate) -> CoreMetadata:

@@ -34,6 +34,7 @@ from lockcheck.resolve.provider import (
     ResolveOptions,
     SpecRequirement,
     split_identifier,
+    versions_of,
 )
 
 __all__ = ["DEFAULT_UNSAFE", "ExistingPin", "ResolveRequest", "resolve"]
@@ -285,7 +286,7 @@ def _to_resolution(
         files: tuple = ()
         hashes: tuple[str, ...] = ()
         if cand.link is None:
-            all_files = [f for f in index.project_files(name) if f.version == cand.version]
+            all_files = list(versions_of(index, name).get(cand.version, ()))
             files = tuple(
                 installable_files(
                     all_files, request.env, request.formats.allowed(name), check_tags=False

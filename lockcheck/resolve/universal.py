@@ -263,8 +263,9 @@ def _merge(
         files = pkg.files
         if pkg.link is None:
             from lockcheck.resolve.candidates import installable_files
+            from lockcheck.resolve.provider import versions_of
 
-            of_version = [f for f in index.project_files(name) if f.version == version]
+            of_version = list(versions_of(index, name).get(version, ()))
             formats = template.formats.allowed(name)
             usable = {
                 f.filename

@@ -1,0 +1,130 @@
+"""A project's files, grouped by version and turned into DistFiles only when asked for.
+
+numpy lists thousands of files; a resolution looks at one or two of its versions.  Keeping
+every file as a compact page entry and building DistFiles per version on demand is most of
+what makes a cold compile cheap in time and memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import overload
+
+from packaging.utils import NormalizedName
+from packaging.version import InvalidVersion, Version
+
+from lockcheck.index.filenames import _sdist_stem, _split_sdist, version_of
+from lockcheck.index.pages import Link, dist_files
+from lockcheck.models import DistFile
+
+__all__ = ["ProjectFiles", "link_version"]
+
+
+def link_version(link: Link, project: NormalizedName) -> Version | None:
+    """The version a page entry is for (None: not a file of *project*), cheaply.
+
+    The name check and the full parse happen when the version is materialised
+    (:func:`~lockcheck.index.pages.dist_files`); this only has to put entries in the right
+    bucket, and a wrongly bucketed foreign file is dropped there.
+    """
+    filename = link.filename
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        if len(parts) not in (5, 6):
+            return None
+        text = parts[1]
+    else:
+        stem = _sdist_stem(filename)
+        if stem is None:
+            return None
+        split = _split_sdist(stem, project)
+        if split is None or not split[1]:
+            return None
+        text = split[1]
+    try:
+        return version_of(text)
+    except InvalidVersion:
+        return None
+
+
+class _Groups(Mapping[Version, Sequence[DistFile]]):
+    def __init__(self, owner: ProjectFiles) -> None:
+        self._owner = owner
+
+    def __getitem__(self, version: Version) -> Sequence[DistFile]:
+        return self._owner.files_of(version)
+
+    def __iter__(self) -> Iterator[Version]:
+        return iter(self._owner._buckets)
+
+    def __len__(self) -> int:
+        return len(self._owner._buckets)
+
+    def __contains__(self, version: object) -> bool:
+        return version in self._owner._buckets
+
+
+class ProjectFiles(Sequence[DistFile]):
+    """Every file of one project (first source first), materialised per version."""
+
+    def __init__(self, project: NormalizedName, entries: Sequence[tuple[Link, str]]) -> None:
+        self.project = project
+        self._buckets: dict[Version, list[tuple[Link, str]]] = {}
+        # (version, position in its bucket) in page order, so iteration keeps that order.
+        self._order: list[tuple[Version, int]] = []
+        for link, index in entries:
+            version = link_version(link, project)
+            if version is None:
+                continue
+            bucket = self._buckets.setdefault(version, [])
+            self._order.append((version, len(bucket)))
+            bucket.append((link, index))
+        # Per version: one slot per bucket entry (None where the entry turns out not to be a
+        # file of this project), built on first use.
+        self._built: dict[Version, list[DistFile | None]] = {}
+        self._lock = threading.Lock()
+
+    def _slots(self, version: Version) -> list[DistFile | None]:
+        built = self._built.get(version)
+        if built is not None:
+            return built
+        with self._lock:
+            built = self._built.get(version)
+            if built is None:
+                built = []
+                for link, index in self._buckets.get(version, ()):
+                    made = dist_files((link,), self.project, index)
+                    built.append(made[0] if made and made[0].version == version else None)
+                self._built[version] = built
+        return built
+
+    def files_of(self, version: Version) -> tuple[DistFile, ...]:
+        """The DistFiles of one version (built on first use, then kept)."""
+        return tuple(f for f in self._slots(version) if f is not None)
+
+    def by_version(self) -> Mapping[Version, Sequence[DistFile]]:
+        """Version -> files, lazily (iterating the keys builds nothing)."""
+        return _Groups(self)
+
+    def _all(self) -> list[DistFile]:
+        return list(iter(self))  # a generator: list() must not ask our __len__
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, index: int) -> DistFile: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[DistFile]: ...
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[DistFile]:
+        for version, position in self._order:
+            file = self._slots(version)[position]
+            if file is not None:
+                yield file
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self)

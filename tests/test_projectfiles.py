@@ -1,0 +1,46 @@
+"""Lazily built project files: only looked-at versions become DistFiles, order is kept."""
+
+from __future__ import annotations
+
+from packaging.version import Version
+
+from lockcheck.index.filenames import parse_filename
+from lockcheck.index.pages import Link
+from lockcheck.index.projectfiles import ProjectFiles
+
+
+def _links(*names: str) -> list[tuple[Link, str]]:
+    return [(Link(f"https://files.example/{n}", n, {"sha256": "ab" * 32}), "idx") for n in names]
+
+
+def test_versions_are_built_on_demand_in_page_order():
+    files = ProjectFiles(
+        "pkg",
+        _links(
+            "pkg-1.0.tar.gz",
+            "pkg-2.0-py3-none-any.whl",
+            "pkg-1.0-py3-none-any.whl",
+            "other-1.0-py3-none-any.whl",  # a find-links directory lists every project
+            "pkg-2.0.tar.gz",
+            "pkg-3.0-py36+-none-any.whl",  # an invalid tag: skipped, as pip does
+        ),
+    )
+    groups = files.by_version()
+    assert set(groups) >= {Version("1.0"), Version("2.0")}
+    assert files._built == {}  # listing the versions built nothing
+    assert [f.filename for f in groups[Version("2.0")]] == [
+        "pkg-2.0-py3-none-any.whl",
+        "pkg-2.0.tar.gz",
+    ]
+    assert set(files._built) == {Version("2.0")}
+    assert [f.filename for f in files] == [
+        "pkg-1.0.tar.gz",
+        "pkg-2.0-py3-none-any.whl",
+        "pkg-1.0-py3-none-any.whl",
+        "pkg-2.0.tar.gz",
+    ]
+    assert len(files) == 4 and files[0].filename == "pkg-1.0.tar.gz"
+
+
+def test_invalid_wheel_tags_are_not_an_error():
+    assert parse_filename("pydantic-0.18-py36+-none-any.whl", "pydantic") is None
