@@ -1,0 +1,356 @@
+"""Markdown tables from a results dict (the JSON the runner writes), with the issue's targets.
+
+Everything here works on the JSON form, so a table can be re-rendered from any saved
+``latest.json`` (``run.py --render``) and tested without running anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .commands import COMPILE_TOOLS
+from .stats import ratio
+
+__all__ = [
+    "COLD_TARGET_SETS",
+    "TARGETS",
+    "fmt_ratio",
+    "fmt_rss",
+    "fmt_time",
+    "peak_rss",
+    "render_markdown",
+    "render_readme_section",
+]
+
+#: Targets of issue 7, as limits on ratios of medians from the same run.
+TARGETS = {
+    "cold_lockcheck_uv": 1.5,  # cold compile <= 1.5x uv (web and data-science sets)
+    "warm_lockcheck_uv": 1.0,  # warm compile no slower than uv
+    "startup_bare": 6.0,  # check / no-op sync <= 6x `python -c pass`
+    "rss_lockcheck_pip_compile": 1.0,  # peak memory below pip-compile's
+}
+#: Sets the cold-compile target is stated for.
+COLD_TARGET_SETS = frozenset({"web", "datascience"})
+
+Result = Mapping[str, Any]
+
+
+def fmt_time(summary: Result | None, *, unit: str = "s") -> str:
+    """``median (min-max)`` in seconds or milliseconds; the error when the scenario failed."""
+    if not summary:
+        return "—"
+    median = summary.get("median_s")
+    if median is None:
+        return f"failed ({summary['error']})" if summary.get("error") else "—"
+    scale, digits = (1000.0, 0) if unit == "ms" else (1.0, 2)
+    low, high = summary.get("min_s"), summary.get("max_s")
+    text = f"{median * scale:.{digits}f}"
+    if summary.get("runs", 0) > 1 and low is not None and high is not None:
+        text += f" ({low * scale:.{digits}f}-{high * scale:.{digits}f})"
+    if summary.get("error"):
+        text += f" ⚠ {summary['error']}"
+    return text
+
+
+def fmt_rss(summary: Result | None) -> str:
+    value = summary.get("median_rss_mib") if summary else None
+    return "—" if value is None else f"{value:.0f}"
+
+
+def fmt_ratio(value: float | None, limit: float | None = None, *, strict: bool = False) -> str:
+    """``1.23x``, followed by ✓/✗ when a target ``limit`` applies (``strict``: below, not at)."""
+    if value is None:
+        return "—"
+    text = f"{value:.2f}x"
+    if limit is not None:
+        met = value < limit if strict else value <= limit
+        text += " ✓" if met else " ✗"
+    return text
+
+
+def _median(summary: Result | None) -> float | None:
+    return summary.get("median_s") if summary else None
+
+
+def peak_rss(tool_result: Result | None) -> float | None:
+    """A tool's peak memory for a set: the larger of its cold and warm median peak RSS."""
+    if not tool_result:
+        return None
+    values = [
+        s["median_rss_mib"]
+        for s in (tool_result.get("cold"), tool_result.get("warm"))
+        if s and s.get("median_rss_mib") is not None
+    ]
+    return max(values) if values else None
+
+
+def _same_cell(tool: str, tool_result: Result) -> str:
+    if tool == "pip-compile":
+        return "(reference)"
+    same = tool_result.get("same_as_pip_compile")
+    if same is None:
+        return "—"
+    if same:
+        return "yes"
+    return f"no ({tool_result.get('changed_lines', '?')} lines differ)"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _compile_table(sets: Sequence[Result], tools: Sequence[str]) -> list[str]:
+    header = ["set", "tool", "pins", "cold (s)", "warm (s)", "peak RSS cold / warm (MiB)",
+              "same as pip-compile"]  # fmt: skip
+    rows = []
+    for entry in sets:
+        for tool in tools:
+            result = entry.get("compile", {}).get(tool)
+            if result is None:
+                continue
+            pins = result.get("pins")
+            rows.append([
+                entry["name"], tool, "—" if pins is None else str(pins),
+                fmt_time(result.get("cold")), fmt_time(result.get("warm")),
+                f"{fmt_rss(result.get('cold'))} / {fmt_rss(result.get('warm'))}",
+                _same_cell(tool, result),
+            ])  # fmt: skip
+    return _table(header, rows)
+
+
+def _ratio_table(sets: Sequence[Result]) -> list[str]:
+    header = ["set", "cold lockcheck/uv", "warm lockcheck/uv", "cold pip-compile/lockcheck",
+              "warm pip-compile/lockcheck", "peak RSS lockcheck/pip-compile"]  # fmt: skip
+    rows = []
+    for entry in sets:
+        comp = entry.get("compile", {})
+        lc, uv, pc = (
+            comp.get("lockcheck") or {},
+            comp.get("uv") or {},
+            comp.get("pip-compile") or {},
+        )
+
+        def times(result: Result, state: str) -> float | None:
+            return _median(result.get(state))
+
+        cold_limit = TARGETS["cold_lockcheck_uv"] if entry["name"] in COLD_TARGET_SETS else None
+        rows.append([
+            entry["name"],
+            fmt_ratio(ratio(times(lc, "cold"), times(uv, "cold")), cold_limit),
+            fmt_ratio(ratio(times(lc, "warm"), times(uv, "warm")), TARGETS["warm_lockcheck_uv"]),
+            fmt_ratio(ratio(times(pc, "cold"), times(lc, "cold"))),
+            fmt_ratio(ratio(times(pc, "warm"), times(lc, "warm"))),
+            fmt_ratio(ratio(peak_rss(lc), peak_rss(pc)), TARGETS["rss_lockcheck_pip_compile"],
+                      strict=True),
+        ])  # fmt: skip
+    return _table(header, rows)
+
+
+def _network_cell(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "—"}[value]
+
+
+def _startup_table(sets: Sequence[Result]) -> list[str]:
+    header = ["set", "`python -c pass` (ms)", "check (ms)", "check/bare",
+              "check --offline (ms)", "offline/bare", "sync --dry-run (ms)", "dry-run/bare",
+              "no-op sync (ms)", "no-op/bare",
+              "works with network blocked"]  # fmt: skip
+    rows = []
+    limit = TARGETS["startup_bare"]
+    for entry in sets:
+        start = entry.get("startup") or {}
+        bare = _median(start.get("bare"))
+        offline = [start.get("check_no_network"), start.get("sync_no_network")]
+        labels = ["check", "sync"]
+        network = ", ".join(
+            f"{label}: {_network_cell(value)}"
+            for label, value in zip(labels, offline, strict=True)
+            if value is not None
+        )
+        rows.append([
+            entry["name"], fmt_time(start.get("bare"), unit="ms"),
+            fmt_time(start.get("check"), unit="ms"),
+            fmt_ratio(ratio(_median(start.get("check")), bare), limit),
+            fmt_time(start.get("check_offline"), unit="ms"),
+            fmt_ratio(ratio(_median(start.get("check_offline")), bare), limit),
+            fmt_time(start.get("sync_dry_run"), unit="ms"),
+            fmt_ratio(ratio(_median(start.get("sync_dry_run")), bare), limit),
+            fmt_time(start.get("sync_noop"), unit="ms"),
+            fmt_ratio(ratio(_median(start.get("sync_noop")), bare), limit),
+            network or "—",
+        ])  # fmt: skip
+    return _table(header, rows)
+
+
+def _describe_run(results: Result) -> str:
+    machine = results.get("machine", {})
+    versions = results.get("versions", {})
+    options = results.get("options", {})
+    tool_text = []
+    if "pip-compile" in versions:
+        tool_text.append(f"pip-compile {versions['pip-compile']} (pip {versions.get('pip', '?')})")
+    if "uv" in versions:
+        tool_text.append(f"uv {versions['uv']}")
+    if "lockcheck" in versions:
+        tool_text.append(f"lockcheck {versions['lockcheck']}")
+    ram = machine.get("ram_gib")
+    return (
+        f"Measured {results.get('date', '?')} on {machine.get('cpu', '?')} "
+        f"({machine.get('cores', '?')} cores, {ram if ram is not None else '?'} GiB RAM), "
+        f"{machine.get('os', '?')} (kernel {machine.get('kernel', '?')}), "
+        f"Python {versions.get('python', '?')}; {', '.join(tool_text)}. "
+        f"Public index; {options.get('cold_runs', '?')} cold and "
+        f"{options.get('warm_runs', '?')} warm runs per cell."
+    )
+
+
+def render_markdown(results: Result, *, title: str = "Benchmarks") -> str:
+    """The full report: run description, compile, ratio and start-up tables, diffs, notes."""
+    sets = results.get("sets", [])
+    tools = [
+        t for t in COMPILE_TOOLS if t in results.get("options", {}).get("tools", COMPILE_TOOLS)
+    ]
+    out = [f"# {title}", "", _describe_run(results), ""]
+    out += [
+        "## Compile",
+        "",
+        "Seconds, median (min-max). Cold: empty cache directory, no output file. "
+        "Warm: cache kept, previous output present.",
+        "",
+        *_compile_table(sets, tools),
+        "",
+        "## Ratios",
+        "",
+        "Ratios of medians from the same run. ✓/✗: target of issue 7 (cold lockcheck/uv ≤ 1.5 on "
+        "web and datascience; warm lockcheck/uv ≤ 1.0; peak RSS below pip-compile's).",
+        "",
+        *_ratio_table(sets),
+        "",
+    ]
+    if any(entry.get("startup") for entry in sets):
+        out += [
+            "## Start-up commands",
+            "",
+            "lockcheck on an unchanged lock with a warm cache, against a bare start of the same "
+            "interpreter; target ≤ 6x. Milliseconds, median (min-max).",
+            "",
+            *_startup_table(sets),
+            "",
+        ]
+    diffs = [
+        (entry["name"], tool, result["diff"])
+        for entry in sets
+        for tool, result in entry.get("compile", {}).items()
+        if tool == "lockcheck" and result.get("diff")
+    ]
+    if diffs:
+        out += ["## Differences from pip-compile (header ignored)", ""]
+        for name, tool, diff in diffs:
+            out += [f"{name}, {tool}:", "", "```diff", diff, "```", ""]
+    notes = [
+        "Peak RSS is `ru_maxrss` from `wait4` for each measured process: the largest single "
+        "process among the tool and the subprocesses it waited for (e.g. a build backend), not "
+        "the sum over the process tree.",
+        *results.get("notes", []),
+    ]
+    out += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+    commands = results.get("commands", {})
+    if commands:
+        out += ["## Commands", "", *[f"- {name}: `{cmd}`" for name, cmd in commands.items()], ""]
+    return "\n".join(out)
+
+
+def _pair(result: Result | None, unit: str = "s") -> str:
+    cold, warm = (result or {}).get("cold"), (result or {}).get("warm")
+    if _median(cold) is None and cold and cold.get("error"):
+        return f"failed ({cold['error']})"
+    values = (_median(cold), _median(warm))
+    if all(v is None for v in values):
+        return "—"
+    return " / ".join("—" if v is None else f"{v:.2f}" for v in values) + f" {unit}"
+
+
+def _ratio_pair(a: Result | None, b: Result | None) -> str:
+    values = [
+        ratio(_median((a or {}).get(state)), _median((b or {}).get(state)))
+        for state in ("cold", "warm")
+    ]
+    if all(v is None for v in values):
+        return "—"
+    return " / ".join(fmt_ratio(v) for v in values)
+
+
+def _startup_cell(start: Result, key: str) -> str:
+    value, bare = _median(start.get(key)), _median(start.get("bare"))
+    if value is None:
+        return "—"
+    share = ratio(value, bare)
+    return f"{value * 1000:.0f} ms" + (f" ({share:.1f}x)" if share is not None else "")
+
+
+def render_readme_section(results: Result, *, heading: str = "## Performance") -> str:
+    """The short table for the project README: medians only, cold / warm, with date and host."""
+    sets = results.get("sets", [])
+    machine, versions = results.get("machine", {}), results.get("versions", {})
+    options = results.get("options", {})
+    rows = []
+    for entry in sets:
+        comp = entry.get("compile", {})
+        lockcheck = comp.get("lockcheck") or {}
+        pins = (comp.get("pip-compile") or lockcheck).get("pins")
+        rows.append([
+            entry["name"], "—" if pins is None else str(pins),
+            _pair(comp.get("pip-compile")), _pair(comp.get("uv")), _pair(lockcheck),
+            _ratio_pair(lockcheck, comp.get("uv")), _ratio_pair(comp.get("pip-compile"), lockcheck),
+            _same_cell("lockcheck", lockcheck) if lockcheck else "—",
+        ])  # fmt: skip
+    ram = machine.get("ram_gib")
+    out = [
+        heading,
+        "",
+        f"Compile times against the public index, seconds, cold / warm (median of "
+        f"{options.get('cold_runs', '?')} cold runs with an empty cache and "
+        f"{options.get('warm_runs', '?')} warm runs with the cache and the previous lock kept). "
+        f"Measured {results.get('date', '?')} on {machine.get('cpu', '?')}, "
+        f"{machine.get('cores', '?')} cores, {ram if ram is not None else '?'} GiB RAM, "
+        f"{machine.get('os', '?')}, Python {versions.get('python', '?')}; pip-compile "
+        f"{versions.get('pip-compile', '?')} on pip {versions.get('pip', '?')}, uv "
+        f"{versions.get('uv', '?')}, lockcheck {versions.get('lockcheck', '?')}.",
+        "",
+        *_table(
+            [
+                "set",
+                "pins",
+                "pip-compile",
+                "uv",
+                "lockcheck",
+                "lockcheck / uv",
+                "pip-compile / lockcheck",
+                "same lock as pip-compile",
+            ],
+            rows,
+        ),
+        "",
+    ]
+    starts = [(e["name"], e["startup"]) for e in sets if e.get("startup")]
+    keys = [k for k in ("check", "check_offline", "sync_noop") if any(s.get(k) for _, s in starts)]
+    if keys:
+        labels = {"check": "`check`", "check_offline": "`check --offline`",
+                  "sync_noop": "no-op `sync`"}  # fmt: skip
+        out += [
+            "Start-up commands on an unchanged lock (times the bare `python -c pass` start):",
+            "",
+            *_table(
+                ["set", *(labels[k] for k in keys)],
+                [[name, *(_startup_cell(start, k) for k in keys)] for name, start in starts],
+            ),
+            "",
+        ]
+    out.append(
+        "Reproduce with `python benchmarks/run.py` (full tables, memory and method: "
+        "`benchmarks/results/latest.md`)."
+    )
+    return "\n".join(out)

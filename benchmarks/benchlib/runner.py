@@ -1,0 +1,356 @@
+"""One benchmark run: every set x tool cold and warm, then lockcheck's start-up commands.
+
+Repetitions are interleaved across tools (run 1 of each tool, then run 2 of each ...), so a
+slow minute of the network or the machine hits every tool alike instead of one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .commands import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    ToolPaths,
+    bare_command,
+    blocked_network_env,
+    check_command,
+    clean_env,
+    compile_command,
+    display_command,
+    sync_command,
+)
+from .indexprobe import describe_index, probe_index
+from .lockdiff import compare_locks, count_pins
+from .machine import describe_machine
+from .measure import run_measured
+from .stats import Sample, Summary, summarize
+from .tools import command_help, command_summaries, install_tools, tool_versions
+
+__all__ = ["Capabilities", "RunOptions", "detect_capabilities", "run_benchmarks"]
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a run needs; built by ``run.py`` from its command line."""
+
+    sets: tuple[str, ...]
+    tools: tuple[str, ...]
+    cold_runs: int
+    warm_runs: int
+    sets_dir: Path
+    tools_dir: Path
+    work_dir: Path
+    repo_root: Path
+    python: str
+    timeout: float = 1200.0
+    upgrade_tools: bool = True
+    startup: bool = True
+    sync: bool = True
+    mode: str = "full"
+
+
+@dataclass
+class Capabilities:
+    """Which lockcheck start-up commands this checkout has, and the flags they accept."""
+
+    check: bool = False
+    check_cache_dir: bool = False
+    check_offline: bool = False
+    sync: bool = False
+    sync_cache_dir: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_capabilities(commands: dict[str, str], check_help: str, sync_help: str) -> Capabilities:
+    """Decide from ``lockcheck --help`` and the commands' own help what can be measured."""
+    caps = Capabilities()
+    if "check" in commands and "not implemented" not in commands["check"].lower():
+        caps.check = True
+        caps.check_cache_dir = "--cache-dir" in check_help
+        caps.check_offline = "--offline" in check_help
+        if not caps.check_cache_dir:
+            caps.notes.append(
+                "`lockcheck check` takes no `--cache-dir`: it used its default cache (under "
+                "XDG_CACHE_HOME, inside the set's cache dir), primed by an unmeasured warm-up run."
+            )
+    else:
+        caps.notes.append(
+            "`lockcheck check` skipped: this checkout has no working `check` command."
+        )
+    sync_summary = commands.get("sync")
+    if sync_summary is None or "not implemented" in sync_summary.lower():
+        caps.notes.append(
+            "`lockcheck sync` skipped: "
+            + ("not implemented yet in this checkout." if sync_summary else "no `sync` command.")
+        )
+    elif not all(flag in sync_help for flag in ("--python", "--dry-run")):
+        caps.notes.append("`lockcheck sync` skipped: it takes no `--python`/`--dry-run` option.")
+    else:
+        caps.sync = True
+        caps.sync_cache_dir = "--cache-dir" in sync_help
+    return caps
+
+
+def _log_tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+
+class _SetRun:
+    """Measurements of one input set; the work tree is ``work_dir/<set>/<tool>/``."""
+
+    def __init__(self, name: str, options: RunOptions, paths: ToolPaths, log: Log) -> None:
+        self.name = name
+        self.options = options
+        self.paths = paths
+        self.log = log
+        self.root = options.work_dir / name
+        self.notes: list[str] = []
+
+    def tool_dir(self, tool: str) -> Path:
+        return self.root / tool
+
+    def cache_dir(self, tool: str) -> Path:
+        return self.tool_dir(tool) / "cache"
+
+    def env(self, tool: str) -> dict[str, str]:
+        bin_dir = self.paths.executable(tool).parent
+        return clean_env(os.environ, tool=tool, cache_dir=self.cache_dir(tool), bin_dir=bin_dir)
+
+    def prepare(self) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        source = self.options.sets_dir / f"{self.name}.in"
+        for tool in self.options.tools:
+            self.tool_dir(tool).mkdir(parents=True)
+            shutil.copyfile(source, self.tool_dir(tool) / INPUT_NAME)
+
+    def measure(
+        self,
+        label: str,
+        argv: Sequence[str],
+        *,
+        tool: str,
+        env: dict[str, str] | None = None,
+    ) -> Sample:
+        cwd = self.tool_dir(tool)
+        log_path = self.root / "logs" / f"{label.replace(' ', '_').replace('/', '_')}.log"
+        sample = run_measured(
+            argv,
+            cwd=cwd,
+            env=env if env is not None else self.env(tool),
+            timeout=self.options.timeout,
+            log_path=log_path,
+        )
+        status = (
+            "ok"
+            if sample.ok
+            else ("timed out" if sample.timed_out else f"exit {sample.returncode}")
+        )
+        self.log(
+            f"[{self.name}] {label}: {sample.seconds:.3f} s, "
+            f"{sample.max_rss_kib / 1024:.0f} MiB, {status}"
+        )
+        if not sample.ok:
+            self.notes.append(f"{self.name}: {label} failed ({status}): {_log_tail(log_path)}")
+        return sample
+
+    def compile_all(self) -> dict[str, dict[str, Any]]:
+        tools = self.options.tools
+        cold: dict[str, list[Sample]] = {t: [] for t in tools}
+        warm: dict[str, list[Sample]] = {t: [] for t in tools}
+        failed: set[str] = set()
+        for rep in range(self.options.cold_runs):
+            for tool in tools:
+                if tool in failed:
+                    continue
+                cache, output = self.cache_dir(tool), self.tool_dir(tool) / OUTPUT_NAME
+                shutil.rmtree(cache, ignore_errors=True)
+                cache.mkdir()
+                output.unlink(missing_ok=True)
+                argv = compile_command(tool, self.paths, cache)
+                sample = self.measure(f"{tool} cold {rep + 1}", argv, tool=tool)
+                cold[tool].append(sample)
+                if sample.ok:
+                    shutil.copyfile(output, self.tool_dir(tool) / "cold-output.txt")
+                else:
+                    failed.add(tool)
+        for rep in range(self.options.warm_runs):
+            for tool in tools:
+                if tool in failed:
+                    continue
+                argv = compile_command(tool, self.paths, self.cache_dir(tool))
+                sample = self.measure(f"{tool} warm {rep + 1}", argv, tool=tool)
+                warm[tool].append(sample)
+                if not sample.ok:
+                    failed.add(tool)
+        return {tool: self._compile_result(tool, cold[tool], warm[tool]) for tool in tools}
+
+    def _compile_result(self, tool: str, cold: list[Sample], warm: list[Sample]) -> dict[str, Any]:
+        command = self.display(compile_command(tool, self.paths, self.cache_dir(tool)), tool)
+        result: dict[str, Any] = {
+            "cold": summarize(cold, command).to_dict(),
+            "warm": summarize(warm, command).to_dict() if warm else None,
+            "pins": None,
+            "same_as_pip_compile": None,
+            "changed_lines": 0,
+            "diff": "",
+        }
+        output = self.tool_dir(tool) / "cold-output.txt"
+        if output.exists():
+            result["pins"] = count_pins(output.read_text(encoding="utf-8"))
+        reference = self.tool_dir("pip-compile") / "cold-output.txt"
+        if tool != "pip-compile" and output.exists() and reference.exists():
+            comparison = compare_locks(
+                reference.read_text(encoding="utf-8"),
+                output.read_text(encoding="utf-8"),
+                names=("pip-compile", tool),
+            )
+            result["same_as_pip_compile"] = comparison.same
+            result["changed_lines"] = comparison.changed_lines
+            result["diff"] = comparison.diff
+        return result
+
+    def display(self, argv: Sequence[str], tool: str) -> str:
+        replacements = {
+            str(self.cache_dir(tool)): "CACHE",
+            str(self.root / "target-venv"): "TARGET",
+            str(self.paths.uv_python): "python",
+            str(self.paths.lockcheck_python): "python",
+        }
+        return display_command(argv, replacements)
+
+    def repeat(self, label: str, argv: Sequence[str], runs: int) -> Summary:
+        """One unmeasured warm-up (page cache, .pyc), then ``runs`` measured runs."""
+        warmup = self.measure(f"{label} warm-up", argv, tool="lockcheck")
+        command = self.display(argv, "lockcheck")
+        if not warmup.ok:
+            summary = summarize([warmup], command)
+            summary.note = "warm-up run failed; not repeated"
+            return summary
+        samples = [self.measure(f"{label} {i + 1}", argv, tool="lockcheck") for i in range(runs)]
+        return summarize(samples, command)
+
+    def no_network_ok(self, label: str, argv: Sequence[str]) -> bool:
+        env = blocked_network_env(self.env("lockcheck"))
+        return self.measure(f"{label} network-blocked", argv, tool="lockcheck", env=env).ok
+
+    def startup(self, caps: Capabilities) -> dict[str, Any]:
+        runs = self.options.warm_runs
+        lockcheck = self.paths.lockcheck
+        cache = self.cache_dir("lockcheck")
+        result: dict[str, Any] = {
+            "bare": self.repeat(
+                "bare python", bare_command(self.paths.lockcheck_python), runs
+            ).to_dict()
+        }
+        if caps.check:
+            argv = check_command(lockcheck, cache if caps.check_cache_dir else None)
+            result["check"] = self.repeat("check", argv, runs).to_dict()
+            result["check_no_network"] = self.no_network_ok("check", argv)
+            if caps.check_offline:
+                offline = [*argv[:-1], "--offline", argv[-1]]
+                result["check_offline"] = self.repeat("check --offline", offline, runs).to_dict()
+        if caps.sync and self.options.sync:
+            target = self.root / "target-venv"
+            subprocess.run(
+                [str(self.paths.lockcheck_python), "-m", "venv", "--without-pip", str(target)],
+                check=True,
+            )
+            target_python = target / "bin" / "python"
+            sync_cache = cache if caps.sync_cache_dir else None
+            install = sync_command(lockcheck, target_python, dry_run=False, cache_dir=sync_cache)
+            first = self.measure("sync (install)", install, tool="lockcheck")
+            result["first_sync"] = summarize([first], self.display(install, "lockcheck")).to_dict()
+            if first.ok:
+                dry = sync_command(lockcheck, target_python, dry_run=True, cache_dir=sync_cache)
+                result["sync_dry_run"] = self.repeat("sync --dry-run", dry, runs).to_dict()
+                result["sync_noop"] = self.repeat("sync no-op", install, runs).to_dict()
+                result["sync_no_network"] = self.no_network_ok("sync no-op", install)
+        return result
+
+
+def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
+    """Install the tools, measure every set, and return the results in their JSON form."""
+    paths = install_tools(
+        options.tools_dir,
+        python=options.python,
+        repo_root=options.repo_root,
+        tools=options.tools,
+        upgrade=options.upgrade_tools,
+        log=log,
+    )
+    versions = tool_versions(paths, options.tools, options.tools_dir, options.repo_root)
+    log("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    index = probe_index()
+    notes: list[str] = [describe_index(index)]
+    log(notes[0])
+    caps = Capabilities()
+    startup = options.startup and "lockcheck" in options.tools
+    if startup:
+        env = clean_env(os.environ, tool="lockcheck", cache_dir=options.tools_dir / "cache")
+        commands, _ = command_summaries(paths.lockcheck, env)
+        caps = detect_capabilities(
+            commands,
+            command_help(paths.lockcheck, "check", env) if "check" in commands else "",
+            command_help(paths.lockcheck, "sync", env) if "sync" in commands else "",
+        )
+        notes += caps.notes
+        if caps.sync and not options.sync:
+            notes.append("`lockcheck sync` skipped (--skip-sync or --quick).")
+    results: dict[str, Any] = {
+        "schema": 1,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": options.mode,
+        "options": {
+            "sets": list(options.sets),
+            "tools": list(options.tools),
+            "cold_runs": options.cold_runs,
+            "warm_runs": options.warm_runs,
+        },
+        "machine": describe_machine(),
+        "index": index,
+        "versions": versions,
+        "commands": {},
+        "notes": notes,
+        "sets": [],
+    }
+    for name in options.sets:
+        run = _SetRun(name, options, paths, log)
+        run.prepare()
+        entry: dict[str, Any] = {"name": name, "file": f"sets/{name}.in"}
+        entry["compile"] = run.compile_all()
+        lockcheck_ok = (entry["compile"].get("lockcheck") or {}).get("pins") is not None
+        if startup and lockcheck_ok:
+            entry["startup"] = run.startup(caps)
+        elif startup:
+            run.notes.append(f"{name}: start-up commands skipped (lockcheck compile failed).")
+        for tool, result in entry["compile"].items():
+            results["commands"].setdefault(tool, result["cold"]["command"])
+        startup_labels = (
+            ("bare", "bare"),
+            ("check", "check"),
+            ("check_offline", "check --offline"),
+            ("sync_dry_run", "sync --dry-run"),
+            ("sync_noop", "sync"),
+        )
+        for key, label in startup_labels:
+            summary = (entry.get("startup") or {}).get(key)
+            if summary:
+                results["commands"].setdefault(label, summary["command"])
+        notes += run.notes
+        results["sets"].append(entry)
+    return results
