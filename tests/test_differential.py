@@ -336,3 +336,16 @@ def build_wheel(directory, config_settings=None, metadata_directory=None):
         z.writestr(dist + ".dist-info/RECORD", "")
     return fn
 '''
+
+
+@pytest.mark.parametrize("spelling", ["PyJWT[crypto]", "pyjwt[crypto]"])
+def test_extra_pulled_by_a_dependency(tmp_path, make_index, spelling):
+    """pip-compile's annotation when a dependency asks for another's extra (msal -> PyJWT)."""
+    index = make_index(
+        [
+            P("msal", "1.0", deps=(f"{spelling}<3,>=1",)),
+            P("PyJWT", "2.8.0", extras={"crypto": ("cryptography>=3.4",)}),
+            P("cryptography", "42.0.0"),
+        ]
+    )
+    compare(tmp_path, index.url, {"requirements.in": "msal\n"}, STRIP)

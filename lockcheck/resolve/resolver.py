@@ -274,6 +274,10 @@ def _to_resolution(
         name, ids_extras = split_identifier(identifier)
         if not ids_extras:
             by_name[name] = cand
+        elif _spelled_otherwise(result, identifier, name):
+            # pip-compile lists the project among its own sources when a dependency asked
+            # for its extra under another spelling (msal: "PyJWT[crypto]" -> "# via pyjwt").
+            parents[name].add(name)
         extras[name] |= ids_extras
         for parent in graph.iter_parents(identifier):
             if parent is None:
@@ -313,6 +317,18 @@ def _to_resolution(
             files=files,
         )
     return Resolution(packages=packages, python_version=request.env.python_version)
+
+
+def _spelled_otherwise(result: object, identifier: str, name: NormalizedName) -> bool:
+    criterion = getattr(result, "criteria", {}).get(identifier)
+    for info in getattr(criterion, "information", ()):
+        req = info.requirement
+        text = getattr(req, "text", "")
+        if isinstance(req, SpecRequirement) and info.parent is not None and text:
+            written = text.split("[", 1)[0].strip()
+            if written != name:
+                return True
+    return False
 
 
 def _hashes_for(
