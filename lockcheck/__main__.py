@@ -2,6 +2,6 @@
 
 import sys
 
-from lockcheck.cli import main
+from lockcheck._entry import main
 
 sys.exit(main())

@@ -425,6 +425,8 @@ def check_command(
         for report in reports:
             files.update(report.files)
         stamps.write_stamp(key, files, {"output": output})
+        shown_output = output if (output_format != "text" or not quiet) else ""
+        stamps.write_stamp(stamps.argv_key(sys.argv[1:]), files, {"output": shown_output})
     ctx.exit(worst)
 
 

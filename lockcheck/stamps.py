@@ -16,9 +16,19 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["command_key", "load_fresh", "stamp_dir", "write_stamp"]
+__all__ = ["argv_key", "command_key", "fast_answer", "load_fresh", "stamp_dir", "write_stamp"]
 
-_ENV_PREFIXES = ("PIP_", "LOCKCHECK_", "CUSTOM_COMPILE_COMMAND", "XDG_CACHE_HOME", "NETRC")
+_ENV_PREFIXES = (
+    "PIP_",
+    "LOCKCHECK_",
+    "CUSTOM_COMPILE_COMMAND",
+    "XDG_CACHE_HOME",
+    "NETRC",
+    "VIRTUAL_ENV",
+    "GITHUB_ACTIONS",
+    "CI",
+    "TERM",
+)
 
 
 def stamp_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -77,8 +87,8 @@ def load_fresh(key: str, environ: Mapping[str, str] | None = None) -> dict | Non
         size, mtime_ns, digest = recorded
         if st.st_size != size:
             return None
-        if st.st_mtime_ns != mtime_ns and _digest(target) != digest:
-            return None
+        if st.st_mtime_ns != mtime_ns and (digest is None or _digest(target) != digest):
+            return None  # a directory (no digest) must keep its mtime: entries came or went
     return stamp
 
 
@@ -99,3 +109,31 @@ def write_stamp(
         os.replace(tmp, directory / f"{key}.json")
     except OSError:
         pass  # a stamp is an optimisation; failing to write one is not an error
+
+
+def argv_key(args: Sequence[str], cwd: Path | None = None) -> str:
+    """The key of a command line as typed (what the click-free fast path can compute)."""
+    return command_key("argv", list(args), cwd or Path.cwd())
+
+
+def fast_answer(args: Sequence[str]) -> int | None:
+    """Answer a repeated ``check`` or no-op ``sync`` from its stamp, before click loads.
+
+    Returns the exit code when the stamp answered (its recorded output is printed), else
+    None and the command runs normally.
+    """
+    if (
+        not args
+        or args[0] not in ("check", "sync")
+        or any(a in ("-h", "--help", "--force", "--refresh") for a in args)
+    ):
+        return None
+    stamp = load_fresh(argv_key(args))
+    if stamp is None:
+        return None
+    import sys
+
+    stream = sys.stderr if stamp.get("stream") == "stderr" else sys.stdout
+    stream.write(str(stamp.get("output", "")))
+    stream.flush()
+    return 0

@@ -212,3 +212,26 @@ def test_target_python_mismatch_is_drift(project):
     result = run_lockcheck("check", "--offline", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "the lock targets Python 3.11 but the settings target Python 3.12" in result.stderr
+
+
+def test_repeated_clean_check_answers_before_the_cli_loads(project):
+    import subprocess
+    import sys
+
+    folder, server = project
+    assert run_lockcheck("check", cwd=folder).returncode == 0  # writes the stamp
+    probe = (
+        "import sys\nfrom lockcheck._entry import main\nsys.argv = ['lockcheck', 'check']\n"
+        "code = main(['check'])\nprint('click' in sys.modules, 'httpx' in sys.modules, code)"
+    )
+    server.clear_log()
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=folder, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.endswith("False False 0\n"), out.stdout + out.stderr
+    assert "requirements.txt: up to date" in out.stdout
+    assert server.count("/") == 0
+    # Any change to what the check read makes it a real check again.
+    (folder / "requirements.in").write_text("flask\nidna\n")
+    result = run_lockcheck("check", cwd=folder)
+    assert result.returncode == 1, describe(result)

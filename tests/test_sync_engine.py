@@ -611,3 +611,43 @@ def test_configured_locks_and_venv_are_the_defaults(tmp_path, make_index, univer
     site = next((tmp_path / "env" / "lib").glob("python3.*/site-packages"))
     names = {p.name.split("-")[0] for p in site.glob("*.dist-info")}
     assert {"idna", "iniconfig"} <= names
+
+
+def test_noop_sync_answers_before_the_cli_loads(tmp_path, make_index, universe_wheelhouse):
+    """A repeated no-op sync (the post-checkout hook) costs a few stat calls."""
+    import subprocess
+    import sys
+    import venv as venv_module
+
+    from tests.helpers import describe, run_lockcheck
+
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.txt").write_text(f"--index-url {server.url}\n\nidna==3.6\n")
+    target = tmp_path / "env"
+    venv_module.create(target, with_pip=False)
+    first = run_lockcheck("sync", "--python", str(target), cwd=tmp_path)
+    assert first.returncode == 0, describe(first)
+    again = run_lockcheck("sync", "--python", str(target), cwd=tmp_path)
+    assert again.returncode == 0 and "Everything up-to-date" in again.stdout, describe(again)
+    probe = (
+        "import sys\nfrom lockcheck._entry import main\n"
+        f"args = ['sync', '--python', {str(target)!r}]\nsys.argv = ['lockcheck', *args]\n"
+        "code = main(args)\nprint('click' in sys.modules, code)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.endswith("False 0\n"), out.stdout + out.stderr
+    # Something installed behind sync's back changes site-packages: a real sync removes it.
+    site = next((target / "lib").glob("python3.*/site-packages"))
+    (site / "stray-1.0.dist-info").mkdir()
+    (site / "stray-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: stray\nVersion: 1.0\n"
+    )
+    (site / "stray-1.0.dist-info" / "RECORD").write_text(
+        "stray-1.0.dist-info/METADATA,,\nstray-1.0.dist-info/RECORD,,\n"
+    )
+    result = run_lockcheck("sync", "--python", str(target), cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    assert "stray" in result.stdout
+    assert not (site / "stray-1.0.dist-info").exists()

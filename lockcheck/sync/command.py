@@ -119,7 +119,28 @@ def sync_command(
         click.echo(report.summary())
     if report.declined or (dry_run and report.changes):
         ctx.exit(1)
+    if not dry_run and not ask:
+        _write_fast_stamp(lock_paths, report.venv, quiet)
     ctx.exit(0)
+
+
+def _write_fast_stamp(locks: list[Path], venv: Path, quiet: bool) -> None:
+    """Let the next identical command line answer before click loads (see lockcheck._entry).
+
+    It watches the locks, the config files and the venv's site-packages folders (any install
+    or removal changes their mtime) besides the venv's own stamp."""
+    import sys
+
+    from lockcheck import stamps
+    from lockcheck.sync.stamp import STAMP_NAME, site_packages_dirs
+
+    cwd = Path.cwd()
+    files = {cwd / ".lockcheck.toml", cwd / "pyproject.toml", venv / STAMP_NAME}
+    files.update(Path(p).resolve() for p in locks)
+    files.update(site_packages_dirs(venv))
+    files.add(venv / "pyvenv.cfg")
+    output = "" if quiet else "Everything up-to-date\n"
+    stamps.write_stamp(stamps.argv_key(sys.argv[1:]), files, {"output": output})
 
 
 def _default_lock() -> Path:

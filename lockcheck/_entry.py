@@ -1,0 +1,23 @@
+"""Console entry point: a repeated ``check`` or no-op ``sync`` answers before click loads.
+
+A git hook runs these after every checkout and CI runs ``check`` on every push; when nothing
+changed, the answer is in a stamp, and importing the CLI would cost more than the answer.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    from lockcheck.stamps import fast_answer
+
+    code = fast_answer(args)
+    if code is not None:
+        return code
+    from lockcheck.cli import main as full_main
+
+    return full_main(args)
