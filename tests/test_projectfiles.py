@@ -44,3 +44,23 @@ def test_versions_are_built_on_demand_in_page_order():
 
 def test_invalid_wheel_tags_are_not_an_error():
     assert parse_filename("pydantic-0.18-py36+-none-any.whl", "pydantic") is None
+
+
+def test_big_pages_keep_newest_versions_and_read_older_ones_on_demand(make_index):
+    from lockcheck.index.finder import NEWEST_VERSIONS, PackageFinder
+    from lockcheck.index.settings import IndexSettings
+    from tests.fixtures.builders import PackageSpec as P
+
+    count = NEWEST_VERSIONS + 6
+    server = make_index([P("many", f"1.{i}") for i in range(count)])
+    with PackageFinder(IndexSettings(index_url=server.url)) as finder:
+        groups = finder.project_versions("many")
+        assert len(groups) == count  # every version is known ...
+        files = finder._project("many")
+        assert len(files._buckets) == NEWEST_VERSIONS  # ... only the newest were kept
+        pages_before = server.count("/simple/many/")
+        oldest = groups[Version("1.0")]  # an old pin: the page is read again, once
+        assert [f.filename for f in oldest] == ["many-1.0-py3-none-any.whl"]
+        assert len(files._buckets) == count
+        assert len(finder.project_files("many")) == count
+        assert server.count("/simple/many/") <= pages_before + 1

@@ -59,6 +59,31 @@ if TYPE_CHECKING:
 
 __all__ = ["ACCEPT", "PackageFinder"]
 
+#: How many of a project's newest versions are kept from its page on the first read.
+NEWEST_VERSIONS = 24
+
+
+class _NewestVersions:
+    """Page filter: keep the files of the newest versions, remember every version seen."""
+
+    def __init__(self, project: NormalizedName, count: int = NEWEST_VERSIONS) -> None:
+        self.project = project
+        self.count = count
+        self.versions: set[Version] = set()
+        self.dropped = False
+
+    def __call__(self, filenames: list[str]) -> set[str]:
+        from lockcheck.index.projectfiles import filename_version
+
+        by_name = {fn: filename_version(fn, self.project) for fn in filenames}
+        found = {v for v in by_name.values() if v is not None}
+        self.versions |= found
+        newest = set(sorted(found, reverse=True)[: self.count])
+        kept = {fn for fn, v in by_name.items() if v is None or v in newest}
+        self.dropped = self.dropped or len(kept) < len(filenames)
+        return kept
+
+
 _log = logging.getLogger(__name__)
 
 #: Content negotiation of the simple API: PEP 691 JSON first, HTML as fallback.
@@ -265,22 +290,35 @@ class PackageFinder:
             sources.append(_Source("find-links", full, split_credentials(full)[0]))
         return sources
 
-    def _collect(self, name: NormalizedName) -> ProjectFiles:
+    def _collect(self, name: NormalizedName, *, complete: bool = False) -> ProjectFiles:
+        """The project's files.  Unless *complete*, big index pages keep only their newest
+        versions' entries (every version stays known): the rest is read again, once, if
+        the resolver ever asks for an older version."""
+        keep = None if complete else _NewestVersions(name)
         seen: set[str] = set()
         entries: list[tuple[Link, str]] = []
         for source in self._sources:
-            for link in self._source_links(source, name):
+            for link in self._source_links(source, name, keep):
                 if link.filename not in seen:
                     seen.add(link.filename)
                     entries.append((link, source.label))
-        return ProjectFiles(name, entries)
+        if keep is None or not keep.dropped:
+            return ProjectFiles(name, entries)
+        return ProjectFiles(
+            name,
+            entries,
+            known_versions=keep.versions,
+            complete=lambda: self._collect(name, complete=True),
+        )
 
-    def _source_links(self, source: _Source, name: NormalizedName) -> tuple[Link, ...]:
+    def _source_links(
+        self, source: _Source, name: NormalizedName, keep: _NewestVersions | None = None
+    ) -> tuple[Link, ...]:
         if source.kind == "index":
-            # One page per project, read once under the project's own OnceMap entry: its
-            # links need not be kept after they become DistFiles (memory).
+            # One page per project, read under the project's own OnceMap entry: its links
+            # need not be kept after they become DistFiles (memory).
             page = f"{source.url.rstrip('/')}/{urllib.parse.quote(name)}/"
-            return self._page(page, source.url) or ()
+            return self._page(page, source.url, keep=keep) or ()
         return self._listings.get(source.url, lambda: self._find_links(source))
 
     def _check_secure(self, url: str, label: str) -> None:
@@ -294,7 +332,9 @@ class PackageFinder:
                 hint=f"use https, or --trusted-host {host}",
             )
 
-    def _page(self, url: str, label: str, *, required: bool = False) -> tuple[Link, ...] | None:
+    def _page(
+        self, url: str, label: str, *, required: bool = False, keep: object = None
+    ) -> tuple[Link, ...] | None:
         """Links of one simple page (None: the page does not exist, i.e. HTTP 404)."""
         if url.lower().startswith("file:"):
             path = url_to_path(url)
@@ -332,7 +372,7 @@ class PackageFinder:
             # Parsing is CPU work under the GIL: running many at once gains nothing and
             # multiplies the memory peak (each big page is a large tree while parsed).
             with self._parse_slots:
-                return tuple(parse_page(page.body, page.content_type, page.final_url))
+                return tuple(parse_page(page.body, page.content_type, page.final_url, keep))
         except IndexUnavailable:
             if page is cached and not self.settings.offline:
                 page = self._fetch_page(url, label, None)

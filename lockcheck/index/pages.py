@@ -14,7 +14,7 @@ import hashlib
 import json
 import posixpath
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from html.parser import HTMLParser
 from types import MappingProxyType
 from typing import NamedTuple
@@ -62,8 +62,10 @@ class Link(NamedTuple):
 
 
 def _clean_hashes(hashes: dict) -> bool:
+    """PEP 691 writes hash names and hex digests as plain strings; PyPI's are lower case
+    already, so its dict is used as it is (an upper-case digest is normalised instead)."""
     return all(
-        type(k) is str and type(v) is str and v and k.islower() and v.islower()
+        type(k) is str and k.islower() and type(v) is str and v and v.islower()
         for k, v in hashes.items()
     )
 
@@ -174,8 +176,16 @@ def parse_html(text: str, page_url: str) -> list[Link]:
     return links
 
 
-def parse_json(data: str | bytes | Mapping[str, object], page_url: str) -> list[Link]:
-    """Links of a PEP 691 JSON page."""
+def parse_json(
+    data: str | bytes | Mapping[str, object],
+    page_url: str,
+    keep: Callable[[list[str]], Container[str]] | None = None,
+) -> list[Link]:
+    """Links of a PEP 691 JSON page.
+
+    *keep*, given every file name of the page, says which to turn into Links (the finder
+    keeps a project's newest versions and comes back for the rest only when asked).
+    """
     try:
         page = json.loads(data) if isinstance(data, (str, bytes)) else data
         files = page.get("files", [])  # type: ignore[union-attr]
@@ -183,9 +193,14 @@ def parse_json(data: str | bytes | Mapping[str, object], page_url: str) -> list[
             raise TypeError("'files' is not a list")
     except (ValueError, TypeError, AttributeError) as exc:
         raise IndexUnavailable(f"invalid JSON simple page {page_url}: {exc}", url=page_url) from exc
+    kept: Container[str] | None = None
+    if keep is not None:
+        kept = keep([str(e.get("filename") or "") for e in files if isinstance(e, Mapping)])
     links = []
     for entry in files:
         if not isinstance(entry, Mapping) or not entry.get("url"):
+            continue
+        if kept is not None and entry.get("filename") and entry["filename"] not in kept:
             continue
         raw_url = str(entry["url"])
         if not raw_url.startswith(("https://", "http://")):
@@ -221,10 +236,15 @@ def parse_json(data: str | bytes | Mapping[str, object], page_url: str) -> list[
     return links
 
 
-def parse_page(body: bytes | str, content_type: str, page_url: str) -> list[Link]:
-    """Dispatch on the Content-Type: JSON for ``*json``, HTML otherwise."""
+def parse_page(
+    body: bytes | str,
+    content_type: str,
+    page_url: str,
+    keep: Callable[[list[str]], Container[str]] | None = None,
+) -> list[Link]:
+    """Dispatch on the Content-Type: JSON for ``*json``, HTML otherwise (*keep*: JSON only)."""
     if "json" in content_type.lower():
-        return parse_json(body, page_url)
+        return parse_json(body, page_url, keep)
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     return parse_html(text, page_url)
 

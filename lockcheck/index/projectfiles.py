@@ -8,7 +8,7 @@ what makes a cold compile cheap in time and memory.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import overload
 
 from packaging.utils import NormalizedName
@@ -18,17 +18,21 @@ from lockcheck.index.filenames import _sdist_stem, _split_sdist, version_of
 from lockcheck.index.pages import Link, dist_files
 from lockcheck.models import DistFile
 
-__all__ = ["ProjectFiles", "link_version"]
+__all__ = ["ProjectFiles", "filename_version", "link_version"]
 
 
 def link_version(link: Link, project: NormalizedName) -> Version | None:
-    """The version a page entry is for (None: not a file of *project*), cheaply.
+    """The version a page entry is for (None: not a file of *project*), cheaply."""
+    return filename_version(link.filename, project)
+
+
+def filename_version(filename: str, project: NormalizedName) -> Version | None:
+    """The version a distribution file name is for (None: not a file of *project*), cheaply.
 
     The name check and the full parse happen when the version is materialised
     (:func:`~lockcheck.index.pages.dist_files`); this only has to put entries in the right
     bucket, and a wrongly bucketed foreign file is dropped there.
     """
-    filename = link.filename
     if filename.endswith(".whl"):
         parts = filename[:-4].split("-")
         if len(parts) not in (5, 6):
@@ -56,20 +60,30 @@ class _Groups(Mapping[Version, Sequence[DistFile]]):
         return self._owner.files_of(version)
 
     def __iter__(self) -> Iterator[Version]:
-        return iter(self._owner._buckets)
+        return iter(self._owner.versions())
 
     def __len__(self) -> int:
-        return len(self._owner._buckets)
+        return len(self._owner.versions())
 
     def __contains__(self, version: object) -> bool:
-        return version in self._owner._buckets
+        return version in self._owner.versions()
 
 
 class ProjectFiles(Sequence[DistFile]):
     """Every file of one project (first source first), materialised per version."""
 
-    def __init__(self, project: NormalizedName, entries: Sequence[tuple[Link, str]]) -> None:
+    def __init__(
+        self,
+        project: NormalizedName,
+        entries: Sequence[tuple[Link, str]],
+        *,
+        known_versions: Iterable[Version] = (),
+        complete: Callable[[], ProjectFiles] | None = None,
+    ) -> None:
         self.project = project
+        # Versions listed on the page whose entries were not kept yet (read on demand).
+        self._known = set(known_versions)
+        self._complete = complete
         self._buckets: dict[Version, list[tuple[Link, str]]] = {}
         # (version, position in its bucket) in page order, so iteration keeps that order.
         self._order: list[tuple[Version, int]] = []
@@ -85,10 +99,23 @@ class ProjectFiles(Sequence[DistFile]):
         self._built: dict[Version, list[DistFile | None]] = {}
         self._lock = threading.Lock()
 
+    def _ensure_complete(self) -> None:
+        """Read the whole page (once) when a version that was not kept is wanted."""
+        if self._complete is None:
+            return
+        with self._lock:
+            if self._complete is None:
+                return
+            full = self._complete()
+            self._buckets, self._order, self._built = full._buckets, full._order, {}
+            self._complete = None
+
     def _slots(self, version: Version) -> list[DistFile | None]:
         built = self._built.get(version)
         if built is not None:
             return built
+        if version not in self._buckets and version in self._known:
+            self._ensure_complete()
         with self._lock:
             built = self._built.get(version)
             if built is None:
@@ -107,6 +134,9 @@ class ProjectFiles(Sequence[DistFile]):
         """Version -> files, lazily (iterating the keys builds nothing)."""
         return _Groups(self)
 
+    def versions(self) -> set[Version]:
+        return set(self._buckets) | self._known
+
     def _all(self) -> list[DistFile]:
         return list(iter(self))  # a generator: list() must not ask our __len__
 
@@ -121,6 +151,7 @@ class ProjectFiles(Sequence[DistFile]):
         return self._all()[index]
 
     def __iter__(self) -> Iterator[DistFile]:
+        self._ensure_complete()
         for version, position in self._order:
             file = self._slots(version)[position]
             if file is not None:
