@@ -12,16 +12,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lockcheck.errors import InputError
-from lockcheck.inputs.pyproject import PROJECT_FILES, read_project_input
 from lockcheck.inputs.reqfile import STDIN, RequirementFileParser
 from lockcheck.models import InputRequirement, ParsedInputs
 
 __all__ = ["is_project_file", "read_inputs"]
 
 
+# The same names as lockcheck.inputs.pyproject.PROJECT_FILES, without importing that module
+# (and its TOML and build machinery) for a plain requirements file.
+_PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
+
+
 def is_project_file(path: Path | str) -> bool:
     """True for pyproject.toml, setup.cfg and setup.py (pip-compile's "setup files")."""
-    return os.fspath(path) != STDIN and Path(path).name in PROJECT_FILES
+    return os.fspath(path) != STDIN and Path(path).name in _PROJECT_FILES
 
 
 def read_inputs(
@@ -53,6 +57,8 @@ def read_inputs(
     files: list[Path] = []
     for path in paths:
         if is_project_file(path):
+            from lockcheck.inputs.pyproject import read_project_input
+
             project = read_project_input(
                 Path(path),
                 extras=extras,

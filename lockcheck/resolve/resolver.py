@@ -23,7 +23,6 @@ from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
 from lockcheck.models import InputRequirement, LockedPackage, Resolution
 from lockcheck.resolve.candidates import FormatControl, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
-from lockcheck.resolve.explain import explain_impossible
 from lockcheck.resolve.markers import without_extra_markers
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import (
@@ -179,6 +178,8 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
                 for n in cause_names:
                     del pins[n]
                 continue
+            from lockcheck.resolve.explain import explain_impossible  # only on failure
+
             raise explain_impossible(exc, index, provider, labels) from None
         except ResolutionTooDeep as exc:
             raise ResolutionFailed(
