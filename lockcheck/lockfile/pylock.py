@@ -824,16 +824,9 @@ def read_pylock(
     :class:`InputError` (with file and, when known, line) for invalid TOML or a file that
     breaks PEP 751.
     """
-    path: Path | None = None
-    if isinstance(source, Path):
-        path = source
-        try:
-            data = source.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read lock: {exc.strerror or exc}", file=source) from exc
-    else:
-        data = source.encode("utf-8") if isinstance(source, str) else source
-    where: str | Path = path if path is not None else (name or "<pylock.toml>")
+    from lockcheck.lockfile.reader import lock_source
+
+    path, data, where = lock_source(source, name, "<pylock.toml>")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -479,6 +479,19 @@ class _Reader:
         )
 
 
+def lock_source(
+    source: Path | str | bytes, name: str | None, default_label: str
+) -> tuple[Path | None, bytes, str | Path]:
+    """(path, raw bytes, label for errors) of a lock given as a path or as its content."""
+    if isinstance(source, Path):
+        try:
+            return source, source.read_bytes(), source
+        except OSError as exc:
+            raise InputError(f"cannot read lock: {exc.strerror or exc}", file=source) from exc
+    data = source.encode("utf-8", "surrogateescape") if isinstance(source, str) else source
+    return None, data, name or default_label
+
+
 def read_lock(source: Path | str | bytes, *, name: str | None = None) -> ParsedLock:
     """Parse a lock.  A :class:`~pathlib.Path` is read from disk; ``str``/``bytes`` are the
     lock's content (*name* labels errors, default ``<lock>``).
@@ -486,16 +499,7 @@ def read_lock(source: Path | str | bytes, *, name: str | None = None) -> ParsedL
     Raises :class:`InputError` (with file and line) for a line that is not a pin, an editable,
     a direct reference, an option pip-compile writes, a hash or a comment.
     """
-    path: Path | None = None
-    if isinstance(source, Path):
-        path = source
-        try:
-            data = source.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read lock: {exc.strerror or exc}", file=source) from exc
-    else:
-        data = source.encode("utf-8", "surrogateescape") if isinstance(source, str) else source
-    where: str | Path = path if path is not None else (name or "<lock>")
+    path, data, where = lock_source(source, name, "<lock>")
     text = _decode(data, where)
     newline = "\r\n" if b"\r\n" in data else ("\n" if b"\n" in data else None)
 
