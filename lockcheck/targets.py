@@ -97,19 +97,21 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     if not path.exists():
         raise InputError(f"{lock} does not exist and no configured lock writes it")
     header = _pylock_header(path) if _is_pylock(path) else read_lock(path).header
-    if header is None or header.options is None or not header.sources:
+    changes: dict[str, Any] = {}
+    if header is not None and header.options is not None:
+        changes = settings_changes_from_options(header.options)
+    if header is not None and header.sources:
+        sources: tuple[Path, ...] = tuple(Path(s) for s in header.sources)
+    else:
+        # pip-compile leaves out its default input (requirements.in beside the lock).
         sibling = path.with_suffix(".in")
         if not sibling.exists():
             raise InputError(
-                f"{lock}: cannot tell its inputs (no compile command in its header and no "
+                f"{lock}: cannot tell its inputs (no input in its header's command and no "
                 f"{sibling.name} beside it)",
                 file=lock,
             )
-        sources: tuple[Path, ...] = (sibling.relative_to(root),)
-        changes: dict[str, Any] = {}
-    else:
-        sources = tuple(Path(s) for s in header.sources)
-        changes = settings_changes_from_options(header.options)
+        sources = (sibling.relative_to(root),)
     changes = {**config.options, **changes}
     if (
         "python_version" not in changes
