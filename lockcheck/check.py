@@ -486,7 +486,7 @@ def check_lock(
     if not path.exists():
         report.reasons.append(LockMissing(name, None))
         return report
-    from lockcheck.compile import read_settings_inputs
+    from lockcheck.compile import inputs_are_static, read_settings_inputs
 
     text = path.read_bytes().decode("utf-8", errors="replace")
     inputs = read_settings_inputs(settings, cwd)
@@ -494,7 +494,7 @@ def check_lock(
     report.files += [cwd / f for f in settings.constraint_files]
     report.cacheable = not any(
         r.link or (r.requirement and r.requirement.url) for r in inputs.requirements
-    )
+    ) and inputs_are_static((*settings.src_files, *(Path(f) for f in inputs.files)), cwd)
     report.reasons.extend(structural_drift(settings, inputs, text, name))
     if offline:
         return report

@@ -275,7 +275,7 @@ def run_compile(
 
     *record* collects every file the run read or wrote (for the unchanged-inputs stamp).
     """
-    from lockcheck.compile import compile_lock
+    from lockcheck.compile import compile_lock, inputs_are_static
     from lockcheck.ui import status
 
     try:
@@ -300,6 +300,9 @@ def run_compile(
         record.files.add(result.output_file)
         record.outputs.append(result.output_file)
         if any(r.link or (r.requirement and r.requirement.url) for r in result.inputs.requirements):
+            record.cacheable = False
+        read = (*settings.src_files, *(Path(f) for f in result.inputs.files))
+        if not inputs_are_static(read, settings.cwd or Path.cwd()):
             record.cacheable = False
     if result.changed:
         try:

@@ -373,6 +373,31 @@ def read_settings_inputs(
         )
 
 
+def inputs_are_static(src_files: tuple[Path, ...], cwd: Path) -> bool:
+    """Whether the inputs are plain files (so a stamp of their bytes stands for them).
+
+    setup.py, setup.cfg and a pyproject.toml with dynamic dependencies are answered by a
+    build, which may read any file of the project: those runs are never stamped.
+    """
+    for src in src_files:
+        path = src if src.is_absolute() else cwd / src
+        if path.name in ("setup.py", "setup.cfg"):
+            return False
+        if path.name == "pyproject.toml":
+            try:
+                import tomllib
+
+                project = tomllib.loads(path.read_text(encoding="utf-8")).get("project")
+            except (OSError, ValueError):
+                return False
+            if not isinstance(project, dict):
+                return False
+            dynamic = project.get("dynamic") or []
+            if "dependencies" in dynamic or "optional-dependencies" in dynamic:
+                return False
+    return True
+
+
 def _raw(path: Path) -> bytes | None:
     try:
         return path.read_bytes()

@@ -206,3 +206,19 @@ def test_python_m_lockcheck_and_help_are_cheap(tmp_path):
     result = run_lockcheck("--help", cwd=tmp_path)
     assert result.returncode == 0
     assert "compile" in result.stdout
+
+
+def test_dynamic_project_inputs_are_never_answered_from_a_stamp(tmp_path, universe_index):
+    from tests.fixtures.builders import make_project
+
+    project = make_project(tmp_path, "dyn", dependencies=("idna",), dynamic_dependencies=True)
+    args = ("compile", "-i", universe_index.url, "pyproject.toml")
+    first = run_lockcheck(*args, cwd=project)
+    assert first.returncode == 0, describe(first)
+    assert "idna==3.6" in (project / LOCK).read_text()
+    # The dependencies live in a file only the build reads: a stamp could not see it change.
+    (project / "dependencies.txt").write_text("iniconfig\n")
+    again = run_lockcheck(*args, cwd=project)
+    assert again.returncode == 0, describe(again)
+    text = (project / LOCK).read_text()
+    assert "iniconfig==2.0.0" in text and "idna" not in text
