@@ -403,7 +403,12 @@ def structural_drift(settings: Any, inputs: Any, lock_text: str, lock_label: str
     lock = read_any_lock(lock_text, (settings.cwd or Path.cwd()) / output)
     reasons: list[Drift] = list(_credentials(lock_text, lock_label))
     reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
-    entries = {e.package.name: e for e in lock.entries}
+    # A universal lock may pin a name once per environment: judge the pin for the target.
+    entries: dict[NormalizedName, Any] = {}
+    for e in lock.entries:
+        marker = e.package.marker
+        if e.package.name not in entries or marker is None or env.evaluate(marker):
+            entries[e.package.name] = e
     extras = frozenset(canonicalize_name(e) for e in settings.extras) or None
     roots: set[NormalizedName] = set()
     for req in (*inputs.requirements, *inputs.constraints):
