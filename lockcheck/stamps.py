@@ -32,12 +32,9 @@ _ENV_PREFIXES = (
 
 
 def stamp_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if env.get("LOCKCHECK_CACHE_DIR"):
-        return Path(env["LOCKCHECK_CACHE_DIR"]) / "stamps"
-    from platformdirs import user_cache_dir
+    from lockcheck.cachedir import default_cache_dir
 
-    return Path(user_cache_dir("lockcheck")) / "stamps"
+    return default_cache_dir(environ) / "stamps"
 
 
 def command_key(

@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -40,14 +39,9 @@ _LAYOUT = "v1"
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     """``$LOCKCHECK_CACHE_DIR``, else the platform's user cache dir for lockcheck."""
-    environ = os.environ if environ is None else environ
-    if environ.get("LOCKCHECK_CACHE_DIR"):
-        return Path(environ["LOCKCHECK_CACHE_DIR"]).expanduser()
-    if sys.platform.startswith("linux") and environ.get("XDG_CACHE_HOME"):
-        return Path(environ["XDG_CACHE_HOME"]) / "lockcheck"
-    import platformdirs
+    from lockcheck.cachedir import default_cache_dir as shared
 
-    return Path(platformdirs.user_cache_dir("lockcheck"))
+    return shared(environ)
 
 
 def file_sha256(path: Path) -> str:

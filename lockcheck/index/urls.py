@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 __all__ = [
@@ -52,7 +51,9 @@ def url_to_path(url: str) -> Path:
     """Local path of a ``file:`` URL (``file:///abs``, ``file://localhost/abs``)."""
     parts = urllib.parse.urlsplit(url)
     netloc = parts.netloc if parts.netloc not in ("", "localhost") else ""
-    return Path(urllib.request.url2pathname((f"//{netloc}" if netloc else "") + parts.path))
+    from urllib.request import url2pathname  # here: it pulls in http.client and email
+
+    return Path(url2pathname((f"//{netloc}" if netloc else "") + parts.path))
 
 
 def location_to_url(location: str, base_dir: Path | None = None) -> str:

@@ -1,0 +1,27 @@
+"""Where lockcheck keeps its cache: one rule for the index cache and the stamps.
+
+``$LOCKCHECK_CACHE_DIR``, else the platform's user cache folder (``$XDG_CACHE_HOME`` or
+``~/.cache`` on Linux, as platformdirs says, without importing it on the fast paths).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["default_cache_dir"]
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    if environ.get("LOCKCHECK_CACHE_DIR"):
+        return Path(environ["LOCKCHECK_CACHE_DIR"]).expanduser()
+    if sys.platform.startswith("linux"):
+        base = environ.get("XDG_CACHE_HOME", "").strip()
+        root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+        return root / "lockcheck"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lockcheck"))
