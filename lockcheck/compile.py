@@ -17,6 +17,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from lockcheck.errors import InputError
 from lockcheck.models import IndexOptions, ParsedInputs, Resolution
+from lockcheck.paths import default_output_for
 
 __all__ = [
     "CompileResult",
@@ -100,21 +101,6 @@ class CompileResult:
     @property
     def changed(self) -> bool:
         return self.previous_text != self.text
-
-
-_PROJECT_FILES = {"pyproject.toml", "setup.cfg", "setup.py"}
-
-
-def default_output_for(src_files: tuple[Path, ...], cwd: Path) -> Path:
-    """pip-compile's rule: ``x.in`` -> ``x.txt`` beside it; a project file -> requirements.txt."""
-    if not src_files or str(src_files[0]) == "-":
-        return cwd / "requirements.txt"
-    first = src_files[0]
-    if first.name in _PROJECT_FILES:
-        return first.parent / "requirements.txt"
-    if first.suffix == ".in":
-        return first.with_suffix(".txt")
-    return first.parent / (first.name + ".txt")
 
 
 def _discover_inputs(cwd: Path) -> tuple[Path, ...]:

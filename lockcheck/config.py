@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lockcheck.errors import ConfigError
+from lockcheck.paths import default_output_for
 
 __all__ = [
     "CONFIG_FILES",
@@ -251,7 +252,7 @@ def _paths(value: object, path: Path, key: str) -> tuple[Path, ...]:
 
 def load_config(start: Path | None = None, *, config_file: Path | None = None) -> ProjectConfig:
     """Read the project configuration for *start* (default: the working directory)."""
-    from lockcheck.compile import CompileSettings, default_output_for
+    from lockcheck.compile import CompileSettings
 
     start = (start or Path.cwd()).resolve()
     if config_file is not None:
@@ -367,13 +368,8 @@ def sync_defaults(start: Path) -> tuple[list[Path], Path | None]:
         output = lock.get("output")
         if not output:
             inputs = lock.get("inputs") or []
-            first = Path(inputs[0] if isinstance(inputs, list) and inputs else str(inputs))
-            if first.name in ("pyproject.toml", "setup.cfg", "setup.py"):
-                output = str(first.parent / "requirements.txt")
-            elif first.suffix == ".in":
-                output = str(first.with_suffix(".txt"))
-            else:
-                output = str(first.parent / (first.name + ".txt"))
+            first = inputs[0] if isinstance(inputs, list) and inputs else str(inputs)
+            output = default_output_for((Path(first),), Path())
         locks.append(root / output)
     venv = table.get("venv")
     return locks, (root / venv if isinstance(venv, str) else None)

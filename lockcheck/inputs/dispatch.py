@@ -14,18 +14,14 @@ from pathlib import Path
 from lockcheck.errors import InputError
 from lockcheck.inputs.reqfile import STDIN, RequirementFileParser
 from lockcheck.models import InputRequirement, ParsedInputs
+from lockcheck.paths import PROJECT_FILES
 
 __all__ = ["is_project_file", "read_inputs"]
 
 
-# The same names as lockcheck.inputs.pyproject.PROJECT_FILES, without importing that module
-# (and its TOML and build machinery) for a plain requirements file.
-_PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
-
-
 def is_project_file(path: Path | str) -> bool:
     """True for pyproject.toml, setup.cfg and setup.py (pip-compile's "setup files")."""
-    return os.fspath(path) != STDIN and Path(path).name in _PROJECT_FILES
+    return os.fspath(path) != STDIN and Path(path).name in PROJECT_FILES
 
 
 def read_inputs(

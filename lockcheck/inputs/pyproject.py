@@ -32,6 +32,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from lockcheck.errors import InputError
 from lockcheck.models import InputRequirement, ParsedInputs
+from lockcheck.paths import PROJECT_FILES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,7 +48,6 @@ __all__ = [
 ]
 
 #: File names pip-compile treats as project metadata inputs.
-PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 
 
 @dataclass(frozen=True)
