@@ -191,3 +191,67 @@ def test_parse_filename(
 def test_is_archive() -> None:
     assert is_archive("a-1.whl") and is_archive("a-1.tar.gz") and is_archive("A-1.ZIP")
     assert not is_archive("a-1.egg") and not is_archive("index.html")
+
+
+def _keep_all(names: list[str]) -> set[str]:
+    return set(names)
+
+
+def _as_links(entries: list) -> list:
+    from lockcheck.index.pages import load_link
+
+    return [load_link(e) for e in entries]
+
+
+def test_json_page_scanned_lazily_equals_the_full_parse() -> None:
+    """With a keep filter, entries come back undecoded (PendingLink) and decode to exactly
+    what the full parse gives; dropped entries are never decoded."""
+    from lockcheck.index.pages import PendingLink
+
+    files = [
+        {
+            "filename": f"foo_bar-{v}-py3-none-any.whl",
+            "hashes": {"sha256": SHA},
+            "requires-python": ">=3.8",
+            "size": 10 + v,
+            "upload-time": "2024-01-01T00:00:00Z",
+            "url": f"https://files.example/foo_bar-{v}-py3-none-any.whl",
+            "yanked": "reason, with \"quotes\" and a } brace" if v == 2 else False,
+        }
+        for v in range(1, 6)
+    ]
+    body = json.dumps({"files": files, "meta": {"api-version": "1.1"}, "name": "foo-bar"})
+    keep = {f"foo_bar-{v}-py3-none-any.whl" for v in (2, 3, 5)}
+    lazy = parse_json(body.encode(), PAGE, lambda names: keep)
+    assert any(isinstance(e, PendingLink) for e in lazy)
+    full = [link for link in parse_json(body, PAGE) if link.filename in keep]
+    assert _as_links(lazy) == full
+    assert full[0].yanked_reason == 'reason, with "quotes" and a } brace'
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        # an escaped file name, another key order, a missing file name
+        {"filename": "foo_bar-1.0-py3-none-any.whl", "url": "a.whl"},
+        {"url": "https://files.example/foo_bar-1.0.tar.gz", "filename": "foo_bar-1.0.tar.gz"},
+        {"url": "https://files.example/foo_bar-1.0.tar.gz"},
+    ],
+)
+def test_json_page_with_an_unusual_layout_is_parsed_in_full(entry: dict) -> None:
+    body = json.dumps(
+        {"files": [{"filename": "foo_bar-2.0.tar.gz", "url": "b.tar.gz"}, entry]},
+        ensure_ascii=True,
+    )
+    # A file name written with a JSON escape cannot be read off the raw text.
+    body = body.replace('"foo_bar-1.0-py3-none-any.whl"', '"foo_bar-1.0-py3-none-any.wh\\u006c"')
+    lazy = parse_json(body.encode(), PAGE, _keep_all)
+    assert _as_links(lazy) == parse_json(body, PAGE)
+    assert len(lazy) == 2
+
+
+def test_pending_link_with_broken_text_names_the_page() -> None:
+    from lockcheck.index.pages import PendingLink
+
+    with pytest.raises(IndexUnavailable, match="invalid JSON simple page"):
+        PendingLink("foo-1.0.tar.gz", b'{"filename": "foo-1.0.tar.gz", "url": ', PAGE).load()

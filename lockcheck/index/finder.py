@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from lockcheck.errors import HashMismatch, IndexUnavailable, MetadataError, redact_url
 from lockcheck.index import building
@@ -39,7 +39,7 @@ from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage, default_cache
 from lockcheck.index.filenames import is_archive, parse_filename
 from lockcheck.index.metadata import check_identity, parse_metadata, read_wheel_metadata
 from lockcheck.index.once import OnceMap
-from lockcheck.index.pages import Link, filename_of, link_from_url, parse_page
+from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url, parse_page
 from lockcheck.index.projectfiles import ProjectFiles
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import (
@@ -49,6 +49,7 @@ from lockcheck.index.urls import (
     strip_fragment,
     url_to_path,
 )
+from lockcheck.index.wheelzip import read_metadata_member
 from lockcheck.models import CoreMetadata, DistFile
 
 if TYPE_CHECKING:
@@ -64,23 +65,46 @@ NEWEST_VERSIONS = 24
 
 
 class _NewestVersions:
-    """Page filter: keep the files of the newest versions, remember every version seen."""
+    """Page filter: keep the files of the newest versions, remember every version seen.
+
+    Big pages list tens of thousands of files: wheels are bucketed by the version text of
+    their name (one split each) and each distinct text is parsed once.
+    """
 
     def __init__(self, project: NormalizedName, count: int = NEWEST_VERSIONS) -> None:
         self.project = project
         self.count = count
         self.versions: set[Version] = set()
+        #: Version of each kept file, so ProjectFiles need not work it out again.
+        self.kept: dict[str, Version | None] = {}
         self.dropped = False
 
-    def __call__(self, filenames: list[str]) -> set[str]:
+    def __call__(self, filenames: list[str]) -> dict[str, Version | None]:
+        from lockcheck.index.filenames import version_of
         from lockcheck.index.projectfiles import filename_version
 
-        by_name = {fn: filename_version(fn, self.project) for fn in filenames}
-        found = {v for v in by_name.values() if v is not None}
-        self.versions |= found
-        newest = set(sorted(found, reverse=True)[: self.count])
-        kept = {fn for fn, v in by_name.items() if v is None or v in newest}
-        self.dropped = self.dropped or len(kept) < len(filenames)
+        by_text: dict[str, list[str]] = {}
+        by_version: dict[Version | None, list[str]] = {}
+        for filename in filenames:
+            if filename.endswith(".whl") and 4 <= filename.count("-") <= 5:
+                by_text.setdefault(filename.split("-", 2)[1], []).append(filename)
+            else:
+                version = filename_version(filename, self.project)
+                by_version.setdefault(version, []).append(filename)
+        for text, names in by_text.items():
+            try:
+                version: Version | None = version_of(text)
+            except InvalidVersion:
+                version = None
+            by_version.setdefault(version, []).extend(names)
+        found = [v for v in by_version if v is not None]
+        self.versions.update(found)
+        newest = sorted(found, reverse=True)[: self.count]
+        self.dropped = self.dropped or len(newest) < len(found)
+        kept = self.kept
+        for version in (None, *newest):
+            for filename in by_version.get(version, ()):
+                kept[filename] = version
         return kept
 
 
@@ -296,24 +320,25 @@ class PackageFinder:
         the resolver ever asks for an older version."""
         keep = None if complete else _NewestVersions(name)
         seen: set[str] = set()
-        entries: list[tuple[Link, str]] = []
+        entries: list[tuple[Link | PendingLink, str]] = []
         for source in self._sources:
             for link in self._source_links(source, name, keep):
                 if link.filename not in seen:
                     seen.add(link.filename)
                     entries.append((link, source.label))
         if keep is None or not keep.dropped:
-            return ProjectFiles(name, entries)
+            return ProjectFiles(name, entries, versions=keep.kept if keep else None)
         return ProjectFiles(
             name,
             entries,
+            versions=keep.kept,
             known_versions=keep.versions,
             complete=lambda: self._collect(name, complete=True),
         )
 
     def _source_links(
         self, source: _Source, name: NormalizedName, keep: _NewestVersions | None = None
-    ) -> tuple[Link, ...]:
+    ) -> tuple[Link | PendingLink, ...]:
         if source.kind == "index":
             # One page per project, read under the project's own OnceMap entry: its links
             # need not be kept after they become DistFiles (memory).
@@ -334,8 +359,9 @@ class PackageFinder:
 
     def _page(
         self, url: str, label: str, *, required: bool = False, keep: object = None
-    ) -> tuple[Link, ...] | None:
-        """Links of one simple page (None: the page does not exist, i.e. HTTP 404)."""
+    ) -> tuple[Link | PendingLink, ...] | None:
+        """Links of one simple page (None: the page does not exist, i.e. HTTP 404); with
+        *keep*, JSON entries may be PendingLinks."""
         if url.lower().startswith("file:"):
             path = url_to_path(url)
             if path.is_dir():
@@ -585,6 +611,10 @@ class PackageFinder:
     @staticmethod
     def _wheel_metadata(path: Path, project: NormalizedName | None) -> bytes:
         try:
+            with open(path, "rb") as fh:
+                raw = read_metadata_member(fh, os.fstat(fh.fileno()).st_size)
+            if raw is not None:
+                return raw
             with zipfile.ZipFile(path) as archive:
                 return read_wheel_metadata(archive, project, str(path))
         except (zipfile.BadZipFile, OSError) as exc:
@@ -665,6 +695,9 @@ class PackageFinder:
         remote = RangeFile(total, fetch)
         remote.add(start, body)
         try:
+            raw = read_metadata_member(remote, total)  # type: ignore[arg-type]
+            if raw is not None:
+                return raw
             with zipfile.ZipFile(remote) as archive:
                 return read_wheel_metadata(archive, file.name, redact_url(file.url))
         except (MetadataError, RangeNotSatisfied, zipfile.BadZipFile, OSError) as exc:

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import posixpath
+import re
 import urllib.parse
 from collections.abc import Callable, Container, Iterable, Mapping
 from html.parser import HTMLParser
@@ -31,9 +32,11 @@ _NO_HASHES: Mapping[str, str] = MappingProxyType({})
 
 __all__ = [
     "Link",
+    "PendingLink",
     "dist_files",
     "filename_of",
     "link_from_url",
+    "load_link",
     "parse_html",
     "parse_json",
     "parse_page",
@@ -176,16 +179,128 @@ def parse_html(text: str, page_url: str) -> list[Link]:
     return links
 
 
+def _json_link(entry: object, page_url: str) -> Link | None:
+    """One PEP 691 file entry as a Link (None: not a usable entry)."""
+    if not isinstance(entry, Mapping) or not entry.get("url"):
+        return None
+    raw_url = str(entry["url"])
+    if not raw_url.startswith(("https://", "http://")):
+        raw_url = urllib.parse.urljoin(page_url, raw_url)
+    url, fragment_hashes = _clean_url(raw_url)
+    raw_hashes = entry.get("hashes")
+    if not fragment_hashes and type(raw_hashes) is dict and _clean_hashes(raw_hashes):
+        hashes = raw_hashes  # the page's own dict: already lower-case, nothing to add
+    else:
+        hashes = dict(fragment_hashes)
+        if isinstance(raw_hashes, Mapping):
+            hashes.update({str(k).lower(): str(v).lower() for k, v in raw_hashes.items() if v})
+    yanked_value = entry.get("yanked", False)
+    yanked = bool(yanked_value) or isinstance(yanked_value, str)
+    reason = yanked_value if isinstance(yanked_value, str) and yanked_value else None
+    core = entry.get("core-metadata", entry.get("dist-info-metadata"))
+    size = entry.get("size")
+    requires_python = entry.get("requires-python")
+    upload_time = entry.get("upload-time")
+    return Link(
+        url,
+        str(entry.get("filename") or filename_of(url)),
+        hashes,
+        requires_python if isinstance(requires_python, str) else None,
+        yanked,
+        reason,
+        _metadata_json(core) if core else None,
+        size if isinstance(size, int) else None,
+        upload_time if isinstance(upload_time, str) else None,
+    )
+
+
+class PendingLink(NamedTuple):
+    """A JSON page entry kept as its raw text and decoded only when its version is looked at.
+
+    A resolution reads one or two versions of a project whose page lists thousands of
+    files: decoding every entry up front was a fifth of a cold compile's CPU time, and the
+    raw text of an entry is smaller than the objects it decodes into.
+    """
+
+    filename: str
+    raw: bytes
+    page_url: str
+
+    def load(self) -> Link | None:
+        """The entry as a Link (None: not a usable entry); raises IndexUnavailable if the
+        text does not decode."""
+        try:
+            entry, _end = _DECODER.raw_decode(self.raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise IndexUnavailable(
+                f"invalid JSON simple page {self.page_url}: {exc}", url=self.page_url
+            ) from exc
+        return _json_link(entry, self.page_url)
+
+
+def load_link(link: Link | PendingLink) -> Link | None:
+    """A Link whichever form the page entry is in."""
+    return link.load() if type(link) is PendingLink else link  # type: ignore[return-value]
+
+
+_DECODER = json.JSONDecoder()
+#: The start of a PEP 691 file entry whose first key is a plain (unescaped) file name, as
+#: PyPI, devpi, Artifactory and the test index write them.
+_ENTRY_START = re.compile(rb'\{\s*"filename"\s*:\s*"([^"\\]*)"')
+
+
+def _scan_json(
+    body: bytes, page_url: str, keep: Callable[[list[str]], Container[str]]
+) -> list[Link | PendingLink] | None:
+    """The kept entries of a JSON page found without decoding the page; None when the page
+    is not laid out so that this is certain (then it is decoded as a whole)."""
+    head = body[:64].lstrip()
+    if not head.startswith(b"{"):
+        return None
+    starts = list(_ENTRY_START.finditer(body))
+    # Every entry has a "url"; each must belong to an entry found above (a file name with
+    # escapes, or another key order, goes the slow, exact way).
+    if not starts or body.count(b'"url"') != len(starts):
+        return None
+    try:
+        names = [m.group(1).decode("utf-8") for m in starts]
+    except UnicodeDecodeError:
+        return None
+    kept = keep(names)
+    links: list[Link | PendingLink] = []
+    last = len(starts) - 1
+    for position, name in enumerate(names):
+        if name not in kept:
+            continue
+        begin = starts[position].start()
+        if position < last:
+            links.append(PendingLink(name, body[begin : starts[position + 1].start()], page_url))
+        else:  # the last entry is followed by the rest of the page: decode it now
+            try:
+                entry, _end = _DECODER.raw_decode(body[begin:].decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                return None
+            link = _json_link(entry, page_url)
+            if link is not None:
+                links.append(link)
+    return links
+
+
 def parse_json(
     data: str | bytes | Mapping[str, object],
     page_url: str,
     keep: Callable[[list[str]], Container[str]] | None = None,
-) -> list[Link]:
+) -> list[Link] | list[Link | PendingLink]:
     """Links of a PEP 691 JSON page.
 
-    *keep*, given every file name of the page, says which to turn into Links (the finder
-    keeps a project's newest versions and comes back for the rest only when asked).
+    *keep*, given every file name of the page, says which entries to return (the finder
+    keeps a project's newest versions and comes back for the rest only when asked); with
+    it, entries may come back as :class:`PendingLink` (see :func:`load_link`).
     """
+    if keep is not None and isinstance(data, bytes):
+        scanned = _scan_json(data, page_url, keep)
+        if scanned is not None:
+            return scanned
     try:
         page = json.loads(data) if isinstance(data, (str, bytes)) else data
         files = page.get("files", [])  # type: ignore[union-attr]
@@ -198,41 +313,13 @@ def parse_json(
         kept = keep([str(e.get("filename") or "") for e in files if isinstance(e, Mapping)])
     links = []
     for entry in files:
-        if not isinstance(entry, Mapping) or not entry.get("url"):
-            continue
-        if kept is not None and entry.get("filename") and entry["filename"] not in kept:
-            continue
-        raw_url = str(entry["url"])
-        if not raw_url.startswith(("https://", "http://")):
-            raw_url = urllib.parse.urljoin(page_url, raw_url)
-        url, fragment_hashes = _clean_url(raw_url)
-        raw_hashes = entry.get("hashes")
-        if not fragment_hashes and type(raw_hashes) is dict and _clean_hashes(raw_hashes):
-            hashes = raw_hashes  # the page's own dict: already lower-case, nothing to add
-        else:
-            hashes = dict(fragment_hashes)
-            if isinstance(raw_hashes, Mapping):
-                hashes.update({str(k).lower(): str(v).lower() for k, v in raw_hashes.items() if v})
-        yanked_value = entry.get("yanked", False)
-        yanked = bool(yanked_value) or isinstance(yanked_value, str)
-        reason = yanked_value if isinstance(yanked_value, str) and yanked_value else None
-        core = entry.get("core-metadata", entry.get("dist-info-metadata"))
-        size = entry.get("size")
-        requires_python = entry.get("requires-python")
-        upload_time = entry.get("upload-time")
-        links.append(
-            Link(
-                url,
-                str(entry.get("filename") or filename_of(url)),
-                hashes,
-                requires_python if isinstance(requires_python, str) else None,
-                yanked,
-                reason,
-                _metadata_json(core) if core else None,
-                size if isinstance(size, int) else None,
-                upload_time if isinstance(upload_time, str) else None,
-            )
-        )
+        if kept is not None and isinstance(entry, Mapping):
+            filename = entry.get("filename")
+            if filename and filename not in kept:
+                continue
+        link = _json_link(entry, page_url)
+        if link is not None:
+            links.append(link)
     return links
 
 
@@ -241,7 +328,7 @@ def parse_page(
     content_type: str,
     page_url: str,
     keep: Callable[[list[str]], Container[str]] | None = None,
-) -> list[Link]:
+) -> list[Link] | list[Link | PendingLink]:
     """Dispatch on the Content-Type: JSON for ``*json``, HTML otherwise (*keep*: JSON only)."""
     if "json" in content_type.lower():
         return parse_json(body, page_url, keep)

@@ -15,13 +15,13 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from lockcheck.index.filenames import _sdist_stem, _split_sdist, version_of
-from lockcheck.index.pages import Link, dist_files
+from lockcheck.index.pages import Link, PendingLink, dist_files, load_link
 from lockcheck.models import DistFile
 
 __all__ = ["ProjectFiles", "filename_version", "link_version"]
 
 
-def link_version(link: Link, project: NormalizedName) -> Version | None:
+def link_version(link: Link | PendingLink, project: NormalizedName) -> Version | None:
     """The version a page entry is for (None: not a file of *project*), cheaply."""
     return filename_version(link.filename, project)
 
@@ -75,20 +75,26 @@ class ProjectFiles(Sequence[DistFile]):
     def __init__(
         self,
         project: NormalizedName,
-        entries: Sequence[tuple[Link, str]],
+        entries: Sequence[tuple[Link | PendingLink, str]],
         *,
         known_versions: Iterable[Version] = (),
         complete: Callable[[], ProjectFiles] | None = None,
+        versions: Mapping[str, Version | None] | None = None,
     ) -> None:
+        """*versions*: the version of each entry's file name when already known (None
+        there: not a file of the project)."""
         self.project = project
         # Versions listed on the page whose entries were not kept yet (read on demand).
         self._known = set(known_versions)
         self._complete = complete
-        self._buckets: dict[Version, list[tuple[Link, str]]] = {}
+        self._buckets: dict[Version, list[tuple[Link | PendingLink, str]]] = {}
         # (version, position in its bucket) in page order, so iteration keeps that order.
         self._order: list[tuple[Version, int]] = []
         for link, index in entries:
-            version = link_version(link, project)
+            if versions is not None and link.filename in versions:
+                version = versions[link.filename]
+            else:
+                version = link_version(link, project)
             if version is None:
                 continue
             bucket = self._buckets.setdefault(version, [])
@@ -120,8 +126,9 @@ class ProjectFiles(Sequence[DistFile]):
             built = self._built.get(version)
             if built is None:
                 built = []
-                for link, index in self._buckets.get(version, ()):
-                    made = dist_files((link,), self.project, index)
+                for entry, index in self._buckets.get(version, ()):
+                    link = load_link(entry)
+                    made = dist_files((link,), self.project, index) if link else []
                     built.append(made[0] if made and made[0].version == version else None)
                 self._built[version] = built
         return built

@@ -1,0 +1,105 @@
+"""Read one wheel's ``*.dist-info/METADATA`` straight from its zip central directory.
+
+:class:`zipfile.ZipFile` decodes every entry of the central directory into a ``ZipInfo``
+before it can open one; a big wheel has thousands, and metadata is read from a hundred wheels
+per cold compile.  Here the directory is searched as bytes for the one name wanted and only
+that record is decoded.  Anything unusual (ZIP64, several candidate members, encryption, an
+unknown compression method, a record that does not check out) returns None and the caller
+falls back to :mod:`zipfile`, so this is a shortcut, never a second zip implementation to
+trust.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from typing import BinaryIO
+
+__all__ = ["read_metadata_member"]
+
+_EOCD = b"PK\x05\x06"
+_EOCD_SIZE = 22
+_CENTRAL = b"PK\x01\x02"
+_CENTRAL_SIZE = 46
+_LOCAL = b"PK\x03\x04"
+_LOCAL_SIZE = 30
+_MAX_COMMENT = 0xFFFF
+#: ``<dir>.dist-info/METADATA`` as the whole member name (no slash before .dist-info).
+_NAME_END = re.compile(rb"\.dist-info/METADATA")
+
+
+def _read_at(fh: BinaryIO, offset: int, length: int) -> bytes:
+    fh.seek(offset)
+    return fh.read(length)
+
+
+def _end_record(fh: BinaryIO, size: int) -> tuple[int, int, int] | None:
+    """(entries, directory size, directory offset) from the end-of-directory record."""
+    for span in (_EOCD_SIZE + 1024, _EOCD_SIZE + _MAX_COMMENT):
+        start = max(0, size - span)
+        tail = _read_at(fh, start, size - start)
+        at = tail.rfind(_EOCD)
+        if at >= 0:
+            break
+        if start == 0:
+            return None
+    else:
+        return None
+    record = tail[at : at + _EOCD_SIZE]
+    if len(record) < _EOCD_SIZE:
+        return None
+    (_sig, disk, cd_disk, _here, entries, cd_size, cd_offset, _comment) = struct.unpack(
+        "<4sHHHHIIH", record
+    )
+    if disk or cd_disk or 0xFFFF in (entries,) or 0xFFFFFFFF in (cd_size, cd_offset):
+        return None  # multi-disk or ZIP64: leave it to zipfile
+    if start + at < cd_offset + cd_size:
+        return None
+    return entries, cd_size, cd_offset
+
+
+def read_metadata_member(fh: BinaryIO, size: int) -> bytes | None:
+    """The uncompressed METADATA of the wheel in *fh* (*size* bytes), or None when this
+    shortcut cannot be sure (the caller then uses :mod:`zipfile`)."""
+    end = _end_record(fh, size)
+    if end is None:
+        return None
+    _entries, cd_size, cd_offset = end
+    directory = _read_at(fh, cd_offset, cd_size)
+    if len(directory) != cd_size:
+        return None
+    found: list[tuple[int, ...]] = []
+    for match in _NAME_END.finditer(directory):
+        record = directory.rfind(_CENTRAL, 0, match.start())
+        if record < 0 or record + _CENTRAL_SIZE > match.start():
+            return None
+        flags, method, crc, compressed, uncompressed, name_len = struct.unpack_from(
+            "<HH4xIIIH", directory, record + 8
+        )
+        (local_offset,) = struct.unpack_from("<I", directory, record + 42)
+        if record + _CENTRAL_SIZE + name_len != match.end():
+            continue  # ".dist-info/METADATA" inside a longer name
+        name = directory[record + _CENTRAL_SIZE : match.start()]
+        if b"/" in name:
+            continue  # a nested file, not the wheel's own metadata
+        found.append((flags, method, crc, compressed, uncompressed, local_offset))
+    if len(found) != 1:
+        return None
+    flags, method, crc, compressed, uncompressed, local_offset = found[0]
+    if flags & 0x1 or method not in (0, 8) or 0xFFFFFFFF in (compressed, uncompressed):
+        return None  # encrypted, ZIP64, or a method zipfile should judge
+    header = _read_at(fh, local_offset, _LOCAL_SIZE)
+    if len(header) != _LOCAL_SIZE or header[:4] != _LOCAL:
+        return None
+    local_name_len, local_extra_len = struct.unpack_from("<HH", header, 26)
+    data = _read_at(fh, local_offset + _LOCAL_SIZE + local_name_len + local_extra_len, compressed)
+    if len(data) != compressed:
+        return None
+    try:
+        raw = zlib.decompress(data, -15) if method == 8 else data
+    except zlib.error:
+        return None
+    if len(raw) != uncompressed or zlib.crc32(raw) != crc:
+        return None
+    return raw
