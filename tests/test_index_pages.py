@@ -216,7 +216,7 @@ def test_json_page_scanned_lazily_equals_the_full_parse() -> None:
             "size": 10 + v,
             "upload-time": "2024-01-01T00:00:00Z",
             "url": f"https://files.example/foo_bar-{v}-py3-none-any.whl",
-            "yanked": "reason, with \"quotes\" and a } brace" if v == 2 else False,
+            "yanked": 'reason, with "quotes" and a } brace' if v == 2 else False,
         }
         for v in range(1, 6)
     ]
