@@ -6,6 +6,7 @@ with or without isolation.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import tarfile
@@ -14,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -376,3 +377,39 @@ def test_parse_lenient(caplog: pytest.LogCaptureFixture) -> None:
 def test_parse_fatal(text: str, message: str) -> None:
     with pytest.raises(MetadataError, match=message):
         parse_core_metadata(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        STRICT,  # the plain header block, read by hand
+        STRICT.replace("\n", "\r\n"),  # CRLF lines: the email parser
+        STRICT.replace("Requires-Dist: idna>=2\n", "Requires-Dist: idna\n  >=2\n"),  # folded
+        STRICT + "\nDescription body\r\nwith: colons\r\n\r\nName: not-a-header\n",
+        "From nobody\n" + STRICT,  # an mbox line first: the email parser
+    ],
+)
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_parse_agrees_with_the_email_parser(text: str, as_bytes: bool) -> None:
+    """The hand-split header block gives what packaging's parse_email gives, and the texts it
+    does not take on go to parse_email itself."""
+    from packaging.metadata import parse_email
+
+    data = text.encode() if as_bytes else text
+    meta = parse_core_metadata(data)
+    raw, _unparsed = parse_email(data)
+    assert meta.name == raw["name"]
+    assert meta.version == Version(raw["version"])
+    parsed = []
+    for line in raw["requires_dist"]:
+        with contextlib.suppress(InvalidRequirement):  # skipped with a warning, as pip does
+            parsed.append(Requirement(line))
+    assert meta.requires_dist == tuple(parsed)
+    assert meta.provides_extra == frozenset({"socks-proxy"})
+
+
+def test_parse_non_utf8_and_repeated_fields() -> None:
+    latin = STRICT.replace("Name: Foo.Bar", "Name: Foo.Bar\nAuthor: Jos\xe9").encode("latin-1")
+    assert parse_core_metadata(latin).name == "Foo.Bar"
+    with pytest.raises(MetadataError, match="has no Name field"):
+        parse_core_metadata(STRICT + "Name: Other\n")  # two Names: neither is trusted

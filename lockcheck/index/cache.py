@@ -84,13 +84,15 @@ class Cache:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _write(self, path: Path, data: bytes) -> bool:
+    def _write(self, path: Path, data: bytes, *more: bytes) -> bool:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
+                    for chunk in more:  # big bodies are written, not copied into one bytes
+                        fh.write(chunk)
                 os.replace(tmp, path)
             except BaseException:
                 os.unlink(tmp)
@@ -139,7 +141,7 @@ class Cache:
         return page
 
     def store_page(self, page: CachedPage) -> None:
-        self._write(self._page_path(page.url), page.header() + b"\n" + page.body)
+        self._write(self._page_path(page.url), page.header() + b"\n", page.body)
 
     # -- metadata --------------------------------------------------------------------------
 

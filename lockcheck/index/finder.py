@@ -151,7 +151,7 @@ class PackageFinder:
         *,
         environ: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
-        max_workers: int = 16,
+        max_workers: int = 8,
     ) -> None:
         from lockcheck.index.http import HttpSession
 

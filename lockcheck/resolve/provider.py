@@ -171,6 +171,10 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         self._candidates: dict[tuple[NormalizedName, Version, frozenset[str]], Candidate] = {}
         self._metadata: dict[tuple[NormalizedName, Version, str | None], CoreMetadata] = {}
         self._by_version: dict[NormalizedName, Mapping[Version, Sequence[DistFile]]] = {}
+        # resolvelib re-checks every pin against every requirement on each round; the
+        # answer for a (requirement, candidate) pair never changes.  Keyed by identity, the
+        # value keeps both objects alive so the ids cannot be reused.
+        self._satisfied: dict[tuple[int, int], tuple[bool, object, object]] = {}
 
     # -- resolvelib interface ------------------------------------------------------------
 
@@ -292,6 +296,16 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         return lambda: lazy  # type: ignore[return-value]
 
     def is_satisfied_by(self, requirement: AnyRequirement, candidate: AnyCandidate) -> bool:
+        key = (id(requirement), id(candidate))
+        known = self._satisfied.get(key)
+        if known is not None:
+            return known[0]
+        result = self._satisfies(requirement, candidate)
+        self._satisfied[key] = (result, requirement, candidate)
+        return result
+
+    @staticmethod
+    def _satisfies(requirement: AnyRequirement, candidate: AnyCandidate) -> bool:
         if isinstance(requirement, PythonRequirement):
             return isinstance(candidate, PythonCandidate) and requirement.specifier.contains(
                 candidate.version, prereleases=True
