@@ -133,15 +133,27 @@ class HttpSession:
                 transport=transport, timeout=timeout, follow_redirects=True, headers=headers
             )
             return
-        mounts: dict[str, httpx.BaseTransport | None] = {}
+        # Direct connections go through the lean http.client transport; proxies named by
+        # the environment keep httpx's own transport (httpx mounts no environment proxies
+        # once a transport is given, so they are mounted here, by httpx's own reading).
+        from httpx._utils import get_environment_proxies
+
+        from lockcheck.index.transport import StdlibTransport
+
+        verify = make_ssl_context(settings, environ)
+        mounts: dict[str, httpx.BaseTransport | None] = {
+            pattern: None
+            if proxy is None
+            else httpx.HTTPTransport(proxy=proxy, verify=verify, limits=limits, trust_env=True)
+            for pattern, proxy in get_environment_proxies().items()
+        }
         if self._trusted:
-            insecure = make_ssl_context(settings, environ, verify=False)
+            insecure = StdlibTransport(make_ssl_context(settings, environ, verify=False))
             for host in self._trusted:
-                mounts[_trusted_pattern(host)] = httpx.HTTPTransport(
-                    verify=insecure, limits=limits, trust_env=True
-                )
+                mounts[_trusted_pattern(host)] = insecure
         self.client = httpx.Client(
-            verify=make_ssl_context(settings, environ),
+            verify=verify,
+            transport=StdlibTransport(verify),
             timeout=timeout,
             limits=limits,
             follow_redirects=True,

@@ -1,0 +1,230 @@
+"""The http.client transport under httpx: keep-alive, stale connections, chunked and broken
+bodies, timeouts, refused connections, and proxies from the environment (which keep httpx's
+own transport)."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lockcheck.errors import IndexUnavailable
+from lockcheck.index.http import HttpSession
+from lockcheck.index.settings import IndexSettings
+from lockcheck.index.transport import StdlibTransport
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+class _Server:
+    def __init__(self, handle: Handler) -> None:
+        self.connections = 0
+        self.requests: list[str] = []
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                server.connections += 1
+                super().setup()
+
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                handle(self)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Handler], _Server]]:
+    servers: list[_Server] = []
+
+    def start(handle: Handler) -> _Server:
+        servers.append(_Server(handle))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def _reply(body: bytes, **headers: str) -> Handler:
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            request.send_header(name.replace("_", "-"), value)
+        request.end_headers()
+        request.wfile.write(body)
+
+    return handle
+
+
+def _client() -> httpx.Client:
+    return httpx.Client(transport=StdlibTransport(ssl.create_default_context()), timeout=5)
+
+
+def test_keep_alive_reuses_one_connection(serve: Callable[[Handler], _Server]) -> None:
+    server = serve(_reply(b"hello", Content_Type="text/plain"))
+    with _client() as client:
+        for _ in range(5):
+            response = client.get(server.url + "/page")
+            assert (response.status_code, response.text) == (200, "hello")
+            assert response.headers["content-type"] == "text/plain"
+            assert response.http_version == "HTTP/1.1"
+    assert server.connections == 1
+    assert server.requests == ["/page"] * 5
+
+
+def test_a_connection_closed_by_the_server_is_replaced(serve: Callable[[Handler], _Server]) -> None:
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        _reply(b"ok")(request)
+        request.close_connection = True  # the server drops it after answering
+
+    server = serve(handle)
+    with _client() as client:
+        assert client.get(server.url + "/a").text == "ok"
+        time.sleep(0.05)
+        assert client.get(server.url + "/b").text == "ok"
+    assert server.requests == ["/a", "/b"]
+
+
+def test_chunked_body_and_streaming(serve: Callable[[Handler], _Server]) -> None:
+    parts = [b"x" * 70_000, b"y" * 10, b"z" * 100_000]
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Transfer-Encoding", "chunked")
+        request.end_headers()
+        for part in parts:
+            request.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+        request.wfile.write(b"0\r\n\r\n")
+
+    server = serve(handle)
+    with _client() as client:
+        with client.stream("GET", server.url + "/big") as response:
+            assert b"".join(response.iter_raw()) == b"".join(parts)
+        assert client.get(server.url + "/again").content == b"".join(parts)
+    assert server.connections == 1
+
+
+def test_a_short_body_is_a_protocol_error(serve: Callable[[Handler], _Server]) -> None:
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Length", "1000")
+        request.end_headers()
+        request.wfile.write(b"only this")
+        request.close_connection = True
+
+    server = serve(handle)
+    with _client() as client, pytest.raises(httpx.RemoteProtocolError):
+        client.get(server.url + "/short")
+
+
+def test_read_timeout_and_refused_connection(serve: Callable[[Handler], _Server]) -> None:
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        time.sleep(1.0)
+        _reply(b"late")(request)
+
+    server = serve(slow)
+    client = httpx.Client(transport=StdlibTransport(ssl.create_default_context()), timeout=0.2)
+    with client, pytest.raises(httpx.ReadTimeout):
+        client.get(server.url + "/slow")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with _client() as client, pytest.raises(httpx.ConnectError):
+        client.get(f"http://127.0.0.1:{port}/")
+
+
+def test_session_retries_a_broken_body_then_succeeds(
+    serve: Callable[[Handler], _Server], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lockcheck.index.http._BACKOFF_BASE", 0)
+    calls = []
+
+    def flaky(request: BaseHTTPRequestHandler) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            request.send_response(200)
+            request.send_header("Content-Length", "100")
+            request.end_headers()
+            request.wfile.write(b"cut")
+            request.close_connection = True
+        else:
+            _reply(b"whole")(request)
+
+    server = serve(flaky)
+    session = HttpSession(IndexSettings(index_url=server.url, cache_dir=tmp_path), environ={})
+    try:
+        assert session.get(server.url + "/x").content == b"whole"
+    finally:
+        session.close()
+    assert len(calls) == 2
+
+
+def test_unreachable_host_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lockcheck.index.http._BACKOFF_BASE", 0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://user:secret@127.0.0.1:{port}/simple/"
+    settings = IndexSettings(index_url=url, cache_dir=tmp_path, retries=1)
+    session = HttpSession(settings, environ={})
+    try:
+        with pytest.raises(IndexUnavailable) as caught:
+            session.get(url + "six/")
+    finally:
+        session.close()
+    assert "secret" not in str(caught.value)
+    assert "after 1 retries" in str(caught.value)
+
+
+def test_proxy_from_the_environment_is_used(
+    serve: Callable[[Handler], _Server], tmp_path: Path
+) -> None:
+    """HTTP_PROXY still works: httpx mounts its own proxy transport for it."""
+    origin = serve(_reply(b"from origin"))
+    proxied: list[str] = []
+
+    def forward(request: BaseHTTPRequestHandler) -> None:
+        proxied.append(request.path)  # absolute-form target: the proxy protocol
+        with urllib.request.urlopen(request.path) as upstream:
+            body = upstream.read()
+        _reply(body)(request)
+
+    proxy = serve(forward)
+    environ = {"HTTP_PROXY": proxy.url, "NO_PROXY": ""}
+    settings = IndexSettings(index_url=origin.url, cache_dir=tmp_path)
+    # httpx reads proxies from os.environ; HttpSession passes trust_env=True.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HTTP_PROXY", proxy.url)
+        patch.delenv("NO_PROXY", raising=False)
+        patch.delenv("no_proxy", raising=False)
+        session = HttpSession(settings, environ=environ)
+    try:
+        assert session.get(origin.url + "/via").content == b"from origin"
+    finally:
+        session.close()
+    assert proxied == [origin.url + "/via"]
