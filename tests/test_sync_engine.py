@@ -651,3 +651,35 @@ def test_noop_sync_answers_before_the_cli_loads(tmp_path, make_index, universe_w
     assert result.returncode == 0, describe(result)
     assert "stray" in result.stdout
     assert not (site / "stray-1.0.dist-info").exists()
+
+
+def test_noop_dry_run_repeats_before_the_cli_loads(tmp_path, make_index, universe_wheelhouse):
+    """CI's `sync --dry-run` gate on an up-to-date venv is as cheap as a no-op sync, and still
+    sees a change made behind its back."""
+    import subprocess
+    import sys
+    import venv as venv_module
+
+    from tests.helpers import describe, run_lockcheck
+
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.txt").write_text(f"--index-url {server.url}\n\nidna==3.6\n")
+    target = tmp_path / "env"
+    venv_module.create(target, with_pip=False)
+    assert run_lockcheck("sync", "--python", str(target), cwd=tmp_path).returncode == 0
+    dry = run_lockcheck("sync", "--python", str(target), "--dry-run", cwd=tmp_path)
+    assert dry.returncode == 0 and dry.stdout.strip() == "Everything up-to-date", describe(dry)
+    probe = (
+        "import sys\nfrom lockcheck._entry import main\n"
+        f"args = ['sync', '--python', {str(target)!r}, '--dry-run']\n"
+        "sys.argv = ['lockcheck', *args]\n"
+        "code = main(args)\nprint('click' in sys.modules, code)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "Everything up-to-date\nFalse 0\n", out.stdout + out.stderr
+    (tmp_path / "requirements.txt").write_text(f"--index-url {server.url}\n\nidna==3.7\n")
+    changed = run_lockcheck("sync", "--python", str(target), "--dry-run", cwd=tmp_path)
+    assert changed.returncode == 1, describe(changed)
+    assert "upgrade    idna 3.6 -> 3.7" in changed.stdout

@@ -119,7 +119,8 @@ def sync_command(
         click.echo(report.summary())
     if report.declined or (dry_run and report.changes):
         ctx.exit(1)
-    if not dry_run and not ask:
+    if not ask and not report.created:
+        # Here a dry run found nothing to change: its repeat is as cheap as a no-op sync.
         _write_fast_stamp(lock_paths, report.venv, quiet)
     ctx.exit(0)
 
