@@ -16,7 +16,6 @@ import posixpath
 import re
 import urllib.parse
 from collections.abc import Callable, Container, Iterable, Mapping
-from html.parser import HTMLParser
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -131,29 +130,14 @@ def _metadata_json(value: object) -> Mapping[str, str] | None:
     return None
 
 
-class _AnchorParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.anchors: list[dict[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base is None:
-            href = dict(attrs).get("href")
-            if href:
-                self.base = href
-        elif tag == "a":
-            self.anchors.append(dict(attrs))
-
-
 def parse_html(text: str, page_url: str) -> list[Link]:
     """Links of a PEP 503 page (attribute values arrive HTML-unescaped from html.parser)."""
-    parser = _AnchorParser()
-    parser.feed(text)
-    parser.close()
-    base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
+    from lockcheck.index.anchors import read_anchors  # html.parser: only for HTML pages
+
+    page_base, anchors = read_anchors(text)
+    base = urllib.parse.urljoin(page_url, page_base) if page_base else page_url
     links = []
-    for attrs in parser.anchors:
+    for attrs in anchors:
         href = attrs.get("href")
         if not href:
             continue

@@ -146,7 +146,8 @@ class StdlibTransport(httpx.BaseTransport):
         scheme = url.scheme
         if scheme not in _DEFAULT_PORTS:
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=request)
-        key = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+        # raw_host: the IDNA (ASCII) form, as DNS, SNI and the Host header want it.
+        key = (scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[scheme])
         connect_timeout, read_timeout = _timeouts(request)
         body = request.read() or None
         target = url.raw_path.decode("ascii")
