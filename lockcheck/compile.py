@@ -12,12 +12,16 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lockcheck.errors import InputError
 from lockcheck.models import IndexOptions, ParsedInputs, Resolution
 from lockcheck.paths import default_output_for
+
+if TYPE_CHECKING:
+    from lockcheck.index.finder import PackageFinder
 
 __all__ = [
     "CompileResult",
@@ -186,15 +190,6 @@ def compile_lock(
 ) -> CompileResult:
     """Resolve the inputs and render the lock text (writing is the caller's choice)."""
     from lockcheck.index.finder import PackageFinder
-    from lockcheck.lockfile.settings import OutputSettings, custom_compile_command_from_env
-    from lockcheck.lockfile.writer import render_requirements
-    from lockcheck.resolve.resolver import (
-        DEFAULT_UNSAFE,
-        ExistingPin,
-        ResolveRequest,
-        parse_upgrade_package,
-        resolve,
-    )
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
     cwd = (settings.cwd or Path.cwd()).resolve()
@@ -209,7 +204,6 @@ def compile_lock(
     )
     if output is not None and not output.is_absolute():
         output = cwd / output
-    out_dir = output.parent if output is not None else cwd
 
     if output is not None and output.resolve() in {
         (cwd / s).resolve() for s in src_files if str(s) != "-"
@@ -220,8 +214,46 @@ def compile_lock(
     inputs = read_settings_inputs(
         replace(settings, src_files=src_files), cwd, environ, pre_index.pip_env()
     )
-    constraints = list(inputs.constraints)
     index_settings = merge_index_options(settings, inputs.options, environ)
+    finder = PackageFinder(index_settings)
+    try:
+        # The inputs' own pages are fetched while the rest of the run gets ready (imports,
+        # the previous lock): the resolver's first question is about them.
+        finder.prefetch_pages(
+            r.requirement.name for r in inputs.requirements if r.requirement is not None
+        )
+        return _resolve_and_render(
+            settings, finder, inputs, src_files, cwd, environ, output, as_pylock, progress
+        )
+    finally:
+        finder.close()
+
+
+def _resolve_and_render(
+    settings: CompileSettings,
+    finder: PackageFinder,
+    inputs: ParsedInputs,
+    src_files: list[Path],
+    cwd: Path,
+    environ: dict[str, str],
+    output: Path | None,
+    as_pylock: bool,
+    progress: Callable[[str], None] | None,
+) -> CompileResult:
+    """compile_lock's second half, with the index already at work."""
+    from lockcheck.lockfile.settings import OutputSettings, custom_compile_command_from_env
+    from lockcheck.lockfile.writer import render_requirements
+    from lockcheck.resolve.resolver import (
+        DEFAULT_UNSAFE,
+        ExistingPin,
+        ResolveRequest,
+        parse_upgrade_package,
+        resolve,
+    )
+
+    out_dir = output.parent if output is not None else cwd
+    constraints = list(inputs.constraints)
+    index_settings = finder.settings
 
     previous_text: str | None = None
     existing: dict[NormalizedName, ExistingPin] = {}
@@ -258,33 +290,27 @@ def compile_lock(
         output_dir=out_dir,
         progress=progress,
     )
-    finder = PackageFinder(index_settings)
-    try:
-        if settings.universal or settings.environments:
-            from lockcheck.resolve.universal import build_universe, resolve_universal
+    if settings.universal or settings.environments:
+        from lockcheck.resolve.universal import build_universe, resolve_universal
 
-            grid = build_universe(
-                requires_python=_requires_python(settings, src_files, cwd, env),
-                python_versions=settings.python_versions,
-                platforms=settings.platforms,
-                environments=settings.environments,
-            )
-            previous = []
-            if previous_text is not None and previous_text.strip():
-                previous = [
-                    e.package
-                    for e in read_any_lock(previous_text, output).entries
-                    if not e.commented
-                ]
-            resolution = resolve_universal(request, finder, grid, previous, progress)
-        else:
-            resolution = resolve(request, finder)
-        if as_pylock:
-            from lockcheck.lockfile.pylock import with_file_hashes
+        grid = build_universe(
+            requires_python=_requires_python(settings, src_files, cwd, env),
+            python_versions=settings.python_versions,
+            platforms=settings.platforms,
+            environments=settings.environments,
+        )
+        previous = []
+        if previous_text is not None and previous_text.strip():
+            previous = [
+                e.package for e in read_any_lock(previous_text, output).entries if not e.commented
+            ]
+        resolution = resolve_universal(request, finder, grid, previous, progress)
+    else:
+        resolution = resolve(request, finder)
+    if as_pylock:
+        from lockcheck.lockfile.pylock import with_file_hashes
 
-            resolution = with_file_hashes(resolution, finder.sha256)
-    finally:
-        finder.close()
+        resolution = with_file_hashes(resolution, finder.sha256)
     if as_pylock:
         text = _render_pylock(settings, resolution, src_files, output, cwd, index_settings, env)
         return CompileResult(text, output, previous_text, resolution, inputs)
