@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lockcheck.errors import IndexUnavailable
+from lockcheck.errors import ConfigError, IndexUnavailable
 from lockcheck.index.finder import PackageFinder
 from lockcheck.index.settings import IndexSettings
 
@@ -92,6 +92,18 @@ def test_cert_option_and_environment_bundles(tls: dict, tmp_path: Path) -> None:
     assert len(_files(tmp_path, tls["url"], {}, cert=str(tls["cert"]))) == 1
     assert len(_files(tmp_path / "a", tls["url"], {"SSL_CERT_FILE": str(tls["cert"])})) == 1
     assert len(_files(tmp_path / "b", tls["url"], {"REQUESTS_CA_BUNDLE": str(tls["cert"])})) == 1
+
+
+def test_unusable_ca_bundle_is_a_config_error(tls: dict, tmp_path: Path) -> None:
+    """The bundle loads in the background; a broken one still fails with its own message."""
+    garbage = tmp_path / "not-a-bundle.pem"
+    garbage.write_text(
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n"
+    )
+    with pytest.raises(ConfigError, match="cannot load CA bundle .*not-a-bundle.pem"):
+        _files(tmp_path, tls["url"], {"SSL_CERT_FILE": str(garbage)})
+    with pytest.raises(ConfigError, match="cannot load CA bundle .*missing.pem"):
+        _files(tmp_path / "m", tls["url"], {}, cert=str(tmp_path / "missing.pem"))
 
 
 def test_trusted_host_skips_verification(tls: dict, tmp_path: Path) -> None:

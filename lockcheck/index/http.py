@@ -5,17 +5,20 @@ Everything network-shaped that can go wrong is translated here into
 responses worth reading (2xx, 304, 404/410 meaning "not here", 416).  Retries use exponential
 backoff (``_BACKOFF_BASE * 2**n``, capped at ``_BACKOFF_MAX``; tests set the base to 0) on
 connection errors, timeouts, broken bodies, 429 and 5xx.  TLS verifies against the
-operating system's trust store through truststore (corporate proxies re-sign TLS with a CA
-only that store knows) unless a CA bundle is named by ``cert`` / ``REQUESTS_CA_BUNDLE`` /
-``SSL_CERT_FILE``.
+operating system's trust store (corporate proxies re-sign TLS with a CA only that store
+knows: truststore on macOS and Windows, OpenSSL's system CAs loaded once elsewhere) unless a
+CA bundle is named by ``cert`` / ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 import ssl
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -52,28 +55,107 @@ class _RetryStatus(Exception):
         self.reason_phrase = response.reason_phrase
 
 
+#: Where OpenSSL-based systems keep their CA bundle when OpenSSL's compiled-in defaults are
+#: missing (truststore's list, after certifi-system-store).
+_CA_FILE_CANDIDATES = (
+    "/etc/ssl/cert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/cert.pem",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/ca-bundle.pem",
+)
+_HASHED_CERT = re.compile(r"^[0-9a-fA-F]{8}\.[0-9]$")
+
+
+def _load_openssl_trust(ctx: ssl.SSLContext) -> None:
+    """The operating system's CAs on an OpenSSL platform, chosen as truststore chooses them:
+    OpenSSL's default locations when they hold certificates, else the first CA file found."""
+    defaults = ssl.get_default_verify_paths()
+    capath = defaults.capath
+    if defaults.cafile or (
+        capath and os.path.isdir(capath) and any(map(_HASHED_CERT.match, os.listdir(capath)))
+    ):
+        ctx.set_default_verify_paths()
+        return
+    for cafile in _CA_FILE_CANDIDATES:
+        if os.path.isfile(cafile):
+            ctx.load_verify_locations(cafile=cafile)
+            return
+
+
+def _no_wait() -> None:
+    return None
+
+
+class _TrustLoader:
+    """Loads CAs into a context in a thread (OpenSSL releases the interpreter lock while it
+    parses them, 25 ms for a system bundle); :meth:`wait` re-raises a failure as the
+    ConfigError a synchronous load would have given."""
+
+    def __init__(self, load: Callable[[], None]) -> None:
+        self._load = load
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="lockcheck-ca", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._load()
+        except BaseException as exc:  # handed to whoever waits
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _load_bundle(ctx: ssl.SSLContext, bundle: str) -> None:
+    try:
+        if os.path.isdir(bundle):
+            ctx.load_verify_locations(capath=bundle)
+        else:
+            ctx.load_verify_locations(cafile=bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load CA bundle {bundle}: {exc}") from exc
+
+
 def make_ssl_context(
-    settings: IndexSettings, environ: Mapping[str, str], *, verify: bool = True
-) -> ssl.SSLContext:
-    """The client TLS context: system trust store, or the configured CA bundle."""
+    settings: IndexSettings,
+    environ: Mapping[str, str],
+    *,
+    verify: bool = True,
+    background: bool = False,
+) -> tuple[ssl.SSLContext, Callable[[], None]]:
+    """The client TLS context (system trust store, or the configured CA bundle) and a
+    callable that returns once the context is ready for a handshake.
+
+    With *background*, the CAs load in a thread while the caller goes on (the first
+    handshake waits for them).  On Linux and the BSDs the system CAs are loaded once into a
+    plain context, as truststore would choose them: truststore itself re-reads the whole CA
+    file for every connection, under a lock that serialises handshakes (25 ms of CPU each).
+    macOS and Windows keep truststore, which asks their platform verifier.
+    """
+    ready: Callable[[], None] = _no_wait
+    load: Callable[[], None] | None = None
     if not verify:
-        ctx = ssl.create_default_context()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     else:
         bundle = settings.cert or environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE")
         if bundle:
-            try:
-                if os.path.isdir(bundle):
-                    ctx = ssl.create_default_context(capath=bundle)
-                else:
-                    ctx = ssl.create_default_context(cafile=bundle)
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load CA bundle {bundle}: {exc}") from exc
-        else:
+            if not os.path.exists(bundle):
+                raise ConfigError(f"cannot load CA bundle {bundle}: no such file or directory")
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            load = functools.partial(_load_bundle, ctx, bundle)
+        elif sys.platform in ("darwin", "win32"):
             import truststore
 
             ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        else:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            load = functools.partial(_load_openssl_trust, ctx)
     if settings.client_cert:
         try:
             ctx.load_cert_chain(settings.client_cert)
@@ -81,7 +163,12 @@ def make_ssl_context(
             raise ConfigError(
                 f"cannot load client certificate {settings.client_cert}: {exc}"
             ) from exc
-    return ctx
+    if load is not None:
+        if background:
+            ready = _TrustLoader(load).wait
+        else:
+            load()
+    return ctx, ready
 
 
 def _reason(exc: BaseException) -> str:
@@ -140,20 +227,22 @@ class HttpSession:
 
         from lockcheck.index.transport import StdlibTransport
 
-        verify = make_ssl_context(settings, environ)
+        # httpx's proxy transports take the context as it is: load it first when any is set.
+        proxies = get_environment_proxies()
+        verify, ready = make_ssl_context(settings, environ, background=not proxies)
         mounts: dict[str, httpx.BaseTransport | None] = {
             pattern: None
             if proxy is None
             else httpx.HTTPTransport(proxy=proxy, verify=verify, limits=limits, trust_env=True)
-            for pattern, proxy in get_environment_proxies().items()
+            for pattern, proxy in proxies.items()
         }
         if self._trusted:
-            insecure = StdlibTransport(make_ssl_context(settings, environ, verify=False))
+            insecure, _ = make_ssl_context(settings, environ, verify=False)
             for host in self._trusted:
-                mounts[_trusted_pattern(host)] = insecure
+                mounts[_trusted_pattern(host)] = StdlibTransport(insecure)
         self.client = httpx.Client(
             verify=verify,
-            transport=StdlibTransport(verify),
+            transport=StdlibTransport(verify, tls_ready=ready),
             timeout=timeout,
             limits=limits,
             follow_redirects=True,

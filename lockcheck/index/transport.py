@@ -20,7 +20,7 @@ import http.client
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from lockcheck.index._httpx import httpx
 
@@ -109,8 +109,17 @@ class _Body(httpx.SyncByteStream):
 class StdlibTransport(httpx.BaseTransport):
     """httpx transport over ``http.client`` (HTTP/1.1, keep-alive, thread-safe pool)."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, *, max_idle_per_host: int = 16) -> None:
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext,
+        *,
+        tls_ready: Callable[[], None] | None = None,
+        max_idle_per_host: int = 16,
+    ) -> None:
+        """*tls_ready* returns once *ssl_context* may be used (its CAs may still be loading
+        in the background when the first requests are made)."""
         self._ssl_context = ssl_context
+        self._tls_ready = tls_ready
         self._max_idle = max_idle_per_host
         self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
@@ -134,6 +143,8 @@ class StdlibTransport(httpx.BaseTransport):
     def _connect(self, key: _Key, connect_timeout: float | None) -> http.client.HTTPConnection:
         scheme, host, port = key
         if scheme == "https":
+            if self._tls_ready is not None:
+                self._tls_ready()
             return http.client.HTTPSConnection(
                 host, port, timeout=connect_timeout, context=self._ssl_context
             )
