@@ -6,11 +6,17 @@ The resolver talks to :class:`lockcheck.index.finder.PackageFinder` only; settin
     settings.py   IndexSettings, from_pip_config(), pip_env()      (no httpx import)
     pipconfig.py  pip's configuration files and PIP_* variables, in pip's order
     finder.py     PackageFinder: sources, memoisation, prefetch, metadata strategy
-    http.py       httpx client: TLS (truststore / CA bundle), auth, retries, error mapping
+    http.py       httpx client: TLS (system CAs loaded once / CA bundle), auth, retries,
+                  error mapping
+    transport.py  httpx transport on http.client for direct connections (keep-alive pool)
     auth.py       credentials per host from index URLs and ~/.netrc
-    pages.py      PEP 691 JSON / PEP 503 HTML pages into links and DistFiles
+    pages.py      PEP 691 JSON / PEP 503 HTML pages into links and DistFiles (JSON entries
+                  kept raw and decoded per version on demand)
+    anchors.py    the <a>/<base> tags of an HTML page (html.parser, imported on demand)
+    projectfiles.py  a project's files grouped by version, built on demand
     filenames.py  wheel / sdist file names (legacy sdist names included)
     lazywheel.py  a remote wheel read through HTTP Range requests
+    wheelzip.py   METADATA straight from a wheel's zip central directory (zipfile fallback)
     metadata.py   METADATA of wheels; identity check against the file name
     building.py   the door to lockcheck.build (PEP 517 metadata preparation)
     vcs.py        git direct references: cached mirrors and per-commit checkouts
