@@ -50,12 +50,14 @@ def _plain_fields(text: bytes | str) -> dict[str, str | list[str]] | None:
             return None
     else:
         head = _HEAD_END.split(text, 1)[0]
-    if "\r" in head or head.startswith("From "):
-        return None
+    if "\r" in head or head.startswith(("From ", "\n")) or not head:
+        return None  # CRLF, an mbox line, or no header block at all: the email parser
     raw: dict[str, str | list[str]] = {"requires_dist": [], "provides_extra": []}
     wanted_open = False
     for line in head.split("\n"):
-        if not line or line[0] in " \t":
+        if not line:
+            break  # the text ended right after the headers
+        if line[0] in " \t":
             if wanted_open:
                 return None  # a folded value of a field we read
             continue

@@ -413,3 +413,11 @@ def test_parse_non_utf8_and_repeated_fields() -> None:
     assert parse_core_metadata(latin).name == "Foo.Bar"
     with pytest.raises(MetadataError, match="has no Name field"):
         parse_core_metadata(STRICT + "Name: Other\n")  # two Names: neither is trusted
+
+
+def test_parse_header_block_without_body_and_leading_blank_line() -> None:
+    from lockcheck.metadata import _plain_fields
+
+    assert _plain_fields("Name: foo\nVersion: 1.0\n") is not None  # no body: still plain
+    with pytest.raises(MetadataError, match="has no Name field"):
+        parse_core_metadata("\nName: foo\nVersion: 1.0\n")  # all body, as the email parser says

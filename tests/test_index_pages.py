@@ -255,3 +255,33 @@ def test_pending_link_with_broken_text_names_the_page() -> None:
 
     with pytest.raises(IndexUnavailable, match="invalid JSON simple page"):
         PendingLink("foo-1.0.tar.gz", b'{"filename": "foo-1.0.tar.gz", "url": ', PAGE).load()
+
+
+def _page_of(versions: range) -> bytes:
+    files = [
+        {"filename": f"foo-{v}.0.tar.gz", "hashes": {}, "url": f"foo-{v}.0.tar.gz"}
+        for v in versions
+    ]
+    return json.dumps({"files": files, "meta": {"api-version": "1.1"}, "name": "foo"}).encode()
+
+
+def test_json_page_cut_short_after_an_entry_is_refused() -> None:
+    """Without the rest of the page the newest files would silently be missing."""
+    body = _page_of(range(1, 41))
+    cut = body[: body.index(b"}", body.index(b'"foo-30.0.tar.gz"')) + 1]
+    with pytest.raises(IndexUnavailable, match="invalid JSON simple page"):
+        parse_json(cut, PAGE, _keep_all)
+    assert len(parse_json(body, PAGE, _keep_all)) == 40
+
+
+def test_json_entry_named_only_by_its_url_is_kept() -> None:
+    body = json.dumps(
+        {
+            "files": [
+                {"filename": "foo-1.0.tar.gz", "url": "foo-1.0.tar.gz"},
+                {"filename": "", "url": "https://files.example/foo-2.0.tar.gz"},
+            ]
+        }
+    ).encode()
+    links = _as_links(parse_json(body, PAGE, _keep_all))
+    assert [link.filename for link in links] == ["foo-1.0.tar.gz", "foo-2.0.tar.gz"]

@@ -100,9 +100,9 @@ def test_unusable_ca_bundle_is_a_config_error(tls: dict, tmp_path: Path) -> None
     garbage.write_text(
         "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n"
     )
-    with pytest.raises(ConfigError, match="cannot load CA bundle .*not-a-bundle.pem"):
+    with pytest.raises(ConfigError, match=r"cannot load CA bundle .*not-a-bundle\.pem"):
         _files(tmp_path, tls["url"], {"SSL_CERT_FILE": str(garbage)})
-    with pytest.raises(ConfigError, match="cannot load CA bundle .*missing.pem"):
+    with pytest.raises(ConfigError, match=r"cannot load CA bundle .*missing\.pem"):
         _files(tmp_path / "m", tls["url"], {}, cert=str(tmp_path / "missing.pem"))
 
 

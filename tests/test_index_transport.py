@@ -228,3 +228,56 @@ def test_proxy_from_the_environment_is_used(
     finally:
         session.close()
     assert proxied == [origin.url + "/via"]
+
+
+def test_an_idle_connection_the_server_answered_on_is_not_reused(
+    serve: Callable[[Handler], _Server],
+) -> None:
+    """A server may write `408 Request Timeout` on an idle keep-alive connection and close
+    it; that answer must not be read as the next request's."""
+    served = []
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        served.append(request.path)
+        _reply(b"ok")(request)
+        request.wfile.write(
+            b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        request.wfile.flush()
+        request.close_connection = True
+
+    server = serve(handle)
+    with _client() as client:
+        assert client.get(server.url + "/a").status_code == 200
+        time.sleep(0.05)
+        second = client.get(server.url + "/b")
+    assert (second.status_code, second.text) == (200, "ok")
+    assert served == ["/a", "/b"] and server.connections == 2
+
+
+def test_tls_contexts_keep_the_standard_library_defaults(tmp_path: Path) -> None:
+    """A named bundle gets what ssl.create_default_context gives on this Python (3.13 adds
+    strict X.509 and partial chains), and a broken system store is a ConfigError."""
+    from lockcheck.errors import ConfigError
+    from lockcheck.index import tls
+
+    bundle = Path(ssl.get_default_verify_paths().openssl_cafile)
+    if not bundle.is_file():
+        bundle = Path(ssl.get_default_verify_paths().cafile or "")
+    if not bundle.is_file():
+        pytest.skip("no CA file on this machine")
+    settings = IndexSettings(cert=str(bundle), cache_dir=tmp_path)
+    ctx = tls.build_context(settings, {})
+    reference = ssl.create_default_context(cafile=str(bundle))
+    assert ctx.verify_flags == reference.verify_flags
+    assert (ctx.verify_mode, ctx.check_hostname) == (ssl.CERT_REQUIRED, True)
+
+    def broken(*args: object, **kwargs: object) -> ssl.SSLContext:
+        raise ssl.SSLError("no certificate or crl found")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tls.ssl, "create_default_context", broken)
+        patch.setattr(tls.sys, "platform", "linux")
+        pending = tls.PendingContext(lambda: tls.build_context(IndexSettings(), {}))
+        with pytest.raises(ConfigError, match="cannot load the system CA certificates"):
+            pending.get()

@@ -83,3 +83,7 @@ def test_ignores_longer_names_ending_alike() -> None:
         }
     )
     assert _read(data) == METADATA
+
+
+def test_a_member_without_a_directory_name_is_not_the_metadata() -> None:
+    assert _read(_wheel({".dist-info/METADATA": METADATA})) is None

@@ -12,23 +12,23 @@ CA bundle is named by ``cert`` / ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
 import ssl
-import sys
-import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from lockcheck import __version__
-from lockcheck.errors import ConfigError, IndexUnavailable, redact_url
+from lockcheck.errors import IndexUnavailable, redact_url
 from lockcheck.index._httpx import httpx
 from lockcheck.index.auth import Credentials
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import netloc_key, split_credentials
+
+if TYPE_CHECKING:
+    from lockcheck.index.tls import PendingContext
 
 __all__ = ["OK_STATUSES", "HttpSession", "make_ssl_context"]
 
@@ -55,120 +55,13 @@ class _RetryStatus(Exception):
         self.reason_phrase = response.reason_phrase
 
 
-#: Where OpenSSL-based systems keep their CA bundle when OpenSSL's compiled-in defaults are
-#: missing (truststore's list, after certifi-system-store).
-_CA_FILE_CANDIDATES = (
-    "/etc/ssl/cert.pem",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/pki/tls/cert.pem",
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/ssl/ca-bundle.pem",
-)
-_HASHED_CERT = re.compile(r"^[0-9a-fA-F]{8}\.[0-9]$")
-
-
-def _load_openssl_trust(ctx: ssl.SSLContext) -> None:
-    """The operating system's CAs on an OpenSSL platform, chosen as truststore chooses them:
-    OpenSSL's default locations when they hold certificates, else the first CA file found."""
-    defaults = ssl.get_default_verify_paths()
-    capath = defaults.capath
-    if defaults.cafile or (
-        capath and os.path.isdir(capath) and any(map(_HASHED_CERT.match, os.listdir(capath)))
-    ):
-        ctx.set_default_verify_paths()
-        return
-    for cafile in _CA_FILE_CANDIDATES:
-        if os.path.isfile(cafile):
-            ctx.load_verify_locations(cafile=cafile)
-            return
-
-
-def _no_wait() -> None:
-    return None
-
-
-class _TrustLoader:
-    """Loads CAs into a context in a thread (OpenSSL releases the interpreter lock while it
-    parses them, 25 ms for a system bundle); :meth:`wait` re-raises a failure as the
-    ConfigError a synchronous load would have given."""
-
-    def __init__(self, load: Callable[[], None]) -> None:
-        self._load = load
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="lockcheck-ca", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._load()
-        except BaseException as exc:  # handed to whoever waits
-            self._error = exc
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
-def _load_bundle(ctx: ssl.SSLContext, bundle: str) -> None:
-    try:
-        if os.path.isdir(bundle):
-            ctx.load_verify_locations(capath=bundle)
-        else:
-            ctx.load_verify_locations(cafile=bundle)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot load CA bundle {bundle}: {exc}") from exc
-
-
 def make_ssl_context(
-    settings: IndexSettings,
-    environ: Mapping[str, str],
-    *,
-    verify: bool = True,
-    background: bool = False,
-) -> tuple[ssl.SSLContext, Callable[[], None]]:
-    """The client TLS context (system trust store, or the configured CA bundle) and a
-    callable that returns once the context is ready for a handshake.
+    settings: IndexSettings, environ: Mapping[str, str], *, verify: bool = True
+) -> ssl.SSLContext:
+    """The client TLS context, built now (see :mod:`lockcheck.index.tls`)."""
+    from lockcheck.index.tls import build_context, insecure_context
 
-    With *background*, the CAs load in a thread while the caller goes on (the first
-    handshake waits for them).  On Linux and the BSDs the system CAs are loaded once into a
-    plain context, as truststore would choose them: truststore itself re-reads the whole CA
-    file for every connection, under a lock that serialises handshakes (25 ms of CPU each).
-    macOS and Windows keep truststore, which asks their platform verifier.
-    """
-    ready: Callable[[], None] = _no_wait
-    load: Callable[[], None] | None = None
-    if not verify:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    else:
-        bundle = settings.cert or environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE")
-        if bundle:
-            if not os.path.exists(bundle):
-                raise ConfigError(f"cannot load CA bundle {bundle}: no such file or directory")
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            load = functools.partial(_load_bundle, ctx, bundle)
-        elif sys.platform in ("darwin", "win32"):
-            import truststore
-
-            ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        else:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            load = functools.partial(_load_openssl_trust, ctx)
-    if settings.client_cert:
-        try:
-            ctx.load_cert_chain(settings.client_cert)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(
-                f"cannot load client certificate {settings.client_cert}: {exc}"
-            ) from exc
-    if load is not None:
-        if background:
-            ready = _TrustLoader(load).wait
-        else:
-            load()
-    return ctx, ready
+    return build_context(settings, environ) if verify else insecure_context(settings)
 
 
 def _reason(exc: BaseException) -> str:
@@ -212,6 +105,7 @@ class HttpSession:
         for url in (*settings.index_urls, *settings.find_links):
             self.credentials.remember(url)
         self._trusted = {h.lower() for h in settings.trusted_hosts}
+        self._pending: PendingContext | None = None
         timeout = httpx.Timeout(settings.timeout)
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
         headers = {"User-Agent": f"lockcheck/{__version__} httpx/{httpx.__version__}"}
@@ -225,24 +119,31 @@ class HttpSession:
         # once a transport is given, so they are mounted here, by httpx's own reading).
         from httpx._utils import get_environment_proxies
 
+        from lockcheck.index.tls import PendingContext, build_context, check_tls_files
         from lockcheck.index.transport import StdlibTransport
 
-        # httpx's proxy transports take the context as it is: load it first when any is set.
         proxies = get_environment_proxies()
-        verify, ready = make_ssl_context(settings, environ, background=not proxies)
-        mounts: dict[str, httpx.BaseTransport | None] = {
-            pattern: None
-            if proxy is None
-            else httpx.HTTPTransport(proxy=proxy, verify=verify, limits=limits, trust_env=True)
-            for pattern, proxy in proxies.items()
-        }
+        check_tls_files(settings, environ)
+        mounts: dict[str, httpx.BaseTransport | None] = {}
+        context: ssl.SSLContext | Callable[[], ssl.SSLContext]
+        if any(proxies.values()):
+            # httpx's proxy transports take a context as it is: build it now.
+            context = build_context(settings, environ)
+            for pattern, proxy in proxies.items():
+                mounts[pattern] = proxy and httpx.HTTPTransport(
+                    proxy=proxy, verify=context, limits=limits, trust_env=True
+                )
+        else:
+            # Built in a thread while the run gets ready; the first handshake waits for it.
+            self._pending = PendingContext(lambda: build_context(settings, environ))
+            context = self._pending.get
+            mounts.update(dict.fromkeys(proxies))  # NO_PROXY entries: the default transport
         if self._trusted:
-            insecure, _ = make_ssl_context(settings, environ, verify=False)
+            insecure = StdlibTransport(make_ssl_context(settings, environ, verify=False))
             for host in self._trusted:
-                mounts[_trusted_pattern(host)] = StdlibTransport(insecure)
+                mounts[_trusted_pattern(host)] = insecure
         self.client = httpx.Client(
-            verify=verify,
-            transport=StdlibTransport(verify, tls_ready=ready),
+            transport=StdlibTransport(context),
             timeout=timeout,
             limits=limits,
             follow_redirects=True,
@@ -356,3 +257,5 @@ class HttpSession:
 
     def close(self) -> None:
         self.client.close()
+        if self._pending is not None:
+            self._pending.wait()

@@ -250,24 +250,41 @@ def _scan_json(
         names = [m.group(1).decode("utf-8") for m in starts]
     except UnicodeDecodeError:
         return None
+    if "" in names:
+        return None  # an entry named only by its URL: the exact way
+    last = len(starts) - 1
+    last_entry = _last_entry(body, starts[last].start())  # also: does the page end whole?
     kept = keep(names)
     links: list[Link | PendingLink] = []
-    last = len(starts) - 1
     for position, name in enumerate(names):
         if name not in kept:
             continue
         begin = starts[position].start()
         if position < last:
             links.append(PendingLink(name, body[begin : starts[position + 1].start()], page_url))
-        else:  # the last entry is followed by the rest of the page: decode it now
-            try:
-                entry, _end = _DECODER.raw_decode(body[begin:].decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                return None
-            link = _json_link(entry, page_url)
+        else:
+            link = _json_link(last_entry, page_url)
             if link is not None:
                 links.append(link)
     return links
+
+
+class _Unscannable(Exception):
+    """The page does not end as a whole PEP 691 page does."""
+
+
+def _last_entry(body: bytes, begin: int) -> object:
+    """Decode the page's last entry and check that the rest closes the page: a body cut
+    short right after an entry must not pass for a page without the newest files."""
+    text = body[begin:].decode("utf-8")
+    entry, end = _DECODER.raw_decode(text)
+    rest = text[end:].lstrip()
+    if not rest.startswith("]"):
+        raise _Unscannable("no end of the file list")
+    tail = json.loads('{"files": []' + rest[1:])
+    if not isinstance(tail, dict):
+        raise _Unscannable("no end of the page")
+    return entry
 
 
 def parse_json(
@@ -282,7 +299,10 @@ def parse_json(
     it, entries may come back as :class:`PendingLink` (see :func:`load_link`).
     """
     if keep is not None and isinstance(data, bytes):
-        scanned = _scan_json(data, page_url, keep)
+        try:
+            scanned = _scan_json(data, page_url, keep)
+        except (ValueError, UnicodeDecodeError, _Unscannable):
+            scanned = None  # the exact parse below says what is wrong
         if scanned is not None:
             return scanned
     try:

@@ -17,6 +17,7 @@ one (only for methods that are safe to repeat).
 from __future__ import annotations
 
 import http.client
+import select
 import socket
 import ssl
 import threading
@@ -30,6 +31,27 @@ _CHUNK = 64 * 1024
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Key = tuple[str, str, int]
+
+
+#: A pooled connection that turns out to be closed by the server: retried on a new one.
+_STALE = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    BrokenPipeError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Whether an idle socket has something to read (data, or the peer's close)."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    try:
+        ready, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(ready)
 
 
 def _timeouts(request: httpx.Request) -> tuple[float | None, float | None]:
@@ -111,15 +133,15 @@ class StdlibTransport(httpx.BaseTransport):
 
     def __init__(
         self,
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
         *,
-        tls_ready: Callable[[], None] | None = None,
         max_idle_per_host: int = 16,
     ) -> None:
-        """*tls_ready* returns once *ssl_context* may be used (its CAs may still be loading
-        in the background when the first requests are made)."""
-        self._ssl_context = ssl_context
-        self._tls_ready = tls_ready
+        """*ssl_context* may be a callable returning it: the context may still be loading
+        its CAs when the first requests are made, and only TLS connections wait for it."""
+        self._ssl_context = (
+            ssl_context if callable(ssl_context) else (lambda: ssl_context)  # type: ignore[misc]
+        )
         self._max_idle = max_idle_per_host
         self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
@@ -128,9 +150,18 @@ class StdlibTransport(httpx.BaseTransport):
     # -- pool ------------------------------------------------------------------------------
 
     def _acquire(self, key: _Key) -> http.client.HTTPConnection | None:
-        with self._lock:
-            idle = self._idle.get(key)
-            return idle.pop() if idle else None
+        """An idle connection the server has not written to or closed since (a readable
+        idle socket holds an unsolicited answer such as ``408``, or the end of the stream)."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(key)
+                connection = idle.pop() if idle else None
+            if connection is None:
+                return None
+            sock = connection.sock
+            if sock is not None and not _readable(sock):
+                return connection
+            connection.close()
 
     def _release(self, key: _Key, connection: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -143,10 +174,8 @@ class StdlibTransport(httpx.BaseTransport):
     def _connect(self, key: _Key, connect_timeout: float | None) -> http.client.HTTPConnection:
         scheme, host, port = key
         if scheme == "https":
-            if self._tls_ready is not None:
-                self._tls_ready()
             return http.client.HTTPSConnection(
-                host, port, timeout=connect_timeout, context=self._ssl_context
+                host, port, timeout=connect_timeout, context=self._ssl_context()
             )
         return http.client.HTTPConnection(host, port, timeout=connect_timeout)
 
@@ -172,7 +201,7 @@ class StdlibTransport(httpx.BaseTransport):
                 connection = self._connect(key, connect_timeout)
             try:
                 response = self._send(connection, request, target, headers, body, read_timeout)
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+            except _STALE as exc:
                 connection.close()
                 if not fresh and request.method in _IDEMPOTENT:
                     continue
@@ -213,7 +242,7 @@ class StdlibTransport(httpx.BaseTransport):
                 connection.putheader(name, value)
             connection.endheaders(body)
             return connection.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+        except _STALE:
             raise
         except TimeoutError as exc:
             if connection.sock is None:

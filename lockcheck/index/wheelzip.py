@@ -81,8 +81,8 @@ def read_metadata_member(fh: BinaryIO, size: int) -> bytes | None:
         if record + _CENTRAL_SIZE + name_len != match.end():
             continue  # ".dist-info/METADATA" inside a longer name
         name = directory[record + _CENTRAL_SIZE : match.start()]
-        if b"/" in name:
-            continue  # a nested file, not the wheel's own metadata
+        if not name or b"/" in name:
+            continue  # a nested file (or no directory name), not the wheel's own metadata
         found.append((flags, method, crc, compressed, uncompressed, local_offset))
     if len(found) != 1:
         return None

@@ -119,8 +119,9 @@ def sync_command(
         click.echo(report.summary())
     if report.declined or (dry_run and report.changes):
         ctx.exit(1)
-    if not ask and not report.created:
-        # Here a dry run found nothing to change: its repeat is as cheap as a no-op sync.
+    if not ask and not (dry_run and report.created):
+        # A dry run that got here found nothing to change: its repeat is as cheap as a
+        # no-op sync (unless the venv does not exist yet).
         _write_fast_stamp(lock_paths, report.venv, quiet)
     ctx.exit(0)
 

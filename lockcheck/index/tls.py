@@ -1,0 +1,151 @@
+"""Client TLS contexts: the operating system's trust store, or a named CA bundle.
+
+Corporate proxies re-sign TLS with a CA that only the system store knows, so that store is
+the default (as in pip).  On macOS and Windows it is asked through truststore (their platform
+verifiers).  On Linux and the BSDs the same CAs truststore would choose are loaded once into
+a standard-library context: truststore itself re-reads the whole CA file for every new
+connection, under a lock that serialises handshakes (25 ms of CPU each, and a cold compile
+opens a dozen connections).  Loading a CA file takes about as long, and OpenSSL releases the
+interpreter lock meanwhile, so :class:`PendingContext` does it in a thread while the caller
+goes on; the first handshake waits for it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import ssl
+import sys
+import threading
+from collections.abc import Callable, Mapping
+
+from lockcheck.errors import ConfigError
+from lockcheck.index.settings import IndexSettings
+
+__all__ = ["PendingContext", "build_context", "check_tls_files", "insecure_context"]
+
+#: Where OpenSSL platforms keep their CA bundle when OpenSSL's compiled-in locations hold
+#: none (truststore's list, after certifi-system-store).
+_CA_FILE_CANDIDATES = (
+    "/etc/ssl/cert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/cert.pem",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/ca-bundle.pem",
+)
+_HASHED_CERT = re.compile(r"^[0-9a-fA-F]{8}\.[0-9]$")
+
+
+def _bundle(settings: IndexSettings, environ: Mapping[str, str]) -> str | None:
+    return settings.cert or environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE")
+
+
+def check_tls_files(settings: IndexSettings, environ: Mapping[str, str]) -> None:
+    """Fail now, not at the first handshake, when a named CA bundle or client certificate
+    does not exist."""
+    bundle = _bundle(settings, environ)
+    if bundle and not os.path.exists(bundle):
+        raise ConfigError(f"cannot load CA bundle {bundle}: no such file or directory")
+    if settings.client_cert and not os.path.exists(settings.client_cert):
+        raise ConfigError(
+            f"cannot load client certificate {settings.client_cert}: no such file or directory"
+        )
+
+
+def _openssl_defaults_usable() -> bool:
+    defaults = ssl.get_default_verify_paths()
+    if defaults.cafile:
+        return True
+    capath = defaults.capath
+    return bool(
+        capath and os.path.isdir(capath) and any(map(_HASHED_CERT.match, os.listdir(capath)))
+    )
+
+
+def _system_context() -> ssl.SSLContext:
+    if sys.platform in ("darwin", "win32"):
+        import truststore
+
+        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        # The standard library's client defaults for this Python, with OpenSSL's default
+        # locations loaded; when those hold nothing, the first CA file found (truststore's
+        # rule).
+        ctx = ssl.create_default_context()
+        if not _openssl_defaults_usable():
+            for cafile in _CA_FILE_CANDIDATES:
+                if os.path.isfile(cafile):
+                    ctx.load_verify_locations(cafile=cafile)
+                    break
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load the system CA certificates: {exc}") from exc
+    return ctx
+
+
+def build_context(settings: IndexSettings, environ: Mapping[str, str]) -> ssl.SSLContext:
+    """The verifying client context: the CA bundle named by ``--cert`` /
+    ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``, else the system store; plus the client
+    certificate.  Raises ConfigError when either cannot be loaded."""
+    bundle = _bundle(settings, environ)
+    if bundle:
+        try:
+            if os.path.isdir(bundle):
+                ctx = ssl.create_default_context(capath=bundle)
+            else:
+                ctx = ssl.create_default_context(cafile=bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot load CA bundle {bundle}: {exc}") from exc
+    else:
+        ctx = _system_context()
+    _load_client_cert(ctx, settings)
+    return ctx
+
+
+def insecure_context(settings: IndexSettings) -> ssl.SSLContext:
+    """For ``--trusted-host``: no verification (nothing to load)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    _load_client_cert(ctx, settings)
+    return ctx
+
+
+def _load_client_cert(ctx: ssl.SSLContext, settings: IndexSettings) -> None:
+    if settings.client_cert:
+        try:
+            ctx.load_cert_chain(settings.client_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"cannot load client certificate {settings.client_cert}: {exc}"
+            ) from exc
+
+
+class PendingContext:
+    """A context being built in a thread; :meth:`get` waits for it and raises what the
+    build raised (a ConfigError)."""
+
+    def __init__(self, build: Callable[[], ssl.SSLContext]) -> None:
+        self._build = build
+        self._context: ssl.SSLContext | None = None
+        self._error: BaseException | None = None
+        # Not a daemon: the interpreter must not shut down under OpenSSL still loading
+        # (a run that never opens a TLS connection exits while it works: that crashed).
+        self._thread = threading.Thread(target=self._run, name="lockcheck-tls")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._context = self._build()
+        except BaseException as exc:  # handed to whoever asks for the context
+            self._error = exc
+
+    def wait(self) -> None:
+        """Return once the build has finished (whatever its outcome)."""
+        self._thread.join()
+
+    def get(self) -> ssl.SSLContext:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._context is not None
+        return self._context
