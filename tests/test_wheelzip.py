@@ -87,3 +87,25 @@ def test_ignores_longer_names_ending_alike() -> None:
 
 def test_a_member_without_a_directory_name_is_not_the_metadata() -> None:
     assert _read(_wheel({".dist-info/METADATA": METADATA})) is None
+
+
+def test_a_big_wheel_costs_one_extra_range_request() -> None:
+    """Central directory beyond the tail, METADATA and a long RECORD just before it: one
+    request fetches the directory with the .dist-info files in front of it."""
+    noise = random.Random(1)
+    files = {f"big/data{i}.bin": noise.randbytes(2_000) for i in range(400)}
+    files.update({f"big/mod{i:05d}_{'x' * 60}.py": b"" for i in range(1500)})
+    files["big-1.0.dist-info/METADATA"] = METADATA
+    files["big-1.0.dist-info/RECORD"] = noise.randbytes(150_000)
+    data = _wheel(files)
+    calls: list[tuple[int, int]] = []
+
+    def fetch(start: int, end: int) -> bytes:
+        calls.append((start, end))
+        return data[start:end]
+
+    remote = RangeFile(len(data), fetch)
+    tail = 64 * 1024
+    remote.add(len(data) - tail, data[-tail:])
+    assert read_metadata_member(remote, len(data)) == METADATA  # type: ignore[arg-type]
+    assert len(calls) == 1, calls

@@ -64,6 +64,28 @@ class RangeFile(io.RawIOBase):
             merged.append((begin, chunk))
         self._spans = merged
 
+    def prefetch(self, start: int, end: int, *, margin: int = 0) -> None:
+        """Unless ``[start, end)`` is already held, fetch it together with *margin* bytes
+        before it, in one request (a zip reader that needs the central directory will next
+        want the ``.dist-info`` files written just before it: one round trip, not two)."""
+        end = min(self._size, end)
+        if self._covering(start, end) is not None:
+            return
+        begin = max(0, start - margin)
+        for span_begin, chunk in self._spans:  # leave out what is held at either end
+            span_end = span_begin + len(chunk)
+            if span_begin <= begin < span_end:
+                begin = span_end
+            if begin < span_begin < end:
+                end = span_begin
+        if begin >= end:
+            return
+        chunk = self._fetch(begin, end)
+        self.fetches += 1
+        if len(chunk) != end - begin:
+            raise RangeNotSatisfied(f"asked for {end - begin} bytes, got {len(chunk)}")
+        self.add(begin, chunk)
+
     def readable(self) -> bool:
         return True
 

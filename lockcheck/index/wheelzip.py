@@ -25,6 +25,9 @@ _CENTRAL_SIZE = 46
 _LOCAL = b"PK\x03\x04"
 _LOCAL_SIZE = 30
 _MAX_COMMENT = 0xFFFF
+#: How far before the central directory the .dist-info files usually start (RECORD, written
+#: after METADATA, runs to a few hundred KiB in big wheels).
+_METADATA_MARGIN = 384 * 1024
 #: ``<dir>.dist-info/METADATA`` as the whole member name (no slash before .dist-info).
 _NAME_END = re.compile(rb"\.dist-info/METADATA")
 
@@ -66,6 +69,9 @@ def read_metadata_member(fh: BinaryIO, size: int) -> bytes | None:
     if end is None:
         return None
     _entries, cd_size, cd_offset = end
+    prefetch = getattr(fh, "prefetch", None)
+    if prefetch is not None:  # a remote wheel: METADATA sits just before the directory
+        prefetch(cd_offset, cd_offset + cd_size, margin=_METADATA_MARGIN)
     directory = _read_at(fh, cd_offset, cd_size)
     if len(directory) != cd_size:
         return None
@@ -89,6 +95,8 @@ def read_metadata_member(fh: BinaryIO, size: int) -> bytes | None:
     flags, method, crc, compressed, uncompressed, local_offset = found[0]
     if flags & 0x1 or method not in (0, 8) or 0xFFFFFFFF in (compressed, uncompressed):
         return None  # encrypted, ZIP64, or a method zipfile should judge
+    if prefetch is not None:  # the local header, its name and extra field, and the data
+        prefetch(local_offset, local_offset + _LOCAL_SIZE + 1024 + compressed)
     header = _read_at(fh, local_offset, _LOCAL_SIZE)
     if len(header) != _LOCAL_SIZE or header[:4] != _LOCAL:
         return None
