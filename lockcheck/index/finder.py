@@ -81,13 +81,14 @@ class _NewestVersions:
 
     def __call__(self, filenames: list[str]) -> dict[str, Version | None]:
         from lockcheck.index.filenames import version_of
-        from lockcheck.index.projectfiles import filename_version
+        from lockcheck.index.projectfiles import filename_version, wheel_version_text
 
         by_text: dict[str, list[str]] = {}
         by_version: dict[Version | None, list[str]] = {}
         for filename in filenames:
-            if filename.endswith(".whl") and 4 <= filename.count("-") <= 5:
-                by_text.setdefault(filename.split("-", 2)[1], []).append(filename)
+            text = wheel_version_text(filename)
+            if text is not None:
+                by_text.setdefault(text, []).append(filename)
             else:
                 version = filename_version(filename, self.project)
                 by_version.setdefault(version, []).append(filename)

@@ -30,7 +30,7 @@ from lockcheck.index.urls import netloc_key, split_credentials
 if TYPE_CHECKING:
     from lockcheck.index.tls import PendingContext
 
-__all__ = ["OK_STATUSES", "HttpSession", "make_ssl_context"]
+__all__ = ["OK_STATUSES", "HttpSession"]
 
 _log = logging.getLogger(__name__)
 
@@ -53,15 +53,6 @@ class _RetryStatus(Exception):
     def __init__(self, response: httpx.Response) -> None:
         self.status_code = response.status_code
         self.reason_phrase = response.reason_phrase
-
-
-def make_ssl_context(
-    settings: IndexSettings, environ: Mapping[str, str], *, verify: bool = True
-) -> ssl.SSLContext:
-    """The client TLS context, built now (see :mod:`lockcheck.index.tls`)."""
-    from lockcheck.index.tls import build_context, insecure_context
-
-    return build_context(settings, environ) if verify else insecure_context(settings)
 
 
 def _reason(exc: BaseException) -> str:
@@ -119,7 +110,12 @@ class HttpSession:
         # once a transport is given, so they are mounted here, by httpx's own reading).
         from httpx._utils import get_environment_proxies
 
-        from lockcheck.index.tls import PendingContext, build_context, check_tls_files
+        from lockcheck.index.tls import (
+            PendingContext,
+            build_context,
+            check_tls_files,
+            insecure_context,
+        )
         from lockcheck.index.transport import StdlibTransport
 
         proxies = get_environment_proxies()
@@ -139,7 +135,7 @@ class HttpSession:
             context = self._pending.get
             mounts.update(dict.fromkeys(proxies))  # NO_PROXY entries: the default transport
         if self._trusted:
-            insecure = StdlibTransport(make_ssl_context(settings, environ, verify=False))
+            insecure = StdlibTransport(insecure_context(settings))
             for host in self._trusted:
                 mounts[_trusted_pattern(host)] = insecure
         self.client = httpx.Client(

@@ -18,7 +18,13 @@ from lockcheck.errors import MetadataError
 from lockcheck.metadata import parse_core_metadata
 from lockcheck.models import CoreMetadata
 
-__all__ = ["check_identity", "find_metadata_member", "parse_metadata", "read_wheel_metadata"]
+__all__ = [
+    "check_identity",
+    "find_metadata_member",
+    "is_metadata_member",
+    "parse_metadata",
+    "read_wheel_metadata",
+]
 
 _MEMBER = re.compile(r"^(?P<dir>[^/]+)\.dist-info/METADATA$")
 
@@ -40,9 +46,14 @@ def check_identity(meta: CoreMetadata, name: NormalizedName, version: Version, s
         )
 
 
+def is_metadata_member(name: str) -> bool:
+    """Whether a zip member name is a wheel's own ``<dir>.dist-info/METADATA``."""
+    return _MEMBER.match(name) is not None
+
+
 def find_metadata_member(names: Iterable[str], project: NormalizedName | None, source: str) -> str:
     """The ``<dir>.dist-info/METADATA`` member of a wheel (the project's when several)."""
-    candidates = [n for n in names if _MEMBER.match(n)]
+    candidates = [n for n in names if is_metadata_member(n)]
     if project is not None and len(candidates) > 1:
         matching = [
             n

@@ -18,12 +18,20 @@ from lockcheck.index.filenames import _sdist_stem, _split_sdist, version_of
 from lockcheck.index.pages import Link, PendingLink, dist_files, load_link
 from lockcheck.models import DistFile
 
-__all__ = ["ProjectFiles", "filename_version", "link_version"]
+__all__ = ["ProjectFiles", "filename_version", "link_version", "wheel_version_text"]
 
 
 def link_version(link: Link | PendingLink, project: NormalizedName) -> Version | None:
     """The version a page entry is for (None: not a file of *project*), cheaply."""
     return filename_version(link.filename, project)
+
+
+def wheel_version_text(filename: str) -> str | None:
+    """The version part of a wheel's file name (None: not a wheel, or not 5-6 parts)."""
+    if not filename.endswith(".whl"):
+        return None
+    parts = filename[:-4].split("-")
+    return parts[1] if len(parts) in (5, 6) else None
 
 
 def filename_version(filename: str, project: NormalizedName) -> Version | None:
@@ -34,10 +42,10 @@ def filename_version(filename: str, project: NormalizedName) -> Version | None:
     bucket, and a wrongly bucketed foreign file is dropped there.
     """
     if filename.endswith(".whl"):
-        parts = filename[:-4].split("-")
-        if len(parts) not in (5, 6):
+        wheel_text = wheel_version_text(filename)
+        if wheel_text is None:
             return None
-        text = parts[1]
+        text = wheel_text
     else:
         stem = _sdist_stem(filename)
         if stem is None:

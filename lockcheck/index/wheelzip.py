@@ -16,6 +16,8 @@ import struct
 import zlib
 from typing import BinaryIO
 
+from lockcheck.index.metadata import is_metadata_member
+
 __all__ = ["read_metadata_member"]
 
 _EOCD = b"PK\x05\x06"
@@ -37,8 +39,8 @@ def _read_at(fh: BinaryIO, offset: int, length: int) -> bytes:
     return fh.read(length)
 
 
-def _end_record(fh: BinaryIO, size: int) -> tuple[int, int, int] | None:
-    """(entries, directory size, directory offset) from the end-of-directory record."""
+def _end_record(fh: BinaryIO, size: int) -> tuple[int, int] | None:
+    """(directory size, directory offset) from the end-of-directory record."""
     for span in (_EOCD_SIZE + 1024, _EOCD_SIZE + _MAX_COMMENT):
         start = max(0, size - span)
         tail = _read_at(fh, start, size - start)
@@ -55,11 +57,11 @@ def _end_record(fh: BinaryIO, size: int) -> tuple[int, int, int] | None:
     (_sig, disk, cd_disk, _here, entries, cd_size, cd_offset, _comment) = struct.unpack(
         "<4sHHHHIIH", record
     )
-    if disk or cd_disk or 0xFFFF in (entries,) or 0xFFFFFFFF in (cd_size, cd_offset):
+    if disk or cd_disk or entries == 0xFFFF or 0xFFFFFFFF in (cd_size, cd_offset):
         return None  # multi-disk or ZIP64: leave it to zipfile
     if start + at < cd_offset + cd_size:
         return None
-    return entries, cd_size, cd_offset
+    return cd_size, cd_offset
 
 
 def read_metadata_member(fh: BinaryIO, size: int) -> bytes | None:
@@ -68,7 +70,7 @@ def read_metadata_member(fh: BinaryIO, size: int) -> bytes | None:
     end = _end_record(fh, size)
     if end is None:
         return None
-    _entries, cd_size, cd_offset = end
+    cd_size, cd_offset = end
     prefetch = getattr(fh, "prefetch", None)
     if prefetch is not None:  # a remote wheel: METADATA sits just before the directory
         prefetch(cd_offset, cd_offset + cd_size, margin=_METADATA_MARGIN)
@@ -86,8 +88,8 @@ def read_metadata_member(fh: BinaryIO, size: int) -> bytes | None:
         (local_offset,) = struct.unpack_from("<I", directory, record + 42)
         if record + _CENTRAL_SIZE + name_len != match.end():
             continue  # ".dist-info/METADATA" inside a longer name
-        name = directory[record + _CENTRAL_SIZE : match.start()]
-        if not name or b"/" in name:
+        name = directory[record + _CENTRAL_SIZE : match.end()].decode("utf-8", "replace")
+        if not is_metadata_member(name):
             continue  # a nested file (or no directory name), not the wheel's own metadata
         found.append((flags, method, crc, compressed, uncompressed, local_offset))
     if len(found) != 1:
