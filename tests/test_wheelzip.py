@@ -22,6 +22,21 @@ def _wheel(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED, **kw) 
     return buffer.getvalue()
 
 
+def _read_remotely(data: bytes) -> tuple[bytes | None, list[tuple[int, int]]]:
+    """Read through Range requests as the finder does (the 64 KiB tail held first); also
+    the spans fetched beyond it."""
+    calls: list[tuple[int, int]] = []
+
+    def fetch(start: int, end: int) -> bytes:
+        calls.append((start, end))
+        return data[start:end]
+
+    remote = RangeFile(len(data), fetch)
+    tail = 64 * 1024
+    remote.add(len(data) - tail, data[-tail:])
+    return read_metadata_member(remote, len(data)), calls  # type: ignore[arg-type]
+
+
 def _read(data: bytes) -> bytes | None:
     return read_metadata_member(io.BytesIO(data), len(data))
 
@@ -38,17 +53,9 @@ def test_over_range_requests_fetches_only_what_it_needs() -> None:
     noise = random.Random(0)
     filler = {f"demo/data{i}.bin": noise.randbytes(10_000) for i in range(50)}
     data = _wheel({**filler, "demo-1.0.dist-info/METADATA": METADATA})
-    calls: list[tuple[int, int]] = []
-
-    def fetch(start: int, end: int) -> bytes:
-        calls.append((start, end))
-        return data[start:end]
-
     assert len(data) > 400_000
-    remote = RangeFile(len(data), fetch)
-    tail = 64 * 1024
-    remote.add(len(data) - tail, data[-tail:])
-    assert read_metadata_member(remote, len(data)) == METADATA  # type: ignore[arg-type]
+    got, calls = _read_remotely(data)
+    assert got == METADATA
     assert calls == []  # central directory and METADATA were in the tail
 
 
@@ -98,14 +105,6 @@ def test_a_big_wheel_costs_one_extra_range_request() -> None:
     files["big-1.0.dist-info/METADATA"] = METADATA
     files["big-1.0.dist-info/RECORD"] = noise.randbytes(150_000)
     data = _wheel(files)
-    calls: list[tuple[int, int]] = []
-
-    def fetch(start: int, end: int) -> bytes:
-        calls.append((start, end))
-        return data[start:end]
-
-    remote = RangeFile(len(data), fetch)
-    tail = 64 * 1024
-    remote.add(len(data) - tail, data[-tail:])
-    assert read_metadata_member(remote, len(data)) == METADATA  # type: ignore[arg-type]
+    got, calls = _read_remotely(data)
+    assert got == METADATA
     assert len(calls) == 1, calls
