@@ -28,3 +28,21 @@ def test_ruff(command: list[str]) -> None:
         [*_ruff(), *command], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_passes_after_pip_install_leaves_build_folder(tmp_path: Path) -> None:
+    """The README's install command (`pip install .`) leaves build/ in the tree; the README's
+    test command that follows must still pass, so ruff may not take pypa's `build` (imported
+    by lockcheck/build.py) for a first-party module because a folder of that name exists."""
+    for part in ("lockcheck", "tests", "benchmarks"):
+        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "build" / "lib" / "lockcheck").mkdir(parents=True)
+    result = subprocess.run(
+        [*_ruff(), "check", "--no-cache", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
