@@ -232,14 +232,18 @@ def _coerce(option: Any, value: object, path: Path, key: str) -> object:
     return str(value)
 
 
-def _check_keys(table: Mapping[str, Any], allowed: set[str], path: Path, where: str) -> None:
+def _known_key(key: str, allowed: set[str]) -> bool:
     from lockcheck.options import OPTIONS
 
     known = allowed | {o.key for o in OPTIONS}
     known |= {"extra-index-urls", "trusted-hosts", "unsafe-packages", "extras", "groups"}
     known |= {"environments", *_GRID_OPTIONS}
+    return key in known
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], path: Path, where: str) -> None:
     for key in table:
-        if _normalise_key(key) not in known:
+        if not _known_key(_normalise_key(key), allowed):
             raise ConfigError(f"unknown configuration key {where}{key!r}", file=path)
 
 
@@ -248,6 +252,32 @@ def _paths(value: object, path: Path, key: str) -> tuple[Path, ...]:
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise ConfigError(f"{key} must be a string or a list of strings", file=path)
     return tuple(Path(i) for i in items)
+
+
+def _check_pip_tools_keys(table: Mapping[str, Any], path: Path, where: str) -> None:
+    for key in table:
+        norm = _PIP_TOOLS_ALIASES.get(_normalise_key(key), _normalise_key(key))
+        if norm in _PIP_TOOLS_IGNORED or norm in {"inputs", "output"}:
+            continue
+        if not _known_key(norm, set()):
+            raise ConfigError(f"unknown configuration key {where}{key!r}", file=path)
+
+
+def _pip_tools_compile_table(table: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """The keys that apply to a compile, from a ``[tool.pip-tools]`` table.
+
+    pip-tools 7.4+ reads shared keys from the table itself and command-specific ones from its
+    ``compile`` and ``sync`` sections, the section winning; every key is checked here so a
+    typo is an error wherever it stands.
+    """
+    sections = {name: table.get(name, {}) for name in ("compile", "sync")}
+    for name, section in sections.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"[tool.pip-tools.{name}] must be a table", file=path)
+        _check_pip_tools_keys(section, path, f"[tool.pip-tools.{name}] ")
+    shared = {k: v for k, v in table.items() if k not in sections}
+    _check_pip_tools_keys(shared, path, "[tool.pip-tools] ")
+    return {**shared, **sections["compile"]}
 
 
 def load_config(start: Path | None = None, *, config_file: Path | None = None) -> ProjectConfig:
@@ -276,11 +306,7 @@ def load_config(start: Path | None = None, *, config_file: Path | None = None) -
     pip_tools = kind == "pip-tools"
     where = "[tool.pip-tools] " if pip_tools else ""
     if pip_tools:
-        for key in table:
-            norm = _PIP_TOOLS_ALIASES.get(_normalise_key(key), _normalise_key(key))
-            if norm in _PIP_TOOLS_IGNORED or norm in {"inputs", "output"}:
-                continue
-            _check_keys({norm: None}, set(), path, where)
+        table = _pip_tools_compile_table(table, path)
     else:
         _check_keys(table, _GLOBAL_KEYS, path, where)
     base_changes = _option_changes(table, path, where, pip_tools=pip_tools)

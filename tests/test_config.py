@@ -110,6 +110,31 @@ def test_pip_tools_table_is_the_fallback(tmp_path):
     assert target.settings.extra_index_urls == ("https://example.invalid/simple",)
 
 
+def test_pip_tools_compile_and_sync_sections(tmp_path):
+    """pip-tools 7.4+ puts command-specific keys in [tool.pip-tools.compile] and
+    [tool.pip-tools.sync]; the compile section overrides the shared keys."""
+    text = (
+        "[tool.pip-tools]\ngenerate-hashes = false\nextra-index-url = ['https://a.invalid/simple']\n"
+        "[tool.pip-tools.compile]\ngenerate-hashes = true\nallow-unsafe = true\n"
+        "src-files = ['requirements.in']\noutput-file = 'locked.txt'\n"
+        "[tool.pip-tools.sync]\nask = true\npython-executable = '.venv/bin/python'\n"
+    )
+    write(tmp_path, {"pyproject.toml": text, ".git/HEAD": ""})
+    config = load_config(tmp_path)
+    (target,) = config.targets
+    assert target.output == Path("locked.txt")
+    assert target.settings.generate_hashes and target.settings.allow_unsafe
+    assert target.settings.extra_index_urls == ("https://a.invalid/simple",)
+
+
+@pytest.mark.parametrize("section", ["compile", "sync"])
+def test_pip_tools_unknown_key_in_a_section_names_the_section(tmp_path, section):
+    text = f"[tool.pip-tools.{section}]\nfrobnicate = 1\n"
+    write(tmp_path, {"pyproject.toml": text, ".git/HEAD": ""})
+    with pytest.raises(ConfigError, match=rf"\[tool\.pip-tools\.{section}\] 'frobnicate'"):
+        load_config(tmp_path)
+
+
 def test_pip_tools_unknown_key_is_an_error(tmp_path):
     write(tmp_path, {"pyproject.toml": "[tool.pip-tools]\nfrobnicate = 1\n", ".git/HEAD": ""})
     with pytest.raises(ConfigError, match="frobnicate"):
