@@ -459,6 +459,10 @@ def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
     seen: set[str] = set()
     queue = deque(e for e in entries if e.package.name in roots)
     queue.extend(e for e in entries if e.package.editable)
+    # A commented unsafe entry ("# requests") is there because something needs it, but its
+    # own "# via" is not written: what it needs is reachable, not orphaned.
+    for commented in (e for e in lock.entries if e.commented):
+        queue.extend(children.get(commented.package.name, ()))
     while queue:
         e = queue.popleft()
         if e.package.name in seen:

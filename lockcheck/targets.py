@@ -96,10 +96,13 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     path = root / lock
     if not path.exists():
         raise InputError(f"{lock} does not exist and no configured lock writes it")
-    header = _pylock_header(path) if _is_pylock(path) else read_lock(path).header
+    parsed = None if _is_pylock(path) else read_lock(path)
+    header = _pylock_header(path) if parsed is None else parsed.header
     changes: dict[str, Any] = {}
     if header is not None and header.options is not None:
         changes = settings_changes_from_options(header.options)
+    elif header is not None and parsed is not None:
+        changes = _options_from_content(parsed)
     if header is not None and header.sources:
         sources: tuple[Path, ...] = tuple(Path(s) for s in header.sources)
     else:
@@ -112,18 +115,38 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
                 file=lock,
             )
         sources = (sibling.relative_to(root),)
-    changes = {**config.options, **changes}
-    if (
-        "python_version" not in changes
-        and "default_python_version" not in changes
-        and header
-        and header.python_version
-    ):
+    changes = {**_tool_defaults(header), **config.options, **changes}
+    if "python_version" not in changes and header and header.python_version:
+        # Without an explicit setting the lock's own Python stands, over requires-python.
         changes["default_python_version"] = header.python_version
     settings = replace(
         CompileSettings(), src_files=sources, output_file=Path(lock), cwd=root, **changes
     )
     return LockTarget(Path(lock), sources, tuple(settings.constraint_files), settings)
+
+
+def _tool_defaults(header: Any) -> dict[str, Any]:
+    """Settings in which the tool that wrote the header differs from lockcheck's defaults:
+    a lock is read by the rules of the tool its header names (pip-compile 7 keeps extras
+    unless its command says ``--strip-extras``)."""
+    if header is not None and header.tool == "pip-compile":
+        return {"strip_extras": False}
+    return {}
+
+
+def _options_from_content(lock: Any) -> dict[str, Any]:
+    """Content options of a lock whose header command does not say them (a custom command
+    such as ``make upgrade``): what the lock itself shows was asked for."""
+    entries = [e for e in lock.entries if not e.commented]
+    changes: dict[str, Any] = {
+        "generate_hashes": any(e.package.hashes for e in entries),
+        "allow_unsafe": any(e.package.unsafe for e in entries),
+    }
+    if any(e.package.extras for e in entries):
+        changes["strip_extras"] = False
+    if lock.annotation_style is not None:
+        changes["annotation_style"] = lock.annotation_style
+    return changes
 
 
 def _is_pylock(path: Path) -> bool:

@@ -303,3 +303,88 @@ def test_a_pip_tools_5_header_keeps_every_input_and_option(
     for args in (("--offline",), ()):
         result = run_lockcheck("check", LOCK, *args, cwd=tmp_path)
         assert result.returncode == 0, describe(result)
+
+
+def _pip_compile(tmp_path, server, *args):
+    from tests.helpers import run_pip_compile
+
+    made = run_pip_compile(
+        "--index-url", server.url, "--cache-dir", str(tmp_path / "pc"), *args, cwd=tmp_path
+    )
+    assert made.returncode == 0, describe(made)
+    return (tmp_path / LOCK).read_text()
+
+
+def test_a_pip_compile_lock_keeps_extras_by_pip_compiles_default(
+    tmp_path, make_index, universe_wheelhouse
+):
+    """pip-compile 7 keeps extras unless its command says --strip-extras: a header without it
+    is read with pip-compile's default, not lockcheck's (issue 12, item 2)."""
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("flask[dotenv]\n")
+    assert "flask[dotenv]==" in _pip_compile(tmp_path, server)
+    for args in (("--offline",), ()):
+        result = run_lockcheck("check", LOCK, *args, cwd=tmp_path)
+        assert result.returncode == 0, describe(result)
+
+
+def test_the_header_python_stands_over_requires_python(tmp_path, make_index, universe_wheelhouse):
+    """A pyproject.toml with requires-python and no tool table beside an existing lock: the
+    Python the lock's header names stands (issue 12, item 3), for check and for compile."""
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("flask\n")
+    text = _pip_compile(tmp_path, server, "--strip-extras")
+    assert "with Python 3.11" in text
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\nrequires-python = ">=3.9"\n'
+    )
+    for args in (("--offline",), ()):
+        result = run_lockcheck("check", LOCK, *args, cwd=tmp_path)
+        assert result.returncode == 0, describe(result)
+    result = run_lockcheck("compile", "-i", server.url, "--strip-extras", cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    assert "with Python 3.11" in (tmp_path / LOCK).read_text()
+
+
+def test_dependencies_of_an_unsafe_package_are_not_orphans(
+    tmp_path, make_index, universe_wheelhouse
+):
+    """pip-compile --unsafe-package=requests comments requests out but still pins what it
+    needs (certifi, "# via requests"): those pins are not orphans (issue 12, item 1)."""
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("requests\nclick\n")
+    text = _pip_compile(tmp_path, server, "--strip-extras", "--unsafe-package=requests")
+    assert "\n# requests\n" in text and "certifi==" in text
+    for args in (("--offline",), ()):
+        result = run_lockcheck("check", LOCK, *args, cwd=tmp_path)
+        assert result.returncode == 0, describe(result)
+
+
+def test_a_custom_compile_command_header_is_read_from_the_content(
+    tmp_path, make_index, universe_wheelhouse
+):
+    """CUSTOM_COMPILE_COMMAND ("make upgrade") hides the options: those that change content
+    are read from the lock itself (hashes, a pinned unsafe section, extras), so
+    --allow-unsafe pins are not reported as removed (issue 12, item 5)."""
+    from tests.helpers import run_pip_compile
+
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("uses-setuptools\nflask[dotenv]\n")
+    made = run_pip_compile(
+        "--index-url",
+        server.url,
+        "--cache-dir",
+        str(tmp_path / "pc"),
+        "--allow-unsafe",
+        "--generate-hashes",
+        cwd=tmp_path,
+        env={"CUSTOM_COMPILE_COMMAND": "make upgrade"},
+    )
+    assert made.returncode == 0, describe(made)
+    text = (tmp_path / LOCK).read_text()
+    assert "#    make upgrade\n" in text and "\nsetuptools==" in text and "--hash=" in text
+    for args in (("--offline",), ()):
+        result = run_lockcheck(
+            "check", LOCK, *args, cwd=tmp_path, env={"PIP_INDEX_URL": server.url}
+        )
+        assert result.returncode == 0, describe(result)
