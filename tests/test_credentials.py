@@ -191,3 +191,88 @@ def test_masked_user_info_is_never_sent(dist_factory, make_index, tmp_path: Path
     assert server.requests, describe(result)
     sent = [r.headers.get("authorization") for r in server.requests]
     assert sent == [None] * len(sent), sent
+
+
+# --------------------------------------------------------------------------------------
+# the rule, without a server
+# --------------------------------------------------------------------------------------
+
+MASKED = "https://****@idx.example/simple/"
+
+
+@pytest.mark.parametrize("masked", [MASKED, "https://u:****@idx.example/simple/"])
+def test_a_masked_url_takes_the_credentials_of_the_same_index(masked: str) -> None:
+    from lockcheck.errors import redact_url
+    from lockcheck.index.auth import fill_masked
+
+    configured = ["https://x:y@elsewhere.example/simple", "https://u:p%40w@idx.example/simple"]
+    filled = fill_masked(masked, configured)
+    assert filled == "https://u:p%40w@idx.example/simple/"
+    assert redact_url(filled) == "https://****@idx.example/simple/"
+    for other in ("https://****@idx.example/other/", "https://****@idx.example:8443/simple/"):
+        assert fill_masked(other, configured) == other  # another index: no credentials
+
+
+def test_masked_credentials_are_never_looked_up_as_credentials(tmp_path: Path) -> None:
+    from lockcheck.index.auth import Credentials
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine idx.example login nina password netrc-pw\n", encoding="utf-8")
+    with_netrc = Credentials({"NETRC": str(netrc)})
+    with_netrc.remember(MASKED)
+    assert with_netrc.lookup(MASKED + "alpha/") == ("nina", "netrc-pw")
+    assert with_netrc.lookup("https://idx.example/files/alpha-1.0.tar.gz") == ("nina", "netrc-pw")
+
+    nothing = Credentials({"NETRC": str(tmp_path / "none")})
+    nothing.remember(MASKED)
+    assert nothing.lookup(MASKED + "alpha/") is None
+    detail, _hint = nothing.refusal("https://idx.example/files/alpha-1.0.tar.gz")
+    assert MASKED in detail and "'machine idx.example'" in detail
+
+
+def test_merged_settings_give_a_lock_s_masked_index_the_configured_credentials() -> None:
+    from lockcheck.compile import CompileSettings, merge_index_options
+    from lockcheck.models import IndexOptions
+
+    lock = IndexOptions(index_url=MASKED, extra_index_urls=("https://****@two.example/simple",))
+    env = {"PIP_CONFIG_FILE": os.devnull, "PIP_EXTRA_INDEX_URL": "https://e:f@two.example/simple"}
+    given = CompileSettings(index_url="https://u:p@idx.example/simple")
+    merged = merge_index_options(given, lock, env)
+    assert merged.index_urls == (
+        "https://u:p@idx.example/simple/",
+        "https://e:f@two.example/simple",
+    )
+    alone = merge_index_options(CompileSettings(), lock, {"PIP_CONFIG_FILE": os.devnull})
+    assert alone.index_url == MASKED  # stays masked: the host's credentials are looked up
+
+
+def test_pip_never_gets_a_mask_as_user_name() -> None:
+    from lockcheck.index.settings import IndexSettings
+
+    masked = IndexSettings(
+        index_url=MASKED,
+        extra_index_urls=("https://u:****@two.example/simple",),
+        find_links=("https://****@three.example/links/",),
+    ).pip_env()
+    assert masked["PIP_INDEX_URL"] == "https://idx.example/simple/"
+    assert masked["PIP_EXTRA_INDEX_URL"] == "https://two.example/simple"
+    assert masked["PIP_FIND_LINKS"] == "https://three.example/links/"
+    real = IndexSettings(index_url="https://u:p@idx.example/simple").pip_env()
+    assert real["PIP_INDEX_URL"] == "https://u:p@idx.example/simple"
+
+
+def test_locks_naming_one_index_differently_merge_to_one_index(tmp_path: Path) -> None:
+    """lockcheck writes ``https://****@h/simple/``, pip-compile ``https://u:****@h/simple``:
+    one index, not an extra one queried twice."""
+    from lockcheck.sync.locks import _merge_options, read_locks
+
+    first, second = tmp_path / "requirements.txt", tmp_path / "requirements-dev.txt"
+    first.write_text(f"--index-url {MASKED}\n\nalpha==1.0\n", encoding="utf-8")
+    second.write_text(
+        "--index-url https://u:****@idx.example/simple\n"
+        "--extra-index-url https://****@two.example/simple/\n\nbeta==2.0\n",
+        encoding="utf-8",
+    )
+    options = _merge_options(read_locks([first, second]))
+    assert options.index_url == MASKED
+    assert options.extra_index_urls == ("https://****@two.example/simple/",)
