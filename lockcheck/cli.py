@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from lockcheck import __version__
-from lockcheck.cli_options import index_options
+from lockcheck.cli_options import index_options, index_url_options
 
 __all__ = ["cli", "fail", "main"]
 
@@ -349,6 +349,7 @@ def _shown(path: Path) -> str:
     "config_file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
 )
+@index_url_options
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
 @click.pass_context
@@ -359,6 +360,8 @@ def check_command(
     output_format: str | None,
     python_version: str | None,
     config_file: Path | None,
+    index_url: str | None,
+    extra_index_urls: tuple[str, ...],
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -402,6 +405,10 @@ def check_command(
         settings = target.settings
         if python_version:
             settings = replace(settings, python_version=python_version)
+        if index_url:
+            settings = replace(settings, index_url=index_url)
+        if extra_index_urls:
+            settings = replace(settings, extra_index_urls=extra_index_urls)
         fix = "lockcheck compile" if config.configured else _fix_command(settings, config.root)
         try:
             report = check_lock(settings, offline=offline, fix=fix, label=target.name)

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import click
 
-__all__ = ["index_options"]
+__all__ = ["index_options", "index_url_options"]
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -29,5 +29,13 @@ _INDEX_OPTIONS = (
 def index_options(command: F) -> F:
     """Add the package-index options every networked command takes, in one place."""
     for option in reversed(_INDEX_OPTIONS):
+        command = option(command)
+    return command
+
+
+def index_url_options(command: F) -> F:
+    """Only ``--index-url`` and ``--extra-index-url`` (check: which index to resolve against,
+    and where the credentials a lock masks come from)."""
+    for option in reversed(_INDEX_OPTIONS[:2]):
         command = option(command)
     return command

@@ -161,7 +161,18 @@ def merge_index_options(settings: CompileSettings, file_opts: IndexOptions, envi
         file_changes["find_links"] = _dedup((*merged.find_links, *file_opts.find_links))
     if file_opts.trusted_hosts:
         file_changes["trusted_hosts"] = _dedup((*merged.trusted_hosts, *file_opts.trusted_hosts))
-    return replace(merged, **file_changes) if file_changes else merged
+    final = replace(merged, **file_changes) if file_changes else merged
+    # A lock's "https://****@host/simple/" takes the credentials given for that index on
+    # the command line or in pip's settings (which the lock's own line outranks).
+    configured = (
+        settings.index_url or "",
+        *settings.extra_index_urls,
+        *settings.find_links,
+        base.index_url,
+        *base.extra_index_urls,
+        *base.find_links,
+    )
+    return final.with_credentials(configured)
 
 
 def _dedup(items) -> tuple[str, ...]:

@@ -11,6 +11,11 @@ Fixtures
     teardown.  ``source`` is ``None`` (serve ``dist_factory.directory``, files built later
     included), a directory, a ``Wheelhouse`` (its yanked reasons are applied) or an iterable
     of ``PackageSpec`` (built into a fresh directory).  ``switches`` are IndexServer keywords.
+``private_index``
+    A started :class:`~tests.fixtures.private_index.PrivateIndex`: pypiserver on loopback
+    whose every action needs ``private_index.user`` / ``.password`` (htpasswd); drop wheels
+    and sdists into ``private_index.packages``.  Skipped when pypiserver or passlib is
+    not installed (the ``test`` extra has them).
 ``universe_wheelhouse`` / ``universe_index`` (session)
     The default universe of ``tests/fixtures/universe.py`` built once and served by one
     shared server.  Do not flip switches or inject faults on ``universe_index``, and do not
@@ -36,6 +41,7 @@ import pytest
 
 from tests.fixtures.builders import DistFactory, PackageSpec, Wheelhouse, build_packages
 from tests.fixtures.index_server import IndexServer
+from tests.fixtures.private_index import PrivateIndex
 from tests.fixtures.universe import UNIVERSE
 
 #: Environment variables removed for every test (pip settings that would redirect or narrow
@@ -168,6 +174,21 @@ def make_index(
 def index_server(make_index: MakeIndex) -> MakeIndex:
     """Alias of :func:`make_index`."""
     return make_index
+
+
+@pytest.fixture
+def private_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateIndex]:
+    """pypiserver with an htpasswd file on 127.0.0.1 (stopped at teardown)."""
+    for module in ("pypiserver", "passlib"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed (pip install -e '.[test]' brings it)")
+    index = PrivateIndex.start(
+        tmp_path_factory.mktemp("private-index"), user="alice", password="pw-Zq81xK3v-secret"
+    )
+    try:
+        yield index
+    finally:
+        index.stop()
 
 
 @pytest.fixture(scope="session")

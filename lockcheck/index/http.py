@@ -164,10 +164,9 @@ class HttpSession:
             return
         phrase = f"HTTP {status} {response.reason_phrase}".rstrip()
         if status in (401, 403):
+            detail, hint = self.credentials.refusal(url)
             raise IndexUnavailable(
-                f"{label} refused access ({phrase}) for {url}",
-                url=url,
-                hint="check the credentials in the index URL or in ~/.netrc",
+                f"{label} refused access ({phrase}) for {url}{detail}", url=url, hint=hint
             )
         raise IndexUnavailable(f"{label} answered {phrase} for {url}", url=url)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from lockcheck.errors import ConfigError
+from lockcheck.index.urls import is_masked, split_credentials
 
 __all__ = ["DEFAULT_INDEX_URL", "IndexSettings"]
 
@@ -44,6 +45,13 @@ def _absolute_location(location: str) -> str:
     if "://" in location or location.startswith("file:"):
         return location
     return os.path.abspath(os.path.expanduser(location))
+
+
+def _unmasked(url: str) -> str:
+    """*url* without masked credentials: pip would send ``****`` as a user name, where
+    without any it looks in ~/.netrc and its keyring."""
+    clean, creds = split_credentials(url)
+    return clean if is_masked(creds) else url
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,21 @@ class IndexSettings:
             values["cache_dir"] = Path(values["cache_dir"])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
+    def with_credentials(self, configured: Iterable[str]) -> IndexSettings:
+        """These settings with every masked index / find-links URL (``https://****@host``,
+        as read from a lock) given the credentials of the *configured* URL naming the same
+        index; a URL no configured one matches stays masked (its host's credentials are
+        then looked up elsewhere: see :mod:`lockcheck.index.auth`)."""
+        from lockcheck.index.auth import fill_masked
+
+        configured = tuple(configured)
+        return dataclasses.replace(
+            self,
+            index_url=fill_masked(self.index_url, configured),
+            extra_index_urls=tuple(fill_masked(u, configured) for u in self.extra_index_urls),
+            find_links=tuple(fill_masked(u, configured) for u in self.find_links),
+        )
+
     def pip_env(self) -> dict[str, str]:
         """``PIP_*`` variables that make a child pip (a build environment) see these settings.
 
@@ -146,10 +169,14 @@ class IndexSettings:
         no_index = self.no_index or self.offline
         return {
             "PIP_CONFIG_FILE": os.devnull,
-            "PIP_INDEX_URL": "" if no_index else self.index_url,
-            "PIP_EXTRA_INDEX_URL": "" if no_index else " ".join(self.extra_index_urls),
+            "PIP_INDEX_URL": "" if no_index else _unmasked(self.index_url),
+            "PIP_EXTRA_INDEX_URL": (
+                "" if no_index else " ".join(map(_unmasked, self.extra_index_urls))
+            ),
             "PIP_NO_INDEX": "1" if no_index else "",
-            "PIP_FIND_LINKS": " ".join(_absolute_location(loc) for loc in self.find_links),
+            "PIP_FIND_LINKS": " ".join(
+                _absolute_location(_unmasked(loc)) for loc in self.find_links
+            ),
             "PIP_TRUSTED_HOST": " ".join(self.trusted_hosts),
             "PIP_CERT": self.cert or "",
             "PIP_CLIENT_CERT": self.client_cert or "",

@@ -7,13 +7,20 @@ import urllib.parse
 from pathlib import Path
 
 __all__ = [
+    "MASK",
+    "is_masked",
     "is_remote",
+    "location_key",
     "location_to_url",
     "netloc_key",
     "split_credentials",
     "strip_fragment",
     "url_to_path",
 ]
+
+#: What stands for a secret in a written URL: ``https://****@host`` (lockcheck's
+#: :func:`~lockcheck.errors.redact_url`) or ``https://user:****@host`` (pip, pip-compile).
+MASK = "****"
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -27,6 +34,11 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return clean, (urllib.parse.unquote(user), urllib.parse.unquote(password))
 
 
+def is_masked(credentials: tuple[str, str] | None) -> bool:
+    """Whether URL credentials are a mask: "they live elsewhere", never a user name to send."""
+    return credentials is not None and MASK in credentials
+
+
 def netloc_key(url: str) -> str:
     """``host[:port]`` of *url* in lower case, without credentials (the auth/trust key)."""
     netloc = urllib.parse.urlsplit(url).netloc.rpartition("@")[2].lower()
@@ -35,6 +47,13 @@ def netloc_key(url: str) -> str:
     if default and netloc.endswith(default):
         netloc = netloc[: -len(default)]
     return netloc
+
+
+def location_key(url: str) -> tuple[str, str, str]:
+    """(scheme, ``host[:port]``, path without trailing ``/``): which index a URL names,
+    whatever credentials it carries (``https://****@h/simple/`` is ``https://u:p@h/simple``)."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), netloc_key(url), parts.path.rstrip("/")
 
 
 def strip_fragment(url: str) -> tuple[str, str]:

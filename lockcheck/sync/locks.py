@@ -159,7 +159,9 @@ def _merge_pair(first: Wanted, second: Wanted) -> Wanted:
 
 def _merge_options(locks: Sequence[ParsedLock]) -> IndexOptions:
     """pip reading several ``-r`` files: the first ``--index-url`` is the index; other
-    locks' differing index URLs become extra indexes, so their packages stay reachable."""
+    locks' differing index URLs become extra indexes, so their packages stay reachable.
+    URLs naming the same index (``https://****@h/simple/``, ``https://u:****@h/simple``)
+    count once."""
     index_url: str | None = None
     extras: list[str] = []
     find_links: list[str] = []
@@ -172,7 +174,7 @@ def _merge_options(locks: Sequence[ParsedLock]) -> IndexOptions:
         if opts.index_url:
             if index_url is None:
                 index_url = opts.index_url
-            elif opts.index_url != index_url:
+            else:
                 extras.append(opts.index_url)
         extras.extend(opts.extra_index_urls)
         base = lock.path.parent if lock.path else Path.cwd()
@@ -189,13 +191,26 @@ def _merge_options(locks: Sequence[ParsedLock]) -> IndexOptions:
     return IndexOptions(
         index_url=index_url,
         no_index=no_index,
-        extra_index_urls=tuple(dict.fromkeys(u for u in extras if u != index_url)),
+        extra_index_urls=_one_per_index(extras, index_url),
         find_links=tuple(dict.fromkeys(find_links)),
         trusted_hosts=tuple(dict.fromkeys(trusted)),
         pre=pre,
         only_binary=frozenset(only_binary),
         no_binary=frozenset(no_binary),
     )
+
+
+def _one_per_index(urls: Iterable[str], main: str | None) -> tuple[str, ...]:
+    """*urls* in order, the first of each index only, without the *main* index."""
+    from lockcheck.index.urls import location_key
+
+    seen = {location_key(main)} if main else set()
+    unique = []
+    for url in urls:
+        if location_key(url) not in seen:
+            seen.add(location_key(url))
+            unique.append(url)
+    return tuple(unique)
 
 
 def merge_locks(locks: Sequence[ParsedLock], env: TargetEnvironment) -> MergedLocks:
