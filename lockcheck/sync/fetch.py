@@ -10,6 +10,7 @@ the first failure stops everything and nothing has been installed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -178,14 +179,18 @@ class _Preparer:
                 hint="the build ran with lockcheck's own interpreter; sync from a lockcheck "
                 "running on the target's Python version",
             )
-        if cache_dir is not None:
+        if cache_dir is not None and self.cache_root is not None:
+            tmp = cache_dir / f".{wheel.name}.{os.getpid()}.tmp"
             try:
                 cache_dir.mkdir(parents=True, exist_ok=True)
-                tmp = cache_dir / f".{wheel.name}.{os.getpid()}.tmp"
                 shutil.copyfile(wheel, tmp)
                 os.replace(tmp, cache_dir / wheel.name)
-            except OSError:
-                pass
+            except OSError as exc:  # the cache is an optimisation: say so once, go on
+                from lockcheck.cachedir import warn_unwritable
+
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+                warn_unwritable(self.cache_root, exc)
         return wheel
 
     # -- one action ----------------------------------------------------------------------
