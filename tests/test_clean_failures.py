@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import venv as stdlib_venv
 from pathlib import Path
 
@@ -21,6 +23,10 @@ import pytest
 from tests.fixtures.builders import DistFactory
 from tests.fixtures.index_server import IndexServer
 from tests.helpers import describe, run_lockcheck, subprocess_env
+
+#: How long after SIGINT the process must be gone (1 s wanted; slack for a loaded 2-core CI).
+_INTERRUPT_BOUND = 2.0
+
 
 # --------------------------------------------------------------------------------------
 # helpers
@@ -191,6 +197,81 @@ def test_an_unwritable_cache_never_breaks_sync(
     assert "internal error" not in result.stderr
     assert dist_infos(venv) == ["alpha-1.0.dist-info", "beta-1.0.dist-info"]
     assert index.count("/files/beta-1.0-py3-none-any.whl") <= 2  # one retry at most
+
+
+# --------------------------------------------------------------------------------------
+# Ctrl-C while the index hangs
+# --------------------------------------------------------------------------------------
+
+
+def interrupt_when_asked(
+    server: IndexServer, prefix: str, *args: str | Path, cwd: Path
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run lockcheck, SIGINT it once the (hanging) server got a request for *prefix*; the
+    result and how long the process took to end after the signal."""
+    server.slow(prefix, 60)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lockcheck", *map(str, args)],
+        cwd=cwd,
+        env=subprocess_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not server.count(prefix) and time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            time.sleep(0.02)
+        assert server.count(prefix), "the request never reached the server"
+        time.sleep(0.3)  # well inside the read
+        process.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        try:
+            stdout, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+        took = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        server.clear_faults()
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return result, took
+
+
+def test_ctrl_c_stops_compile_at_once_while_the_index_hangs(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    root = project(tmp_path, index)
+    before = (root / "requirements.txt").read_bytes()
+    result, took = interrupt_when_asked(
+        index, "/simple/beta/", "compile", "-i", index.url, cwd=root
+    )
+    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after SIGINT\n{describe(result)}"
+    assert result.returncode == 130, describe(result)
+    assert "interrupted" in result.stderr and "Traceback" not in result.stderr, describe(result)
+    assert (root / "requirements.txt").read_bytes() == before
+    assert sorted(p.name for p in root.iterdir()) == ["requirements.in", "requirements.txt"]
+
+
+def test_ctrl_c_stops_sync_at_once_while_a_download_hangs(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    venv = make_venv(tmp_path / "venv")
+    (tmp_path / "requirements.txt").write_text(lock_text(index), encoding="utf-8")
+    before = snapshot(venv)
+    result, took = interrupt_when_asked(
+        index, "/files/beta-", "sync", "--python", venv, cwd=tmp_path
+    )
+    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after SIGINT\n{describe(result)}"
+    assert result.returncode == 130, describe(result)
+    assert "interrupted" in result.stderr and "Traceback" not in result.stderr, describe(result)
+    assert snapshot(venv) == before
 
 
 # --------------------------------------------------------------------------------------

@@ -363,7 +363,8 @@ def prepare_wheels(
         progress=progress,
     )
     results: dict[int, PreparedWheel] = {}
-    with ThreadPoolExecutor(max_workers=min(_MAX_DOWNLOADS, len(todo))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(_MAX_DOWNLOADS, len(todo)))
+    try:
         futures = {pool.submit(preparer.prepare, a): i for i, a in enumerate(todo)}
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in pending:
@@ -376,4 +377,9 @@ def prepare_wheels(
             raise first.exception()  # type: ignore[misc]
         for future, index in futures.items():
             results[index] = future.result()
+    except KeyboardInterrupt:
+        # Not the executor's own exit, which would wait for every download in flight.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [results[i] for i in range(len(todo))]
