@@ -199,6 +199,38 @@ def test_an_unwritable_cache_never_breaks_sync(
     assert index.count("/files/beta-1.0-py3-none-any.whl") <= 2  # one retry at most
 
 
+def git(*args: str, cwd: Path) -> None:
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+    }
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    subprocess.run(
+        ["git", *args], cwd=cwd, env=subprocess_env(env), check=True, capture_output=True
+    )
+
+
+@needs_mounts
+def test_a_git_reference_is_checked_out_elsewhere_when_the_cache_is_read_only(
+    tmp_path: Path, dist_factory: DistFactory
+) -> None:
+    repo = dist_factory.project("sub", "1.0")
+    git("init", "--quiet", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "--quiet", "-m", "v1", cwd=repo)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "requirements.in").write_text(f"sub @ git+{repo.as_uri()}\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = {"LOCKCHECK_CACHE_DIR": str(cache)}
+    result = run_with_mounts([read_only(cache)], "compile", "--no-index", cwd=root, env=env)
+    assert result.returncode == 0, describe(result)
+    assert len(warnings_of(result.stderr)) == 1, describe(result)
+    assert f"sub @ git+{repo.as_uri()}" in (root / "requirements.txt").read_text()
+
+
 # --------------------------------------------------------------------------------------
 # Ctrl-C while the index hangs
 # --------------------------------------------------------------------------------------
