@@ -371,3 +371,33 @@ def test_a_failed_metadata_read_during_compile_names_the_file(
     assert f"{index.base_url}/files/beta-1.0-py3-none-any.whl" in first, describe(result)
     assert "does not match its hash" not in first, describe(result)
     assert (root / "requirements.txt").read_bytes() == before
+
+
+def test_a_download_with_no_disk_space_anywhere_is_one_clean_error(
+    tmp_path: Path, dist_factory: DistFactory, make_index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache's disk fails, then the scratch directory's too (only a seam can make the
+    system temp dir fail: tempfile skips an unwritable $TMPDIR)."""
+    import errno
+    import tempfile
+
+    from lockcheck.errors import LockcheckError
+    from lockcheck.index.finder import PackageFinder
+    from lockcheck.index.settings import IndexSettings
+
+    dist_factory.wheel("beta", "1.0")
+    server = make_index()
+    settings = IndexSettings(index_url=server.url, cache_dir=tmp_path / "cache", retries=0)
+    with PackageFinder(settings) as finder:
+        (file,) = finder.project_files("beta")
+
+        def full(*args: object, **kwargs: object) -> tuple[int, str]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(tempfile, "mkstemp", full)
+        with pytest.raises(LockcheckError) as info:
+            finder.download(file, tmp_path / "out")
+    message = str(info.value)
+    assert message.startswith(f"cannot save {server.file_url(file.filename)} in ")
+    assert message.endswith(": No space left on device")
+    assert server.count(f"/files/{file.filename}") == 2  # once into the cache, once elsewhere

@@ -151,7 +151,9 @@ class Cache:
             return self._scratch
 
     def is_scratch(self, path: Path) -> bool:
-        return self._scratch is not None and self._scratch in Path(path).parents
+        """Whether *path* is the scratch directory or lies in it."""
+        scratch = self._scratch
+        return scratch is not None and (Path(path) == scratch or scratch in Path(path).parents)
 
     def close(self) -> None:
         """Remove the scratch directory (the cache itself stays)."""
