@@ -133,14 +133,20 @@ class Cache:
     def tmp_dir(self) -> Path:
         """Directory for partial downloads: in the cache (same filesystem as the files, so
         they are moved, not copied) while it can be written, else :meth:`scratch_dir`."""
+        return self._subdir("tmp")
+
+    def _subdir(self, name: str) -> Path:
+        """``v1/<name>`` while the cache can be written, else ``<name>`` in the scratch dir."""
         if self._writable:
-            path = self.base / "tmp"
+            path = self.base / name
             try:
                 path.mkdir(parents=True, exist_ok=True)
                 return path
             except OSError as exc:
                 self.give_up_writing(exc)
-        return self.scratch_dir()
+        path = self.scratch_dir() / name
+        path.mkdir(exist_ok=True)
+        return path
 
     def scratch_dir(self) -> Path:
         """A private temporary directory for this run (made on first use, removed by
@@ -247,13 +253,4 @@ class Cache:
     # -- git -------------------------------------------------------------------------------
 
     def git_dir(self) -> Path:
-        if self._writable:
-            path = self.base / "git"
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-                return path
-            except OSError as exc:
-                self.give_up_writing(exc)
-        path = self.scratch_dir() / "git"
-        path.mkdir(exist_ok=True)
-        return path
+        return self._subdir("git")

@@ -518,8 +518,9 @@ class PackageFinder:
             url = redact_url(file.url)
             raise IndexUnavailable(f"cannot download {url}: {phrase}", url=url)
         hashers = self._hashers(file)
-        directory = self.cache.tmp_dir()
+        directory = None
         try:
+            directory = self.cache.tmp_dir()
             fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".download-")
         except OSError as exc:
             raise self._disk_failed(file, directory, exc) from exc
@@ -554,12 +555,14 @@ class PackageFinder:
             raise
         return self.cache.store_file(tmp, digests["sha256"], file.filename)
 
-    def _disk_failed(self, file: DistFile, directory: Path, exc: OSError) -> Exception:
+    def _disk_failed(self, file: DistFile, directory: Path | None, exc: OSError) -> Exception:
         """What to raise when saving a download failed on disk: in the cache, a signal to
-        download again into the scratch directory; in the scratch directory, a clean error."""
-        if not self.cache.is_scratch(directory):
+        download again into the scratch directory; in the scratch directory (or while making
+        it: *directory* None), a clean error."""
+        if directory is not None and not self.cache.is_scratch(directory):
             self.cache.give_up_writing(exc)
             return _CacheWriteFailed()
+        directory = directory or Path(tempfile.gettempdir())
         return LockcheckError(
             f"cannot save {redact_url(file.url)} in {directory}: {exc.strerror or exc}"
         )
