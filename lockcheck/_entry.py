@@ -13,11 +13,16 @@ __all__ = ["main"]
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    from lockcheck.stamps import fast_answer
+    try:
+        from lockcheck.stamps import fast_answer
 
-    code = fast_answer(args)
-    if code is not None:
-        return code
-    from lockcheck.cli import main as full_main
+        code = fast_answer(args)
+        if code is not None:
+            return code
+        from lockcheck.cli import main as full_main
 
-    return full_main(args)
+        return full_main(args)
+    except KeyboardInterrupt:  # outside a command's own handling (start-up, click)
+        from lockcheck.ui import exit_interrupted
+
+        exit_interrupted()

@@ -6,12 +6,17 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["default_cache_dir"]
+__all__ = ["default_cache_dir", "warn_unwritable"]
+
+#: Cache write failures seen so far in this process (``next`` is atomic: threads agree on
+#: which failure was the first).
+_failures = itertools.count()
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -25,3 +30,17 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("lockcheck"))
+
+
+def warn_unwritable(root: Path, exc: OSError) -> None:
+    """Say once per run that the cache cannot be written (full disk, read-only, no access):
+    the run goes on without it, and one line is enough however many entries fail."""
+    if next(_failures):
+        return
+    import logging
+
+    logging.getLogger("lockcheck.cache").warning(
+        "lockcheck: warning: cannot write to the cache %s (%s); this run goes on without it",
+        root,
+        exc.strerror or exc,
+    )

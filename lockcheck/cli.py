@@ -282,8 +282,9 @@ def run_compile(
         with status("Resolving dependencies", quiet=quiet, verbose=verbose) as progress:
             result = compile_lock(settings, progress=progress)
     except KeyboardInterrupt:
-        click.echo("lockcheck: interrupted; nothing was written", err=True)
-        return 130
+        from lockcheck.ui import exit_interrupted
+
+        exit_interrupted("lockcheck: interrupted; nothing was written")
     except Exception as exc:
         return fail(exc, verbose > 0)
     if settings.dry_run or result.output_file is None:
@@ -496,7 +497,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return 2
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            from lockcheck.ui import exit_interrupted
+
+            exit_interrupted()
         click.echo("Aborted.", err=True)
         return 1
     except SystemExit as exc:  # pragma: no cover

@@ -9,8 +9,9 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
+from typing import NoReturn
 
-__all__ = ["interactive", "status"]
+__all__ = ["exit_interrupted", "interactive", "status"]
 
 
 def interactive() -> bool:
@@ -41,3 +42,19 @@ def status(
     console = Console(stderr=True)
     with console.status(message) as live:
         yield lambda line: live.update(f"{message}: {line}")
+
+
+def exit_interrupted(message: str = "lockcheck: interrupted") -> NoReturn:
+    """Say *message* and end the process now with 130 (128 + SIGINT), as shells expect.
+
+    By the time Ctrl-C reaches here, the unwinding has run every clean-up (a venv is rolled
+    back, temporary files are gone, a lock was never half written).  What remains are worker
+    threads blocked in a socket read, which a normal exit would join for up to the network
+    timeout: ``os._exit`` abandons them.
+    """
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    os._exit(130)

@@ -13,7 +13,9 @@ Released files never change, so metadata and files are kept forever.  Pages are 
 :data:`PAGE_MAX_AGE` seconds (10 minutes, PyPI's own ``max-age``), then revalidated with
 ``If-None-Match`` / ``If-Modified-Since``.  Every write is atomic (temporary file in the same
 directory, then ``os.replace``); an entry that cannot be read or parsed is treated as
-missing, and a failing write only logs: the cache never breaks a run.
+missing.  The cache never breaks a run: the first write that fails (full disk, read-only
+filesystem, no permission) is reported once and ends caching for the run; downloads and git
+checkouts then go to a temporary directory removed by :meth:`Cache.close`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,10 +85,27 @@ class Cache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.base = self.root / _LAYOUT
+        self._lock = threading.Lock()
+        self._writable = True
+        self._scratch: Path | None = None
 
     # -- plumbing --------------------------------------------------------------------------
 
+    @property
+    def writable(self) -> bool:
+        """False once a write has failed: the rest of the run does without the cache."""
+        return self._writable
+
+    def give_up_writing(self, exc: OSError) -> None:
+        """A write under the cache failed: say so once, and write nothing more this run."""
+        from lockcheck.cachedir import warn_unwritable
+
+        self._writable = False
+        warn_unwritable(self.root, exc)
+
     def _write(self, path: Path, data: bytes, *more: bytes) -> bool:
+        if not self._writable:
+            return False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -95,10 +116,11 @@ class Cache:
                         fh.write(chunk)
                 os.replace(tmp, path)
             except BaseException:
-                os.unlink(tmp)
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
                 raise
         except OSError as exc:
-            _log.warning("cannot write cache entry %s: %s", path, exc)
+            self.give_up_writing(exc)
             return False
         return True
 
@@ -109,13 +131,42 @@ class Cache:
             return None
 
     def tmp_dir(self) -> Path:
-        """Directory for partial downloads (falls back to the system temp dir)."""
-        path = self.base / "tmp"
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return Path(tempfile.gettempdir())
+        """Directory for partial downloads: in the cache (same filesystem as the files, so
+        they are moved, not copied) while it can be written, else :meth:`scratch_dir`."""
+        return self._subdir("tmp")
+
+    def _subdir(self, name: str) -> Path:
+        """``v1/<name>`` while the cache can be written, else ``<name>`` in the scratch dir."""
+        if self._writable:
+            path = self.base / name
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                return path
+            except OSError as exc:
+                self.give_up_writing(exc)
+        path = self.scratch_dir() / name
+        path.mkdir(exist_ok=True)
         return path
+
+    def scratch_dir(self) -> Path:
+        """A private temporary directory for this run (made on first use, removed by
+        :meth:`close`); an OSError here means no disk space is left for the run at all."""
+        with self._lock:
+            if self._scratch is None:
+                self._scratch = Path(tempfile.mkdtemp(prefix="lockcheck-cache-"))
+            return self._scratch
+
+    def is_scratch(self, path: Path) -> bool:
+        """Whether *path* is the scratch directory or lies in it."""
+        scratch = self._scratch
+        return scratch is not None and (Path(path) == scratch or scratch in Path(path).parents)
+
+    def close(self) -> None:
+        """Remove the scratch directory (the cache itself stays)."""
+        with self._lock:
+            scratch, self._scratch = self._scratch, None
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -188,18 +239,18 @@ class Cache:
 
     def store_file(self, tmp: Path, sha256: str, filename: str) -> Path:
         """Move a verified download into the cache; returns where it lives now."""
+        if not self._writable:
+            return tmp
         final = self._file_dir(sha256.lower()) / filename
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)
         except OSError as exc:
-            _log.warning("cannot cache %s: %s", filename, exc)
+            self.give_up_writing(exc)
             return tmp
         return final
 
     # -- git -------------------------------------------------------------------------------
 
     def git_dir(self) -> Path:
-        path = self.base / "git"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return self._subdir("git")

@@ -14,6 +14,7 @@ preparation of the sdist (:mod:`lockcheck.index.building`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -28,12 +29,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from lockcheck.errors import HashMismatch, IndexUnavailable, MetadataError, redact_url
+from lockcheck.errors import (
+    HashMismatch,
+    IndexUnavailable,
+    LockcheckError,
+    MetadataError,
+    redact_url,
+)
 from lockcheck.index import building
 from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage, default_cache_dir, file_sha256
 from lockcheck.index.filenames import is_archive, parse_filename
@@ -110,6 +117,14 @@ class _NewestVersions:
 
 
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class _CacheWriteFailed(Exception):
+    """The cache's disk failed while a download was saved into it (the cache is given up
+    for the run: the download is made again elsewhere)."""
+
 
 #: Content negotiation of the simple API: PEP 691 JSON first, HTML as fallback.
 ACCEPT = (
@@ -294,6 +309,7 @@ class PackageFinder:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         self._session.close()
+        self.cache.close()
 
     def __enter__(self) -> PackageFinder:
         return self
@@ -497,20 +513,33 @@ class PackageFinder:
 
     def _save_download(self, response: httpx.Response, file: DistFile) -> Path:
         """Stream a 200 response into the cache, verifying length and hashes."""
+        if response.status_code >= 300:  # 404 and friends: no file to save
+            phrase = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+            url = redact_url(file.url)
+            raise IndexUnavailable(f"cannot download {url}: {phrase}", url=url)
         hashers = self._hashers(file)
-        fd, tmp_name = tempfile.mkstemp(dir=self.cache.tmp_dir(), prefix=".download-")
+        directory = None
+        try:
+            directory = self.cache.tmp_dir()
+            fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".download-")
+        except OSError as exc:
+            raise self._disk_failed(file, directory, exc) from exc
         tmp = Path(tmp_name)
         try:
             size = 0
-            with os.fdopen(fd, "wb") as out:
-                # Raw bytes (no Content-Encoding decoding): the hash is of the file as served.
-                # A response already read (httpx.MockTransport) only has its content.
-                chunks = [response.content] if response.is_stream_consumed else None
-                for chunk in chunks or response.iter_raw():
-                    out.write(chunk)
-                    size += len(chunk)
-                    for hasher in hashers.values():
-                        hasher.update(chunk)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    # Raw bytes (no Content-Encoding decoding): the hash is of the file as
+                    # served.  A response already read (httpx.MockTransport) only has its
+                    # content.  Network errors arrive as httpx errors: an OSError is the disk.
+                    chunks = [response.content] if response.is_stream_consumed else None
+                    for chunk in chunks or response.iter_raw():
+                        out.write(chunk)
+                        size += len(chunk)
+                        for hasher in hashers.values():
+                            hasher.update(chunk)
+            except OSError as exc:
+                raise self._disk_failed(file, directory, exc) from exc
             expected = response.headers.get("content-length")
             if expected is not None and expected.isdigit() and int(expected) != size:
                 from lockcheck.index._httpx import httpx
@@ -521,9 +550,32 @@ class PackageFinder:
             digests = {name: h.hexdigest() for name, h in hashers.items()}
             self._verify(file, digests, redact_url(file.url))
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             raise
         return self.cache.store_file(tmp, digests["sha256"], file.filename)
+
+    def _disk_failed(self, file: DistFile, directory: Path | None, exc: OSError) -> Exception:
+        """What to raise when saving a download failed on disk: in the cache, a signal to
+        download again into the scratch directory; in the scratch directory (or while making
+        it: *directory* None), a clean error."""
+        if directory is not None and not self.cache.is_scratch(directory):
+            self.cache.give_up_writing(exc)
+            return _CacheWriteFailed()
+        directory = directory or Path(tempfile.gettempdir())
+        return LockcheckError(
+            f"cannot save {redact_url(file.url)} in {directory}: {exc.strerror or exc}"
+        )
+
+    def _stream_saving(
+        self, url: str, handle: Callable[[httpx.Response], T], headers: Mapping[str, str]
+    ) -> T:
+        """``session.stream`` with a handler that may save the body: when the cache's disk
+        fails on the way, the download starts once more, into the scratch directory."""
+        try:
+            return self._session.stream(url, handle, headers=headers)
+        except _CacheWriteFailed:
+            return self._session.stream(url, handle, headers=headers)
 
     def _fetch_file(self, file: DistFile) -> Path:
         # Keyed by URL *and* expected hashes: the same URL asked with other hashes is
@@ -548,11 +600,8 @@ class PackageFinder:
             cached = self.cache.cached_file(sha, file.filename)
             if cached is not None:
                 return cached
-        return self._session.stream(
-            file.url,
-            lambda response: self._save_download(response, file),
-            headers=_NO_ENCODING,
-            label=file.index or file.url,
+        return self._stream_saving(
+            file.url, lambda response: self._save_download(response, file), _NO_ENCODING
         )
 
     # ------------------------------------------------------------------------------------
@@ -636,7 +685,7 @@ class PackageFinder:
     def _pep658_metadata(self, file: DistFile) -> bytes | None:
         parts = urllib.parse.urlsplit(strip_fragment(file.url)[0])
         url = urllib.parse.urlunsplit(parts._replace(path=parts.path + ".metadata"))
-        response = self._session.get(url, label=file.index or url)
+        response = self._session.get(url)
         if not 200 <= response.status_code < 300:
             return None
         data = response.content
@@ -659,8 +708,6 @@ class PackageFinder:
             parse_content_range,
         )
 
-        label = file.index or file.url
-
         def first(response: httpx.Response) -> tuple[str, object]:
             if response.status_code == 206:
                 span = parse_content_range(response.headers.get("content-range"))
@@ -673,7 +720,7 @@ class PackageFinder:
             return "none", None
 
         headers = {"Range": f"bytes=-{TAIL_BYTES}", **_NO_ENCODING}
-        kind, value = self._session.stream(file.url, first, headers=headers, label=label)
+        kind, value = self._stream_saving(file.url, first, headers)
         if kind == "file":
             assert isinstance(value, Path)
             self._files.put(_file_key(file), value)
@@ -686,7 +733,6 @@ class PackageFinder:
             response = self._session.get(
                 file.url,
                 headers={"Range": f"bytes={begin}-{stop - 1}", **_NO_ENCODING},
-                label=label,
             )
             span = parse_content_range(response.headers.get("content-range"))
             if response.status_code != 206 or span is None or span[0] != begin:

@@ -76,6 +76,11 @@ def _is_tls_error(exc: BaseException) -> bool:
     return False
 
 
+def _answer(label: str, what: str, url: str) -> str:
+    """``<label> <what> for <url>``, or ``<url> <what>`` when the label is the URL itself."""
+    return f"{url} {what}" if label == url else f"{label} {what} for {url}"
+
+
 def _trusted_pattern(host: str) -> str:
     return f"all://{host.lower()}"
 
@@ -166,9 +171,9 @@ class HttpSession:
         if status in (401, 403):
             detail, hint = self.credentials.refusal(url)
             raise IndexUnavailable(
-                f"{label} refused access ({phrase}) for {url}{detail}", url=url, hint=hint
+                _answer(label, f"refused access ({phrase})", url) + detail, url=url, hint=hint
             )
-        raise IndexUnavailable(f"{label} answered {phrase} for {url}", url=url)
+        raise IndexUnavailable(_answer(label, f"answered {phrase}", url), url=url)
 
     def _backoff(self, attempt: int) -> None:
         delay = min(_BACKOFF_BASE * 2 ** (attempt - 1), _BACKOFF_MAX)
@@ -204,7 +209,8 @@ class HttpSession:
         retries = f" (after {self.settings.retries} retries)" if self.settings.retries else ""
         if isinstance(last, _RetryStatus):
             raise IndexUnavailable(
-                f"{label} answered HTTP {last.status_code} {last.reason_phrase} for {url}{retries}",
+                _answer(label, f"answered HTTP {last.status_code} {last.reason_phrase}", url)
+                + retries,
                 url=url,
             )
         assert last is not None
@@ -217,16 +223,17 @@ class HttpSession:
     ) -> httpx.Response:
         """GET with the whole body read; status is 2xx or one of :data:`OK_STATUSES`."""
         clean, _ = split_credentials(url)
-        label = label or clean
+        shown = redact_url(url)  # in messages: credentials masked, not dropped
+        label = label or shown
 
         def once() -> httpx.Response:
             response = self.client.get(clean, headers=headers, auth=self._auth(url))
             if response.status_code in _RETRY_STATUSES:
                 raise _RetryStatus(response)
-            self._check(response, clean, label)
+            self._check(response, shown, label)
             return response
 
-        return self._retrying(clean, label, once)
+        return self._retrying(shown, label, once)
 
     def stream(
         self,
@@ -239,16 +246,17 @@ class HttpSession:
         """GET and let *handle* consume the streamed response; a broken body retries the
         whole request (so *handle* must start afresh each time)."""
         clean, _ = split_credentials(url)
-        label = label or clean
+        shown = redact_url(url)  # in messages: credentials masked, not dropped
+        label = label or shown
 
         def once() -> T:
             with self.client.stream("GET", clean, headers=headers, auth=self._auth(url)) as resp:
                 if resp.status_code in _RETRY_STATUSES:
                     raise _RetryStatus(resp)
-                self._check(resp, clean, label)
+                self._check(resp, shown, label)
                 return handle(resp)
 
-        return self._retrying(clean, label, once)
+        return self._retrying(shown, label, once)
 
     def close(self) -> None:
         self.client.close()

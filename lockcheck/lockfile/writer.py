@@ -10,6 +10,7 @@ are masked as ``****`` in every URL instead of being written in clear.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -315,7 +316,7 @@ def write_atomically(path: Path, text: str | bytes, *, encoding: str = "utf-8") 
     except FileNotFoundError:
         mode = None
     except OSError as exc:
-        raise LockcheckError(f"cannot write {path}: {exc.strerror or exc}", file=path) from exc
+        raise _cannot_write(path, exc) from exc
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         try:
@@ -330,9 +331,16 @@ def write_atomically(path: Path, text: str | bytes, *, encoding: str = "utf-8") 
             os.close(fd)
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise LockcheckError(f"cannot write {path}: {exc.strerror or exc}", file=path) from exc
+        # On a read-only filesystem even removing a file that was never made fails (EROFS).
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise _cannot_write(path, exc) from exc
     _fsync_directory(target.parent)
+
+
+def _cannot_write(path: Path, exc: OSError) -> LockcheckError:
+    kept = "left as it was" if os.path.lexists(path) else "not created"
+    return LockcheckError(f"cannot write the file ({exc.strerror or exc}); {kept}", file=path)
 
 
 def _chmod(fd: int, path: Path, mode: int) -> None:

@@ -95,8 +95,9 @@ def sync_command(
         venv = resolve_target(python)
         report = _run(lock_paths, venv, options, ask=ask, quiet=quiet, verbose=verbose)
     except KeyboardInterrupt:
-        click.echo("lockcheck: interrupted", err=True)
-        ctx.exit(130)
+        from lockcheck.ui import exit_interrupted
+
+        exit_interrupted()
     except Exception as exc:
         from lockcheck.cli import fail
 

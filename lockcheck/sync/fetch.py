@@ -10,6 +10,7 @@ the first failure stops everything and nothing has been installed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -178,14 +179,18 @@ class _Preparer:
                 hint="the build ran with lockcheck's own interpreter; sync from a lockcheck "
                 "running on the target's Python version",
             )
-        if cache_dir is not None:
+        if cache_dir is not None and self.cache_root is not None:
+            tmp = cache_dir / f".{wheel.name}.{os.getpid()}.tmp"
             try:
                 cache_dir.mkdir(parents=True, exist_ok=True)
-                tmp = cache_dir / f".{wheel.name}.{os.getpid()}.tmp"
                 shutil.copyfile(wheel, tmp)
                 os.replace(tmp, cache_dir / wheel.name)
-            except OSError:
-                pass
+            except OSError as exc:  # the cache is an optimisation: say so once, go on
+                from lockcheck.cachedir import warn_unwritable
+
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+                warn_unwritable(self.cache_root, exc)
         return wheel
 
     # -- one action ----------------------------------------------------------------------
@@ -358,7 +363,8 @@ def prepare_wheels(
         progress=progress,
     )
     results: dict[int, PreparedWheel] = {}
-    with ThreadPoolExecutor(max_workers=min(_MAX_DOWNLOADS, len(todo))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(_MAX_DOWNLOADS, len(todo)))
+    try:
         futures = {pool.submit(preparer.prepare, a): i for i, a in enumerate(todo)}
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in pending:
@@ -371,4 +377,9 @@ def prepare_wheels(
             raise first.exception()  # type: ignore[misc]
         for future, index in futures.items():
             results[index] = future.result()
+    except KeyboardInterrupt:
+        # Not the executor's own exit, which would wait for every download in flight.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [results[i] for i in range(len(todo))]

@@ -1,0 +1,403 @@
+"""Faults a user meets: a read-only project, a full or read-only cache, Ctrl-C while the index
+hangs, a file download that fails.  Each ends with one clean line (or one warning and a
+successful run), promptly, and leaves the lock and the venv as they were.
+
+Read-only and full filesystems are real: the CLI runs in its own mount namespace
+(``unshare``) where a directory is bind-mounted read-only or a tiny tmpfs is filled up, so
+the kernel answers EROFS / ENOSPC even to root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import venv as stdlib_venv
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.builders import DistFactory
+from tests.fixtures.index_server import IndexServer
+from tests.helpers import describe, run_lockcheck, subprocess_env
+
+#: How long after SIGINT the process must be gone (1 s wanted; slack for a loaded 2-core CI).
+_INTERRUPT_BOUND = 2.0
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+
+
+def _unshare_argv() -> list[str]:
+    argv = ["unshare", "--mount"]
+    if os.geteuid() != 0:
+        argv.append("--map-root-user")  # a user namespace lets a normal user mount
+    return argv
+
+
+def _mount_namespace_works() -> bool:
+    try:
+        probe = subprocess.run(
+            [*_unshare_argv(), "sh", "-c", 'd=$(mktemp -d) && mount -t tmpfs tmpfs "$d"'],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+needs_mounts = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not _mount_namespace_works(),
+    reason="needs unshare --mount (a private mount namespace)",
+)
+
+
+def read_only(path: Path) -> str:
+    """Shell lines making *path* a read-only bind mount of itself."""
+    return f"mount --bind '{path}' '{path}' && mount -o remount,bind,ro '{path}'"
+
+
+def full_disk(path: Path) -> str:
+    """Shell lines putting a tiny tmpfs on *path* and filling it up."""
+    return (
+        f"mount -t tmpfs -o size=256k tmpfs '{path}' && "
+        f"(dd if=/dev/zero of='{path}/.fill' bs=4k 2>/dev/null || true)"
+    )
+
+
+def run_with_mounts(
+    setup: list[str], *args: str | Path, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m lockcheck *args`` in a mount namespace prepared by *setup*."""
+    script = " && ".join([*setup, 'exec "$@"'])
+    argv = [*_unshare_argv(), "sh", "-c", script, "sh", sys.executable, "-m", "lockcheck"]
+    return subprocess.run(
+        [*argv, *map(str, args)],
+        cwd=cwd,
+        env=subprocess_env(env),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+
+
+def warnings_of(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "warning" in line.lower()]
+
+
+def make_venv(path: Path) -> Path:
+    stdlib_venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(path)
+    return path
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under *root* with its content digest (sync's own stamp left out)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink() and ".lockcheck-sync" not in path.name:
+            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def dist_infos(venv: Path) -> list[str]:
+    return sorted(p.name for p in venv.glob("lib/python*/site-packages/*.dist-info"))
+
+
+@pytest.fixture
+def index(dist_factory: DistFactory, make_index) -> IndexServer:
+    """alpha 1.0 (needs beta) and beta 1.0, a wheel big enough to fill a small disk; no PEP
+    658 files, so compile reads metadata from the wheels themselves."""
+    dist_factory.wheel("alpha", "1.0", requires_dist=["beta"])
+    blob = os.urandom(400_000).hex()  # does not compress: the wheel stays big
+    dist_factory.wheel("beta", "1.0", files={"beta/__init__.py": "", "beta/blob.txt": blob})
+    return make_index(pep658=False)
+
+
+def lock_text(server: IndexServer, url: str | None = None) -> str:
+    return f"--index-url {url or server.url}\n\nalpha==1.0\nbeta==1.0\n"
+
+
+def project(tmp_path: Path, server: IndexServer) -> Path:
+    """A project whose lock is stale (its input gained beta): compile must rewrite it."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "requirements.in").write_text("alpha\nbeta\n", encoding="utf-8")
+    (root / "requirements.txt").write_text(
+        f"--index-url {server.url}\n\nalpha==1.0\n", encoding="utf-8"
+    )
+    return root
+
+
+# --------------------------------------------------------------------------------------
+# read-only project, full or read-only cache
+# --------------------------------------------------------------------------------------
+
+
+@needs_mounts
+def test_read_only_project_keeps_the_lock_and_says_why_in_one_line(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    root = project(tmp_path, index)
+    before = (root / "requirements.txt").read_bytes()
+    result = run_with_mounts([read_only(root)], "compile", "-i", index.url, cwd=root)
+    assert result.returncode == 2, describe(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, describe(result)
+    assert "internal error" not in result.stderr and "Errno" not in result.stderr
+    assert "requirements.txt" in lines[0] and "Read-only file system" in lines[0]
+    assert (root / "requirements.txt").read_bytes() == before
+    assert sorted(p.name for p in root.iterdir()) == ["requirements.in", "requirements.txt"]
+
+
+@needs_mounts
+@pytest.mark.parametrize("fault", ["full", "read-only"])
+def test_an_unwritable_cache_never_breaks_compile(
+    tmp_path: Path, index: IndexServer, fault: str
+) -> None:
+    root = project(tmp_path, index)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    setup = full_disk(cache) if fault == "full" else read_only(cache)
+    env = {"LOCKCHECK_CACHE_DIR": str(cache)}
+    result = run_with_mounts([setup], "compile", "-i", index.url, cwd=root, env=env)
+    assert result.returncode == 0, describe(result)
+    warnings = warnings_of(result.stderr)
+    assert len(warnings) == 1, describe(result)
+    reason = "No space left on device" if fault == "full" else "Read-only file system"
+    assert str(cache) in warnings[0] and reason in warnings[0], describe(result)
+    assert "internal error" not in result.stderr
+    assert "beta==1.0" in (root / "requirements.txt").read_text()
+
+
+@needs_mounts
+@pytest.mark.parametrize("fault", ["full", "read-only"])
+def test_an_unwritable_cache_never_breaks_sync(
+    tmp_path: Path, index: IndexServer, fault: str
+) -> None:
+    venv = make_venv(tmp_path / "venv")
+    (tmp_path / "requirements.txt").write_text(lock_text(index), encoding="utf-8")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    setup = full_disk(cache) if fault == "full" else read_only(cache)
+    env = {"LOCKCHECK_CACHE_DIR": str(cache)}
+    result = run_with_mounts([setup], "sync", "--python", venv, cwd=tmp_path, env=env)
+    assert result.returncode == 0, describe(result)
+    warnings = warnings_of(result.stderr)
+    assert len(warnings) == 1, describe(result)
+    assert str(cache) in warnings[0], describe(result)
+    assert "internal error" not in result.stderr
+    assert dist_infos(venv) == ["alpha-1.0.dist-info", "beta-1.0.dist-info"]
+    assert index.count("/files/beta-1.0-py3-none-any.whl") <= 2  # one retry at most
+
+
+def git(*args: str, cwd: Path) -> None:
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+    }
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    subprocess.run(
+        ["git", *args], cwd=cwd, env=subprocess_env(env), check=True, capture_output=True
+    )
+
+
+@needs_mounts
+def test_a_git_reference_is_checked_out_elsewhere_when_the_cache_is_read_only(
+    tmp_path: Path, dist_factory: DistFactory
+) -> None:
+    repo = dist_factory.project("sub", "1.0")
+    git("init", "--quiet", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "--quiet", "-m", "v1", cwd=repo)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "requirements.in").write_text(f"sub @ git+{repo.as_uri()}\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = {"LOCKCHECK_CACHE_DIR": str(cache)}
+    result = run_with_mounts([read_only(cache)], "compile", "--no-index", cwd=root, env=env)
+    assert result.returncode == 0, describe(result)
+    assert len(warnings_of(result.stderr)) == 1, describe(result)
+    assert f"sub @ git+{repo.as_uri()}" in (root / "requirements.txt").read_text()
+
+
+# --------------------------------------------------------------------------------------
+# Ctrl-C while the index hangs
+# --------------------------------------------------------------------------------------
+
+
+def interrupt_when_asked(
+    server: IndexServer, prefix: str, *args: str | Path, cwd: Path
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run lockcheck, SIGINT it once the (hanging) server got a request for *prefix*; the
+    result and how long the process took to end after the signal."""
+    server.slow(prefix, 60)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lockcheck", *map(str, args)],
+        cwd=cwd,
+        env=subprocess_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not server.count(prefix) and time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            time.sleep(0.02)
+        assert server.count(prefix), "the request never reached the server"
+        time.sleep(0.3)  # well inside the read
+        process.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        try:
+            stdout, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+        took = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        server.clear_faults()
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return result, took
+
+
+def test_ctrl_c_stops_compile_at_once_while_the_index_hangs(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    root = project(tmp_path, index)
+    before = (root / "requirements.txt").read_bytes()
+    result, took = interrupt_when_asked(
+        index, "/simple/beta/", "compile", "-i", index.url, cwd=root
+    )
+    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after SIGINT\n{describe(result)}"
+    assert result.returncode == 130, describe(result)
+    assert "interrupted" in result.stderr and "Traceback" not in result.stderr, describe(result)
+    assert (root / "requirements.txt").read_bytes() == before
+    assert sorted(p.name for p in root.iterdir()) == ["requirements.in", "requirements.txt"]
+
+
+def test_ctrl_c_stops_sync_at_once_while_a_download_hangs(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    venv = make_venv(tmp_path / "venv")
+    (tmp_path / "requirements.txt").write_text(lock_text(index), encoding="utf-8")
+    before = snapshot(venv)
+    result, took = interrupt_when_asked(
+        index, "/files/beta-", "sync", "--python", venv, cwd=tmp_path
+    )
+    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after SIGINT\n{describe(result)}"
+    assert result.returncode == 130, describe(result)
+    assert "interrupted" in result.stderr and "Traceback" not in result.stderr, describe(result)
+    assert snapshot(venv) == before
+
+
+# --------------------------------------------------------------------------------------
+# a failed file download names the file
+# --------------------------------------------------------------------------------------
+
+_FAULTS = ["404", "503", "truncated"]
+
+
+def inject(server: IndexServer, fault: str, path: str) -> None:
+    if fault == "truncated":
+        server.truncate(path)
+    else:
+        server.fail_next(path, int(fault), times=1000)
+
+
+@pytest.mark.parametrize("fault", _FAULTS)
+def test_a_failed_download_during_sync_names_the_file(
+    tmp_path: Path, dist_factory: DistFactory, make_index, fault: str
+) -> None:
+    dist_factory.wheel("alpha", "1.0")
+    dist_factory.wheel("beta", "1.0")
+    server = make_index(auth=("user", "sekrit"))
+    venv = make_venv(tmp_path / "venv")
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(lock_text(server, server.url_with_auth), encoding="utf-8")
+    before = snapshot(venv)
+    inject(server, fault, "/files/beta-1.0-py3-none-any.whl")
+    result = run_lockcheck("sync", "--python", venv, cwd=tmp_path, env={"PIP_RETRIES": "1"})
+    assert result.returncode == 2, describe(result)
+    first = result.stderr.splitlines()[0]
+    assert f"{server.base_url}/files/beta-1.0-py3-none-any.whl" in first, describe(result)
+    assert "does not match its hash" not in first, describe(result)
+    assert "sekrit" not in result.stderr + result.stdout
+    assert snapshot(venv) == before
+
+
+def test_a_failed_download_of_a_direct_url_masks_its_credentials(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    dist_factory.wheel("beta", "1.0")
+    server = make_index(auth=("user", "sekrit"))
+    venv = make_venv(tmp_path / "venv")
+    base = server.base_url.replace("http://", "http://user:sekrit@")
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(f"beta @ {base}/files/beta-1.0-py3-none-any.whl\n", encoding="utf-8")
+    server.truncate("/files/")
+    result = run_lockcheck("sync", "--python", venv, cwd=tmp_path, env={"PIP_RETRIES": "1"})
+    assert result.returncode == 2, describe(result)
+    masked = server.base_url.replace("http://", "http://****@")
+    assert f"{masked}/files/beta-1.0-py3-none-any.whl" in result.stderr, describe(result)
+    assert "sekrit" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("fault", _FAULTS)
+def test_a_failed_metadata_read_during_compile_names_the_file(
+    tmp_path: Path, index: IndexServer, fault: str
+) -> None:
+    root = project(tmp_path, index)
+    before = (root / "requirements.txt").read_bytes()
+    inject(index, fault, "/files/beta-1.0-py3-none-any.whl")
+    result = run_lockcheck("compile", "-i", index.url, cwd=root, env={"PIP_RETRIES": "1"})
+    assert result.returncode == 2, describe(result)
+    first = result.stderr.splitlines()[0]
+    assert f"{index.base_url}/files/beta-1.0-py3-none-any.whl" in first, describe(result)
+    assert "does not match its hash" not in first, describe(result)
+    assert (root / "requirements.txt").read_bytes() == before
+
+
+def test_a_download_with_no_disk_space_anywhere_is_one_clean_error(
+    tmp_path: Path, dist_factory: DistFactory, make_index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache's disk fails, then the scratch directory's too (only a seam can make the
+    system temp dir fail: tempfile skips an unwritable $TMPDIR)."""
+    import errno
+    import tempfile
+
+    from lockcheck.errors import LockcheckError
+    from lockcheck.index.finder import PackageFinder
+    from lockcheck.index.settings import IndexSettings
+
+    dist_factory.wheel("beta", "1.0")
+    server = make_index()
+    settings = IndexSettings(index_url=server.url, cache_dir=tmp_path / "cache", retries=0)
+    with PackageFinder(settings) as finder:
+        (file,) = finder.project_files("beta")
+
+        def full(*args: object, **kwargs: object) -> tuple[int, str]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(tempfile, "mkstemp", full)
+        with pytest.raises(LockcheckError) as info:
+            finder.download(file, tmp_path / "out")
+    message = str(info.value)
+    assert message.startswith(f"cannot save {server.file_url(file.filename)} in ")
+    assert message.endswith(": No space left on device")
+    assert server.count(f"/files/{file.filename}") == 2  # once into the cache, once elsewhere
