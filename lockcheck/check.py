@@ -383,6 +383,11 @@ _CONTENT_OPTIONS = {
     "--emit-trusted-host",
     "--emit-find-links",
     "--constraint",
+    # Where sync downloads from: an edited header must not pass for the settings' own.
+    "--index-url",
+    "--extra-index-url",
+    "--find-links",
+    "--trusted-host",
 }
 
 
@@ -414,9 +419,10 @@ def _header_drift(header: Any, settings: Any, env_python: str, lock: str) -> lis
 
 
 def _norm_option(value: object) -> object:
+    """Comparable form; credentials masked (the header never holds them in clear)."""
     if isinstance(value, (list, tuple)):
-        return tuple(sorted(str(v) for v in value))
-    return value
+        return tuple(sorted(redact_url(str(v)) for v in value))
+    return redact_url(value) if isinstance(value, str) else value
 
 
 def _show_option(option: str, value: object) -> str:
@@ -427,8 +433,8 @@ def _show_option(option: str, value: object) -> str:
     if value is False:
         return "--no-" + option[2:]
     if isinstance(value, (list, tuple)):
-        return " ".join(f"{option}={v}" for v in value)
-    return f"{option}={value}"
+        return " ".join(f"{option}={redact_url(str(v))}" for v in value)
+    return f"{option}={redact_url(str(value))}"
 
 
 def _option_drift(lock: Any, settings: Any, inputs: Any, label: str) -> list[Drift]:
@@ -610,7 +616,8 @@ def hash_drift(text: str, name: str, resolution: Any) -> list[Drift]:
     lines = text.replace("\r\n", "\n").split("\n")
     for entry, resolved, known in _hashed_entries(text, name, resolution):
         pkg = entry.package
-        for digest in sorted(set(pkg.hashes) - set(known)):
+        # Only sha256 is known for every file; another algorithm's digest cannot be judged.
+        for digest in sorted(d for d in pkg.hashes if d.startswith("sha256:") and d not in known):
             line = _line_of(lines, digest, entry.line, entry.end_line)
             out.append(ForeignHash(name, line, pkg.name, str(pkg.version), digest))
         if not pkg.hashes:
