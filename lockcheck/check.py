@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,8 +29,10 @@ __all__ = [
     "Drift",
     "ForeignHash",
     "HeaderMismatch",
+    "IndexOptionDrift",
     "LockMissing",
     "LockReport",
+    "MissingHash",
     "MissingHashes",
     "MissingPin",
     "OrphanPin",
@@ -41,6 +43,7 @@ __all__ = [
     "TextDrift",
     "UnsatisfiedPin",
     "check_lock",
+    "foreign_hashes",
     "pin_changes",
     "render_github",
     "render_json",
@@ -209,6 +212,41 @@ class ForeignHash(Drift):
 
 
 @dataclass(frozen=True)
+class MissingHash(Drift):
+    kind: ClassVar[str] = "missing-hash"
+    name: str = ""
+    version: str = ""
+    digest: str = ""
+    file: str = ""
+
+    def message(self) -> str:
+        what = f"{self.file} ({self.digest[:23]}...)" if self.file else self.digest
+        return f"{self.name}=={self.version} has no --hash for {what}, a file of that release"
+
+
+@dataclass(frozen=True)
+class IndexOptionDrift(Drift):
+    """An options-block line that the settings would not write: every later ``sync`` reads
+    its index, find-links and trusted hosts from the lock, so an edit here redirects it."""
+
+    kind: ClassVar[str] = "index-option"
+    option: str = ""
+    found: tuple[str, ...] = ()
+    expected: tuple[str, ...] = ()
+
+    def message(self) -> str:
+        found, expected = _listed(self.found), _listed(self.expected)
+        if not self.found:
+            return f"{self.lock}: {self.option} is missing but the settings give {expected}"
+        settings = f"give {expected}" if self.expected else "write none"
+        return f"{self.lock}: {self.option} is {found} but the settings {settings}"
+
+
+def _listed(values: Sequence[str]) -> str:
+    return ", ".join(v or "set" for v in values)
+
+
+@dataclass(frozen=True)
 class TextDrift(Drift):
     kind: ClassVar[str] = "text"
     summary: str = ""
@@ -345,6 +383,11 @@ _CONTENT_OPTIONS = {
     "--emit-trusted-host",
     "--emit-find-links",
     "--constraint",
+    # Where sync downloads from: an edited header must not pass for the settings' own.
+    "--index-url",
+    "--extra-index-url",
+    "--find-links",
+    "--trusted-host",
 }
 
 
@@ -376,9 +419,10 @@ def _header_drift(header: Any, settings: Any, env_python: str, lock: str) -> lis
 
 
 def _norm_option(value: object) -> object:
+    """Comparable form; credentials masked (the header never holds them in clear)."""
     if isinstance(value, (list, tuple)):
-        return tuple(sorted(str(v) for v in value))
-    return value
+        return tuple(sorted(redact_url(str(v)) for v in value))
+    return redact_url(value) if isinstance(value, str) else value
 
 
 def _show_option(option: str, value: object) -> str:
@@ -389,8 +433,35 @@ def _show_option(option: str, value: object) -> str:
     if value is False:
         return "--no-" + option[2:]
     if isinstance(value, (list, tuple)):
-        return " ".join(f"{option}={v}" for v in value)
-    return f"{option}={value}"
+        return " ".join(f"{option}={redact_url(str(v))}" for v in value)
+    return f"{option}={redact_url(str(value))}"
+
+
+def _option_drift(lock: Any, settings: Any, inputs: Any, label: str) -> list[Drift]:
+    """Options-block lines that differ from what compile writes (credentials masked)."""
+    from lockcheck.compile import expected_options_block
+    from lockcheck.lockfile.reader import ParsedLock
+
+    if type(lock) is not ParsedLock:
+        return []  # a ParsedPylock: pylock.toml has no options block
+    expected: dict[str, list[str]] = defaultdict(list)
+    for text in expected_options_block(settings, inputs):
+        option, _, value = text.partition(" ")
+        expected[option].append(value)
+    found: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for number, option, value in lock.option_lines:
+        found[option].append((number, redact_url(value)))
+    out: list[Drift] = []
+    for option in sorted(set(expected) | set(found)):
+        want = expected.get(option, [])
+        have = found.get(option, [])
+        values = [value for _, value in have]
+        if sorted(values) == sorted(want):
+            continue
+        stray = [number for number, value in have if value not in want]
+        line = stray[0] if stray else (have[0][0] if have else None)
+        out.append(IndexOptionDrift(label, line, option, tuple(values), tuple(want)))
+    return out
 
 
 def structural_drift(settings: Any, inputs: Any, lock_text: str, lock_label: str) -> list[Drift]:
@@ -403,6 +474,7 @@ def structural_drift(settings: Any, inputs: Any, lock_text: str, lock_label: str
     lock = read_any_lock(lock_text, (settings.cwd or Path.cwd()) / output)
     reasons: list[Drift] = list(_credentials(lock_text, lock_label))
     reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
+    reasons += _option_drift(lock, settings, inputs, lock_label)
     # A universal lock may pin a name once per environment: judge the pin for the target.
     entries: dict[NormalizedName, Any] = {}
     for e in lock.entries:
@@ -508,12 +580,12 @@ def check_lock(
     if offline:
         return report
     result = compile_lock(replace(settings, offline=False, dry_run=True))
-    report.reasons.extend(_foreign_hashes(text, name, result.resolution))
+    report.reasons.extend(hash_drift(text, name, result.resolution))
     if result.text != text and not _same_body_of_pip_compile_lock(text, result.text):
         changes = pin_changes(text, result.text, name)
         known = {getattr(r, "name", None) for r in report.reasons}
         report.reasons.extend(c for c in changes if getattr(c, "name", None) not in known)
-        if not changes:
+        if not report.reasons:
             report.reasons.append(
                 TextDrift(name, None, "the lock's text differs from what compile writes")
             )
@@ -541,24 +613,56 @@ def _same_body_of_pip_compile_lock(on_disk: str, compiled: str) -> bool:
     return normal.startswith(_PIP_COMPILE_HEADER) and _body(on_disk) == _body(compiled)
 
 
-def _foreign_hashes(text: str, name: str, resolution: Any) -> list[Drift]:
-    """Hashes in the lock that belong to no file of the pinned release."""
+def hash_drift(text: str, name: str, resolution: Any) -> list[Drift]:
+    """``--hash`` lines that belong to no file of the pinned release, and files of the
+    release whose hash is missing (when the pin lists any)."""
+    out: list[Drift] = []
+    lines = text.replace("\r\n", "\n").split("\n")
+    for entry, resolved, known in _hashed_entries(text, name, resolution):
+        pkg = entry.package
+        # Only sha256 is known for every file; another algorithm's digest cannot be judged.
+        for digest in sorted(d for d in pkg.hashes if d.startswith("sha256:") and d not in known):
+            line = _line_of(lines, digest, entry.line, entry.end_line)
+            out.append(ForeignHash(name, line, pkg.name, str(pkg.version), digest))
+        if not pkg.hashes:
+            continue
+        for digest in sorted(set(resolved.hashes) - set(pkg.hashes)):
+            file = known.get(digest, "")
+            out.append(MissingHash(name, entry.line, pkg.name, str(pkg.version), digest, file))
+    return out
+
+
+def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
+    """The ``--hash`` lines of *text* that belong to no file of *resolution*'s release."""
+    return [r for r in hash_drift(text, name, resolution) if isinstance(r, ForeignHash)]
+
+
+def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any, Any, dict]]:
+    """(entry, resolved package, {"sha256:<hex>": filename} of the release) per hashed pin
+    whose version the resolution kept (a changed pin is reported as such)."""
     from lockcheck.compile import read_any_lock
 
-    out: list[Drift] = []
     for entry in read_any_lock(text, Path(name)).entries:
         pkg = entry.package
         resolved = resolution.packages.get(pkg.name)
         if not pkg.hashes or resolved is None or resolved.version != pkg.version:
             continue
-        known = {f"sha256:{f.hashes['sha256']}" for f in resolved.files if "sha256" in f.hashes}
-        if not known:
-            continue
-        for digest in pkg.hashes:
-            if digest.startswith("sha256:") and digest not in known:
-                out.append(ForeignHash(name, entry.line, pkg.name, str(pkg.version), digest))
-                break
-    return out
+        known = {
+            f"sha256:{f.hashes['sha256']}": f.filename
+            for f in resolved.files
+            if f.hashes.get("sha256")
+        }
+        known.update({d: known.get(d, "") for d in resolved.hashes})
+        if known:
+            yield entry, resolved, known
+
+
+def _line_of(lines: Sequence[str], needle: str, first: int, last: int) -> int:
+    """The 1-based line in [first, last] that contains *needle*, else *first*."""
+    for number in range(first, min(last, len(lines)) + 1):
+        if needle in lines[number - 1]:
+            return number
+    return first
 
 
 def _short_diff(old: str, new: str, name: str, limit: int = 60) -> str:

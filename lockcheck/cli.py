@@ -287,6 +287,7 @@ def run_compile(
         exit_interrupted("lockcheck: interrupted; nothing was written")
     except Exception as exc:
         return fail(exc, verbose > 0)
+    _warn_dropped_hashes(result)
     if settings.dry_run or result.output_file is None:
         sys.stdout.write(result.text)
         sys.stdout.flush()
@@ -323,6 +324,22 @@ def run_compile(
         state = "updated" if result.changed else "up to date"
         click.echo(f"{shown} {state} ({len(result.resolution.packages)} packages)", err=True)
     return 0
+
+
+def _warn_dropped_hashes(result: Any) -> None:
+    """Name each hash of the old lock that compile left out for belonging to no file."""
+    previous = result.previous_text
+    if not previous or "--hash" not in previous or result.output_file is None:
+        return
+    from lockcheck.check import foreign_hashes
+
+    shown = _shown(result.output_file)
+    for reason in foreign_hashes(previous, shown, result.resolution):
+        click.echo(
+            f"lockcheck: warning: {shown}: dropped --hash={reason.digest} of "
+            f"{reason.name}=={reason.version}: no file of that release has it",
+            err=True,
+        )
 
 
 def _shown(path: Path) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "CompileSettings",
     "compile_lock",
     "default_output_for",
+    "expected_options_block",
     "read_settings_inputs",
 ]
 
@@ -52,6 +53,8 @@ class CompileSettings:
     upgrade_packages: tuple[str, ...] = ()
     pre: bool = False
     generate_hashes: bool = False
+    # pip-tools' option, accepted so its commands and configs work; hashes are always
+    # those of the release's files, never copied from the existing lock.
     reuse_hashes: bool = True
     allow_unsafe: bool = False
     unsafe_packages: tuple[str, ...] = ()
@@ -292,7 +295,6 @@ def _resolve_and_render(
         formats=_format_control(settings, inputs.options),
         allow_prereleases=settings.pre or inputs.options.pre,
         generate_hashes=settings.generate_hashes,
-        reuse_hashes=settings.reuse_hashes,
         allow_unsafe=settings.allow_unsafe,
         # pip-tools: --unsafe-package replaces the default set.
         unsafe_packages=frozenset(canonicalize_name(p) for p in settings.unsafe_packages)
@@ -334,21 +336,11 @@ def _resolve_and_render(
         allow_unsafe=settings.allow_unsafe,
         unsafe_packages=request.unsafe_packages,
         generate_hashes=settings.generate_hashes,
-        emit_options=settings.emit_options,
-        emit_index_url=settings.emit_index_url,
-        emit_trusted_host=settings.emit_trusted_host,
-        emit_find_links=settings.emit_find_links,
         newline=settings.newline,
         python_version=resolution.python_version,
         compile_command=_header_command(settings, src_files, output, cwd),
         custom_compile_command=custom_compile_command_from_env(environ),
-        index_url=index_settings.index_url,
-        no_index=index_settings.no_index,
-        extra_index_urls=index_settings.extra_index_urls,
-        find_links=index_settings.find_links,
-        trusted_hosts=index_settings.trusted_hosts,
-        only_binary=request.formats.only_binary,
-        no_binary=request.formats.no_binary,
+        **_options_block_fields(settings, index_settings, request.formats),
     )
     text = render_requirements(
         resolution,
@@ -357,6 +349,38 @@ def _resolve_and_render(
         fallback_texts=[_raw(cwd / p) for p in src_files if str(p) != "-"],
     )
     return CompileResult(text, output, previous_text, resolution, inputs)
+
+
+def _options_block_fields(settings: CompileSettings, index_settings, formats) -> dict[str, object]:
+    """The OutputSettings fields that decide the lock's options block."""
+    return {
+        "emit_options": settings.emit_options,
+        "emit_index_url": settings.emit_index_url,
+        "emit_trusted_host": settings.emit_trusted_host,
+        "emit_find_links": settings.emit_find_links,
+        "index_url": index_settings.index_url,
+        "no_index": index_settings.no_index,
+        "extra_index_urls": index_settings.extra_index_urls,
+        "find_links": index_settings.find_links,
+        "trusted_hosts": index_settings.trusted_hosts,
+        "only_binary": formats.only_binary,
+        "no_binary": formats.no_binary,
+    }
+
+
+def expected_options_block(settings: CompileSettings, inputs: ParsedInputs) -> list[str]:
+    """The option lines compile writes for *settings* and *inputs*, without the network.
+
+    The same merge as :func:`compile_lock` (pip config and env, config, command line, the
+    inputs' own option lines), so ``check`` can tell an edited ``--index-url`` offline.
+    """
+    from lockcheck.lockfile.settings import OutputSettings
+    from lockcheck.lockfile.writer import options_block
+
+    environ = dict(os.environ if settings.environ is None else settings.environ)
+    index_settings = merge_index_options(settings, inputs.options, environ)
+    formats = _format_control(settings, inputs.options)
+    return options_block(OutputSettings(**_options_block_fields(settings, index_settings, formats)))
 
 
 @contextlib.contextmanager

@@ -21,6 +21,9 @@ Fixtures
     shared server.  Do not flip switches or inject faults on ``universe_index``, and do not
     count its requests (other tests use it too): for that, make your own server with
     ``make_index(universe_wheelhouse, ...)``, which costs a few milliseconds.
+``project``
+    ``(folder, server)``: ``requirements.in`` (flask) compiled with ``--generate-hashes``
+    into ``requirements.txt`` against its own server of the universe (for ``check`` tests).
 
 Markers
 -------
@@ -203,3 +206,16 @@ def universe_index(universe_wheelhouse: Wheelhouse) -> Iterator[IndexServer]:
     server = IndexServer(universe_wheelhouse.directory, yanked=universe_wheelhouse.yanked)
     with server:
         yield server
+
+
+@pytest.fixture
+def project(tmp_path: Path, make_index: MakeIndex, universe_wheelhouse: Wheelhouse):
+    """A compiled project: requirements.in -> requirements.txt against a private index."""
+    from tests.helpers import describe, run_lockcheck
+
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("flask\n")
+    result = run_lockcheck("compile", "-i", server.url, "--generate-hashes", cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    server.clear_log()
+    return tmp_path, server

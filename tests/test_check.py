@@ -5,22 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.helpers import describe, run_lockcheck
 
 LOCK = "requirements.txt"
-
-
-@pytest.fixture
-def project(tmp_path, make_index, universe_wheelhouse):
-    """A compiled project: requirements.in -> requirements.txt against a private index."""
-    server = make_index(universe_wheelhouse)
-    (tmp_path / "requirements.in").write_text("flask\n")
-    result = run_lockcheck("compile", "-i", server.url, "--generate-hashes", cwd=tmp_path)
-    assert result.returncode == 0, describe(result)
-    server.clear_log()
-    return tmp_path, server
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

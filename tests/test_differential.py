@@ -9,6 +9,7 @@ byte.  pip-compile's default ``--strip-extras`` is still off (pip-tools 7), lock
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -194,19 +195,35 @@ def test_input_change_moves_only_what_it_must(tmp_path, universe_index):
     assert "werkzeug==3.0.0" in text
 
 
-def test_hashes_are_reused_from_the_existing_lock(tmp_path, universe_index):
+def test_hashes_of_the_existing_lock_are_verified_not_reused(tmp_path, universe_index):
+    """A deliberate difference: pip-compile copies an existing pin's hashes unchecked
+    (``--reuse-hashes``), so a bogus or foreign hash in a lock survives every recompile.
+    lockcheck writes the hashes of the release's files and says which one it dropped."""
+    bogus = "sha256:" + "0" * 64
     existing = (
         f"--index-url {universe_index.url}\n\n"
-        "idna==3.6 \\\n    --hash=sha256:" + "0" * 64 + "\n    # via -r requirements.in\n"
+        f"idna==3.6 \\\n    --hash={bogus}\n    # via -r requirements.in\n"
     )
-    text = compare(
-        tmp_path,
+    _prepare(tmp_path, {"requirements.in": "idna\n"}, existing, "requirements.txt")
+    pc = run_pip_compile(
+        "--no-header",
+        "--cache-dir",
+        str(tmp_path / "pc-cache"),
+        "--index-url",
         universe_index.url,
-        {"requirements.in": "idna\n"},
-        (*STRIP, "--generate-hashes"),
-        existing=existing,
+        *STRIP,
+        "--generate-hashes",
+        "--dry-run",
+        cwd=tmp_path,
     )
-    assert "0" * 64 in text
+    assert pc.returncode == 0 and bogus in pc.stdout + pc.stderr, describe(pc)
+    args = ("--index-url", universe_index.url, *STRIP, "--generate-hashes")
+    lc = run_lockcheck("compile", "--no-header", *args, cwd=tmp_path)
+    assert lc.returncode == 0, describe(lc)
+    text = (tmp_path / "requirements.txt").read_text()
+    assert bogus not in text
+    assert re.search(r"idna==3\.6 \\\n    --hash=sha256:[0-9a-f]{64}\n", text), text
+    assert f"dropped --hash={bogus} of idna==3.6" in lc.stderr
 
 
 def test_pyproject_with_extras(tmp_path, universe_index):

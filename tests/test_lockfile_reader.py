@@ -77,7 +77,7 @@ def test_split_file_in_detail() -> None:
     }
     assert parsed.header.sources == ("requirements.in",)
     assert parsed.options == IndexOptions(find_links=("/tmp/lfexp/wheels",))
-    assert parsed.option_lines == ((7, "--find-links /tmp/lfexp/wheels"),)
+    assert parsed.option_lines == ((7, "--find-links", "/tmp/lfexp/wheels"),)
     assert parsed.newline == "\n"
     assert parsed.annotation_style == "split"
 

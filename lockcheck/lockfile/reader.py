@@ -112,7 +112,9 @@ class ParsedLock:
     annotation_style: str | None = None
     #: Line of the unsafe section's heading, None when there is none.
     unsafe_section_line: int | None = None
-    option_lines: tuple[tuple[int, str], ...] = field(default=())
+    #: The options block line by line: (line number, long option name, value as written;
+    #: "" for a flag such as ``--no-index``).
+    option_lines: tuple[tuple[int, str, str], ...] = field(default=())
 
     @property
     def packages(self) -> dict[NormalizedName, LockedPackage]:
@@ -292,7 +294,7 @@ class _Reader:
         self.entries: list[LockEntry] = []
         self.header: LockHeader | None = None
         self.options: dict[str, list[str]] = {}
-        self.option_lines: list[tuple[int, str]] = []
+        self.option_lines: list[tuple[int, str, str]] = []
         self.unsafe_line: int | None = None
         self.styles: set[str] = set()
         self._open_via = False  # inside a split-style "# via" list
@@ -395,12 +397,10 @@ class _Reader:
         if key in _FLAG_OPTIONS:
             if value:
                 raise self.ctx.error(f"{name} takes no value", number)
-            self.options.setdefault(key, []).append("")
-        else:
-            if not value:
-                raise self.ctx.error(f"{name} needs a value", number)
-            self.options.setdefault(key, []).append(value)
-        self.option_lines.append((number, text))
+        elif not value:
+            raise self.ctx.error(f"{name} needs a value", number)
+        self.options.setdefault(key, []).append(value)
+        self.option_lines.append((number, key, value))
 
     def _logical(self, index: int) -> tuple[str, int]:
         """Join ``\\``-continued lines; returns the text and the index of its last line."""

@@ -30,6 +30,7 @@ __all__ = [
     "MESSAGE_UNSAFE_PACKAGES_UNPINNED",
     "detect_newline",
     "format_package",
+    "options_block",
     "render_requirements",
     "write_atomically",
 ]
@@ -208,6 +209,15 @@ def _options(settings: OutputSettings) -> Iterator[str]:
         yield f"--only-binary {name}"
 
 
+def options_block(settings: OutputSettings) -> list[str]:
+    """The option lines the lock starts with (none with ``--no-emit-options``).
+
+    ``check`` compares a lock's own lines with these: an edited ``--index-url`` would send
+    every later ``sync`` to another server.
+    """
+    return list(_options(settings)) if settings.emit_options else []
+
+
 def _sort_key(package: LockedPackage) -> tuple[bool, str]:
     return (not package.editable, package.name)
 
@@ -222,12 +232,11 @@ def _lines(resolution: Resolution, settings: OutputSettings) -> Iterator[str]:
     for line in _header(resolution, settings):
         yielded = True
         yield line
-    if settings.emit_options:
-        options = list(_options(settings))
-        if options:
-            yielded = True
-            yield from options
-            yield ""
+    options = options_block(settings)
+    if options:
+        yielded = True
+        yield from options
+        yield ""
 
     packages = sorted(resolution.packages.values(), key=_sort_key)
     safe = [p for p in packages if not _is_unsafe(p, settings)]

@@ -65,7 +65,6 @@ class ResolveRequest:
     formats: FormatControl = field(default_factory=FormatControl)
     allow_prereleases: bool = False
     generate_hashes: bool = False
-    reuse_hashes: bool = True
     allow_unsafe: bool = False
     unsafe_packages: frozenset[NormalizedName] = DEFAULT_UNSAFE  # type: ignore[assignment]
     # Where relative paths of direct references are resolved (pip: the working directory).
@@ -335,22 +334,15 @@ def _spelled_otherwise(result: object, identifier: str, name: NormalizedName) ->
 def _hashes_for(
     cand: Candidate, files: Iterable, request: ResolveRequest, index: Index
 ) -> tuple[str, ...]:
-    pin = request.existing_pins.get(cand.name)
-    if (
-        request.reuse_hashes
-        and pin is not None
-        and pin.version == cand.version
-        and pin.hashes
-        and cand.link is None
-    ):
-        return tuple(sorted(pin.hashes))
+    """sha256 of every file of the release: the index's digest, else the file's own bytes.
+
+    Hashes of the existing lock are never carried over on trust (pip-tools'
+    ``--reuse-hashes``): one that belongs to no file of the release, a hand edit or a
+    tampered lock, would let pip install a file nobody published under that version.
+    """
     if cand.link is not None and _is_local_dir_or_vcs(cand.link):
         return ()
-    out: set[str] = set()
-    for f in files:
-        digest = f.hashes.get("sha256") or index.sha256(f)
-        out.add(f"sha256:{digest}")
-    return tuple(sorted(out))
+    return tuple(sorted({f"sha256:{f.hashes.get('sha256') or index.sha256(f)}" for f in files}))
 
 
 def _is_local_dir_or_vcs(link: str) -> bool:

@@ -226,7 +226,7 @@ def resolve_universal(
         )
         resolution = resolve(request, index)
         results.append((g, resolution))
-    return _merge(results, grid, template, index, existing)
+    return _merge(results, grid, template, index)
 
 
 def _merge(
@@ -234,7 +234,6 @@ def _merge(
     grid: Sequence[GridEnv],
     template: ResolveRequest,
     index: Index,
-    existing: Sequence[LockedPackage],
 ) -> Resolution:
     from lockcheck.resolve.resolver import _hashes_for
 
@@ -254,7 +253,6 @@ def _merge(
     versions_per_name: dict[NormalizedName, int] = defaultdict(int)
     for name, _version, _link in where:
         versions_per_name[name] += 1
-    existing_by_key = {(p.name, p.version): p for p in existing}
     packages: dict[str, LockedPackage] = {}
     for key in sorted(where, key=lambda k: (k[0], k[1] or Version("0"), k[2] or "")):
         name, version, _link = key
@@ -278,13 +276,7 @@ def _merge(
             from lockcheck.resolve.provider import Candidate
 
             cand = Candidate(name, version or Version("0"), link=pkg.link, editable=pkg.editable)
-            old = existing_by_key.get((name, version))
-            request = template
-            if old is not None and old.hashes:
-                request = replace(
-                    template, existing_pins={name: ExistingPin(name, version, old.hashes)}
-                )
-            hashes = _hashes_for(cand, files, request, index)
+            hashes = _hashes_for(cand, files, template, index)
         merged = replace(
             pkg,
             marker=marker,
