@@ -32,7 +32,6 @@ __all__ = [
     "IndexOptionDrift",
     "LockMissing",
     "LockReport",
-    "MissingHash",
     "MissingHashes",
     "MissingPin",
     "OrphanPin",
@@ -209,19 +208,6 @@ class ForeignHash(Drift):
             f"{self.name}=={self.version} lists {self.digest[:23]}..., which is not a file of "
             f"that release (a hand edit?)"
         )
-
-
-@dataclass(frozen=True)
-class MissingHash(Drift):
-    kind: ClassVar[str] = "missing-hash"
-    name: str = ""
-    version: str = ""
-    digest: str = ""
-    file: str = ""
-
-    def message(self) -> str:
-        what = f"{self.file} ({self.digest[:23]}...)" if self.file else self.digest
-        return f"{self.name}=={self.version} has no --hash for {what}, a file of that release"
 
 
 @dataclass(frozen=True)
@@ -614,21 +600,18 @@ def _same_body_of_pip_compile_lock(on_disk: str, compiled: str) -> bool:
 
 
 def hash_drift(text: str, name: str, resolution: Any) -> list[Drift]:
-    """``--hash`` lines that belong to no file of the pinned release, and files of the
-    release whose hash is missing (when the pin lists any)."""
+    """``--hash`` lines that belong to no file of the pinned release.
+
+    A pin listing only some of its release's files is not drift: pip-compile keeps an
+    existing pin's hashes (a file uploaded later is not added) and so does compile."""
     out: list[Drift] = []
     lines = text.replace("\r\n", "\n").split("\n")
-    for entry, resolved, known in _hashed_entries(text, name, resolution):
+    for entry, known in _hashed_entries(text, name, resolution):
         pkg = entry.package
         # Only sha256 is known for every file; another algorithm's digest cannot be judged.
         for digest in sorted(d for d in pkg.hashes if d.startswith("sha256:") and d not in known):
             line = _line_of(lines, digest, entry.line, entry.end_line)
             out.append(ForeignHash(name, line, pkg.name, str(pkg.version), digest))
-        if not pkg.hashes:
-            continue
-        for digest in sorted(set(resolved.hashes) - set(pkg.hashes)):
-            file = known.get(digest, "")
-            out.append(MissingHash(name, entry.line, pkg.name, str(pkg.version), digest, file))
     return out
 
 
@@ -637,9 +620,9 @@ def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
     return [r for r in hash_drift(text, name, resolution) if isinstance(r, ForeignHash)]
 
 
-def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any, Any, dict]]:
-    """(entry, resolved package, {"sha256:<hex>": filename} of the release) per hashed pin
-    whose version the resolution kept (a changed pin is reported as such)."""
+def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any, dict]]:
+    """(entry, {"sha256:<hex>": filename} of the release) per hashed pin whose version the
+    resolution kept (a changed pin is reported as such)."""
     from lockcheck.compile import read_any_lock
 
     for entry in read_any_lock(text, Path(name)).entries:
@@ -654,7 +637,7 @@ def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any
         }
         known.update({d: known.get(d, "") for d in resolved.hashes})
         if known:
-            yield entry, resolved, known
+            yield entry, known
 
 
 def _line_of(lines: Sequence[str], needle: str, first: int, last: int) -> int:

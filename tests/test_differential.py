@@ -195,10 +195,33 @@ def test_input_change_moves_only_what_it_must(tmp_path, universe_index):
     assert "werkzeug==3.0.0" in text
 
 
-def test_hashes_of_the_existing_lock_are_verified_not_reused(tmp_path, universe_index):
-    """A deliberate difference: pip-compile copies an existing pin's hashes unchecked
-    (``--reuse-hashes``), so a bogus or foreign hash in a lock survives every recompile.
-    lockcheck writes the hashes of the release's files and says which one it dropped."""
+def test_hashes_of_the_existing_lock_are_reused_when_they_are_the_releases(
+    tmp_path, universe_index, universe_wheelhouse
+):
+    """pip-compile reuses an existing pin's hashes (``--reuse-hashes``); so does lockcheck
+    when every one of them is a file of the release: the same bytes as pip-compile."""
+    import hashlib
+
+    wheel = next(universe_wheelhouse.directory.glob("flask-3.0.0-*.whl"))
+    one = f"sha256:{hashlib.sha256(wheel.read_bytes()).hexdigest()}"
+    existing = (
+        f"--index-url {universe_index.url}\n\n"
+        f"flask==3.0.0 \\\n    --hash={one}\n    # via -r requirements.in\n"
+    )
+    text = compare(
+        tmp_path,
+        universe_index.url,
+        {"requirements.in": "flask==3.0.0\n"},
+        (*STRIP, "--generate-hashes"),
+        existing=existing,
+    )
+    assert re.search(rf"flask==3\.0\.0 \\\n    --hash={one}\n", text), text
+
+
+def test_a_foreign_existing_hash_is_replaced_not_reused(tmp_path, universe_index):
+    """A deliberate difference: pip-compile copies an existing pin's hashes unchecked, so a
+    bogus or foreign hash in a lock survives every recompile.  lockcheck writes the hashes
+    of the release's files instead, and says which one it dropped."""
     bogus = "sha256:" + "0" * 64
     existing = (
         f"--index-url {universe_index.url}\n\n"

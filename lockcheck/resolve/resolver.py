@@ -334,15 +334,23 @@ def _spelled_otherwise(result: object, identifier: str, name: NormalizedName) ->
 def _hashes_for(
     cand: Candidate, files: Iterable, request: ResolveRequest, index: Index
 ) -> tuple[str, ...]:
-    """sha256 of every file of the release: the index's digest, else the file's own bytes.
+    """sha256 of the release's files: the index's digest, else the file's own bytes.
 
-    Hashes of the existing lock are never carried over on trust (pip-tools'
-    ``--reuse-hashes``): one that belongs to no file of the release, a hand edit or a
-    tampered lock, would let pip install a file nobody published under that version.
+    An existing pin's hashes are kept, as pip-compile's ``--reuse-hashes`` keeps them, so a
+    file uploaded to the release later does not churn the lock; but only when every one of
+    them is a file of the release.  One that is not (a hand edit, a tampered lock) would let
+    pip install a file nobody published under that version: then the whole set is written
+    anew from the index.
     """
     if cand.link is not None and _is_local_dir_or_vcs(cand.link):
         return ()
-    return tuple(sorted({f"sha256:{f.hashes.get('sha256') or index.sha256(f)}" for f in files}))
+    released = {f"sha256:{f.hashes.get('sha256') or index.sha256(f)}" for f in files}
+    pin = request.existing_pins.get(cand.name)
+    if pin is not None and pin.version == cand.version and cand.link is None and pin.hashes:
+        kept = set(pin.hashes)
+        if kept <= released:
+            return tuple(sorted(kept))
+    return tuple(sorted(released))
 
 
 def _is_local_dir_or_vcs(link: str) -> bool:
