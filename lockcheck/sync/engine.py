@@ -9,6 +9,9 @@ The library behind ``lockcheck sync`` (no click, no argv).  Order of work:
 4. fetch, verify and build every wheel the plan needs, in a temporary directory;
 5. apply the plan as one transaction, then write the stamp.
 
+A transaction a killed run left behind is rolled back (from its journal) before step 3, and
+a distribution whose metadata says its install never finished is reinstalled.
+
 Only this module's top-level imports run on the fast path: keep them stdlib-only.
 """
 
@@ -312,7 +315,8 @@ def _sync_existing(
     progress: Callable[[str], None] | None,
     confirm: Callable[[SyncPlan], bool] | None,
 ) -> SyncReport:
-    from lockcheck.sync.apply import venv_lock
+    from lockcheck.sync.apply import recover, venv_lock
+    from lockcheck.sync.crashpoint import crash_point
     from lockcheck.sync.installed import installed_distributions
     from lockcheck.sync.interpreter import query_interpreter
     from lockcheck.sync.locks import merge_locks, require_hashes
@@ -323,7 +327,13 @@ def _sync_existing(
         installed = installed_distributions(info.site_packages)
         return _dry_run_report(parsed, installed, info, options, environ, venv, python, created)
 
-    with venv_lock(venv):
+    with venv_lock(venv, waiting=progress):
+        if recover(venv):
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "%s: rolled back a sync that was interrupted before it finished", venv
+            )
         env = info.environment
         merged = merge_locks(parsed, env)
         require_hashes(merged.wanted.values())
@@ -343,6 +353,7 @@ def _sync_existing(
             )
         finally:
             finder.close()
+        crash_point("stamp")
         stamp.write(lock_paths, venv, python, _STAMP_EXTRA)
         return SyncReport(venv, python, the_plan, applied=True, created=created)
 

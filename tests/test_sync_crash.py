@@ -1,0 +1,296 @@
+"""Sync survives being killed: whatever point a ``lockcheck sync`` dies at, the next plain
+sync leaves the venv exactly as a clean sync of its lock would (issue 11, section 2).
+
+Deterministic kill points come from the test-only ``LOCKCHECK_TEST_CRASH_AT`` hook
+(lockcheck/sync/crashpoint.py: SIGKILL at the n-th occurrence of an event); one test kills a
+real run from outside at a moment it sees on disk.  To share venvs, each test moves one venv
+back and forth between two locks: after every crash the repairing sync must give, file by
+file, the venv a clean sync of that lock gave, and ``pip freeze --all`` equal to the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lockcheck.sync.crashpoint import ENV_VAR
+from lockcheck.sync.journal import backup_dirs
+from tests.fixtures.builders import DistFactory
+from tests.fixtures.index_server import IndexServer
+from tests.helpers import describe, run_lockcheck, subprocess_env
+from tests.test_sync_engine import freeze, make_venv, pins, site_packages, snapshot, write_lock
+
+KILLED = -signal.SIGKILL
+
+
+def build_index(dist_factory: DistFactory, make_index, files: int) -> IndexServer:  # type: ignore[no-untyped-def]
+    """alpha 1.0 (with a script) and 2.0, beta, delta, bigpkg 1.0 and 2.0 with *files*
+    modules each (2.0 with its .dist-info first in the archive, so an install writes METADATA
+    first), and zzz-broken, whose install fails after the others (an unknown .data scheme)."""
+    dist_factory.wheel("alpha", "1.0", entry_points="[console_scripts]\nalpha-cli = alpha:x\n")
+    dist_factory.wheel("alpha", "2.0")
+    dist_factory.wheel("beta", "1.0")
+    dist_factory.wheel("delta", "1.0")
+    for version, first in (("1.0", False), ("2.0", True)):
+        modules = {f"bigpkg/m{i:04d}.py": f"V = {version!r}\nN = {i}\n" for i in range(files)}
+        dist_factory.wheel("bigpkg", version, files=modules, dist_info_first=first)
+    dist_factory.wheel(
+        "zzz-broken",
+        "1.0",
+        files={"zzz_broken/__init__.py": "", "zzz_broken-1.0.data/bogus/file.txt": "x"},
+    )
+    return make_index()
+
+
+def two_locks(tmp_path: Path, server: IndexServer) -> tuple[Path, Path]:
+    """Lock A and lock B: from one to the other every kind of change happens (upgrade,
+    downgrade, install, removal, a big package replaced)."""
+    a = write_lock(tmp_path / "a.txt", server, "alpha==1.0", "beta==1.0", "bigpkg==1.0")
+    b = write_lock(tmp_path / "b.txt", server, "alpha==2.0", "bigpkg==2.0", "delta==1.0")
+    return a, b
+
+
+def sync(venv: Path, lock: Path, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {ENV_VAR: crash} if crash else None
+    return run_lockcheck("sync", "--python", venv, lock, cwd=lock.parent, env=env, timeout=120)
+
+
+def assert_synced(venv: Path, lock: Path, reference: dict[str, str], label: str) -> None:
+    """The venv holds exactly what a clean sync of *lock* gave, and nothing of a transaction
+    is left over."""
+    assert not backup_dirs(venv), f"{label}: a backup is left in {venv}"
+    assert snapshot(venv) == reference, f"{label}: the venv differs from a clean sync"
+    assert freeze(venv) == pins(lock), label
+
+
+def clean_references(venv: Path, *locks: Path) -> dict[Path, dict[str, str]]:
+    """Sync *venv* to each lock in turn; what each clean sync left, by lock."""
+    references: dict[Path, dict[str, str]] = {}
+    for lock in locks:
+        result = sync(venv, lock)
+        assert result.returncode == 0, describe(result)
+        assert freeze(venv) == pins(lock)
+        references[lock] = snapshot(venv)
+    return references
+
+
+# --------------------------------------------------------------------------------------
+# kill points of the transaction
+# --------------------------------------------------------------------------------------
+
+#: From lock B to lock A and back, alternately.  Counts of a B -> A run: 6 files stashed for
+#: alpha 2.0, then ~300 for bigpkg 2.0; written: alpha 1.0 (8), beta (6), bigpkg 1.0 (300
+#: modules, then METADATA as the 315th file, WHEEL, INSTALLER, REQUESTED, RECORD).  A -> B
+#: installs bigpkg 2.0 METADATA first.
+KILL_POINTS = (
+    "journal",  # B -> A: the journal exists, nothing moved yet
+    "stash:3",  # A -> B: in the middle of alpha 1.0's removal
+    "stash:200",  # B -> A: in the middle of bigpkg 2.0's removal
+    "write:1",  # A -> B: the first file written
+    "write:150",  # B -> A: bigpkg 1.0 half written, no metadata yet
+    "write:150",  # A -> B: bigpkg 2.0 half written, its METADATA without RECORD
+    "write:315",  # B -> A: just after bigpkg 1.0's METADATA (the reported case)
+    "commit",  # A -> B: everything installed, the journal still there
+    "committed",  # B -> A: the journal gone, the backup not yet deleted
+    "stamp",  # A -> B: done, the no-op stamp not yet written
+)
+
+
+def test_a_sync_killed_at_any_point_is_repaired_by_the_next(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    server = build_index(dist_factory, make_index, files=300)
+    a, b = two_locks(tmp_path, server)
+    venv = make_venv(tmp_path / "venv")
+    references = clean_references(venv, a, b)
+    target = a
+    for point in KILL_POINTS:
+        label = f"killed at {point} syncing to {target.name}"
+        killed = sync(venv, target, crash=point)
+        assert killed.returncode == KILLED, f"{label}\n{describe(killed)}"
+        repaired = sync(venv, target)
+        assert repaired.returncode == 0, f"{label}\n{describe(repaired)}"
+        assert_synced(venv, target, references[target], label)
+        again = sync(venv, target)
+        assert again.stdout.strip() == "Everything up-to-date", describe(again)
+        target = b if target == a else a
+
+
+def test_a_killed_rollback_is_finished_by_the_next_sync(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    """A failing install is rolled back; killed during that rollback (or during the next
+    run's rollback of a killed sync), the next run still restores the venv exactly."""
+    server = build_index(dist_factory, make_index, files=300)
+    a, b = two_locks(tmp_path, server)
+    failing = write_lock(tmp_path / "c.txt", server, *sorted(pins(b)), "zzz-broken==1.0")
+    venv = make_venv(tmp_path / "venv")
+    references = clean_references(venv, b, a)
+    # A -> C creates ~320 files (rolled back first) and stashes ~320 (restored after).
+    for point in ("rollback:1", "rollback:200", "rollback:500"):
+        killed = sync(venv, failing, crash=point)
+        assert killed.returncode == KILLED, f"{point}\n{describe(killed)}"
+        again = sync(venv, failing)
+        assert again.returncode == 2, f"{point}\n{describe(again)}"
+        assert "interrupted" in again.stderr, describe(again)
+        assert "installing zzz_broken-1.0-py3-none-any.whl failed" in again.stderr
+        assert "the environment was restored" in again.stderr
+        assert_synced(venv, a, references[a], f"rolled back after a kill at {point}")
+
+    # Killed installing, then killed again while the next run rolls that back.
+    for point in ("write:100", "rollback:50"):
+        killed = sync(venv, b, crash=point)
+        assert killed.returncode == KILLED, f"{point}\n{describe(killed)}"
+    repaired = sync(venv, b)
+    assert repaired.returncode == 0, describe(repaired)
+    assert_synced(venv, b, references[b], "after two kills")
+
+
+# --------------------------------------------------------------------------------------
+# what another tool (or an older lockcheck) left half done
+# --------------------------------------------------------------------------------------
+
+
+def test_incomplete_installs_are_reinstalled(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    server = build_index(dist_factory, make_index, files=40)
+    a, _b = two_locks(tmp_path, server)
+    venv = make_venv(tmp_path / "venv")
+    reference = clean_references(venv, a)[a]
+    site = site_packages(venv)
+    (site / "alpha-1.0.dist-info" / "RECORD").unlink()
+    (site / "beta-1.0.dist-info" / "INSTALLER").unlink()
+    # An install that died midway: half the modules and RECORD missing.
+    for module in sorted((site / "bigpkg").iterdir())[::2]:
+        module.unlink()
+    (site / "bigpkg-1.0.dist-info" / "RECORD").unlink()
+
+    dry = run_lockcheck("sync", "--python", venv, "--dry-run", a, cwd=tmp_path)
+    assert dry.returncode == 1, describe(dry)
+    assert "reinstall  alpha==1.0, was alpha==1.0 (incomplete: no RECORD)" in dry.stdout
+    assert "reinstall  beta==1.0, was beta==1.0 (incomplete: no INSTALLER)" in dry.stdout
+    result = sync(venv, a)
+    assert result.returncode == 0, describe(result)
+    assert "3 reinstalled" in result.stdout, describe(result)
+    assert_synced(venv, a, reference, "reinstalled")
+
+    # One that is no longer locked goes (its metadata at least: RECORD lists no more).
+    (site / "beta-1.0.dist-info" / "RECORD").unlink()
+    fewer = write_lock(tmp_path / "fewer.txt", server, "alpha==1.0", "bigpkg==1.0")
+    result = sync(venv, fewer)
+    assert result.returncode == 0, describe(result)
+    assert freeze(venv) == pins(fewer)
+
+
+# --------------------------------------------------------------------------------------
+# a real kill from outside
+# --------------------------------------------------------------------------------------
+
+
+def _kill_when(venv: Path, lock: Path, ready) -> int:  # type: ignore[no-untyped-def]
+    """Start a sync of *venv* to *lock*, SIGKILL it as soon as ``ready()`` holds; its exit
+    code (KILLED, unless it finished first)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lockcheck", "sync", "--python", str(venv), str(lock)],
+        cwd=lock.parent,
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if ready():
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.0005)
+        return proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_sync_killed_from_outside_during_a_big_install(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    """The reported case: a 1500-file wheel, ``kill -9`` once its METADATA is on disk, or
+    after a random number of its modules."""
+    server = build_index(dist_factory, make_index, files=1500)
+    a, b = two_locks(tmp_path, server)
+    venv = make_venv(tmp_path / "venv")
+    references = clean_references(venv, a, b)
+    site = site_packages(venv)
+    count = random.Random(os.getpid()).randint(100, 1400)
+
+    def old_gone_then_modules(old: str, number: int):  # type: ignore[no-untyped-def]
+        def ready() -> bool:
+            if (site / old).exists():
+                return False
+            try:
+                with os.scandir(site / "bigpkg") as entries:
+                    return sum(1 for _ in entries) >= number
+            except FileNotFoundError:
+                return False
+
+        return ready
+
+    rounds = (
+        (a, old_gone_then_modules("bigpkg-2.0.dist-info", count), f"{count} modules"),
+        (b, lambda: (site / "bigpkg-2.0.dist-info" / "METADATA").exists(), "2.0 METADATA"),
+        (a, lambda: (site / "bigpkg-1.0.dist-info" / "METADATA").exists(), "1.0 METADATA"),
+    )
+    codes = []
+    for target, ready, label in rounds:
+        codes.append(_kill_when(venv, target, ready))
+        repaired = sync(venv, target)
+        assert repaired.returncode == 0, f"{label}\n{describe(repaired)}"
+        assert_synced(venv, target, references[target], f"killed at {label}")
+    assert KILLED in codes, codes  # at least one kill landed before the run finished
+
+
+# --------------------------------------------------------------------------------------
+# the venv lock
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name == "nt", reason="fcntl locks")
+def test_the_venv_lock_of_a_killed_sync_does_not_block_and_a_live_one_is_waited_for_boundedly(
+    tmp_path: Path,
+) -> None:
+    from lockcheck.errors import InstallFailed
+    from lockcheck.sync.apply import venv_lock
+
+    venv = make_venv(tmp_path / "venv")
+    holder = (
+        "import sys, time\nfrom pathlib import Path\nfrom lockcheck.sync.apply import venv_lock\n"
+        "with venv_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", holder, str(venv)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        start = time.monotonic()
+        busy = rf"another sync of .* \(pid {proc.pid}\)"
+        with pytest.raises(InstallFailed, match=busy), venv_lock(venv, timeout=0.3):
+            pass
+        assert time.monotonic() - start < 5
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        start = time.monotonic()
+        with venv_lock(venv, timeout=5):
+            pass
+        assert time.monotonic() - start < 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
