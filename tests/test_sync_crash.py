@@ -4,12 +4,19 @@ sync leaves the venv exactly as a clean sync of its lock would (issue 11, sectio
 Deterministic kill points come from the test-only ``LOCKCHECK_TEST_CRASH_AT`` hook
 (lockcheck/sync/crashpoint.py: SIGKILL at the n-th occurrence of an event); one test kills a
 real run from outside at a moment it sees on disk.  To share venvs, each test moves one venv
-back and forth between two locks: after every crash the repairing sync must give, file by
-file, the venv a clean sync of that lock gave, and ``pip freeze --all`` equal to the lock.
+back and forth between two locks.  After every crash the repairing sync must leave a venv
+that is whole (every RECORD entry present with its hash, no file in site-packages that no
+RECORD lists, no backup left) and, where a clean sync of the lock was made first, identical
+to it file by file.  ``pip freeze --all`` (pip run by the venv's python) is compared with the
+lock after each clean sync and at the end of each test: between those, a venv identical file
+by file to one whose freeze matched has the same freeze, and pip costs a second a run.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
 import os
 import random
 import signal
@@ -62,12 +69,32 @@ def sync(venv: Path, lock: Path, crash: str | None = None) -> subprocess.Complet
     return run_lockcheck("sync", "--python", venv, lock, cwd=lock.parent, env=env, timeout=120)
 
 
-def assert_synced(venv: Path, lock: Path, reference: dict[str, str], label: str) -> None:
-    """The venv holds exactly what a clean sync of *lock* gave, and nothing of a transaction
-    is left over."""
+def assert_whole(venv: Path, label: str) -> None:
+    """Every file each RECORD lists is there with its hash, every file in site-packages is
+    listed by a RECORD, and nothing of a transaction is left over."""
     assert not backup_dirs(venv), f"{label}: a backup is left in {venv}"
+    site = site_packages(venv)
+    listed: set[Path] = set()
+    for record in site.glob("*.dist-info/RECORD"):
+        with open(record, newline="", encoding="utf-8") as fh:
+            for path, digest, _size in csv.reader(fh):
+                file = Path(os.path.normpath(site / path))
+                listed.add(file)
+                assert file.is_file(), f"{label}: {path} of {record.parent.name} is missing"
+                if digest:
+                    actual = hashlib.sha256(file.read_bytes()).digest()
+                    encoded = base64.urlsafe_b64encode(actual).rstrip(b"=").decode()
+                    assert digest == f"sha256={encoded}", f"{label}: {path} was changed"
+    for root, dirs, files in os.walk(site):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        orphans = [name for name in files if Path(root, name) not in listed]
+        assert not orphans, f"{label}: files no RECORD lists in {root}: {orphans[:5]}"
+
+
+def assert_synced(venv: Path, reference: dict[str, str], label: str) -> None:
+    """Whole, and file by file what a clean sync of the same lock gave."""
+    assert_whole(venv, label)
     assert snapshot(venv) == reference, f"{label}: the venv differs from a clean sync"
-    assert freeze(venv) == pins(lock), label
 
 
 def clean_references(venv: Path, *locks: Path) -> dict[Path, dict[str, str]]:
@@ -77,6 +104,7 @@ def clean_references(venv: Path, *locks: Path) -> dict[Path, dict[str, str]]:
         result = sync(venv, lock)
         assert result.returncode == 0, describe(result)
         assert freeze(venv) == pins(lock)
+        assert_whole(venv, f"clean sync of {lock.name}")
         references[lock] = snapshot(venv)
     return references
 
@@ -86,17 +114,17 @@ def clean_references(venv: Path, *locks: Path) -> dict[Path, dict[str, str]]:
 # --------------------------------------------------------------------------------------
 
 #: From lock B to lock A and back, alternately.  Counts of a B -> A run: 6 files stashed for
-#: alpha 2.0, then ~300 for bigpkg 2.0; written: alpha 1.0 (8), beta (6), bigpkg 1.0 (300
-#: modules, then METADATA as the 315th file, WHEEL, INSTALLER, REQUESTED, RECORD).  A -> B
+#: alpha 2.0, then ~60 for bigpkg 2.0; written: alpha 1.0 (8), beta (6), bigpkg 1.0 (60
+#: modules, then METADATA as the 75th file, WHEEL, INSTALLER, REQUESTED, RECORD).  A -> B
 #: installs bigpkg 2.0 METADATA first.
 KILL_POINTS = (
     "journal",  # B -> A: the journal exists, nothing moved yet
     "stash:3",  # A -> B: in the middle of alpha 1.0's removal
-    "stash:200",  # B -> A: in the middle of bigpkg 2.0's removal
+    "stash:40",  # B -> A: in the middle of bigpkg 2.0's removal
     "write:1",  # A -> B: the first file written
-    "write:150",  # B -> A: bigpkg 1.0 half written, no metadata yet
-    "write:150",  # A -> B: bigpkg 2.0 half written, its METADATA without RECORD
-    "write:315",  # B -> A: just after bigpkg 1.0's METADATA (the reported case)
+    "write:40",  # B -> A: bigpkg 1.0 half written, no metadata yet
+    "write:40",  # A -> B: bigpkg 2.0 half written, its METADATA without RECORD
+    "write:75",  # B -> A: just after bigpkg 1.0's METADATA (the reported case)
     "commit",  # A -> B: everything installed, the journal still there
     "committed",  # B -> A: the journal gone, the backup not yet deleted
     "stamp",  # A -> B: done, the no-op stamp not yet written
@@ -106,7 +134,7 @@ KILL_POINTS = (
 def test_a_sync_killed_at_any_point_is_repaired_by_the_next(
     tmp_path: Path, dist_factory: DistFactory, make_index
 ) -> None:
-    server = build_index(dist_factory, make_index, files=300)
+    server = build_index(dist_factory, make_index, files=60)
     a, b = two_locks(tmp_path, server)
     venv = make_venv(tmp_path / "venv")
     references = clean_references(venv, a, b)
@@ -117,10 +145,11 @@ def test_a_sync_killed_at_any_point_is_repaired_by_the_next(
         assert killed.returncode == KILLED, f"{label}\n{describe(killed)}"
         repaired = sync(venv, target)
         assert repaired.returncode == 0, f"{label}\n{describe(repaired)}"
-        assert_synced(venv, target, references[target], label)
+        assert_synced(venv, references[target], label)
         again = sync(venv, target)
         assert again.stdout.strip() == "Everything up-to-date", describe(again)
         target = b if target == a else a
+    assert freeze(venv) == pins(b)
 
 
 def test_a_killed_rollback_is_finished_by_the_next_sync(
@@ -128,13 +157,13 @@ def test_a_killed_rollback_is_finished_by_the_next_sync(
 ) -> None:
     """A failing install is rolled back; killed during that rollback (or during the next
     run's rollback of a killed sync), the next run still restores the venv exactly."""
-    server = build_index(dist_factory, make_index, files=300)
+    server = build_index(dist_factory, make_index, files=60)
     a, b = two_locks(tmp_path, server)
     failing = write_lock(tmp_path / "c.txt", server, *sorted(pins(b)), "zzz-broken==1.0")
     venv = make_venv(tmp_path / "venv")
     references = clean_references(venv, b, a)
-    # A -> C creates ~320 files (rolled back first) and stashes ~320 (restored after).
-    for point in ("rollback:1", "rollback:200", "rollback:500"):
+    # A -> C creates ~80 files (deleted first) and stashes ~80 (restored after).
+    for point in ("rollback:1", "rollback:40", "rollback:120"):
         killed = sync(venv, failing, crash=point)
         assert killed.returncode == KILLED, f"{point}\n{describe(killed)}"
         again = sync(venv, failing)
@@ -142,15 +171,41 @@ def test_a_killed_rollback_is_finished_by_the_next_sync(
         assert "interrupted" in again.stderr, describe(again)
         assert "installing zzz_broken-1.0-py3-none-any.whl failed" in again.stderr
         assert "the environment was restored" in again.stderr
-        assert_synced(venv, a, references[a], f"rolled back after a kill at {point}")
+        assert_synced(venv, references[a], f"rolled back after a kill at {point}")
+    assert freeze(venv) == pins(a)
 
     # Killed installing, then killed again while the next run rolls that back.
-    for point in ("write:100", "rollback:50"):
+    for point in ("write:50", "rollback:30"):
         killed = sync(venv, b, crash=point)
         assert killed.returncode == KILLED, f"{point}\n{describe(killed)}"
     repaired = sync(venv, b)
     assert repaired.returncode == 0, describe(repaired)
-    assert_synced(venv, b, references[b], "after two kills")
+    assert_synced(venv, references[b], "after two kills")
+    assert freeze(venv) == pins(b)
+
+
+def test_a_venv_whose_creation_was_killed_is_made_again_and_dry_run_sees_a_leftover(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    server = build_index(dist_factory, make_index, files=10)
+    a, b = two_locks(tmp_path, server)
+    venv = tmp_path / "new-venv"
+    killed = sync(venv, a, crash="venv")
+    assert killed.returncode == KILLED, describe(killed)
+    made = sync(venv, a)
+    assert made.returncode == 0, describe(made)
+    assert_whole(venv, "created again")
+    assert freeze(venv) == pins(a)
+
+    killed = sync(venv, b, crash="write:5")
+    assert killed.returncode == KILLED, describe(killed)
+    dry = run_lockcheck("sync", "--python", venv, "--dry-run", b, cwd=tmp_path)
+    assert dry.returncode == 1, describe(dry)
+    assert "Would roll back an interrupted sync" in dry.stdout
+    repaired = sync(venv, b)
+    assert repaired.returncode == 0, describe(repaired)
+    assert_whole(venv, "after the dry run")
+    assert freeze(venv) == pins(b)
 
 
 # --------------------------------------------------------------------------------------
@@ -180,7 +235,8 @@ def test_incomplete_installs_are_reinstalled(
     result = sync(venv, a)
     assert result.returncode == 0, describe(result)
     assert "3 reinstalled" in result.stdout, describe(result)
-    assert_synced(venv, a, reference, "reinstalled")
+    assert_synced(venv, reference, "reinstalled")
+    assert freeze(venv) == pins(a)
 
     # One that is no longer locked goes (its metadata at least: RECORD lists no more).
     (site / "beta-1.0.dist-info" / "RECORD").unlink()
@@ -222,39 +278,36 @@ def _kill_when(venv: Path, lock: Path, ready) -> int:  # type: ignore[no-untyped
 def test_sync_killed_from_outside_during_a_big_install(
     tmp_path: Path, dist_factory: DistFactory, make_index
 ) -> None:
-    """The reported case: a 1500-file wheel, ``kill -9`` once its METADATA is on disk, or
-    after a random number of its modules."""
+    """The reported cases: a 1500-file wheel killed once its METADATA is on disk (written
+    first), and one killed after a random number of its modules."""
     server = build_index(dist_factory, make_index, files=1500)
     a, b = two_locks(tmp_path, server)
     venv = make_venv(tmp_path / "venv")
-    references = clean_references(venv, a, b)
+    clean_references(venv, a)
     site = site_packages(venv)
     count = random.Random(os.getpid()).randint(100, 1400)
 
-    def old_gone_then_modules(old: str, number: int):  # type: ignore[no-untyped-def]
-        def ready() -> bool:
-            if (site / old).exists():
-                return False
-            try:
-                with os.scandir(site / "bigpkg") as entries:
-                    return sum(1 for _ in entries) >= number
-            except FileNotFoundError:
-                return False
-
-        return ready
+    def modules_of_1_0() -> bool:
+        if (site / "bigpkg-2.0.dist-info").exists():
+            return False  # still removing 2.0
+        try:
+            with os.scandir(site / "bigpkg") as entries:
+                return sum(1 for _ in entries) >= count
+        except FileNotFoundError:
+            return False
 
     rounds = (
-        (a, old_gone_then_modules("bigpkg-2.0.dist-info", count), f"{count} modules"),
-        (b, lambda: (site / "bigpkg-2.0.dist-info" / "METADATA").exists(), "2.0 METADATA"),
-        (a, lambda: (site / "bigpkg-1.0.dist-info" / "METADATA").exists(), "1.0 METADATA"),
+        (b, lambda: (site / "bigpkg-2.0.dist-info" / "METADATA").exists(), "2.0's METADATA"),
+        (a, modules_of_1_0, f"{count} modules of 1.0"),
     )
-    codes = []
     for target, ready, label in rounds:
-        codes.append(_kill_when(venv, target, ready))
+        code = _kill_when(venv, target, ready)
         repaired = sync(venv, target)
         assert repaired.returncode == 0, f"{label}\n{describe(repaired)}"
-        assert_synced(venv, target, references[target], f"killed at {label}")
-    assert KILLED in codes, codes  # at least one kill landed before the run finished
+        if code == KILLED:
+            assert "interrupted" in repaired.stderr, describe(repaired)
+        assert_whole(venv, f"killed at {label} (exit code {code})")
+        assert freeze(venv) == pins(target), label
 
 
 # --------------------------------------------------------------------------------------

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from lockcheck import __version__
 from lockcheck.sync import stamp
-from lockcheck.sync.target import base_python, create_venv, is_venv, venv_python
+from lockcheck.sync.target import (
+    base_python,
+    create_venv,
+    is_unfinished_venv,
+    is_venv,
+    venv_python,
+)
 
 if TYPE_CHECKING:
     from lockcheck.index.finder import PackageFinder
@@ -79,6 +85,8 @@ class SyncReport:
     #: ``--ask`` was declined.
     declined: bool = False
     warnings: tuple[str, ...] = field(default=())
+    #: A dry run found a transaction a killed sync left (a real run rolls it back first).
+    interrupted: bool = False
 
     @property
     def from_stamp(self) -> bool:
@@ -87,13 +95,15 @@ class SyncReport:
     @property
     def changes(self) -> bool:
         """Whether anything changed (or, in a dry run, would change)."""
-        return self.plan is not None and self.plan.changes
+        return self.interrupted or (self.plan is not None and self.plan.changes)
 
     def summary(self) -> str:
         if self.plan is None:
             return "Everything up-to-date"
         if self.declined:
             return "Nothing changed"
+        if self.interrupted:
+            return "Would roll back an interrupted sync, then plan again"
         return self.plan.summary(dry_run=self.dry_run)
 
 
@@ -269,6 +279,8 @@ def sync_env(
     if not lock_paths:
         raise InputError("no lock to sync from")
     parsed = read_locks(lock_paths)
+    if not options.dry_run and is_unfinished_venv(venv):
+        shutil.rmtree(venv)  # a sync was killed creating it: make it again
     if venv.exists() and not is_venv(venv):
         raise InputError(f"{venv} exists but is not a virtual environment")
     cache_root = options.cache_dir or default_cache_dir(environ)
@@ -324,8 +336,11 @@ def _sync_existing(
 
     info = query_interpreter(python, cache_root)
     if options.dry_run:
+        from lockcheck.sync.journal import has_pending
+
         installed = installed_distributions(info.site_packages)
-        return _dry_run_report(parsed, installed, info, options, environ, venv, python, created)
+        report = _dry_run_report(parsed, installed, info, options, environ, venv, python, created)
+        return replace(report, interrupted=has_pending(venv))
 
     with venv_lock(venv, waiting=progress):
         if recover(venv):
