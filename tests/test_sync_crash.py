@@ -117,17 +117,18 @@ def clean_references(venv: Path, *locks: Path) -> dict[Path, dict[str, str]]:
 #: alpha 2.0, then ~60 for bigpkg 2.0; written: alpha 1.0 (8), beta (6), bigpkg 1.0 (60
 #: modules, then METADATA as the 75th file, WHEEL, INSTALLER, REQUESTED, RECORD).  A -> B
 #: installs bigpkg 2.0 METADATA first.
-KILL_POINTS = (
-    "journal",  # B -> A: the journal exists, nothing moved yet
-    "stash:3",  # A -> B: in the middle of alpha 1.0's removal
-    "stash:40",  # B -> A: in the middle of bigpkg 2.0's removal
-    "write:1",  # A -> B: the first file written
-    "write:40",  # B -> A: bigpkg 1.0 half written, no metadata yet
-    "write:40",  # A -> B: bigpkg 2.0 half written, its METADATA without RECORD
-    "write:75",  # B -> A: just after bigpkg 1.0's METADATA (the reported case)
-    "commit",  # A -> B: everything installed, the journal still there
-    "committed",  # B -> A: the journal gone, the backup not yet deleted
-    "stamp",  # A -> B: done, the no-op stamp not yet written
+KILL_POINTS: tuple[tuple[str, str | None], ...] = (
+    # (event, a .dist-info the kill leaves with METADATA but no RECORD)
+    ("journal", None),  # B -> A: the journal exists, nothing moved yet
+    ("stash:3", None),  # A -> B: in the middle of alpha 1.0's removal
+    ("stash:40", None),  # B -> A: in the middle of bigpkg 2.0's removal
+    ("write:1", None),  # A -> B: the first file written
+    ("write:40", None),  # B -> A: bigpkg 1.0 half written, no metadata yet
+    ("write:40", "bigpkg-2.0.dist-info"),  # A -> B: bigpkg 2.0 half written, METADATA first
+    ("write:75", "bigpkg-1.0.dist-info"),  # B -> A: just after 1.0's METADATA (as reported)
+    ("commit", None),  # A -> B: everything installed, the journal still there
+    ("committed", None),  # B -> A: the journal gone, the backup not yet deleted
+    ("stamp", None),  # A -> B: done, the no-op stamp not yet written
 )
 
 
@@ -138,11 +139,15 @@ def test_a_sync_killed_at_any_point_is_repaired_by_the_next(
     a, b = two_locks(tmp_path, server)
     venv = make_venv(tmp_path / "venv")
     references = clean_references(venv, a, b)
+    site = site_packages(venv)
     target = a
-    for point in KILL_POINTS:
+    for point, half_written in KILL_POINTS:
         label = f"killed at {point} syncing to {target.name}"
         killed = sync(venv, target, crash=point)
         assert killed.returncode == KILLED, f"{label}\n{describe(killed)}"
+        if half_written is not None:
+            assert (site / half_written / "METADATA").exists(), label
+            assert not (site / half_written / "RECORD").exists(), label
         repaired = sync(venv, target)
         assert repaired.returncode == 0, f"{label}\n{describe(repaired)}"
         assert_synced(venv, references[target], label)

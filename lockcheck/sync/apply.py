@@ -69,10 +69,15 @@ class Transaction:
     @classmethod
     def begin(cls, venv: Path) -> Transaction:
         """A new transaction, its journal open before anything is touched."""
-        backup = Path(tempfile.mkdtemp(dir=venv, prefix=BACKUP_PREFIX))
-        txn = cls(venv, backup, JournalWriter(backup / JOURNAL_NAME))
+        try:
+            backup = Path(tempfile.mkdtemp(dir=venv, prefix=BACKUP_PREFIX))
+            journal = JournalWriter(backup / JOURNAL_NAME)
+        except OSError as exc:
+            raise InstallFailed(
+                f"cannot start changing {venv}: {exc}; nothing was changed"
+            ) from exc
         crash_point("journal")
-        return txn
+        return cls(venv, backup, journal)
 
     @classmethod
     def resume(cls, backup: Path) -> Transaction:
