@@ -69,6 +69,19 @@ def sync(venv: Path, lock: Path, crash: str | None = None) -> subprocess.Complet
     return run_lockcheck("sync", "--python", venv, lock, cwd=lock.parent, env=env, timeout=120)
 
 
+def sync_ok(venv: Path, lock: Path, label: str = "") -> subprocess.CompletedProcess[str]:
+    """A sync that must succeed."""
+    result = sync(venv, lock)
+    assert result.returncode == 0, f"{label}\n{describe(result)}"
+    return result
+
+
+def sync_killed(venv: Path, lock: Path, point: str, label: str = "") -> None:
+    """A sync that must die at *point*."""
+    result = sync(venv, lock, crash=point)
+    assert result.returncode == KILLED, f"{label or point}\n{describe(result)}"
+
+
 def assert_whole(venv: Path, label: str) -> None:
     """Every file each RECORD lists is there with its hash, every file in site-packages is
     listed by a RECORD, and nothing of a transaction is left over."""
@@ -101,8 +114,7 @@ def clean_references(venv: Path, *locks: Path) -> dict[Path, dict[str, str]]:
     """Sync *venv* to each lock in turn; what each clean sync left, by lock."""
     references: dict[Path, dict[str, str]] = {}
     for lock in locks:
-        result = sync(venv, lock)
-        assert result.returncode == 0, describe(result)
+        sync_ok(venv, lock)
         assert freeze(venv) == pins(lock)
         assert_whole(venv, f"clean sync of {lock.name}")
         references[lock] = snapshot(venv)
@@ -119,16 +131,17 @@ def clean_references(venv: Path, *locks: Path) -> dict[Path, dict[str, str]]:
 #: installs bigpkg 2.0 METADATA first.
 KILL_POINTS: tuple[tuple[str, str | None], ...] = (
     # (event, a .dist-info the kill leaves with METADATA but no RECORD)
-    ("journal", None),  # B -> A: the journal exists, nothing moved yet
-    ("stash:3", None),  # A -> B: in the middle of alpha 1.0's removal
+    ("backup", None),  # B -> A: the backup directory made, no journal in it yet
+    ("journal", None),  # A -> B: the journal exists, nothing moved yet
     ("stash:40", None),  # B -> A: in the middle of bigpkg 2.0's removal
-    ("write:1", None),  # A -> B: the first file written
+    ("stash:3", None),  # A -> B: in the middle of alpha 1.0's removal
     ("write:40", None),  # B -> A: bigpkg 1.0 half written, no metadata yet
-    ("write:40", "bigpkg-2.0.dist-info"),  # A -> B: bigpkg 2.0 half written, METADATA first
+    ("write:1", None),  # A -> B: the first file written
     ("write:75", "bigpkg-1.0.dist-info"),  # B -> A: just after 1.0's METADATA (as reported)
-    ("commit", None),  # A -> B: everything installed, the journal still there
-    ("committed", None),  # B -> A: the journal gone, the backup not yet deleted
-    ("stamp", None),  # A -> B: done, the no-op stamp not yet written
+    ("write:40", "bigpkg-2.0.dist-info"),  # A -> B: bigpkg 2.0 half written, METADATA first
+    ("commit", None),  # B -> A: everything installed, the journal still there
+    ("committed", None),  # A -> B: the journal gone, the backup not yet deleted
+    ("stamp", None),  # B -> A: done, the no-op stamp not yet written
 )
 
 
@@ -143,18 +156,16 @@ def test_a_sync_killed_at_any_point_is_repaired_by_the_next(
     target = a
     for point, half_written in KILL_POINTS:
         label = f"killed at {point} syncing to {target.name}"
-        killed = sync(venv, target, crash=point)
-        assert killed.returncode == KILLED, f"{label}\n{describe(killed)}"
+        sync_killed(venv, target, point, label)
         if half_written is not None:
             assert (site / half_written / "METADATA").exists(), label
             assert not (site / half_written / "RECORD").exists(), label
-        repaired = sync(venv, target)
-        assert repaired.returncode == 0, f"{label}\n{describe(repaired)}"
+        sync_ok(venv, target, label)
         assert_synced(venv, references[target], label)
         again = sync(venv, target)
         assert again.stdout.strip() == "Everything up-to-date", describe(again)
         target = b if target == a else a
-    assert freeze(venv) == pins(b)
+    assert freeze(venv) == pins(a)
 
 
 def test_a_killed_rollback_is_finished_by_the_next_sync(
@@ -169,8 +180,7 @@ def test_a_killed_rollback_is_finished_by_the_next_sync(
     references = clean_references(venv, b, a)
     # A -> C creates ~80 files (deleted first) and stashes ~80 (restored after).
     for point in ("rollback:1", "rollback:40", "rollback:120"):
-        killed = sync(venv, failing, crash=point)
-        assert killed.returncode == KILLED, f"{point}\n{describe(killed)}"
+        sync_killed(venv, failing, point)
         again = sync(venv, failing)
         assert again.returncode == 2, f"{point}\n{describe(again)}"
         assert "interrupted" in again.stderr, describe(again)
@@ -181,10 +191,8 @@ def test_a_killed_rollback_is_finished_by_the_next_sync(
 
     # Killed installing, then killed again while the next run rolls that back.
     for point in ("write:50", "rollback:30"):
-        killed = sync(venv, b, crash=point)
-        assert killed.returncode == KILLED, f"{point}\n{describe(killed)}"
-    repaired = sync(venv, b)
-    assert repaired.returncode == 0, describe(repaired)
+        sync_killed(venv, b, point)
+    sync_ok(venv, b)
     assert_synced(venv, references[b], "after two kills")
     assert freeze(venv) == pins(b)
 
@@ -195,20 +203,16 @@ def test_a_venv_whose_creation_was_killed_is_made_again_and_dry_run_sees_a_lefto
     server = build_index(dist_factory, make_index, files=10)
     a, b = two_locks(tmp_path, server)
     venv = tmp_path / "new-venv"
-    killed = sync(venv, a, crash="venv")
-    assert killed.returncode == KILLED, describe(killed)
-    made = sync(venv, a)
-    assert made.returncode == 0, describe(made)
+    sync_killed(venv, a, "venv")
+    sync_ok(venv, a)
     assert_whole(venv, "created again")
     assert freeze(venv) == pins(a)
 
-    killed = sync(venv, b, crash="write:5")
-    assert killed.returncode == KILLED, describe(killed)
+    sync_killed(venv, b, "write:5")
     dry = run_lockcheck("sync", "--python", venv, "--dry-run", b, cwd=tmp_path)
     assert dry.returncode == 1, describe(dry)
     assert "Would roll back an interrupted sync" in dry.stdout
-    repaired = sync(venv, b)
-    assert repaired.returncode == 0, describe(repaired)
+    sync_ok(venv, b)
     assert_whole(venv, "after the dry run")
     assert freeze(venv) == pins(b)
 
@@ -237,8 +241,7 @@ def test_incomplete_installs_are_reinstalled(
     assert dry.returncode == 1, describe(dry)
     assert "reinstall  alpha==1.0, was alpha==1.0 (incomplete: no RECORD)" in dry.stdout
     assert "reinstall  beta==1.0, was beta==1.0 (incomplete: no INSTALLER)" in dry.stdout
-    result = sync(venv, a)
-    assert result.returncode == 0, describe(result)
+    result = sync_ok(venv, a)
     assert "3 reinstalled" in result.stdout, describe(result)
     assert_synced(venv, reference, "reinstalled")
     assert freeze(venv) == pins(a)
@@ -246,8 +249,7 @@ def test_incomplete_installs_are_reinstalled(
     # One that is no longer locked goes (its metadata at least: RECORD lists no more).
     (site / "beta-1.0.dist-info" / "RECORD").unlink()
     fewer = write_lock(tmp_path / "fewer.txt", server, "alpha==1.0", "bigpkg==1.0")
-    result = sync(venv, fewer)
-    assert result.returncode == 0, describe(result)
+    sync_ok(venv, fewer)
     assert freeze(venv) == pins(fewer)
 
 
@@ -307,8 +309,7 @@ def test_sync_killed_from_outside_during_a_big_install(
     )
     for target, ready, label in rounds:
         code = _kill_when(venv, target, ready)
-        repaired = sync(venv, target)
-        assert repaired.returncode == 0, f"{label}\n{describe(repaired)}"
+        repaired = sync_ok(venv, target, label)
         if code == KILLED:
             assert "interrupted" in repaired.stderr, describe(repaired)
         assert_whole(venv, f"killed at {label} (exit code {code})")

@@ -71,6 +71,7 @@ class Transaction:
         """A new transaction, its journal open before anything is touched."""
         try:
             backup = Path(tempfile.mkdtemp(dir=venv, prefix=BACKUP_PREFIX))
+            crash_point("backup")
             journal = JournalWriter(backup / JOURNAL_NAME)
         except OSError as exc:
             raise InstallFailed(

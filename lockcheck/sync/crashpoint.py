@@ -6,6 +6,7 @@ deterministically.
 rollback and no flushing happen, exactly as with ``kill -9``.  The events sync passes:
 
 ``venv``        a venv sync creates is complete, its "unfinished" marker still there
+``backup``      the transaction's backup directory exists, its journal not yet
 ``journal``     the transaction's journal exists, nothing in the venv has changed yet
 ``stash``       after a file (or directory) was moved into the backup
 ``write``       after a file of a wheel was written
