@@ -204,6 +204,8 @@ def test_a_venv_whose_creation_was_killed_is_made_again_and_dry_run_sees_a_lefto
     a, b = two_locks(tmp_path, server)
     venv = tmp_path / "new-venv"
     sync_killed(venv, a, "venv")
+    dry = run_lockcheck("sync", "--python", venv, "--dry-run", a, cwd=tmp_path)
+    assert dry.returncode == 1 and "install    bigpkg==1.0" in dry.stdout, describe(dry)
     sync_ok(venv, a)
     assert_whole(venv, "created again")
     assert freeze(venv) == pins(a)

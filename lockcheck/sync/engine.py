@@ -279,14 +279,15 @@ def sync_env(
     if not lock_paths:
         raise InputError("no lock to sync from")
     parsed = read_locks(lock_paths)
-    if not options.dry_run and is_unfinished_venv(venv):
-        shutil.rmtree(venv)  # a sync was killed creating it: make it again
+    unfinished = is_unfinished_venv(venv)  # a sync was killed creating it: make it again
+    if unfinished and not options.dry_run:
+        shutil.rmtree(venv)
     if venv.exists() and not is_venv(venv):
         raise InputError(f"{venv} exists but is not a virtual environment")
     cache_root = options.cache_dir or default_cache_dir(environ)
 
     created = False
-    if not venv.exists():
+    if unfinished or not venv.exists():
         if options.dry_run or not options.create:
             if not options.dry_run:
                 raise InputError(f"the virtualenv {venv} does not exist")
