@@ -6,8 +6,10 @@
 * :mod:`~lockcheck.sync.target` (which venv), :mod:`~lockcheck.sync.interpreter` (what its
   python is), :mod:`~lockcheck.sync.installed` (what it holds), :mod:`~lockcheck.sync.locks`
   and :mod:`~lockcheck.sync.links` (what is wanted), :mod:`~lockcheck.sync.fetch` (wheels,
-  verified), :mod:`~lockcheck.sync.apply` (the transaction), :mod:`~lockcheck.sync.stamp`
-  (the no-op fast path).
+  verified), :mod:`~lockcheck.sync.apply` (the transaction) and
+  :mod:`~lockcheck.sync.journal` (its on-disk record, for undoing a killed run),
+  :mod:`~lockcheck.sync.stamp` (the no-op fast path); :mod:`~lockcheck.sync.crashpoint` is
+  a test-only hook that kills a run at a named point.
 
 Nothing is imported here: the no-op path must stay cheap.
 """

@@ -2,9 +2,11 @@
 
 Nothing is deleted while the transaction runs: every file an uninstall removes, and every
 file an install would overwrite, is moved into a backup directory inside the venv (same
-filesystem, so a rename), and every file written is remembered.  On any failure the new files
-are deleted and the moved ones put back, so the venv is as it was; on success the backup is
-dropped.
+filesystem, so a rename), and every file written is remembered, in memory and in a journal
+beside the backup (:mod:`lockcheck.sync.journal`).  On any failure the new files are deleted
+and the moved ones put back, so the venv is as it was; on success the journal, then the
+backup, is dropped.  When the process is killed instead, the next sync finds the journal and
+rolls the transaction back (:func:`recover`) before it plans.
 """
 
 from __future__ import annotations
@@ -16,14 +18,23 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from lockcheck.errors import InstallFailed
+from lockcheck.sync.crashpoint import crash_point
 from lockcheck.sync.fetch import PreparedWheel
 from lockcheck.sync.installed import InstalledDist
 from lockcheck.sync.interpreter import InterpreterInfo
+from lockcheck.sync.journal import (
+    BACKUP_PREFIX,
+    JOURNAL_NAME,
+    JournalWriter,
+    backup_dirs,
+    read_journal,
+)
 
 __all__ = [
     "BACKUP_PREFIX",
@@ -31,27 +42,62 @@ __all__ = [
     "apply_plan",
     "check_removable",
     "compile_bytecode",
+    "recover",
     "venv_lock",
 ]
 
-#: Prefix of the backup directories a transaction makes in the venv's root.
-BACKUP_PREFIX = ".lockcheck-sync-backup-"
 _LOCK_NAME = ".lockcheck-sync.lock"
+#: How long a sync waits for another one working on the same venv.
+LOCK_TIMEOUT = 600.0
 
 
 class Transaction:
     """Moves out of the way and new files, so that :meth:`rollback` can undo everything."""
 
-    def __init__(self, venv: Path) -> None:
+    def __init__(self, venv: Path, backup: Path, journal: JournalWriter | None) -> None:
         self.venv = Path(os.path.abspath(venv))
         self._real_venv = os.path.realpath(self.venv)
-        self.backup = Path(tempfile.mkdtemp(dir=self.venv, prefix=BACKUP_PREFIX))
+        self.backup = backup
+        self._journal = journal
         self._moved: list[tuple[Path, Path]] = []
         self._created_files: list[Path] = []
         self._created_set: set[Path] = set()
         self._created_dirs: list[Path] = []
         self._removed_dirs: list[Path] = []
         self._counter = 0
+
+    @classmethod
+    def begin(cls, venv: Path) -> Transaction:
+        """A new transaction, its journal open before anything is touched."""
+        try:
+            backup = Path(tempfile.mkdtemp(dir=venv, prefix=BACKUP_PREFIX))
+            crash_point("backup")
+            journal = JournalWriter(backup / JOURNAL_NAME)
+        except OSError as exc:
+            raise InstallFailed(
+                f"cannot start changing {venv}: {exc}; nothing was changed"
+            ) from exc
+        crash_point("journal")
+        return cls(venv, backup, journal)
+
+    @classmethod
+    def resume(cls, backup: Path) -> Transaction:
+        """The transaction a killed run left in *backup*, rebuilt from its journal."""
+        txn = cls(backup.parent, backup, None)
+        for kind, *paths in read_journal(backup / JOURNAL_NAME):
+            if kind == "move" and len(paths) == 2:
+                txn._moved.append((Path(paths[0]), Path(paths[1])))
+            elif kind == "create" and len(paths) == 1:
+                txn._created_files.append(Path(paths[0]))
+            elif kind == "mkdir" and len(paths) == 1:
+                txn._created_dirs.append(Path(paths[0]))
+            elif kind == "rmdir" and len(paths) == 1:
+                txn._removed_dirs.append(Path(paths[0]))
+        return txn
+
+    def _log(self, *fields: str | Path) -> None:
+        if self._journal is not None:
+            self._journal.log(*map(str, fields))
 
     def inside(self, path: Path) -> bool:
         """Whether *path* lies in the venv (links in its folders resolved, not the path's own)."""
@@ -62,17 +108,20 @@ class Transaction:
         """Move *path* (a file, a link or a directory) into the backup."""
         self._counter += 1
         dest = self.backup / str(self._counter)
+        self._log("move", path, dest)
         try:
             os.replace(path, dest)
         except OSError:
             shutil.move(str(path), str(dest))
         self._moved.append((path, dest))
+        crash_point("stash")
 
     def remove_empty_dirs(self, start: Path, stop: Path) -> None:
         """rmdir *start* and its parents while empty, up to (not including) *stop*."""
         stop_real = os.path.realpath(stop)
         current = start
         while os.path.realpath(current) != stop_real and self.inside(current):
+            self._log("rmdir", current)
             try:
                 current.rmdir()
             except OSError:
@@ -95,36 +144,78 @@ class Transaction:
         while not parent.exists():
             missing.append(parent)
             parent = parent.parent
-        self._created_dirs.extend(reversed(missing))
+        for directory in reversed(missing):
+            self._log("mkdir", directory)
+            self._created_dirs.append(directory)
+        self._log("create", path)
         self._created_files.append(path)
         self._created_set.add(path)
 
     def rollback(self) -> list[str]:
-        """Undo everything; returns the problems met (empty when fully restored)."""
+        """Undo everything; returns the problems met (empty when fully restored).
+
+        Safe to run again after being killed midway (the journal is only dropped at the
+        end): a file that was both moved away and then created is deleted only while its
+        saved copy is still in the backup, since otherwise it is the restored original."""
         problems: list[str] = []
+        restored = {original for original, saved in self._moved if not os.path.lexists(saved)}
         for path in reversed(self._created_files):
+            if path in restored:
+                continue
             try:
                 path.unlink(missing_ok=True)
             except OSError as exc:
                 problems.append(f"cannot delete {path}: {exc}")
+            crash_point("rollback")
         for path in self._removed_dirs:
             with contextlib.suppress(OSError):
                 path.mkdir(parents=True, exist_ok=True)
         for original, saved in reversed(self._moved):
+            if not os.path.lexists(saved):
+                continue  # restored by an earlier, interrupted rollback (or never moved)
             try:
                 original.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(saved, original)
             except OSError as exc:
                 problems.append(f"cannot restore {original}: {exc}")
+            crash_point("rollback")
         for path in reversed(self._created_dirs):
             with contextlib.suppress(OSError):
                 path.rmdir()
         if not problems:
-            shutil.rmtree(self.backup, ignore_errors=True)
+            self._drop()
         return problems
 
     def commit(self) -> None:
+        """Deleting the journal is the commit; the backup is junk from then on."""
+        crash_point("commit")
+        self._drop()
+
+    def _drop(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+        with contextlib.suppress(FileNotFoundError):
+            (self.backup / JOURNAL_NAME).unlink()
+        crash_point("committed")
         shutil.rmtree(self.backup, ignore_errors=True)
+
+
+def recover(venv: Path) -> int:
+    """Roll back every transaction a killed sync left in *venv*, and delete the backups of
+    committed ones; returns how many were rolled back (InstallFailed when one cannot be)."""
+    rolled_back = 0
+    for backup in backup_dirs(venv):
+        if not (backup / JOURNAL_NAME).exists():
+            shutil.rmtree(backup, ignore_errors=True)  # committed, or never started
+            continue
+        problems = Transaction.resume(backup).rollback()
+        if problems:
+            raise InstallFailed(
+                f"an interrupted sync left {backup}; rolling it back failed: {problems[0]}",
+                hint="restore the files listed in its journal by hand, or recreate the venv",
+            )
+        rolled_back += 1
+    return rolled_back
 
 
 # --------------------------------------------------------------------------------------
@@ -133,10 +224,12 @@ class Transaction:
 
 
 def check_removable(dists: Sequence[InstalledDist]) -> None:
-    """Refuse, before anything is touched, to remove what sync cannot uninstall."""
+    """Refuse, before anything is touched, to remove what sync cannot uninstall: an
+    ``.egg-info`` (no RECORD by design).  A ``.dist-info`` without RECORD is an install that
+    died midway: its metadata directory goes, and a reinstall writes over its files."""
     for dist in dists:
         for copy in (dist, *dist.duplicates):
-            if copy.record is None:
+            if copy.path.suffix != ".dist-info":
                 raise InstallFailed(
                     f"cannot uninstall {copy.display_name} {copy.version}: {copy.path.name} "
                     "has no RECORD (installed by an old tool); nothing was changed",
@@ -146,7 +239,8 @@ def check_removable(dists: Sequence[InstalledDist]) -> None:
 
 def _record_paths(dist: InstalledDist) -> set[Path]:
     record = dist.record
-    assert record is not None
+    if record is None:
+        return set()
     site = dist.site_dir
     paths: set[Path] = set()
     with open(record, newline="", encoding="utf-8") as fh:
@@ -196,7 +290,9 @@ def _destination(info: InterpreterInfo, dist_name: str, txn: Transaction) -> Any
         def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> Any:
             target = Path(os.path.abspath(os.path.join(self.scheme_dict[scheme], path)))
             txn.will_create(target)
-            return super().write_to_fs(scheme, path, stream, is_executable)
+            written = super().write_to_fs(scheme, path, stream, is_executable)
+            crash_point("write")
+            return written
 
     scheme = {
         "purelib": info.paths["purelib"],
@@ -227,8 +323,13 @@ def install_wheel(prepared: PreparedWheel, info: InterpreterInfo, txn: Transacti
 
 
 @contextlib.contextmanager
-def venv_lock(venv: Path) -> Iterator[None]:
-    """One sync per venv at a time (an advisory lock; a no-op where fcntl is missing)."""
+def venv_lock(
+    venv: Path, timeout: float = LOCK_TIMEOUT, waiting: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """One sync per venv at a time (an advisory lock; a no-op where fcntl is missing).
+
+    The kernel drops the lock when its holder dies, so a killed sync never blocks the next
+    one; a live holder is waited for at most *timeout* seconds (InstallFailed then)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -241,7 +342,25 @@ def venv_lock(venv: Path) -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise InstallFailed(
+                        f"another sync of {venv} ({_holder(handle)}) is still running after "
+                        f"{timeout:.0f}s; nothing was changed"
+                    ) from None
+                if waiting is not None:
+                    waiting(f"waiting for another sync of {venv} ({_holder(handle)})")
+                    waiting = None
+                time.sleep(0.1)
+        with contextlib.suppress(OSError):
+            handle.truncate(0)
+            handle.write(f"{os.getpid()}\n".encode())
+            handle.flush()
         yield
     finally:
         with contextlib.suppress(OSError):
@@ -249,12 +368,12 @@ def venv_lock(venv: Path) -> Iterator[None]:
         handle.close()
 
 
-def _drop_stale_backups(venv: Path) -> None:
-    """Backups of a run that was killed: the venv has been re-synced since, they are junk."""
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(venv):
-            if entry.name.startswith(BACKUP_PREFIX) and entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
+def _holder(handle: BinaryIO) -> str:
+    """ "pid N" of the process holding the lock, as it wrote it."""
+    with contextlib.suppress(OSError, ValueError):
+        handle.seek(0)
+        return f"pid {int(handle.read(32).strip() or b'?')}"
+    return "pid unknown"
 
 
 def apply_plan(
@@ -268,8 +387,8 @@ def apply_plan(
     """Remove *removals*, then install *wheels*; all or nothing (InstallFailed on failure,
     with the venv restored)."""
     check_removable(removals)
-    _drop_stale_backups(venv)
-    txn = Transaction(venv)
+    recover(venv)
+    txn = Transaction.begin(venv)
     step = "starting"
     try:
         for dist in removals:

@@ -130,17 +130,20 @@ def sync_command(
 def _write_fast_stamp(locks: list[Path], venv: Path, quiet: bool) -> None:
     """Let the next identical command line answer before click loads (see lockcheck._entry).
 
-    It watches the locks, the config files and the venv's site-packages folders (any install
-    or removal changes their mtime) besides the venv's own stamp."""
+    It watches the locks, the config files, the venv's site-packages folders (any install
+    or removal changes their mtime) and each metadata folder in them (a file of an install
+    deleted, or added late, changes that folder's mtime), besides the venv's own stamp."""
     import sys
 
     from lockcheck import stamps
-    from lockcheck.sync.stamp import STAMP_NAME, site_packages_dirs
+    from lockcheck.sync.stamp import STAMP_NAME, dist_dirs, site_packages_dirs
 
     cwd = Path.cwd()
     files = {cwd / ".lockcheck.toml", cwd / "pyproject.toml", venv / STAMP_NAME}
     files.update(Path(p).resolve() for p in locks)
-    files.update(site_packages_dirs(venv))
+    sites = site_packages_dirs(venv)
+    files.update(sites)
+    files.update(dist_dirs(sites))
     files.add(venv / "pyvenv.cfg")
     output = "" if quiet else "Everything up-to-date\n"
     stamps.write_stamp(stamps.argv_key(sys.argv[1:]), files, {"output": output})

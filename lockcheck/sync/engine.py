@@ -9,6 +9,9 @@ The library behind ``lockcheck sync`` (no click, no argv).  Order of work:
 4. fetch, verify and build every wheel the plan needs, in a temporary directory;
 5. apply the plan as one transaction, then write the stamp.
 
+A transaction a killed run left behind is rolled back (from its journal) before step 3, and
+a distribution whose metadata says its install never finished is reinstalled.
+
 Only this module's top-level imports run on the fast path: keep them stdlib-only.
 """
 
@@ -23,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from lockcheck import __version__
 from lockcheck.sync import stamp
-from lockcheck.sync.target import base_python, create_venv, is_venv, venv_python
+from lockcheck.sync.target import (
+    base_python,
+    create_venv,
+    is_unfinished_venv,
+    is_venv,
+    venv_python,
+)
 
 if TYPE_CHECKING:
     from lockcheck.index.finder import PackageFinder
@@ -76,6 +85,8 @@ class SyncReport:
     #: ``--ask`` was declined.
     declined: bool = False
     warnings: tuple[str, ...] = field(default=())
+    #: A dry run found a transaction a killed sync left (a real run rolls it back first).
+    interrupted: bool = False
 
     @property
     def from_stamp(self) -> bool:
@@ -84,13 +95,15 @@ class SyncReport:
     @property
     def changes(self) -> bool:
         """Whether anything changed (or, in a dry run, would change)."""
-        return self.plan is not None and self.plan.changes
+        return self.interrupted or (self.plan is not None and self.plan.changes)
 
     def summary(self) -> str:
         if self.plan is None:
             return "Everything up-to-date"
         if self.declined:
             return "Nothing changed"
+        if self.interrupted:
+            return "Would roll back an interrupted sync, then plan again"
         return self.plan.summary(dry_run=self.dry_run)
 
 
@@ -266,12 +279,15 @@ def sync_env(
     if not lock_paths:
         raise InputError("no lock to sync from")
     parsed = read_locks(lock_paths)
+    unfinished = is_unfinished_venv(venv)  # a sync was killed creating it: make it again
+    if unfinished and not options.dry_run:
+        shutil.rmtree(venv)
     if venv.exists() and not is_venv(venv):
         raise InputError(f"{venv} exists but is not a virtual environment")
     cache_root = options.cache_dir or default_cache_dir(environ)
 
     created = False
-    if not venv.exists():
+    if unfinished or not venv.exists():
         if options.dry_run or not options.create:
             if not options.dry_run:
                 raise InputError(f"the virtualenv {venv} does not exist")
@@ -312,7 +328,8 @@ def _sync_existing(
     progress: Callable[[str], None] | None,
     confirm: Callable[[SyncPlan], bool] | None,
 ) -> SyncReport:
-    from lockcheck.sync.apply import venv_lock
+    from lockcheck.sync.apply import recover, venv_lock
+    from lockcheck.sync.crashpoint import crash_point
     from lockcheck.sync.installed import installed_distributions
     from lockcheck.sync.interpreter import query_interpreter
     from lockcheck.sync.locks import merge_locks, require_hashes
@@ -320,10 +337,19 @@ def _sync_existing(
 
     info = query_interpreter(python, cache_root)
     if options.dry_run:
-        installed = installed_distributions(info.site_packages)
-        return _dry_run_report(parsed, installed, info, options, environ, venv, python, created)
+        from lockcheck.sync.journal import has_pending
 
-    with venv_lock(venv):
+        installed = installed_distributions(info.site_packages)
+        report = _dry_run_report(parsed, installed, info, options, environ, venv, python, created)
+        return replace(report, interrupted=has_pending(venv))
+
+    with venv_lock(venv, waiting=progress):
+        if recover(venv):
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "%s: rolled back a sync that was interrupted before it finished", venv
+            )
         env = info.environment
         merged = merge_locks(parsed, env)
         require_hashes(merged.wanted.values())
@@ -343,6 +369,7 @@ def _sync_existing(
             )
         finally:
             finder.close()
+        crash_point("stamp")
         stamp.write(lock_paths, venv, python, _STAMP_EXTRA)
         return SyncReport(venv, python, the_plan, applied=True, created=created)
 

@@ -3,7 +3,9 @@ disk without starting its interpreter.
 
 Only what sync needs is read: the name and version from METADATA's first lines, PEP 610
 ``direct_url.json`` (how an editable, a URL or a VCS checkout was installed), ``INSTALLER``
-and where ``RECORD`` is (uninstalling is "remove what RECORD lists").
+and where ``RECORD`` is (uninstalling is "remove what RECORD lists").  A ``.dist-info``
+without RECORD or INSTALLER is an install that did not finish (installers write RECORD
+last; every installer writes INSTALLER): sync reinstalls it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class InstalledDist:
     requires: tuple[str, ...] = ()
     #: Further metadata directories of the same project (a broken venv): removed with it.
     duplicates: tuple[InstalledDist, ...] = field(default=(), compare=False)
+    #: Why this install is incomplete ("no RECORD", "no INSTALLER"), None when whole.
+    incomplete: str | None = None
 
     @property
     def parsed_version(self) -> Version | None:
@@ -68,10 +72,12 @@ class InstalledDist:
         """``name==version``, or how a direct reference was installed."""
         url = (self.direct_url or {}).get("url")
         if self.editable:
-            return f"{self.display_name} (editable {url})"
-        if url:
-            return f"{self.display_name} @ {url}"
-        return f"{self.display_name}=={self.version}"
+            shown = f"{self.display_name} (editable {url})"
+        elif url:
+            shown = f"{self.display_name} @ {url}"
+        else:
+            shown = f"{self.display_name}=={self.version}"
+        return f"{shown} (incomplete: {self.incomplete})" if self.incomplete else shown
 
 
 def _headers(path: Path) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -115,6 +121,12 @@ def read_installed(meta_dir: Path) -> InstalledDist | None:
     installer = None
     with contextlib.suppress(OSError, UnicodeDecodeError):
         installer = (meta_dir / "INSTALLER").read_text(encoding="utf-8").strip() or None
+    incomplete = None
+    if meta_dir.suffix == ".dist-info":
+        if not (meta_dir / "RECORD").is_file():
+            incomplete = "no RECORD"
+        elif not (meta_dir / "INSTALLER").is_file():
+            incomplete = "no INSTALLER"
     return InstalledDist(
         name=canonicalize_name(name),
         display_name=name,
@@ -123,6 +135,7 @@ def read_installed(meta_dir: Path) -> InstalledDist | None:
         direct_url=direct_url,
         installer=installer,
         requires=requires,
+        incomplete=incomplete,
     )
 
 

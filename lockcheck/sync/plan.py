@@ -189,7 +189,7 @@ def plan(
             actions.append(Action("install", name, item))
             continue
         kind = _compare(item, dist)
-        if kind is None and dist.duplicates:
+        if kind is None and (dist.duplicates or dist.incomplete):
             kind = "reinstall"
         if kind is None:
             unchanged.append(name)

@@ -17,7 +17,15 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["STAMP_NAME", "clear", "compute", "is_fresh", "site_packages_dirs", "write"]
+__all__ = [
+    "STAMP_NAME",
+    "clear",
+    "compute",
+    "dist_dirs",
+    "is_fresh",
+    "site_packages_dirs",
+    "write",
+]
 
 #: File in the venv's root holding the digest of the last successful sync.
 STAMP_NAME = ".lockcheck-sync.stamp"
@@ -49,20 +57,27 @@ def site_packages_dirs(venv: Path) -> list[Path]:
     return found
 
 
+def dist_dirs(sites: Iterable[Path]) -> list[Path]:
+    """The ``*.dist-info`` / ``*.egg-info`` folders in *sites*, sorted by name per site."""
+    found: list[Path] = []
+    for directory in sites:
+        try:
+            names = sorted(e.name for e in os.scandir(directory) if e.name.endswith(_DIST_SUFFIXES))
+        except OSError:
+            continue
+        found.extend(Path(directory) / name for name in names)
+    return found
+
+
 def _listing(dirs: Iterable[Path]) -> Iterable[bytes]:
     for directory in dirs:
         yield f"dir {os.path.realpath(directory)}\n".encode()
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.endswith(_DIST_SUFFIXES):
-                try:
-                    mtime = entry.stat().st_mtime_ns
-                except OSError:
-                    continue
-                yield f"{entry.name} {mtime}\n".encode()
+        for path in dist_dirs([directory]):
+            try:
+                mtime = path.stat().st_mtime_ns
+            except OSError:
+                continue
+            yield f"{path.name} {mtime}\n".encode()
 
 
 def compute(locks: Iterable[Path], venv: Path, python: Path, extra: str = "") -> str | None:
@@ -86,7 +101,12 @@ def _stamp_path(venv: Path) -> Path:
 
 
 def is_fresh(locks: Iterable[Path], venv: Path, python: Path, extra: str = "") -> bool:
-    """Whether the stamp in *venv* matches the current state exactly."""
+    """Whether the stamp in *venv* matches the current state exactly (never while a
+    transaction a killed run left behind is pending)."""
+    from lockcheck.sync.journal import has_pending
+
+    if has_pending(venv):
+        return False
     try:
         recorded = _stamp_path(venv).read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):

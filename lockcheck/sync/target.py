@@ -33,9 +33,19 @@ __all__ = [
 DEFAULT_VENV_NAME = ".venv"
 
 
+#: Written into a venv before sync creates it and removed once it is complete: a venv that
+#: still holds it was being made by a sync that was killed, and is made again.
+UNFINISHED_MARKER = ".lockcheck-sync-creating"
+
+
 def is_venv(path: Path) -> bool:
-    """A PEP 405 environment: a ``pyvenv.cfg`` at its root."""
-    return (path / "pyvenv.cfg").is_file()
+    """A PEP 405 environment: a ``pyvenv.cfg`` at its root (or one sync was creating)."""
+    return (path / "pyvenv.cfg").is_file() or is_unfinished_venv(path)
+
+
+def is_unfinished_venv(path: Path) -> bool:
+    """Whether *path* is a venv whose creation by sync never finished."""
+    return (path / UNFINISHED_MARKER).exists()
 
 
 def venv_python(venv: Path) -> Path:
@@ -154,8 +164,11 @@ def create_venv(venv: Path) -> Path:
     import venv as stdlib_venv
 
     from lockcheck.errors import InstallFailed
+    from lockcheck.sync.crashpoint import crash_point
 
     try:
+        venv.mkdir(parents=True)
+        (venv / UNFINISHED_MARKER).touch()
         builder = stdlib_venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt")
         builder.create(str(venv))
     except Exception as exc:  # venv raises bare Exceptions and OSErrors
@@ -163,4 +176,6 @@ def create_venv(venv: Path) -> Path:
     python = venv_python(venv)
     if not python.exists():
         raise InstallFailed(f"cannot create the virtualenv {venv}: {python} is missing")
+    crash_point("venv")
+    (venv / UNFINISHED_MARKER).unlink()
     return python

@@ -1,0 +1,51 @@
+"""A test-only hook that kills sync at a named point, so crash recovery can be tested
+deterministically.
+
+``LOCKCHECK_TEST_CRASH_AT=<event>[:<n>]`` makes the *n*-th (default first) call of
+``crash_point(<event>)`` send SIGKILL to the running process: no ``finally`` block, no
+rollback and no flushing happen, exactly as with ``kill -9``.  The events sync passes:
+
+``venv``        a venv sync creates is complete, its "unfinished" marker still there
+``backup``      the transaction's backup directory exists, its journal not yet
+``journal``     the transaction's journal exists, nothing in the venv has changed yet
+``stash``       after a file (or directory) was moved into the backup
+``write``       after a file of a wheel was written
+``rollback``    after one step of a rollback (after a failure, or of a leftover transaction)
+``commit``      everything applied, the journal not yet removed
+``committed``   the journal removed, the backup not yet deleted
+``stamp``       just before the no-op stamp is written
+
+Unset (always, outside tests), a call costs one comparison.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+__all__ = ["ENV_VAR", "crash_point"]
+
+ENV_VAR = "LOCKCHECK_TEST_CRASH_AT"
+
+
+def _parse(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    event, _sep, count = value.partition(":")
+    return event, int(count) if count.isdigit() else 1
+
+
+_TARGET = _parse(os.environ.get(ENV_VAR))
+_seen: dict[str, int] = {}
+
+
+def crash_point(event: str) -> None:
+    """Die here (SIGKILL) when the environment asks for this event's n-th occurrence."""
+    if _TARGET is None or _TARGET[0] != event:
+        return
+    _seen[event] = _seen.get(event, 0) + 1
+    if _seen[event] == _TARGET[1]:
+        kill = getattr(signal, "SIGKILL", None)
+        if kill is None:  # pragma: no cover - Windows
+            os._exit(137)
+        os.kill(os.getpid(), kill)
