@@ -210,42 +210,23 @@ SCENARIOS = [
         {"a": "1.0.0", "b": "1.0.0"},
     ),
     # -- local versions (packse: local/) -------------------------------------------------
-    Scenario(
-        "local-transitive",
-        packages({"a": {"1.0.0": ["b==2.0.0"]}, "b": LOCAL_B}),
-        ("a", "b==2.0.0+foo"),
-        {"a": "1.0.0", "b": "2.0.0+foo"},
-    ),
-    Scenario(
-        "local-transitive-conflicting",
-        packages({"a": {"1.0.0": ["b==2.0.0+bar"]}, "b": LOCAL_B}),
-        ("a", "b==2.0.0+foo"),
-        Unsatisfiable(("b",)),
-    ),
-    Scenario(
-        "local-transitive-greater-than",
-        packages({"a": {"1.0.0": ["b>2.0.0"]}, "b": LOCAL_B}),
-        ("a", "b==2.0.0+foo"),
-        Unsatisfiable(("b",)),
-    ),
-    Scenario(
-        "local-transitive-greater-than-or-equal",
-        packages({"a": {"1.0.0": ["b>=2.0.0"]}, "b": LOCAL_B}),
-        ("a", "b==2.0.0+foo"),
-        {"a": "1.0.0", "b": "2.0.0+foo"},
-    ),
-    Scenario(
-        "local-transitive-less-than",
-        packages({"a": {"1.0.0": ["b<2.0.0"]}, "b": LOCAL_B}),
-        ("a", "b==2.0.0+foo"),
-        Unsatisfiable(("b",)),
-    ),
-    Scenario(
-        "local-transitive-less-than-or-equal",
-        packages({"a": {"1.0.0": ["b<=2.0.0"]}, "b": LOCAL_B}),
-        ("a", "b==2.0.0+foo"),
-        {"a": "1.0.0", "b": "2.0.0+foo"},
-    ),
+    # a==1.0.0 asks for b with one specifier; the root pins the local version 2.0.0+foo.
+    *[
+        Scenario(
+            f"local-transitive{suffix}",
+            packages({"a": {"1.0.0": [f"b{spec}"]}, "b": LOCAL_B}),
+            ("a", "b==2.0.0+foo"),
+            outcome,
+        )
+        for suffix, spec, outcome in [
+            ("", "==2.0.0", {"a": "1.0.0", "b": "2.0.0+foo"}),
+            ("-conflicting", "==2.0.0+bar", Unsatisfiable(("b",))),
+            ("-greater-than", ">2.0.0", Unsatisfiable(("b",))),
+            ("-greater-than-or-equal", ">=2.0.0", {"a": "1.0.0", "b": "2.0.0+foo"}),
+            ("-less-than", "<2.0.0", Unsatisfiable(("b",))),
+            ("-less-than-or-equal", "<=2.0.0", {"a": "1.0.0", "b": "2.0.0+foo"}),
+        ]
+    ],
     Scenario(
         "local-transitive-backtrack",
         packages({"a": {"1.0.0": ["b==2.0.0"], "2.0.0": ["b==2.0.0+bar"]}, "b": LOCAL_B}),
