@@ -338,6 +338,18 @@ SCENARIOS = [
         {"a": "1.0.0"},
     ),
     Scenario(
+        "yanked-chosen-by-an-arbitrary-equality-pin",
+        packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}),
+        ("a===2.0.0",),
+        {"a": "2.0.0"},
+    ),
+    Scenario(
+        "yanked-not-chosen-by-a-wildcard-pin",
+        packages({"a": {"1.0.0": {"yanked": ""}}}),
+        ("a==1.*",),
+        Unsatisfiable(("a",)),
+    ),
+    Scenario(
         "yanked-chosen-by-an-exact-pin",
         packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}),
         ("a==2.0.0",),
@@ -348,14 +360,12 @@ SCENARIOS = [
         packages({"a": {"1.0.0": {"yanked": "broken"}}}),
         ("a",),
         Unsatisfiable(("a",)),
-        known_bug="issue 13: a requirement met only by yanked releases takes them (pip refuses)",
     ),
     Scenario(
         "yanked-only-version-transitive",
         packages({"a": {"1.0.0": ["b>=0.1"]}, "b": {"1.0.0": {"yanked": ""}}}),
         ("a",),
         Unsatisfiable(("b",)),
-        known_bug="issue 13: a requirement met only by yanked releases takes them (pip refuses)",
     ),
     # -- existing pins are preferences -----------------------------------------------------
     Scenario(
@@ -434,7 +444,8 @@ SCENARIOS = [
     ),
 ]
 
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(\S+)")
+#: ``name==version`` (``===`` for an arbitrary-equality input), extras allowed.
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?===?(\S+)")
 
 
 def _pins(lock: str) -> dict[str, str]:
