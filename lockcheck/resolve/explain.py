@@ -7,11 +7,14 @@ adds what the index actually offers, so the reader sees the conflict without a d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from lockcheck.errors import ResolutionFailed
+from lockcheck.models import DistFile
+from lockcheck.resolve.candidates import group_by_version, installable_files
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import (
     REQUIRES_PYTHON,
@@ -32,6 +35,54 @@ def _who(info: object, labels: Mapping[NormalizedName, set[str]]) -> str:
     name = getattr(req, "name", None)
     sources = sorted(labels.get(name, ())) if name else []
     return " and ".join(sources) if sources else "the input"
+
+
+def _wanted(name: NormalizedName, causes: list, provider: LockProvider) -> SpecifierSet:
+    """What every requirement on *name* in the conflict (and its constraint) asks for."""
+    spec = provider.constraints.get(name, SpecifierSet())
+    for info in causes:
+        req = info.requirement
+        if isinstance(req, SpecRequirement) and req.name == name:
+            spec &= req.specifier
+    return spec
+
+
+def _unusable(
+    name: NormalizedName, files: Sequence[DistFile], wanted: SpecifierSet, provider: LockProvider
+) -> list[str]:
+    """Why the newest versions that *wanted* allows were still rejected: Requires-Python,
+    no file the target can install, or yanked."""
+    env = provider.options.env
+    formats = provider.options.formats.allowed(name)
+    check_tags = not provider.options.any_platform_wheel
+    lines = []
+    groups = group_by_version(files)
+    for version in sorted(wanted.filter(groups, prereleases=True), reverse=True)[:5]:
+        of_version = groups[version]
+        usable = installable_files(of_version, env, formats, check_tags=check_tags)
+        if usable and not all(f.yanked for f in usable):
+            continue
+        python = [
+            f.requires_python
+            for f in of_version
+            if f.requires_python is not None
+            and not f.requires_python.contains(env.version, prereleases=True)
+        ]
+        if not usable and python and len(python) == len(of_version):
+            lines.append(
+                f"{name} {version} requires Python{python[0]}, "
+                f"but the target is Python {env.python_full_version}"
+            )
+        elif not usable:
+            lines.append(
+                f"{name} {version} has no file the target can install "
+                "(wheel tags, or --only-binary / --no-binary)"
+            )
+        else:
+            reason = next((f.yanked_reason for f in usable if f.yanked_reason), None)
+            why = f" ({reason})" if reason else ""
+            lines.append(f"{name} {version} is yanked{why}: only an exact == pin selects it")
+    return lines
 
 
 def explain_impossible(
@@ -72,6 +123,7 @@ def explain_impossible(
             shown = ", ".join(str(v) for v in versions[-12:])
             more = f" (and {len(versions) - 12} older)" if len(versions) > 12 else ""
             lines.append(f"available versions of {name}: {shown}{more}")
+            lines += _unusable(name, files, _wanted(name, causes, provider), provider)
     if python_conflict and not names:
         summary = "the inputs need a different Python than the target"
     elif len(names) == 1 and not any(f"no package named {names[0]!r}" in ln for ln in lines):
