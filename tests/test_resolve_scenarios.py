@@ -58,6 +58,8 @@ class Scenario:
     index_switches: Mapping[str, object] = field(default_factory=dict)
     # Why pip-compile fails where lockcheck succeeds (a documented difference), else None.
     pip_compile_fails: str | None = None
+    # Other input files beside requirements.in (constraints, nested requirements).
+    files: Mapping[str, str] = field(default_factory=dict)
     # What lockcheck still gets wrong here (the scenario is a strict xfail until fixed).
     known_bug: str | None = None
 
@@ -322,6 +324,21 @@ SCENARIOS = [
         Unsatisfiable(("a 1.0.0 requires Python>=3.99, but the target is Python",)),
     ),
     Scenario(
+        "requires-python-of-an-exact-pin-under-a-constraint",
+        packages(
+            {"code-annotations": {"1.1.0": [], "3.0.0": {"requires_python": ">=3.99"}}},
+        ),
+        ("-c c.txt", "code-annotations==3.0.0"),
+        Unsatisfiable(
+            (
+                "-r requirements.in (line 2) requires code-annotations==3.0.0",
+                "code-annotations is constrained to >=1.1.0 by -c c.txt (line 1)",
+                "code-annotations 3.0.0 requires Python>=3.99",
+            )
+        ),
+        files={"c.txt": "code-annotations>=1.1.0\n"},
+    ),
+    Scenario(
         "requires-python-backtracks-to-an-older-release",
         packages(
             {"a": {"1.0.0": [], "2.0.0": {"requires_python": ">=3.99"}}},
@@ -464,6 +481,8 @@ def _body(lock: str) -> list[str]:
 def _write_inputs(folder: Path, scenario: Scenario) -> None:
     folder.mkdir()
     (folder / "requirements.in").write_text("\n".join(scenario.requires) + "\n")
+    for name, text in scenario.files.items():
+        (folder / name).write_text(text)
     if scenario.existing is not None:
         (folder / "requirements.txt").write_text(scenario.existing)
 

@@ -27,11 +27,15 @@ from lockcheck.resolve.provider import (
 __all__ = ["explain_impossible"]
 
 
-def _who(info: object, labels: Mapping[NormalizedName, set[str]]) -> str:
+def _who(
+    info: object, labels: Mapping[NormalizedName, set[str]], asked_at: Mapping[int, str]
+) -> str:
     parent = getattr(info, "parent", None)
     if parent is not None:
         return repr(parent)
     req = info.requirement  # type: ignore[attr-defined]
+    if id(req) in asked_at:
+        return asked_at[id(req)]
     name = getattr(req, "name", None)
     sources = sorted(labels.get(name, ())) if name else []
     return " and ".join(sources) if sources else "the input"
@@ -90,7 +94,13 @@ def explain_impossible(
     index: Index,
     provider: LockProvider,
     labels: Mapping[NormalizedName, set[str]],
+    asked_at: Mapping[int, str] | None = None,
+    constrained_at: Mapping[NormalizedName, Sequence[str]] | None = None,
 ) -> ResolutionFailed:
+    """*asked_at* maps each root requirement (by id) to the input line that asked for it;
+    *constrained_at* lists, per name, the constraint lines that narrowed it."""
+    asked_at = asked_at or {}
+    constrained_at = constrained_at or {}
     causes = list(getattr(exc, "causes", ()))
     lines: list[str] = []
     names: list[NormalizedName] = []
@@ -100,18 +110,20 @@ def explain_impossible(
         if isinstance(req, PythonRequirement) or getattr(req, "identifier", "") == REQUIRES_PYTHON:
             python_conflict = True
             lines.append(
-                f"{_who(info, labels)} requires Python{req.specifier}, "
+                f"{_who(info, labels, asked_at)} requires Python{req.specifier}, "
                 f"but the target is Python {provider.options.env.python_full_version}"
             )
             continue
-        lines.append(f"{_who(info, labels)} requires {req}")
+        lines.append(f"{_who(info, labels, asked_at)} requires {req}")
         name = req.name if isinstance(req, (SpecRequirement, ExplicitRequirement)) else None
         if name and name not in names:
             names.append(name)
     for name in names:
         constraint = provider.constraints.get(name)
         if constraint is not None and str(constraint):
-            lines.append(f"{name} is constrained to {constraint}")
+            where = " and ".join(constrained_at.get(name, ()))
+            by = f" by {where}" if where else ""
+            lines.append(f"{name} is constrained to {constraint}{by}")
         try:
             files = index.project_files(name)
         except Exception:

@@ -104,6 +104,9 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
     constraint_entries += [e for e in request.requirements if e.constraint and _applies(e, request)]
 
     labels: dict[NormalizedName, set[str]] = defaultdict(set)
+    # Where each part of a conflict was asked for (file and line), for explanations.
+    asked_at: dict[int, str] = {}
+    constrained_at: dict[NormalizedName, list[str]] = defaultdict(list)
     markers: dict[NormalizedName, Marker] = {}
     options = ResolveOptions(
         env=env,
@@ -119,6 +122,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
     for entry in roots:
         req_obj = _root_requirement(entry, bootstrap, request)
         root_reqs.append(req_obj)
+        asked_at[id(req_obj)] = _line_of(entry)
         name = req_obj.name
         labels[name].add(entry.source)
         marker = without_extra_markers(entry.requirement.marker if entry.requirement else None)
@@ -134,6 +138,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
             entry.requirement.specifier
         )
         labels[name].add(entry.source)
+        constrained_at[name].append(_line_of(entry))
         marker = without_extra_markers(entry.requirement.marker)
         if marker is not None:
             markers[name] = marker
@@ -174,13 +179,20 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
                 continue
             from lockcheck.resolve.explain import explain_impossible  # only on failure
 
-            raise explain_impossible(exc, index, provider, labels) from None
+            raise explain_impossible(
+                exc, index, provider, labels, asked_at, constrained_at
+            ) from None
         except ResolutionTooDeep:
             if attempt < len(attempts):
                 continue
             raise _gave_up(reporter) from None
         return _to_resolution(result, request, index, provider, labels, markers)
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def _line_of(entry: InputRequirement) -> str:
+    """``-r requirements.in (line 3)``: the input line that asked, in pip's words."""
+    return f"{entry.source} (line {entry.line})" if entry.line else entry.source
 
 
 def _held_pins(
@@ -223,7 +235,7 @@ def _preferred_versions(request: ResolveRequest) -> dict[NormalizedName, Version
 
 def _gave_up(reporter: _Reporter) -> ResolutionFailed:
     """The error for a resolution that ran out of rounds, naming where it kept backtracking."""
-    busiest = reporter.conflicts.most_common(5)
+    busiest = sorted(reporter.conflicts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     names = ", ".join(name for name, _count in busiest) or "no package in particular"
     causes = [
         f"{name}: in {count} conflicts, {reporter.rejected[name]} candidate versions rejected"
