@@ -38,7 +38,7 @@ _LOCKCHECK_ONLY = ("--universal", "--python-version", "--environment")
 
 @dataclass(frozen=True)
 class Unsatisfiable:
-    """Exit 2 with one ``cannot resolve`` error whose text contains every word of *words*."""
+    """Exit 2 with one ``cannot resolve`` error whose text contains each of *words*."""
 
     words: tuple[str, ...] = ()
 
@@ -50,7 +50,7 @@ class Scenario:
     requires: tuple[str, ...]
     expected: Mapping[str, str] | Unsatisfiable
     options: tuple[str, ...] = ()
-    # requirements.txt as it was before this compile (its pins are preferences).
+    # requirements.txt as it was before this compile (its pins stay where the inputs allow).
     existing: str | None = None
     # Exact lines of the lock's body (markers included), for scenarios where pins are not enough.
     lines: tuple[str, ...] = field(default=())
