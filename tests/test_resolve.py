@@ -231,3 +231,56 @@ def test_metadata_read_once_per_version():
     index = MemoryIndex(WEB)
     resolve(ResolveRequest([req("flask"), req("werkzeug")], env=ENV), index)
     assert len(index.metadata_calls) == len(set(index.metadata_calls))
+
+
+def test_target_python_marked_incompatible_stays_out():
+    # Backjumping marks the Requires-Python candidate incompatible; offering it again made
+    # resolvelib re-pin it forever on every unsatisfiable input whose packages declare a
+    # Requires-Python (issue 13).
+    from lockcheck.resolve.provider import (
+        REQUIRES_PYTHON,
+        LockProvider,
+        PythonCandidate,
+        PythonRequirement,
+        ResolveOptions,
+    )
+
+    provider = LockProvider(MemoryIndex({}), ResolveOptions(env=ENV), {})
+    wanted = {REQUIRES_PYTHON: [PythonRequirement(SpecifierSet(">=3.8"))]}
+    assert provider.find_matches(REQUIRES_PYTHON, wanted, {REQUIRES_PYTHON: []})
+    marked = {REQUIRES_PYTHON: [PythonCandidate(ENV.version)]}
+    assert provider.find_matches(REQUIRES_PYTHON, wanted, marked) == []
+
+
+def test_a_pin_that_cannot_stay_moves_when_holding_it_is_impossible():
+    index = MemoryIndex(
+        {
+            "a": {"1.0": (["b==1.0"], ">=3.8"), "2.0": (["b==2.0"], ">=3.8")},
+            "b": {"1.0": ([], ">=3.8"), "2.0": ([], ">=3.8")},
+            "c": {"1.0": (["b<2"], ">=3.8")},
+        }
+    )
+    existing = {n: ExistingPin(n, Version("2.0")) for n in ("a", "b")}
+    request = ResolveRequest([req("a"), req("c")], env=ENV, existing_pins=existing)
+    assert pins(resolve(request, index)) == {"a": "1.0", "b": "1.0", "c": "1.0"}
+
+
+def test_running_out_of_rounds_is_a_clean_error_naming_the_packages(monkeypatch):
+    # Only a==1.0 works, found after backtracking through every newer a, b and c.
+    n = 30
+    index = MemoryIndex(
+        {
+            "a": {f"{i}.0": ([f"b=={i}.0"],) for i in range(1, n + 1)},
+            "b": {f"{i}.0": ([f"c=={i}.0"],) for i in range(1, n + 1)},
+            "c": {f"{i}.0": ([] if i == 1 else ["d>=2"],) for i in range(1, n + 1)},
+            "d": {"1.0": ([],), "2.0": ([],)},
+        }
+    )
+    request = ResolveRequest([req("a"), req("d<2")], env=ENV)
+    assert pins(resolve(request, index))["a"] == "1.0"
+    monkeypatch.setattr("lockcheck.resolve.resolver.MAX_ROUNDS", 20)
+    with pytest.raises(ResolutionFailed) as info:
+        resolve(request, index)
+    assert str(info.value).startswith("cannot resolve: gave up after 20 rounds")
+    assert str(info.value).endswith("on c, d")  # most conflicts first, then by name
+    assert info.value.causes[0].startswith("c: in 6 conflicts, 6 candidate versions rejected")

@@ -3,8 +3,8 @@
 These are pip's selection rules (``LinkEvaluator`` and ``CandidateEvaluator``), because a lock
 that pins a different version than pip-compile would is a diff for the team that switches:
 format control, wheel tags, link-level ``requires-python``, the specifier's pre-release rule,
-and yanked files (skipped unless every applicable file is yanked, so ``==`` on a yanked
-release still works).
+and yanked files (PEP 592: skipped, unless the specifier pins a version with ``==`` or
+``===`` and every applicable file is yanked).
 """
 
 from __future__ import annotations
@@ -107,6 +107,14 @@ def installable_files(
     return result
 
 
+def is_pinned(specifier: SpecifierSet) -> bool:
+    """``==X`` (no wildcard) or ``===X``: the only specifiers that may select a yanked file."""
+    return any(
+        s.operator == "===" or (s.operator == "==" and not s.version.endswith(".*"))
+        for s in specifier
+    )
+
+
 def _file_rank(f: DistFile, env: TargetEnvironment) -> tuple[int, int]:
     """Higher is better: not yanked, then wheel by best tag, then sdist.
 
@@ -148,10 +156,10 @@ def applicable_versions(
     applicable = [f for f in candidates if f.version in versions]
     if not applicable:
         return []
-    all_yanked = all(f.yanked for f in applicable)
+    take_yanked = all(f.yanked for f in applicable) and is_pinned(specifier)
     best: dict[Version, DistFile] = {}
     for f in applicable:
-        if f.yanked and not all_yanked:
+        if f.yanked and not take_yanked:
             continue
         current = best.get(f.version)
         if current is None or _file_rank(f, env) > _file_rank(current, env):
@@ -210,8 +218,8 @@ def iter_applicable_versions(
             yield VersionChoice(version, max(fresh, key=lambda f: _file_rank(f, env)), False)
         else:
             yanked_only.append((version, usable))
-    if not found and yanked_only:
-        for version, usable in yanked_only:  # pip: yanked files only when all are yanked
+    if not found and yanked_only and is_pinned(specifier):
+        for version, usable in yanked_only:  # pip: yanked files only for an exact pin
             yield VersionChoice(version, max(usable, key=lambda f: _file_rank(f, env)), True)
     elif not found and not yanked_only and prereleases is None:
         # No final release is installable here: pip would then consider pre-releases.

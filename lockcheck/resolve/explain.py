@@ -7,11 +7,14 @@ adds what the index actually offers, so the reader sees the conflict without a d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from lockcheck.errors import ResolutionFailed
+from lockcheck.models import DistFile
+from lockcheck.resolve.candidates import group_by_version, installable_files
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import (
     REQUIRES_PYTHON,
@@ -24,14 +27,66 @@ from lockcheck.resolve.provider import (
 __all__ = ["explain_impossible"]
 
 
-def _who(info: object, labels: Mapping[NormalizedName, set[str]]) -> str:
+def _who(
+    info: object, labels: Mapping[NormalizedName, set[str]], asked_at: Mapping[int, str]
+) -> str:
     parent = getattr(info, "parent", None)
     if parent is not None:
         return repr(parent)
     req = info.requirement  # type: ignore[attr-defined]
+    if id(req) in asked_at:
+        return asked_at[id(req)]
     name = getattr(req, "name", None)
     sources = sorted(labels.get(name, ())) if name else []
     return " and ".join(sources) if sources else "the input"
+
+
+def _wanted(name: NormalizedName, causes: list, provider: LockProvider) -> SpecifierSet:
+    """What every requirement on *name* in the conflict (and its constraint) asks for."""
+    spec = provider.constraints.get(name, SpecifierSet())
+    for info in causes:
+        req = info.requirement
+        if isinstance(req, SpecRequirement) and req.name == name:
+            spec &= req.specifier
+    return spec
+
+
+def _unusable(
+    name: NormalizedName, files: Sequence[DistFile], wanted: SpecifierSet, provider: LockProvider
+) -> list[str]:
+    """Why the newest versions that *wanted* allows were still rejected: Requires-Python,
+    no file the target can install, or yanked."""
+    env = provider.options.env
+    formats = provider.options.formats.allowed(name)
+    check_tags = not provider.options.any_platform_wheel
+    lines = []
+    groups = group_by_version(files)
+    for version in sorted(wanted.filter(groups, prereleases=True), reverse=True)[:5]:
+        of_version = groups[version]
+        usable = installable_files(of_version, env, formats, check_tags=check_tags)
+        if usable and not all(f.yanked for f in usable):
+            continue
+        python = [
+            f.requires_python
+            for f in of_version
+            if f.requires_python is not None
+            and not f.requires_python.contains(env.version, prereleases=True)
+        ]
+        if not usable and python and len(python) == len(of_version):
+            lines.append(
+                f"{name} {version} requires Python{python[0]}, "
+                f"but the target is Python {env.python_full_version}"
+            )
+        elif not usable:
+            lines.append(
+                f"{name} {version} has no file the target can install "
+                "(wheel tags, or --only-binary / --no-binary)"
+            )
+        else:
+            reason = next((f.yanked_reason for f in usable if f.yanked_reason), None)
+            why = f" ({reason})" if reason else ""
+            lines.append(f"{name} {version} is yanked{why}: only an exact == pin selects it")
+    return lines
 
 
 def explain_impossible(
@@ -39,7 +94,13 @@ def explain_impossible(
     index: Index,
     provider: LockProvider,
     labels: Mapping[NormalizedName, set[str]],
+    asked_at: Mapping[int, str] | None = None,
+    constrained_at: Mapping[NormalizedName, Sequence[str]] | None = None,
 ) -> ResolutionFailed:
+    """*asked_at* maps each root requirement (by id) to the input line that asked for it;
+    *constrained_at* lists, per name, the constraint lines that narrowed it."""
+    asked_at = asked_at or {}
+    constrained_at = constrained_at or {}
     causes = list(getattr(exc, "causes", ()))
     lines: list[str] = []
     names: list[NormalizedName] = []
@@ -49,18 +110,20 @@ def explain_impossible(
         if isinstance(req, PythonRequirement) or getattr(req, "identifier", "") == REQUIRES_PYTHON:
             python_conflict = True
             lines.append(
-                f"{_who(info, labels)} requires Python{req.specifier}, "
+                f"{_who(info, labels, asked_at)} requires Python{req.specifier}, "
                 f"but the target is Python {provider.options.env.python_full_version}"
             )
             continue
-        lines.append(f"{_who(info, labels)} requires {req}")
+        lines.append(f"{_who(info, labels, asked_at)} requires {req}")
         name = req.name if isinstance(req, (SpecRequirement, ExplicitRequirement)) else None
         if name and name not in names:
             names.append(name)
     for name in names:
         constraint = provider.constraints.get(name)
         if constraint is not None and str(constraint):
-            lines.append(f"{name} is constrained to {constraint}")
+            where = " and ".join(constrained_at.get(name, ()))
+            by = f" by {where}" if where else ""
+            lines.append(f"{name} is constrained to {constraint}{by}")
         try:
             files = index.project_files(name)
         except Exception:
@@ -72,6 +135,7 @@ def explain_impossible(
             shown = ", ".join(str(v) for v in versions[-12:])
             more = f" (and {len(versions) - 12} older)" if len(versions) > 12 else ""
             lines.append(f"available versions of {name}: {shown}{more}")
+            lines += _unusable(name, files, _wanted(name, causes, provider), provider)
     if python_conflict and not names:
         summary = "the inputs need a different Python than the target"
     elif len(names) == 1 and not any(f"no package named {names[0]!r}" in ln for ln in lines):

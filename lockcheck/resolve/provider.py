@@ -7,6 +7,7 @@ the same versions pip-compile picks.  It never imports httpx.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ from resolvelib.providers import AbstractProvider
 from lockcheck.models import CoreMetadata, DistFile
 from lockcheck.resolve.candidates import (
     FormatControl,
+    VersionChoice,
     group_by_version,
     iter_applicable_versions,
 )
@@ -162,10 +164,14 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         index: Index,
         options: ResolveOptions,
         constraints: Mapping[NormalizedName, SpecifierSet],
+        preferred: Mapping[NormalizedName, Version] | None = None,
     ) -> None:
         self.index = index
         self.options = options
         self.constraints = dict(constraints)
+        # Versions tried first (the existing lock's pins): a preference, never a constraint,
+        # so a pin that cannot stay costs one rejected candidate, not a failed resolution.
+        self.preferred = dict(preferred or {})
         self._conflict_counts: Counter[str] = Counter()
         self._conflict_promoted: set[str] = set()
         self._candidates: dict[tuple[NormalizedName, Version, frozenset[str]], Candidate] = {}
@@ -250,6 +256,10 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
     ) -> list[AnyCandidate]:
         reqs = list(requirements[identifier])
         if identifier == REQUIRES_PYTHON:
+            # The target Python is one fixed candidate; once backtracking has marked it
+            # incompatible it must stay out, or resolvelib re-pins it forever (issue 13).
+            if any(isinstance(c, PythonCandidate) for c in incompatibilities[identifier]):
+                return []
             version = self.options.env.version
             ok = all(
                 r.specifier.contains(version, prereleases=True)
@@ -278,20 +288,15 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
             if extras != chosen.extras:
                 chosen = self._direct_with_extras(chosen, extras)
             return [chosen]
-        choices = iter_applicable_versions(
-            self._groups(name),
-            self.options.env,
-            specifier,
-            self.options.formats.allowed(name),
-            allow_prereleases=self.options.allow_prereleases,
-            check_tags=not self.options.any_platform_wheel,
-        )
+        first = self._preferred_choice(name, specifier, bad_versions)
+        head = [first] if first is not None else []
+        skip = bad_versions | {c.version for c in head}
+        rest = (c for c in self._choices(name, specifier) if c.version not in skip)
         # A factory: resolvelib builds candidates only as it walks them (it asks for the
         # first, rarely more), so a project's thousands of files are mostly never examined.
         lazy = (
             self._candidate(name, c.version, extras, c.best_file)
-            for c in choices
-            if c.version not in bad_versions
+            for c in itertools.chain(head, rest)
         )
         return lambda: lazy  # type: ignore[return-value]
 
@@ -339,17 +344,13 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
     # -- speculative prefetch (called from the index's worker threads) -------------------
 
     def likely_file(self, name: NormalizedName, files: Sequence[DistFile]) -> DistFile | None:
-        """The file the resolver will most likely read for *name*: newest allowed version."""
+        """The file the resolver will most likely read for *name*: the preferred version if
+        it is allowed, else the newest allowed one."""
         groups = files.by_version() if hasattr(files, "by_version") else group_by_version(files)
-        choices = iter_applicable_versions(
-            groups,
-            self.options.env,
-            self.constraints.get(name, SpecifierSet()),
-            self.options.formats.allowed(name),
-            allow_prereleases=self.options.allow_prereleases,
-            check_tags=not self.options.any_platform_wheel,
-        )
-        best = next(choices, None)
+        specifier = self.constraints.get(name, SpecifierSet())
+        best = self._preferred_choice(name, specifier, set(), groups)
+        if best is None:
+            best = next(self._choices(name, specifier, groups), None)
         return best.best_file if best else None
 
     def likely_dependencies(self, meta: CoreMetadata) -> list[NormalizedName]:
@@ -362,6 +363,42 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         ]
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _choices(
+        self,
+        name: NormalizedName,
+        specifier: SpecifierSet,
+        groups: Mapping[Version, Sequence[DistFile]] | None = None,
+    ) -> Iterator[VersionChoice]:
+        """The versions of *name* the target may use under *specifier*, best first."""
+        return iter_applicable_versions(
+            self._groups(name) if groups is None else groups,
+            self.options.env,
+            specifier,
+            self.options.formats.allowed(name),
+            allow_prereleases=self.options.allow_prereleases,
+            check_tags=not self.options.any_platform_wheel,
+        )
+
+    def _preferred_choice(
+        self,
+        name: NormalizedName,
+        specifier: SpecifierSet,
+        bad_versions: set[Version],
+        groups: Mapping[Version, Sequence[DistFile]] | None = None,
+    ) -> VersionChoice | None:
+        """The preferred version of *name*, if *specifier* and the target allow it.
+
+        It is chosen as pip-compile's ``==`` constraint would choose it: an ``==`` pin
+        admits its own pre-release and its own yanked files.
+        """
+        version = self.preferred.get(name)
+        if version is None or version in bad_versions:
+            return None
+        if not specifier.contains(version, prereleases=True):
+            return None
+        pinned = specifier & SpecifierSet(f"=={version}")
+        return next((c for c in self._choices(name, pinned, groups) if c.version == version), None)
 
     def _groups(self, name: NormalizedName) -> Mapping[Version, Sequence[DistFile]]:
         groups = self._by_version.get(name)

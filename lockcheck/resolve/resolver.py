@@ -1,14 +1,17 @@
 """Turn inputs into a :class:`~lockcheck.models.Resolution`.
 
-Existing pins of the output file are handed to the resolver as constraints, and a pin that
-makes the inputs impossible is dropped and the resolution retried: this is what pip-compile's
-backtracking resolver does, so an unchanged input keeps every pin and a changed one moves only
-what it must.
+An unchanged input keeps every pin of the existing output file and a changed one moves only
+what it must.  The pins are first held as constraints, as pip-compile holds them, which gives
+pip-compile's lock; when the inputs make that impossible, one more resolution takes them as
+preferences only (each the first candidate tried for its package), so a pin that cannot stay
+is one rejected candidate.  That is all: no loop that drops pins and starts again, and each
+resolution is one resolvelib run of at most :data:`MAX_ROUNDS` rounds; running out of them is
+a clean error that names the packages it kept backtracking on.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +21,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
+from resolvelib import BaseReporter  # the provider imports resolvelib anyway
 
 from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
 from lockcheck.models import InputRequirement, LockedPackage, Resolution
@@ -39,7 +43,11 @@ from lockcheck.resolve.provider import (
 __all__ = ["DEFAULT_UNSAFE", "ExistingPin", "ResolveRequest", "resolve"]
 
 DEFAULT_UNSAFE = frozenset({"setuptools", "distribute", "pip"})
-_MAX_ROUNDS = 10
+#: resolvelib rounds (one pin or one backjump each) before giving up.  A lock of a few hundred
+#: packages takes as many rounds plus its backtracking; a resolution still going after this
+#: many is lost in backtracking, and failing fast with the packages it was trying beats the
+#: minutes pip's 200,000 would take.
+MAX_ROUNDS = 5_000
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,9 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
     constraint_entries += [e for e in request.requirements if e.constraint and _applies(e, request)]
 
     labels: dict[NormalizedName, set[str]] = defaultdict(set)
+    # Where each part of a conflict was asked for (file and line), for explanations.
+    asked_at: dict[int, str] = {}
+    constrained_at: dict[NormalizedName, list[str]] = defaultdict(list)
     markers: dict[NormalizedName, Marker] = {}
     options = ResolveOptions(
         env=env,
@@ -110,6 +121,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
     for entry in roots:
         req_obj = _root_requirement(entry, bootstrap, request)
         root_reqs.append(req_obj)
+        asked_at[id(req_obj)] = _line_of(entry)
         name = req_obj.name
         labels[name].add(entry.source)
         marker = without_extra_markers(entry.requirement.marker if entry.requirement else None)
@@ -125,6 +137,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
             entry.requirement.specifier
         )
         labels[name].add(entry.source)
+        constrained_at[name].append(_line_of(entry))
         marker = without_extra_markers(entry.requirement.marker)
         if marker is not None:
             markers[name] = marker
@@ -136,79 +149,133 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
         user_requested.setdefault(r.identifier, i)
     options.user_requested = user_requested
 
-    primary_specs: dict[NormalizedName, SpecifierSet] = {}
-    for r in root_reqs:
-        if isinstance(r, SpecRequirement):
-            primary_specs[r.name] = primary_specs.get(r.name, SpecifierSet()) & r.specifier
-    pins: dict[NormalizedName, SpecifierSet] = {}
-    if not request.upgrade_all:
-        for name, pin in request.existing_pins.items():
-            if name in request.upgrade_packages:
-                continue
-            primary = primary_specs.get(name)
-            if primary is not None and not primary.contains(pin.version, prereleases=True):
-                continue
-            pins[name] = SpecifierSet(f"=={pin.version}")
-
+    preferred = _preferred_versions(request)
     index.prefetch_pages(r.name for r in root_reqs if isinstance(r, SpecRequirement))
     walk = getattr(index, "prefetch_graph", None)
     if walk is not None:  # fetch the likely graph in parallel while the resolver works
-        guide = LockProvider(index, options, {**provider_constraints, **pins})
+        guide = LockProvider(index, options, provider_constraints, preferred)
         walk(
             [r.name for r in root_reqs if isinstance(r, SpecRequirement)],
             guide.likely_file,
             guide.likely_dependencies,
         )
 
-    result = None
-    for _round in range(_MAX_ROUNDS):
-        merged = dict(provider_constraints)
-        for name, spec in pins.items():
-            merged[name] = merged.get(name, SpecifierSet()) & spec
-        provider = LockProvider(index, options, merged)
+    # First the lock's pins are held, as pip-compile holds them (constraints): the same lock
+    # as pip-compile, and nothing moves that need not.  If the inputs make that impossible,
+    # one more run takes them as preferences only.  Never more than these two runs.
+    held = _held_pins(request, root_reqs, preferred)
+    attempts = [provider_constraints]
+    if held:
+        attempts.insert(0, _merged(provider_constraints, held))
+    for attempt, constraints in enumerate(attempts, start=1):
+        provider = LockProvider(index, options, constraints, preferred)
         provider._metadata = bootstrap._metadata
-        resolver = Resolver(provider, _reporter(request.progress))
+        reporter = _Reporter(request.progress)
         try:
-            result = resolver.resolve(root_reqs, max_rounds=200_000)
-            break
+            result = Resolver(provider, reporter).resolve(root_reqs, max_rounds=MAX_ROUNDS)
         except ResolutionImpossible as exc:
-            cause_names = {getattr(c.requirement, "name", REQUIRES_PYTHON) for c in exc.causes}
-            if cause_names and all(n in pins for n in cause_names):
-                for n in cause_names:
-                    del pins[n]
+            if attempt < len(attempts):
                 continue
             from lockcheck.resolve.explain import explain_impossible  # only on failure
 
-            raise explain_impossible(exc, index, provider, labels) from None
-        except ResolutionTooDeep as exc:
-            raise ResolutionFailed(
-                "resolution gave up after too many backtracking steps; "
-                "add tighter specifiers to the inputs"
-            ) from exc
-    if result is None:  # pragma: no cover - pins shrink every round
-        raise ResolutionFailed("resolution did not settle")
+            raise explain_impossible(
+                exc, index, provider, labels, asked_at, constrained_at
+            ) from None
+        except ResolutionTooDeep:
+            if attempt < len(attempts):
+                continue
+            raise _gave_up(reporter) from None
+        return _to_resolution(result, request, index, provider, labels, markers)
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    return _to_resolution(result, request, index, provider, labels, markers)
+
+def _line_of(entry: InputRequirement) -> str:
+    """``-r requirements.in (line 3)``: the input line that asked, in pip's words."""
+    return f"{entry.source} (line {entry.line})" if entry.line else entry.source
 
 
-def _reporter(progress: Callable[[str], None] | None) -> object:
-    """A resolvelib reporter that forwards pins to *progress* (no printing here)."""
-    from resolvelib import BaseReporter
+def _held_pins(
+    request: ResolveRequest,
+    root_reqs: Sequence[SpecRequirement | ExplicitRequirement],
+    preferred: Mapping[NormalizedName, Version],
+) -> dict[NormalizedName, SpecifierSet]:
+    """The preferred pins the inputs' own specifiers allow, as ``==`` constraints."""
+    primary: dict[NormalizedName, SpecifierSet] = {}
+    for r in root_reqs:
+        if isinstance(r, SpecRequirement):
+            primary[r.name] = primary.get(r.name, SpecifierSet()) & r.specifier
+    return {
+        name: SpecifierSet(f"=={version}")
+        for name, version in preferred.items()
+        if name not in primary or primary[name].contains(version, prereleases=True)
+    }
 
-    class ProgressReporter(BaseReporter):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self.pinned = 0
 
-        def pinning(self, candidate: object) -> None:
-            if progress is not None and isinstance(candidate, Candidate):
-                self.pinned += 1
-                progress(f"{self.pinned} pinned, last {candidate!r}")
+def _merged(
+    first: Mapping[NormalizedName, SpecifierSet], second: Mapping[NormalizedName, SpecifierSet]
+) -> dict[NormalizedName, SpecifierSet]:
+    merged = dict(first)
+    for name, spec in second.items():
+        merged[name] = merged.get(name, SpecifierSet()) & spec
+    return merged
 
-        def rejecting_candidate(self, criterion: object, candidate: object) -> None:
-            if progress is not None and isinstance(candidate, Candidate):
-                progress(f"backtracking: {candidate!r} does not fit")
 
-    return ProgressReporter()
+def _preferred_versions(request: ResolveRequest) -> dict[NormalizedName, Version]:
+    """The existing lock's pins, tried first (none with --upgrade, and none for the
+    packages --upgrade-package names)."""
+    if request.upgrade_all:
+        return {}
+    return {
+        name: pin.version
+        for name, pin in request.existing_pins.items()
+        if name not in request.upgrade_packages
+    }
+
+
+def _gave_up(reporter: _Reporter) -> ResolutionFailed:
+    """The error for a resolution that ran out of rounds, naming where it kept backtracking."""
+    busiest = sorted(reporter.conflicts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    names = ", ".join(name for name, _count in busiest) or "no package in particular"
+    causes = [
+        f"{name}: in {count} conflicts, {reporter.rejected[name]} candidate versions rejected"
+        for name, count in busiest
+    ]
+    causes.append("tighten the requirements on these packages in the inputs")
+    return ResolutionFailed(
+        f"cannot resolve: gave up after {MAX_ROUNDS} rounds of backtracking on {names}",
+        causes=causes,
+    )
+
+
+class _Reporter(BaseReporter):  # type: ignore[misc]
+    """Forwards pins to *progress* (no printing here) and counts, per package, the conflicts
+    it took part in and its rejected candidates, to name them if the resolution gives up."""
+
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        super().__init__()
+        self.progress = progress
+        self.pinned = 0
+        self.conflicts: Counter[NormalizedName] = Counter()
+        self.rejected: Counter[NormalizedName] = Counter()
+
+    def resolving_conflicts(self, causes: Sequence[object]) -> None:
+        names: set[NormalizedName] = set()
+        for info in causes:
+            for side in (info.requirement, info.parent):  # type: ignore[attr-defined]
+                if isinstance(side, (SpecRequirement, ExplicitRequirement, Candidate)):
+                    names.add(side.name)
+        self.conflicts.update(names)
+
+    def pinning(self, candidate: object) -> None:
+        if self.progress is not None and isinstance(candidate, Candidate):
+            self.pinned += 1
+            self.progress(f"{self.pinned} pinned, last {candidate!r}")
+
+    def rejecting_candidate(self, criterion: object, candidate: object) -> None:
+        if isinstance(candidate, Candidate):
+            self.rejected[candidate.name] += 1
+            if self.progress is not None:
+                self.progress(f"backtracking: {candidate!r} does not fit")
 
 
 def _root_requirement(

@@ -1,0 +1,548 @@
+"""Resolver scenarios as data, run through the real CLI against a real local index.
+
+Each scenario is a handful of packages (versions, dependencies, extras, Requires-Python,
+yanked flags, file kinds), the root requirements, the options, and the expected outcome:
+the pins, or "unsatisfiable" with words the error message must contain.  Most come from
+packse (astral-sh/packse, ``scenarios/``), where every release declares a Requires-Python;
+that is what made lockcheck's resolver loop forever on unsatisfiable inputs (issue 13), so
+the scenarios keep it.  Every run has a hard timeout: a resolver that loops fails the test
+instead of hanging it.  Where pip-compile can run the same inputs (no lockcheck-only option),
+it runs on the same index: the two outcomes must agree (both fail, or both pin the same
+versions) unless the scenario documents why pip-compile fails (``pip_compile_fails``), and
+lockcheck may not take more than 2 s longer.  A scenario lockcheck still gets wrong names the
+bug (``known_bug``) and runs as a strict xfail, so fixing it shows.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.builders import PackageSpec
+from tests.helpers import describe, run_lockcheck, run_pip_compile
+
+pytestmark = pytest.mark.slow
+
+#: Every release of a scenario says which Python it needs, as packse's do.
+REQUIRES_PYTHON = ">=3.8"
+#: A scenario's resolution must end well within this (pip-compile answers in about a second).
+TIMEOUT = 20.0
+#: Options pip-compile does not have: scenarios using them run lockcheck only.
+_LOCKCHECK_ONLY = ("--universal", "--python-version", "--environment")
+
+
+@dataclass(frozen=True)
+class Unsatisfiable:
+    """Exit 2 with one ``cannot resolve`` error whose text contains each of *words*."""
+
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    packages: tuple[PackageSpec, ...]
+    requires: tuple[str, ...]
+    expected: Mapping[str, str] | Unsatisfiable
+    options: tuple[str, ...] = ()
+    # requirements.txt as it was before this compile (its pins stay where the inputs allow).
+    existing: str | None = None
+    # Exact lines of the lock's body (markers included), for scenarios where pins are not enough.
+    lines: tuple[str, ...] = field(default=())
+    # IndexServer keywords (what the index page says about the files).
+    index_switches: Mapping[str, object] = field(default_factory=dict)
+    # Why pip-compile fails where lockcheck succeeds (a documented difference), else None.
+    pip_compile_fails: str | None = None
+    # Other input files beside requirements.in (constraints, nested requirements).
+    files: Mapping[str, str] = field(default_factory=dict)
+    # What lockcheck still gets wrong here (the scenario is a strict xfail until fixed).
+    known_bug: str | None = None
+
+
+Versions = Mapping[str, "Sequence[str] | Mapping[str, object]"]
+
+
+def packages(
+    table: Mapping[str, Versions],
+    *,
+    requires_python: str | None = REQUIRES_PYTHON,
+    kind: str = "wheel",
+) -> tuple[PackageSpec, ...]:
+    """``{"a": {"1.0.0": ["b==1.0.0"], "2.0.0": {"extras": {...}, "yanked": ""}}}`` as specs.
+
+    A version maps to its dependencies, or to PackageSpec fields (``deps`` included).
+    """
+    specs = []
+    for name, versions in table.items():
+        for version, value in versions.items():
+            fields: dict[str, object] = {"requires_python": requires_python, "kind": kind}
+            if isinstance(value, Mapping):
+                fields.update(value)
+            else:
+                fields["deps"] = tuple(value)
+            fields["deps"] = tuple(fields.get("deps", ()))  # type: ignore[arg-type]
+            specs.append(PackageSpec(name, version, **fields))  # type: ignore[arg-type]
+    return tuple(specs)
+
+
+THREE = {"1.0.0": [], "2.0.0": [], "3.0.0": []}
+A_NEEDS_SAME_B = {"1.0.0": ["b==1.0.0"], "2.0.0": ["b==2.0.0"], "3.0.0": ["b==3.0.0"]}
+RANGE_OF_A = {
+    "1.0.0": ["b==1.0.0"],
+    "2.0.0": ["b==2.0.0"],
+    "2.1.0": ["b==2.0.0"],
+    "2.2.0": ["b==2.0.0"],
+    "2.3.0": ["b==2.0.0"],
+    "3.0.0": ["b==3.0.0"],
+}
+C_EXCLUDES_2X = {"1.0.0": ["a<2.0.0"], "2.0.0": ["a>=3.0.0"]}
+LOCAL_B = {"2.0.0+bar": [], "2.0.0+foo": []}
+#: New releases of a and b need Python 3.10: a universal lock from 3.8 forks on them.
+FORKING = packages(
+    {
+        "a": {"1.0.0": ["b"], "2.0.0": {"deps": ("b>=2",), "requires_python": ">=3.10"}},
+        "b": {"1.0.0": [], "2.0.0": {"requires_python": ">=3.10"}},
+    }
+)
+FORKED = (
+    'a==1.0.0 ; python_version < "3.10"',
+    'a==2.0.0 ; python_version >= "3.10"',
+    'b==1.0.0 ; python_version < "3.10"',
+    'b==2.0.0 ; python_version >= "3.10"',
+)
+
+SCENARIOS = [
+    # -- excluded versions (packse: excluded/) -------------------------------------------
+    Scenario(
+        "excluded-only-version",
+        packages({"a": {"1.0.0": []}}),
+        ("a!=1.0.0",),
+        Unsatisfiable(("a",)),
+    ),
+    Scenario(
+        "excluded-only-compatible-version",
+        packages({"a": A_NEEDS_SAME_B, "b": THREE}),
+        ("a!=2.0.0", "b>=2.0.0,<3.0.0"),
+        Unsatisfiable(("a", "b")),
+    ),
+    Scenario(
+        "excluded-only-compatible-version-sdists",
+        packages({"a": A_NEEDS_SAME_B, "b": THREE}, kind="sdist"),
+        ("a!=2.0.0", "b>=2.0.0,<3.0.0"),
+        Unsatisfiable(("a", "b")),
+    ),
+    Scenario(
+        "excluded-only-compatible-version-verbose",
+        packages({"a": A_NEEDS_SAME_B, "b": THREE}, kind="both"),
+        ("a!=2.0.0", "b>=2.0.0,<3.0.0"),
+        Unsatisfiable(("a", "b")),
+        options=("-v",),
+    ),
+    Scenario(
+        "dependency-excludes-range-of-compatible-versions",
+        packages({"a": RANGE_OF_A, "b": THREE, "c": C_EXCLUDES_2X}),
+        ("a", "b>=2.0.0,<3.0.0", "c"),
+        Unsatisfiable(("a", "b")),
+    ),
+    Scenario(
+        "dependency-excludes-non-contiguous-range-of-compatible-versions",
+        packages(
+            {
+                "a": {**RANGE_OF_A, "2.1.0": ["b==2.0.0", "d"], "2.3.0": ["b==2.0.0", "d"]},
+                "b": THREE,
+                "c": C_EXCLUDES_2X,
+                "d": {"1.0.0": []},
+            }
+        ),
+        ("a", "b>=2.0.0,<3.0.0", "c"),
+        Unsatisfiable(("a", "b")),
+    ),
+    # -- incompatible versions (packse: incompatible_versions/) --------------------------
+    Scenario(
+        "direct-incompatible-versions",
+        packages({"a": {"1.0.0": [], "2.0.0": []}}),
+        ("a==1.0.0", "a==2.0.0"),
+        Unsatisfiable(("a",)),
+    ),
+    Scenario(
+        "transitive-incompatible-versions",
+        packages({"a": {"1.0.0": ["b==2.0.0", "b==1.0.0"]}, "b": {"1.0.0": [], "2.0.0": []}}),
+        ("a==1.0.0",),
+        Unsatisfiable(("b",)),
+    ),
+    Scenario(
+        "transitive-incompatible-with-root-version",
+        packages({"a": {"1.0.0": ["b==2.0.0"]}, "b": {"1.0.0": [], "2.0.0": []}}),
+        ("a", "b==1.0.0"),
+        Unsatisfiable(("a", "b")),
+    ),
+    Scenario(
+        "transitive-incompatible-with-transitive",
+        packages(
+            {
+                "a": {"1.0.0": ["c==1.0.0"]},
+                "b": {"1.0.0": ["c==2.0.0"]},
+                "c": {"1.0.0": [], "2.0.0": []},
+            }
+        ),
+        ("a", "b"),
+        Unsatisfiable(("c",)),
+    ),
+    # -- extras (packse: extras/) --------------------------------------------------------
+    Scenario(
+        "extra-incompatible-with-root",
+        packages(
+            {
+                "a": {"1.0.0": {"extras": {"extra": ("b==1.0.0",)}}},
+                "b": {"1.0.0": [], "2.0.0": []},
+            }
+        ),
+        ("a[extra]", "b==2.0.0"),
+        Unsatisfiable(("b",)),
+    ),
+    Scenario(
+        "extra-required",
+        packages({"a": {"1.0.0": {"extras": {"extra": ("b",)}}}, "b": {"1.0.0": []}}),
+        ("a[extra]",),
+        {"a": "1.0.0", "b": "1.0.0"},
+    ),
+    # -- local versions (packse: local/) -------------------------------------------------
+    # a==1.0.0 asks for b with one specifier; the root pins the local version 2.0.0+foo.
+    *[
+        Scenario(
+            f"local-transitive{suffix}",
+            packages({"a": {"1.0.0": [f"b{spec}"]}, "b": LOCAL_B}),
+            ("a", "b==2.0.0+foo"),
+            outcome,
+        )
+        for suffix, spec, outcome in [
+            ("", "==2.0.0", {"a": "1.0.0", "b": "2.0.0+foo"}),
+            ("-conflicting", "==2.0.0+bar", Unsatisfiable(("b",))),
+            ("-greater-than", ">2.0.0", Unsatisfiable(("b",))),
+            ("-greater-than-or-equal", ">=2.0.0", {"a": "1.0.0", "b": "2.0.0+foo"}),
+            ("-less-than", "<2.0.0", Unsatisfiable(("b",))),
+            ("-less-than-or-equal", "<=2.0.0", {"a": "1.0.0", "b": "2.0.0+foo"}),
+        ]
+    ],
+    Scenario(
+        "local-transitive-backtrack",
+        packages({"a": {"1.0.0": ["b==2.0.0"], "2.0.0": ["b==2.0.0+bar"]}, "b": LOCAL_B}),
+        ("a", "b==2.0.0+foo"),
+        {"a": "1.0.0", "b": "2.0.0+foo"},
+    ),
+    # -- backtracking (packse: backtracking/, does_not_exist/) ---------------------------
+    Scenario(
+        "backtrack-to-missing-package",
+        packages(
+            {
+                "a": {"2.0.0": [], "1.0.0": ["c"]},
+                "b": {"1.0.0": ["a==1.0.0"], "2.0.0": ["a==1.0.0"], "3.0.0": ["a==1.0.0"]},
+            }
+        ),
+        ("a", "b"),
+        Unsatisfiable(("a", "c")),
+    ),
+    Scenario(
+        "backtrack-with-missing-package",
+        packages({"a": {"1.0.0": [], "2.0.0": []}, "b": {"1.0.0": ["c"], "2.0.0": ["a==1.0.0"]}}),
+        ("a", "b"),
+        {"a": "1.0.0", "b": "2.0.0"},
+    ),
+    Scenario(
+        "wrong-backtracking-basic",
+        packages(
+            {
+                "a": {"1.0.0": [], "2.0.0": []},
+                "too-old": {"1.0.0": []},
+                "b": {"1.0.0": ["too-old"], **{f"2.0.{i}": ["a==1.0.0"] for i in range(10)}},
+            }
+        ),
+        ("a", "b"),
+        {"a": "1.0.0", "b": "2.0.9"},
+    ),
+    Scenario(
+        "transitive-requires-package-does-not-exist",
+        packages({"a": {"1.0.0": ["b"]}}),
+        ("a",),
+        Unsatisfiable(("b",)),
+    ),
+    # -- pre-releases (pip's rules) ---------------------------------------------------------
+    Scenario(
+        "prerelease-only-version",
+        packages({"a": {"1.0.0a1": []}}),
+        ("a",),
+        {"a": "1.0.0a1"},
+    ),
+    Scenario(
+        "prerelease-skipped-when-a-final-release-fits",
+        packages({"a": {"1.0.0": [], "2.0.0b1": []}}),
+        ("a",),
+        {"a": "1.0.0"},
+    ),
+    Scenario(
+        "transitive-prerelease-named-in-a-specifier",
+        packages({"a": {"1.0.0": ["b>=2.0.0b1"]}, "b": {"1.0.0": [], "2.0.0b1": []}}),
+        ("a",),
+        {"a": "1.0.0", "b": "2.0.0b1"},
+    ),
+    # -- format control ---------------------------------------------------------------------
+    Scenario(
+        "no-binary-builds-the-sdist",
+        packages({"a": {"1.0.0": []}}, kind="both"),
+        ("--no-binary :all:", "a"),
+        {"a": "1.0.0"},
+    ),
+    Scenario(
+        "only-binary-without-a-wheel",
+        packages({"a": {"1.0.0": []}}, kind="sdist"),
+        ("--only-binary :all:", "a"),
+        Unsatisfiable(("a",)),
+    ),
+    # -- extras and markers ---------------------------------------------------------------
+    Scenario(
+        "extra-does-not-exist",
+        packages({"a": {"1.0.0": []}}),
+        ("a[missing]",),
+        {"a": "1.0.0"},
+    ),
+    Scenario(
+        "marker-false-for-the-target",
+        packages({"a": {"1.0.0": []}}),
+        ('a; python_version < "3"',),
+        {},
+    ),
+    # -- Requires-Python ---------------------------------------------------------------------
+    Scenario(
+        "requires-python-newer-than-the-target",
+        packages({"a": {"1.0.0": []}}, requires_python=">=3.99"),
+        ("a",),
+        Unsatisfiable(("a 1.0.0 requires Python>=3.99, but the target is Python",)),
+    ),
+    Scenario(
+        "requires-python-of-an-exact-pin-under-a-constraint",
+        packages(
+            {"code-annotations": {"1.1.0": [], "3.0.0": {"requires_python": ">=3.99"}}},
+        ),
+        ("-c c.txt", "code-annotations==3.0.0"),
+        Unsatisfiable(
+            (
+                "-r requirements.in (line 2) requires code-annotations==3.0.0",
+                "code-annotations is constrained to >=1.1.0 by -c c.txt (line 1)",
+                "code-annotations 3.0.0 requires Python>=3.99",
+            )
+        ),
+        files={"c.txt": "code-annotations>=1.1.0\n"},
+    ),
+    Scenario(
+        "requires-python-backtracks-to-an-older-release",
+        packages(
+            {"a": {"1.0.0": [], "2.0.0": {"requires_python": ">=3.99"}}},
+        ),
+        ("a",),
+        {"a": "1.0.0"},
+    ),
+    # -- yanked releases (PEP 592) --------------------------------------------------------
+    Scenario(
+        "yanked-newest-is-skipped",
+        packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}),
+        ("a",),
+        {"a": "1.0.0"},
+    ),
+    Scenario(
+        "yanked-chosen-by-an-arbitrary-equality-pin",
+        packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}),
+        ("a===2.0.0",),
+        {"a": "2.0.0"},
+    ),
+    Scenario(
+        "yanked-not-chosen-by-a-wildcard-pin",
+        packages({"a": {"1.0.0": {"yanked": ""}}}),
+        ("a==1.*",),
+        Unsatisfiable(("a",)),
+    ),
+    Scenario(
+        "yanked-chosen-by-an-exact-pin",
+        packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}),
+        ("a==2.0.0",),
+        {"a": "2.0.0"},
+    ),
+    Scenario(
+        "yanked-only-version",
+        packages({"a": {"1.0.0": {"yanked": "broken"}}}),
+        ("a",),
+        Unsatisfiable(("a 1.0.0 is yanked (broken)",)),
+    ),
+    Scenario(
+        "no-wheel-for-the-target",
+        packages({"a": {"1.0.0": {"tags": ("cp399-cp399-manylinux_2_17_x86_64",)}}}),
+        ("a",),
+        Unsatisfiable(("a 1.0.0 has no file the target can install",)),
+    ),
+    Scenario(
+        "yanked-only-version-transitive",
+        packages({"a": {"1.0.0": ["b>=0.1"]}, "b": {"1.0.0": {"yanked": ""}}}),
+        ("a",),
+        Unsatisfiable(("b",)),
+    ),
+    # -- existing pins are preferences -----------------------------------------------------
+    Scenario(
+        "existing-pins-kept",
+        packages({"a": A_NEEDS_SAME_B, "b": THREE}),
+        ("a",),
+        {"a": "2.0.0", "b": "2.0.0"},
+        existing="a==2.0.0\nb==2.0.0\n",
+    ),
+    Scenario(
+        "existing-pin-of-an-impossible-input",
+        packages({"a": A_NEEDS_SAME_B, "b": THREE}),
+        ("a!=2.0.0", "b>=2.0.0,<3.0.0"),
+        Unsatisfiable(("a", "b")),
+        existing="a==3.0.0\nb==2.0.0\n",
+    ),
+    Scenario(
+        "existing-pin-that-no-longer-fits-moves",
+        packages({"a": A_NEEDS_SAME_B, "b": THREE, "c": {"1.0.0": ["b<3"]}}),
+        ("a", "c"),
+        {"a": "2.0.0", "b": "2.0.0", "c": "1.0.0"},
+        existing="a==3.0.0\nb==3.0.0\n",
+        pip_compile_fails=(
+            "pip-compile makes old pins constraints and drops only those named in the "
+            "conflict (b), so a==3.0.0 stays and it fails; without the old lock it succeeds"
+        ),
+    ),
+    Scenario(
+        "existing-pins-with-python-version",
+        packages({"a": A_NEEDS_SAME_B, "b": THREE}),
+        ("a!=2.0.0", "b>=2.0.0,<3.0.0"),
+        Unsatisfiable(("a", "b")),
+        options=("--python-version", "3.12"),
+        existing="a==3.0.0\nb==2.0.0\n",
+    ),
+    # -- universal over a lock written for one Python -----------------------------------
+    Scenario(
+        "universal-over-a-lock-for-one-python",
+        FORKING,
+        ("a",),
+        {},
+        options=("--universal", "--python-version", "3.8"),
+        existing="a==2.0.0\nb==2.0.0\n",
+        lines=FORKED,
+    ),
+    Scenario(
+        "universal-over-a-lock-for-one-python-no-data-requires-python",
+        FORKING,
+        ("a",),
+        {},
+        options=("--universal", "--python-version", "3.8"),
+        existing="a==2.0.0\nb==2.0.0\n",
+        lines=FORKED,
+        # The index does not say which Python the new releases need: only their metadata does.
+        index_switches={
+            "requires_python": {
+                "a-2.0.0-py3-none-any.whl": None,
+                "b-2.0.0-py3-none-any.whl": None,
+            }
+        },
+    ),
+    Scenario(
+        "universal-unsatisfiable",
+        packages({"a": A_NEEDS_SAME_B, "b": THREE}),
+        ("a!=2.0.0", "b>=2.0.0,<3.0.0"),
+        Unsatisfiable(("a", "b")),
+        options=("--universal",),
+    ),
+    Scenario(
+        "universal-marker-the-grid-cannot-decide",
+        packages({"a": {"1.0.0": []}}),
+        ('a; sys_platform == "os1"',),
+        {"a": "1.0.0"},
+        options=("--universal",),
+        known_bug="issue 13: the requirement is dropped silently, giving an empty lock",
+    ),
+]
+
+#: ``name==version`` (``===`` for an arbitrary-equality input), extras allowed.
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?===?(\S+)")
+
+
+def _pins(lock: str) -> dict[str, str]:
+    return {m[1]: m[2] for m in map(_PIN.match, lock.splitlines()) if m}
+
+
+def _body(lock: str) -> list[str]:
+    return [ln for ln in lock.splitlines() if ln and not ln.startswith(("#", " ", "--"))]
+
+
+def _write_inputs(folder: Path, scenario: Scenario) -> None:
+    folder.mkdir()
+    (folder / "requirements.in").write_text("\n".join(scenario.requires) + "\n")
+    for name, text in scenario.files.items():
+        (folder / name).write_text(text)
+    if scenario.existing is not None:
+        (folder / "requirements.txt").write_text(scenario.existing)
+
+
+def _param(scenario: Scenario) -> object:
+    marks = []
+    if scenario.known_bug:
+        marks.append(pytest.mark.xfail(reason=scenario.known_bug, strict=True))
+    return pytest.param(scenario, id=scenario.name, marks=marks)
+
+
+@pytest.mark.parametrize("scenario", [_param(s) for s in SCENARIOS])
+def test_scenario(tmp_path: Path, make_index, scenario: Scenario) -> None:
+    index = make_index(scenario.packages, **scenario.index_switches)
+    work = tmp_path / "lockcheck"
+    _write_inputs(work, scenario)
+    started = time.monotonic()
+    result = run_lockcheck("compile", "-i", index.url, *scenario.options, cwd=work, timeout=TIMEOUT)
+    elapsed = time.monotonic() - started
+    if isinstance(scenario.expected, Unsatisfiable):
+        assert result.returncode == 2, describe(result)
+        errors = [ln for ln in result.stderr.splitlines() if ln.startswith("lockcheck: error:")]
+        assert len(errors) == 1, describe(result)
+        assert "cannot resolve" in errors[0], describe(result)
+        for word in scenario.expected.words:
+            found = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", result.stderr)
+            assert found, (word, describe(result))
+        assert "Traceback" not in result.stderr, describe(result)
+        if scenario.existing is not None:  # a failed compile leaves the old lock alone
+            assert (work / "requirements.txt").read_text() == scenario.existing
+    else:
+        assert result.returncode == 0, describe(result)
+        lock = (work / "requirements.txt").read_text()
+        if scenario.lines:
+            assert _body(lock) == list(scenario.lines), lock
+        else:
+            assert _pins(lock) == dict(scenario.expected), lock
+    assert elapsed < TIMEOUT / 2, f"{scenario.name} took {elapsed:.1f}s"
+
+    if any(opt in scenario.options for opt in _LOCKCHECK_ONLY):
+        return
+    # pip-compile on the same index and inputs must reach the same outcome.
+    reference = tmp_path / "pip-compile"
+    _write_inputs(reference, scenario)
+    pc_started = time.monotonic()
+    pc = run_pip_compile(
+        "--no-header",
+        "--cache-dir",
+        str(tmp_path / "pc-cache"),
+        "-i",
+        index.url,
+        *[o for o in scenario.options if o != "-v"],
+        cwd=reference,
+        timeout=120,
+    )
+    pc_elapsed = time.monotonic() - pc_started
+    # Issue 13: no input may make lockcheck run longer than pip-compile by more than 2 s.
+    assert elapsed <= pc_elapsed + 2.0, f"lockcheck {elapsed:.1f}s, pip-compile {pc_elapsed:.1f}s"
+    if isinstance(scenario.expected, Unsatisfiable) or scenario.pip_compile_fails:
+        assert pc.returncode != 0, describe(pc)
+    else:
+        assert pc.returncode == 0, describe(pc)
+        assert _pins((reference / "requirements.txt").read_text()) == _pins(lock)
