@@ -34,6 +34,7 @@ __all__ = [
     "LockcheckError",
     "MetadataError",
     "ResolutionFailed",
+    "first_line",
     "redact_url",
 ]
 
@@ -48,6 +49,13 @@ def redact_url(text: str) -> str:
     what pip prints for a URL with credentials.
     """
     return _CREDENTIALS.sub(lambda m: f"{m.group('scheme')}****@", text)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a library's error message (``packaging`` adds a caret diagram on
+    the lines below), or the exception's type name when it has no message."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class LockcheckError(Exception):

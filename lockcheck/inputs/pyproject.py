@@ -30,7 +30,7 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lockcheck.errors import InputError
+from lockcheck.errors import InputError, first_line
 from lockcheck.models import InputRequirement, ParsedInputs
 from lockcheck.paths import PROJECT_FILES
 
@@ -205,9 +205,14 @@ def _deps_from_metadata(name: str, requires_dist: Iterable[Requirement]) -> _Pro
 
 def _load_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {display}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text: {exc.reason}", file=display, line=line) from exc
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -234,9 +239,8 @@ def _requirement(
     try:
         req = Requirement(value)
     except InvalidRequirement as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"invalid requirement {value!r} in {where}: {first}",
+            f"invalid requirement {value!r} in {where}: {first_line(exc)}",
             file=display,
             line=_line_of(text, value) or None,
         ) from exc

@@ -27,7 +27,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from lockcheck.errors import InputError
+from lockcheck.errors import InputError, first_line
 from lockcheck.lockfile.command import parse_compile_command
 from lockcheck.models import IndexOptions, LockedPackage, Resolution
 
@@ -201,7 +201,7 @@ def _marker(text: str, ctx: _Context, line: int) -> Marker:
     try:
         return Marker(text)
     except InvalidMarker as exc:
-        raise ctx.error(f"invalid marker {text!r}: {exc}", line) from exc
+        raise ctx.error(f"invalid marker {text!r}: {first_line(exc)}", line) from exc
 
 
 def _looks_like_link(text: str) -> bool:
@@ -216,7 +216,7 @@ def _parse_requirement(
         req = Requirement(text)
     except InvalidRequirement as exc:
         if not _looks_like_link(text):
-            raise ctx.error(f"not a requirement: {text!r} ({exc})", line) from exc
+            raise ctx.error(f"not a requirement: {text!r} ({first_line(exc)})", line) from exc
         return _bare_link(text, hashes, ctx, line)
     name = canonicalize_name(req.name)
     extras = frozenset(canonicalize_name(e) for e in req.extras)
