@@ -62,6 +62,8 @@ _FILE_CONTENTS = file_bytes(requirement_file_lines(includes=_INCLUDE_TARGETS))
 @example(contents={"a.in": b"\xff\xfex\x00y"}, constraint=False)  # UTF-16 BOM, odd length
 @example(contents={"a.in": b"file://[dev]\n"}, constraint=False)  # urllib rejects the host
 @example(contents={"a.in": b"-r file://[::1\n"}, constraint=False)
+@example(contents={"a.in": b"-r\x00 b.in\n"}, constraint=False)  # a NUL in the path
+@example(contents={"a.in": b"-e \x1b[2J\x1b]0;title\x07\n"}, constraint=False)  # escapes
 def test_requirement_files_parse_or_fail_cleanly(
     contents: dict[str, bytes], constraint: bool
 ) -> None:
@@ -102,3 +104,24 @@ def test_pyproject_reads_or_fails_cleanly(
             )
         except Exception as exc:
             assert_clean_error(exc, "pyproject.toml")
+
+
+def test_a_version_longer_than_python_reads_is_an_input_error() -> None:
+    """packaging accepts ``>=1000...0`` (5000 digits) and fails later, in the resolver, with a
+    bare ValueError; the readers reject it with file and line."""
+    digits = "1" + "0" * 5000
+    with _project() as root:
+        (root / "a.in").write_text(f"ok\nfoo>={digits}\n")
+        (root / "pyproject.toml").write_text(
+            f'[project]\nname = "demo"\nversion = "1"\ndependencies = ["foo=={digits}"]\n'
+        )
+        for read, label in (
+            (lambda: parse_requirement_files(["a.in"], environ={}), "a.in:2"),
+            (lambda: read_pyproject(Path("pyproject.toml")), "pyproject.toml:4"),
+        ):
+            try:
+                read()
+            except Exception as exc:
+                assert_clean_error(exc, label)
+            else:
+                raise AssertionError(f"{label}: accepted a version of 5001 digits")

@@ -30,6 +30,8 @@ from tests.fixtures.strategies import (
 @example(data=b"foo==1.0 ; python_version >\n")
 @example(data=b"\xef\xbb\xbffoo==1.0\r\n    --hash=sha256:ab\r\n")
 @example(data=b"foo==1.0 \\\n")
+@example(data=b"file://[dev]\n")  # urllib rejects the host
+@example(data=b"foo==1" + b"0" * 5000 + b"\n")  # more digits than Python reads as an int
 def test_requirements_lock_reads_or_fails_cleanly(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "requirements.txt")

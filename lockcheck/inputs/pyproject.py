@@ -31,7 +31,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lockcheck.errors import InputError, first_line
-from lockcheck.models import InputRequirement, ParsedInputs
+from lockcheck.models import InputRequirement, ParsedInputs, parse_requirement
 from lockcheck.paths import PROJECT_FILES
 
 if sys.version_info >= (3, 11):
@@ -237,7 +237,7 @@ def _requirement(
     if not isinstance(value, str):
         raise InputError(f"{where} must hold strings, found {value!r}", file=display)
     try:
-        req = Requirement(value)
+        req = parse_requirement(value)
     except InvalidRequirement as exc:
         raise InputError(
             f"invalid requirement {value!r} in {where}: {first_line(exc)}",

@@ -34,7 +34,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from lockcheck.errors import InputError, first_line
-from lockcheck.models import IndexOptions, InputRequirement, ParsedInputs
+from lockcheck.models import IndexOptions, InputRequirement, ParsedInputs, parse_requirement
 
 __all__ = [
     "STDIN",
@@ -156,7 +156,8 @@ def _decode(data: bytes, label: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         fallback = locale.getpreferredencoding(False) or sys.getdefaultencoding()
-        logger.warning("%s is not UTF-8; decoding it as %s", label, fallback)
+        if codecs.lookup(fallback).name != "utf-8":
+            logger.warning("%s is not UTF-8; decoding it as %s", label, fallback)
         return _decode_as(data, fallback, label)
 
 
@@ -356,7 +357,7 @@ class _RequirementError(Exception):
 
 def _parse_requirement_string(text: str) -> Requirement:
     try:
-        return Requirement(text)
+        return parse_requirement(text)
     except InvalidRequirement as exc:
         hint = None
         if os.sep in text:
@@ -448,7 +449,7 @@ def _parse_line_requirement(text: str) -> _Parsed:
 def _parse_editable(text: str) -> _Parsed:
     """An ``-e`` value (pip's parse_editable): a local project path or a VCS URL."""
     try:
-        direct = Requirement(text)
+        direct = parse_requirement(text)
     except InvalidRequirement:
         direct = None
     if direct is not None and direct.url:
@@ -666,11 +667,12 @@ class RequirementFileParser:
         kind = "constraint" if origin.constraint else "requirements"
         try:
             data = origin.path.read_bytes()
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            reason = getattr(exc, "strerror", None) or str(exc)
+            shown = origin.display if origin.display.isprintable() else repr(origin.display)
             file, line = include_site if include_site else (None, None)
             raise InputError(
-                f"could not open {kind} file {origin.display}: {reason}", file=file, line=line
+                f"could not open {kind} file {shown}: {reason}", file=file, line=line
             ) from exc
         self._done.add(key)
         if origin.path not in self._files:

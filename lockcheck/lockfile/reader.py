@@ -235,7 +235,7 @@ def _parse_requirement(
         raise ctx.error(f"{req.name} is not pinned with == in the lock: {text!r}", line)
     try:
         version = Version(specs[0].version)
-    except InvalidVersion as exc:
+    except ValueError as exc:  # InvalidVersion, or more digits than Python reads as an int
         raise ctx.error(f"invalid version in {text!r}", line) from exc
     return LockedPackage(
         name=name,
@@ -254,7 +254,10 @@ def _bare_link(
     link = link.strip()
     if not link:
         raise ctx.error("missing location after -e", line)
-    name, version = _name_from_link(link)
+    try:
+        name, version = _name_from_link(link)
+    except ValueError as exc:  # urllib: "Invalid IPv6 URL" and other unsplittable hosts
+        raise ctx.error(f"invalid URL {link!r}: {first_line(exc)}", line) from exc
     if not name:
         raise ctx.error(f"cannot tell the project name of {link!r}", line)
     return LockedPackage(
