@@ -63,11 +63,13 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
 
 
-def first_line(exc: BaseException) -> str:
+def first_line(error: BaseException | str) -> str:
     """The first line of a library's error message (``packaging`` adds a caret diagram on
     the lines below), or the exception's type name when it has no message."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    text = (error if isinstance(error, str) else str(error)).strip()
+    if text:
+        return text.splitlines()[0]
+    return "" if isinstance(error, str) else type(error).__name__
 
 
 class LockcheckError(Exception):

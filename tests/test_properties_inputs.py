@@ -51,7 +51,7 @@ def _error_names_a_line(message: str) -> bool:
 _FILE_CONTENTS = file_bytes(requirement_file_lines(includes=_INCLUDE_TARGETS))
 
 
-@settings(max_examples=examples(400))
+@settings(max_examples=examples(200))
 @given(
     contents=st.fixed_dictionaries({}, optional=dict.fromkeys(_FILES, _FILE_CONTENTS)),
     constraint=st.booleans(),
@@ -83,7 +83,7 @@ _EXTRAS = st.lists(st.sampled_from(["extra", "all", "nope", "Extra", ""]), max_s
 _GROUPS = st.lists(st.sampled_from(["test", "lint", "missing", "Test", "-"]), max_size=2)
 
 
-@settings(max_examples=examples(400))
+@settings(max_examples=examples(200))
 @given(
     document=bad_pyproject_documents(),
     encoding=st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16", "latin-1"]),

@@ -25,7 +25,7 @@ from tests.fixtures.strategies import (
 )
 
 
-@settings(max_examples=examples(300))
+@settings(max_examples=examples(200))
 @given(data=file_bytes(lock_lines(), max_lines=12))
 @example(data=b"foo==1.0 ; python_version >\n")
 @example(data=b"\xef\xbb\xbffoo==1.0\r\n    --hash=sha256:ab\r\n")
@@ -48,7 +48,7 @@ def test_base_pylock_document_is_valid() -> None:
     assert [e.package.name for e in lock.entries] == ["pkg", "local", "vcs", "arch"]
 
 
-@settings(max_examples=examples(300))
+@settings(max_examples=examples(200))
 @given(document=bad_pylock_documents(), crlf=st.booleans())
 @example(document='lock-version = "1.0"\ncreated-by = "x"\npackages = [{name = "a"}]\n', crlf=True)
 def test_pylock_reads_or_fails_cleanly(document: str, crlf: bool) -> None:

@@ -18,6 +18,7 @@ place instead of being resolved as a package.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import re
 import sys
@@ -222,6 +223,23 @@ def _load_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
         ) from exc
 
 
+def _toml_shown(value: object) -> str:
+    """A TOML value for an error message: short ones as written, others by their TOML type
+    (a table of nested dates would otherwise fill the line with Python reprs)."""
+    text = repr(value)
+    if len(text) <= 40 and "datetime." not in text:
+        return text
+    kinds: tuple[tuple[type, str], ...] = (
+        (dict, "a table"),
+        (list, "an array"),
+        (str, "a string"),
+        (_dt.datetime, "a date-time"),
+        (_dt.date, "a date"),
+        (_dt.time, "a time"),
+    )
+    return next((kind for t, kind in kinds if isinstance(value, t)), "a number")
+
+
 def _line_of(text: str, value: str) -> int:
     """Best-effort line number of a requirement string inside the TOML text (0 if unknown)."""
     for quoted in (f'"{value}"', f"'{value}'", value):
@@ -235,7 +253,7 @@ def _requirement(
     value: object, where: str, display: str, text: str, lines: dict[int, int] | None = None
 ) -> Requirement:
     if not isinstance(value, str):
-        raise InputError(f"{where} must hold strings, found {value!r}", file=display)
+        raise InputError(f"{where} must hold strings, found {_toml_shown(value)}", file=display)
     try:
         req = parse_requirement(value)
     except InvalidRequirement as exc:
@@ -296,7 +314,8 @@ def resolve_dependency_groups(
                 out.extend(expand(included, (*stack, normal)))
             else:
                 raise InputError(
-                    f"invalid item in dependency group {raw_name!r}: {item!r}", file=display
+                    f"invalid item in dependency group {raw_name!r}: {_toml_shown(item)}",
+                    file=display,
                 )
         return out
 

@@ -694,9 +694,10 @@ def _validate(
         match = _CONTEXT_PACKAGE_RE.match(exc.context or "")
         if match and int(match.group(1)) < len(spans):
             line = spans[int(match.group(1))][0]
-        raise InputError(
-            f"not a valid pylock.toml: {first_line(exc)}", file=where, line=line
-        ) from exc
+        # the message's first line (packaging adds a caret diagram below), then the key
+        where_in = f" in {exc.context!r}" if exc.context else ""
+        message = f"{first_line(exc.message)}{where_in}"
+        raise InputError(f"not a valid pylock.toml: {message}", file=where, line=line) from exc
 
 
 def _hash_strings(hashes: Mapping[str, str]) -> list[str]:
