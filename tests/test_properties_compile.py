@@ -152,7 +152,7 @@ def _error_lines(stderr: str) -> list[str]:
 
 
 @settings(
-    max_examples=examples(15),
+    max_examples=examples(20),
     deadline=None,
     # make_index is a factory: each example asks it for a fresh server of its own universe.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

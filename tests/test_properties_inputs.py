@@ -22,6 +22,7 @@ from tests.fixtures.strategies import (
     bad_pyproject_documents,
     examples,
     file_bytes,
+    pyproject_with_each_key_wrong,
     requirement_file_lines,
 )
 
@@ -125,3 +126,20 @@ def test_a_version_longer_than_python_reads_is_an_input_error() -> None:
                 assert_clean_error(exc, label)
             else:
                 raise AssertionError(f"{label}: accepted a version of 5001 digits")
+
+
+def test_pyproject_with_each_key_of_each_wrong_type_fails_cleanly(tmp_path: Path) -> None:
+    """Not a sample: every key of the base pyproject.toml, in turn, deleted or of every TOML
+    type, read with every extra and group the base defines."""
+    cases = pyproject_with_each_key_wrong()
+    path = tmp_path / "pyproject.toml"
+    for what, document in cases:
+        path.write_text(document, encoding="utf-8")
+        try:
+            read_pyproject(path, extras=["extra", "all"], groups=["test", "lint"])
+        except Exception as exc:
+            try:
+                assert_clean_error(exc, "pyproject.toml")
+            except AssertionError as failure:
+                raise AssertionError(f"{what}: {failure}") from exc
+    assert len(cases) > 200

@@ -21,6 +21,7 @@ from tests.fixtures.strategies import (
     examples,
     file_bytes,
     lock_lines,
+    pylock_with_each_key_wrong,
     valid_pylock_document,
 )
 
@@ -61,3 +62,19 @@ def test_pylock_reads_or_fails_cleanly(document: str, crlf: bool) -> None:
             read_pylock(path)
         except Exception as exc:
             assert_clean_error(exc, str(path))
+
+
+def test_pylock_with_each_key_of_each_wrong_type_fails_cleanly(tmp_path: Path) -> None:
+    """Not a sample: every key of the base lock, in turn, deleted or of every TOML type."""
+    cases = pylock_with_each_key_wrong()
+    path = tmp_path / "pylock.toml"
+    for what, document in cases:
+        path.write_text(document, encoding="utf-8")
+        try:
+            read_pylock(path)
+        except Exception as exc:
+            try:
+                assert_clean_error(exc, str(path))
+            except AssertionError as failure:
+                raise AssertionError(f"{what}: {failure}") from exc
+    assert len(cases) > 500
