@@ -65,8 +65,8 @@ _REMOVED_ENV = (
 
 # Hypothesis profiles: "dev" (the default) explores new examples on every run; "ci" (chosen
 # when CI is set) is derandomized so a CI run is reproducible and never flaky on a new
-# example; "fuzz" is for hunting by hand (HYPOTHESIS_PROFILE=fuzz).  Property tests set their
-# own max_examples; the profiles decide randomness, the example database and health checks.
+# example; "fuzz" is for hunting by hand (HYPOTHESIS_PROFILE=fuzz): the property tests take
+# their example counts from tests.fixtures.strategies.examples(n), which it raises to 3000.
 settings.register_profile("dev", deadline=None)
 settings.register_profile(
     "ci",

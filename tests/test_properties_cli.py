@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from lockcheck.errors import LockcheckError
@@ -81,6 +81,7 @@ def test_compile_reports_a_bad_requirement_file_in_one_line(data: bytes) -> None
 
 @_CLI_SETTINGS
 @given(document=bad_pyproject_documents())
+@example(document='project = "requests>=2"\n')  # the config reader read [project] as a table
 def test_compile_reports_a_bad_pyproject_in_one_line(document: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)

@@ -15,6 +15,7 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from lockcheck.config import load_config
 from lockcheck.inputs.pyproject import read_pyproject
 from lockcheck.inputs.reqfile import parse_requirement_files
 from tests.fixtures.strategies import (
@@ -105,6 +106,10 @@ def test_pyproject_reads_or_fails_cleanly(
             )
         except Exception as exc:
             assert_clean_error(exc, "pyproject.toml")
+        try:  # the same file as configuration ([tool.lockcheck], [project] requires-python)
+            load_config(root)
+        except Exception as exc:
+            assert_clean_error(exc, "pyproject.toml")
 
 
 def test_a_version_longer_than_python_reads_is_an_input_error() -> None:
@@ -135,11 +140,15 @@ def test_pyproject_with_each_key_of_each_wrong_type_fails_cleanly(tmp_path: Path
     path = tmp_path / "pyproject.toml"
     for what, document in cases:
         path.write_text(document, encoding="utf-8")
-        try:
-            read_pyproject(path, extras=["extra", "all"], groups=["test", "lint"])
-        except Exception as exc:
+        for read in (
+            lambda: read_pyproject(path, extras=["extra", "all"], groups=["test", "lint"]),
+            lambda: load_config(tmp_path),
+        ):
             try:
-                assert_clean_error(exc, "pyproject.toml")
-            except AssertionError as failure:
-                raise AssertionError(f"{what}: {failure}") from exc
-    assert len(cases) > 200
+                read()
+            except Exception as exc:
+                try:
+                    assert_clean_error(exc, "pyproject.toml")
+                except AssertionError as failure:
+                    raise AssertionError(f"{what}: {failure}") from exc
+    assert len(cases) > 300
