@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -77,26 +77,40 @@ def _requirement(draw: st.DrawFn, candidates: Sequence[str], with_extra: set[str
 
 @st.composite
 def universes(draw: st.DrawFn) -> Universe:
-    """2-4 packages, 1-3 versions each; a package depends only on packages after it (the
-    resolver's known weakness with cycles is not what this property is about)."""
+    """2-4 packages, 1-3 versions each, depending on each other (cycles included: a package
+    may need an older version of the one that brought it in)."""
     names = draw(st.lists(st.sampled_from(_NAMES), min_size=2, max_size=4, unique=True))
-    with_extra = {n for n in names[:-1] if draw(st.booleans())}
+    with_extra = {n for n in names if draw(st.booleans())}
     specs: list[PackageSpec] = []
-    for index, name in enumerate(names):
-        later = names[index + 1 :]
+    for name in names:
+        others = [n for n in names if n != name]
         versions = draw(st.lists(st.sampled_from(_VERSIONS), min_size=1, max_size=3, unique=True))
         for version in sorted(versions, key=Version):
-            deps: tuple[str, ...] = ()
+            deps = tuple(draw(st.lists(_requirement(others, with_extra), max_size=2)))
             extras: dict[str, tuple[str, ...]] = {}
-            if later:
-                deps = tuple(draw(st.lists(_requirement(later, with_extra), max_size=2)))
-                if name in with_extra:
-                    extras = {_EXTRA: (draw(_requirement(later, with_extra)),)}
-            elif name in with_extra:
-                extras = {_EXTRA: ()}
+            if name in with_extra:
+                extras = {
+                    _EXTRA: tuple(draw(st.lists(_requirement(others, with_extra), max_size=1)))
+                }
             specs.append(PackageSpec(name, version, deps=deps, extras=extras))
     roots = tuple(draw(st.lists(_requirement(names, with_extra), min_size=1, max_size=3)))
     return Universe(tuple(specs), roots)
+
+
+#: Found by this property: alpha 1.5 -> Beta_Pkg 1.0 -> gamma.lib 1.0 -> alpha==1.0; the
+#: resolver backtracks to alpha 1.0 alone, and compile wrote "# via gamma-lib" (a parent it
+#: had dropped), which check then reported as drift.
+_BACKTRACKED_PARENT = Universe(
+    (
+        PackageSpec("alpha", "1.0"),
+        PackageSpec("alpha", "1.5", deps=("Beta_Pkg",)),
+        PackageSpec("Beta_Pkg", "0.9"),
+        PackageSpec("Beta_Pkg", "1.0", deps=("gamma.lib",)),
+        PackageSpec("gamma.lib", "0.9"),
+        PackageSpec("gamma.lib", "1.0", deps=("alpha==1.0",)),
+    ),
+    ("alpha",),
+)
 
 
 def _active(requirements: Sequence[str]) -> list[Requirement]:
@@ -158,6 +172,7 @@ def _error_lines(stderr: str) -> list[str]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(universe=universes())
+@example(universe=_BACKTRACKED_PARENT)
 def test_compile_then_check_is_clean(make_index: MakeIndex, universe: Universe) -> None:
     server = make_index(universe.specs)
     with tempfile.TemporaryDirectory() as tmp:
