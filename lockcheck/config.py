@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lockcheck.errors import ConfigError
+from lockcheck.errors import ConfigError, first_line
 from lockcheck.paths import default_output_for
 
 __all__ = [
@@ -128,11 +128,24 @@ def _load_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read configuration: {exc}", file=path) from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read configuration: {first_line(exc)}", file=path) from exc
 
 
-def find_config(start: Path) -> tuple[Path, str, dict[str, Any]] | None:
+def _section(data: Mapping[str, Any], path: Path, *keys: str) -> Mapping[str, Any] | None:
+    """``data[keys[0]][keys[1]]...``, None when a key is missing; a value on the way that is
+    not a table (``tool = "x"``) is a ConfigError, not an AttributeError deep in a lookup."""
+    table: Any = data
+    for depth, key in enumerate(keys, start=1):
+        table = table.get(key)
+        if table is None:
+            return None
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[{'.'.join(keys[:depth])}] must be a table", file=path)
+    return table
+
+
+def find_config(start: Path) -> tuple[Path, str, Mapping[str, Any]] | None:
     """The nearest config at or above *start* (stopping at the repository root).
 
     Returns (file, kind, table) with kind "lockcheck" or "pip-tools".
@@ -144,12 +157,15 @@ def find_config(start: Path) -> tuple[Path, str, dict[str, Any]] | None:
             if not path.is_file():
                 continue
             data = _load_toml(path)
-            table = data if name == ".lockcheck.toml" else data.get("tool", {}).get("lockcheck")
+            if name == ".lockcheck.toml":
+                table: Mapping[str, Any] | None = data
+            else:
+                table = _section(data, path, "tool", "lockcheck")
             if table is not None:
                 return path, "lockcheck", table
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
-            pip_tools = _load_toml(pyproject).get("tool", {}).get("pip-tools")
+            pip_tools = _section(_load_toml(pyproject), pyproject, "tool", "pip-tools")
             if pip_tools is not None:
                 return pyproject, "pip-tools", pip_tools
         if (directory / ".git").exists() or directory.parent == directory:
@@ -178,7 +194,8 @@ def _project_requires_python(root: Path) -> str | None:
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
         return None
-    requires = _load_toml(pyproject).get("project", {}).get("requires-python")
+    project = _section(_load_toml(pyproject), pyproject, "project") or {}
+    requires = project.get("requires-python")
     return requires if isinstance(requires, str) else None
 
 
@@ -288,10 +305,10 @@ def load_config(start: Path | None = None, *, config_file: Path | None = None) -
     if config_file is not None:
         data = _load_toml(config_file)
         if config_file.name == "pyproject.toml":
-            table = data.get("tool", {}).get("lockcheck")
+            table = _section(data, config_file, "tool", "lockcheck")
             kind = "lockcheck"
-            if table is None and "pip-tools" in data.get("tool", {}):
-                table, kind = data["tool"]["pip-tools"], "pip-tools"
+            if table is None and "pip-tools" in (_section(data, config_file, "tool") or {}):
+                table, kind = _section(data, config_file, "tool", "pip-tools"), "pip-tools"
         else:
             table, kind = data, "lockcheck"
         found = (config_file.resolve(), kind, table or {})

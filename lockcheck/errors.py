@@ -34,6 +34,8 @@ __all__ = [
     "LockcheckError",
     "MetadataError",
     "ResolutionFailed",
+    "first_line",
+    "printable",
     "redact_url",
 ]
 
@@ -50,6 +52,26 @@ def redact_url(text: str) -> str:
     return _CREDENTIALS.sub(lambda m: f"{m.group('scheme')}****@", text)
 
 
+def printable(text: str) -> str:
+    """*text* with each character a terminal would act on or hide (NUL, escape sequences,
+    carriage returns, form feeds, Unicode line separators, BOMs) written as its Python
+    escape, so a message quoting a broken or hostile file cannot move the cursor, colour the
+    output or forge a line.  Line feeds stay: a few messages span lines on purpose (a build's
+    output tail); the parsers never put one in a message."""
+    if all(char.isprintable() or char == "\n" for char in text):
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+
+
+def first_line(error: BaseException | str) -> str:
+    """The first line of a library's error message (``packaging`` adds a caret diagram on
+    the lines below), or the exception's type name when it has no message."""
+    text = (error if isinstance(error, str) else str(error)).strip()
+    if text:
+        return text.splitlines()[0]
+    return "" if isinstance(error, str) else type(error).__name__
+
+
 class LockcheckError(Exception):
     """Root of every deliberate lockcheck error; renders as a single line."""
 
@@ -63,10 +85,10 @@ class LockcheckError(Exception):
         line: int | None = None,
         hint: str | None = None,
     ) -> None:
-        self.message = redact_url(message)
-        self.file = str(file) if file is not None else None
+        self.message = printable(redact_url(message))
+        self.file = printable(str(file)) if file is not None else None
         self.line = line
-        self.hint = hint
+        self.hint = printable(redact_url(hint)) if hint is not None else None
         super().__init__(self.message)
 
     def location(self) -> str:

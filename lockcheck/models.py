@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.markers import Marker
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName
@@ -26,12 +26,28 @@ __all__ = [
     "LockedPackage",
     "ParsedInputs",
     "Resolution",
+    "parse_requirement",
 ]
 
 
 # --------------------------------------------------------------------------------------
 # inputs: what was asked
 # --------------------------------------------------------------------------------------
+
+
+def parse_requirement(text: str) -> Requirement:
+    """``Requirement(text)``, plus the check packaging defers to the first comparison: every
+    version in the specifier can be read.  ``==1`` followed by 5000 digits parses, then fails
+    with a bare ValueError (Python's limit on int digits) deep inside the resolver; here it is
+    an InvalidRequirement, which the input readers report with file and line."""
+    req = Requirement(text)
+    for spec in req.specifier:
+        if spec.operator != "===":
+            try:
+                Version(spec.version.removesuffix(".*"))
+            except ValueError as exc:
+                raise InvalidRequirement(f"invalid version {spec.version!r}: {exc}") from exc
+    return req
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.fixtures.builders import DistFactory, PackageSpec, Wheelhouse, build_packages
 from tests.fixtures.index_server import IndexServer
@@ -68,6 +69,27 @@ _REMOVED_ENV = (
     "UV_DEFAULT_INDEX",
     "UV_EXTRA_INDEX_URL",
     "UV_FIND_LINKS",
+)
+
+
+# Hypothesis profiles: "dev" (the default) explores new examples on every run; "ci" (chosen
+# when CI is set) is derandomized so a CI run is reproducible and never flaky on a new
+# example; "fuzz" is for hunting by hand (HYPOTHESIS_PROFILE=fuzz): the property tests take
+# their example counts from tests.fixtures.strategies.examples(n), which it raises to 3000.
+settings.register_profile("dev", deadline=None)
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "fuzz", max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
 
 

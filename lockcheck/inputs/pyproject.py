@@ -18,6 +18,7 @@ place instead of being resolved as a package.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import re
 import sys
@@ -30,8 +31,8 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lockcheck.errors import InputError
-from lockcheck.models import InputRequirement, ParsedInputs
+from lockcheck.errors import InputError, first_line
+from lockcheck.models import InputRequirement, ParsedInputs, parse_requirement
 from lockcheck.paths import PROJECT_FILES
 
 if sys.version_info >= (3, 11):
@@ -205,9 +206,14 @@ def _deps_from_metadata(name: str, requires_dist: Iterable[Requirement]) -> _Pro
 
 def _load_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {display}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text: {exc.reason}", file=display, line=line) from exc
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -215,6 +221,23 @@ def _load_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
         raise InputError(
             f"invalid TOML: {exc}", file=display, line=int(match.group(1)) if match else None
         ) from exc
+
+
+def _toml_shown(value: object) -> str:
+    """A TOML value for an error message: short ones as written, others by their TOML type
+    (a table of nested dates would otherwise fill the line with Python reprs)."""
+    text = repr(value)
+    if len(text) <= 40 and "datetime." not in text:
+        return text
+    kinds: tuple[tuple[type, str], ...] = (
+        (dict, "a table"),
+        (list, "an array"),
+        (str, "a string"),
+        (_dt.datetime, "a date-time"),
+        (_dt.date, "a date"),
+        (_dt.time, "a time"),
+    )
+    return next((kind for t, kind in kinds if isinstance(value, t)), "a number")
 
 
 def _line_of(text: str, value: str) -> int:
@@ -230,13 +253,12 @@ def _requirement(
     value: object, where: str, display: str, text: str, lines: dict[int, int] | None = None
 ) -> Requirement:
     if not isinstance(value, str):
-        raise InputError(f"{where} must hold strings, found {value!r}", file=display)
+        raise InputError(f"{where} must hold strings, found {_toml_shown(value)}", file=display)
     try:
-        req = Requirement(value)
+        req = parse_requirement(value)
     except InvalidRequirement as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"invalid requirement {value!r} in {where}: {first}",
+            f"invalid requirement {value!r} in {where}: {first_line(exc)}",
             file=display,
             line=_line_of(text, value) or None,
         ) from exc
@@ -292,7 +314,8 @@ def resolve_dependency_groups(
                 out.extend(expand(included, (*stack, normal)))
             else:
                 raise InputError(
-                    f"invalid item in dependency group {raw_name!r}: {item!r}", file=display
+                    f"invalid item in dependency group {raw_name!r}: {_toml_shown(item)}",
+                    file=display,
                 )
         return out
 

@@ -14,6 +14,7 @@ whitespace, so ``#egg=`` in URLs survives), drop blank lines, expand ``${VAR}``.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import locale
 import logging
 import optparse
@@ -32,8 +33,8 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from lockcheck.errors import InputError
-from lockcheck.models import IndexOptions, InputRequirement, ParsedInputs
+from lockcheck.errors import InputError, first_line
+from lockcheck.models import IndexOptions, InputRequirement, ParsedInputs, parse_requirement
 
 __all__ = [
     "STDIN",
@@ -54,6 +55,7 @@ _COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 # pip: only ``${NAME}`` with uppercase letters, digits and underscores (POSIX names).
 _ENV_VAR_RE = re.compile(r"(?P<var>\$\{(?P<name>[A-Z0-9_]+)\})")
 _SCHEME_RE = re.compile(r"^(http|https|file):", re.I)
+_URL_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _EGG_RE = re.compile(r"[#&]egg=([^&]*)")
 _EGG_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])(\[[^\]]*\])?$", re.IGNORECASE)
 _EXTRAS_SUFFIX_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
@@ -144,25 +146,37 @@ def _decode(data: bytes, label: str) -> str:
     """Decode like pip: BOM, then a PEP 263 coding comment, then UTF-8, then the locale."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return data[len(bom) :].decode(encoding)
-    for line in data.split(b"\n")[:2]:
+            return _decode_as(data[len(bom) :], encoding, label)
+    for number, line in enumerate(data.split(b"\n")[:2], start=1):
         if line[:1] == b"#":
             match = _PEP263_RE.search(line)
             if match:
-                encoding = match.group(1).decode("ascii")
-                try:
-                    return data.decode(encoding)
-                except (LookupError, UnicodeDecodeError) as exc:
-                    raise InputError(f"cannot decode as {encoding}: {exc}", file=label) from exc
+                return _decode_as(data, match.group(1).decode("ascii"), label, number)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         fallback = locale.getpreferredencoding(False) or sys.getdefaultencoding()
-        logger.warning("%s is not UTF-8; decoding it as %s", label, fallback)
-        try:
-            return data.decode(fallback)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"cannot decode file: {exc}", file=label) from exc
+        if codecs.lookup(fallback).name != "utf-8":
+            logger.warning("%s is not UTF-8; decoding it as %s", label, fallback)
+        return _decode_as(data, fallback, label)
+
+
+def _decode_as(data: bytes, encoding: str, label: str, declared_on: int | None = None) -> str:
+    """*data* decoded as *encoding*; a failure is an InputError naming the line of the first
+    undecodable byte (or of the coding comment that named an unknown encoding)."""
+    try:
+        return data.decode(encoding)
+    except LookupError as exc:
+        raise InputError(f"unknown encoding {encoding!r}", file=label, line=declared_on) from exc
+    except ValueError as exc:  # UnicodeDecodeError, or UnicodeError from codecs such as idna
+        start = getattr(exc, "start", None)
+        line = None
+        if isinstance(start, int):
+            with contextlib.suppress(LookupError, ValueError):
+                line = data[:start].decode(encoding, "replace").count("\n") + 1
+        raise InputError(
+            f"cannot decode as {encoding}: {first_line(exc)}", file=label, line=line
+        ) from exc
 
 
 # --------------------------------------------------------------------------------------
@@ -279,8 +293,23 @@ def _parse_line_options(line: str) -> tuple[str, optparse.Values]:
 
 def is_url(text: str) -> bool:
     """True when *text* starts with a scheme pip treats as a URL (http, file, git+https ...)."""
-    scheme = urllib.parse.urlsplit(text).scheme
-    return bool(scheme) and scheme.lower() in _URL_SCHEMES
+    return _url_scheme(text) in _URL_SCHEMES
+
+
+def _url_scheme(text: str) -> str:
+    """The lower-cased scheme of *text* ("" when none), read as urllib reads it, but without
+    urllib's validation of the host: a malformed ``[...]`` host is the requirement's problem,
+    reported where the URL is used."""
+    match = _URL_SCHEME_RE.match(text.lstrip())
+    return match.group(1).lower() if match else ""
+
+
+def _url_path(url: str) -> str:
+    """The path of *url*; a URL that urllib cannot split is a _RequirementError."""
+    try:
+        return urllib.parse.urlsplit(url).path
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for a host in unbalanced brackets
+        raise _RequirementError(f"invalid URL {url!r}: {first_line(exc)}") from exc
 
 
 def split_link_extras(link: str) -> tuple[str, frozenset[str]]:
@@ -326,14 +355,9 @@ class _RequirementError(Exception):
         self.hint = hint
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _parse_requirement_string(text: str) -> Requirement:
     try:
-        return Requirement(text)
+        return parse_requirement(text)
     except InvalidRequirement as exc:
         hint = None
         if os.sep in text:
@@ -345,7 +369,7 @@ def _parse_requirement_string(text: str) -> Requirement:
             )
         elif "=" in text and not any(op in text for op in _OPERATORS):
             hint = "= is not a valid operator. Did you mean == ?"
-        raise _RequirementError(f"invalid requirement {text!r}: {_first_line(exc)}", hint) from exc
+        raise _RequirementError(f"invalid requirement {text!r}: {first_line(exc)}", hint) from exc
 
 
 def _with_marker(req: Requirement, marker_text: str | None) -> Requirement:
@@ -355,7 +379,7 @@ def _with_marker(req: Requirement, marker_text: str | None) -> Requirement:
         except InvalidMarker as exc:
             raise _RequirementError(
                 f"invalid requirement {req.name!r}: invalid marker {marker_text!r}: "
-                f"{_first_line(exc)}"
+                f"{first_line(exc)}"
             ) from exc
     return req
 
@@ -406,7 +430,7 @@ def _parse_line_requirement(text: str) -> _Parsed:
         return _Parsed(req, req.url)
 
     bare = location if is_url(location) else split_link_extras(location)[0]
-    filename = urllib.parse.urlsplit(bare).path.rsplit("/", 1)[-1] if is_url(bare) else bare
+    filename = _url_path(bare).rsplit("/", 1)[-1] if is_url(bare) else bare
     filename = filename.replace("\\", "/").rsplit("/", 1)[-1]
     req_text: str | None
     if filename.lower().endswith(".whl"):
@@ -425,7 +449,7 @@ def _parse_line_requirement(text: str) -> _Parsed:
 def _parse_editable(text: str) -> _Parsed:
     """An ``-e`` value (pip's parse_editable): a local project path or a VCS URL."""
     try:
-        direct = Requirement(text)
+        direct = parse_requirement(text)
     except InvalidRequirement:
         direct = None
     if direct is not None and direct.url:
@@ -459,7 +483,7 @@ def _parse_editable(text: str) -> _Parsed:
 
 
 def _is_vcs(url: str) -> bool:
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    scheme = _url_scheme(url)
     return "+" in scheme and scheme in _VCS_SCHEMES
 
 
@@ -643,11 +667,12 @@ class RequirementFileParser:
         kind = "constraint" if origin.constraint else "requirements"
         try:
             data = origin.path.read_bytes()
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            reason = getattr(exc, "strerror", None) or str(exc)
+            shown = origin.display if origin.display.isprintable() else repr(origin.display)
             file, line = include_site if include_site else (None, None)
             raise InputError(
-                f"could not open {kind} file {origin.display}: {reason}", file=file, line=line
+                f"could not open {kind} file {shown}: {reason}", file=file, line=line
             ) from exc
         self._done.add(key)
         if origin.path not in self._files:
@@ -694,7 +719,10 @@ class RequirementFileParser:
         stdin: bool,
     ) -> None:
         if target.lower().startswith("file:"):
-            target = urllib.request.url2pathname(urllib.parse.urlsplit(target).path)
+            try:
+                target = urllib.request.url2pathname(_url_path(target))
+            except _RequirementError as exc:
+                raise InputError(str(exc), file=origin.display, line=number) from exc
         elif _SCHEME_RE.search(target):
             raise InputError(
                 f"remote requirement files are not supported: {target}",

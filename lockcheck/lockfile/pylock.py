@@ -38,7 +38,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from lockcheck.errors import InputError, redact_url
+from lockcheck.errors import InputError, first_line, redact_url
 from lockcheck.lockfile.reader import LockEntry, ParsedLock
 from lockcheck.models import DistFile, IndexOptions, LockedPackage, Resolution
 
@@ -132,7 +132,9 @@ class PylockSettings:
             try:
                 Marker(marker)
             except InvalidMarker as exc:
-                raise InputError(f"invalid environment marker {marker!r}: {exc}") from exc
+                raise InputError(
+                    f"invalid environment marker {marker!r}: {first_line(exc)}"
+                ) from exc
         if not self.created_by:
             raise InputError("created-by must not be empty")
 
@@ -692,7 +694,10 @@ def _validate(
         match = _CONTEXT_PACKAGE_RE.match(exc.context or "")
         if match and int(match.group(1)) < len(spans):
             line = spans[int(match.group(1))][0]
-        raise InputError(f"not a valid pylock.toml: {exc}", file=where, line=line) from exc
+        # the message's first line (packaging adds a caret diagram below), then the key
+        where_in = f" in {exc.context!r}" if exc.context else ""
+        message = f"{first_line(exc.message)}{where_in}"
+        raise InputError(f"not a valid pylock.toml: {message}", file=where, line=line) from exc
 
 
 def _hash_strings(hashes: Mapping[str, str]) -> list[str]:
@@ -848,7 +853,7 @@ def read_pylock(
         try:
             locked = _read_package(package, base_dir)
         except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion, ValueError) as exc:
-            raise InputError(f"{package.name}: {exc}", file=where, line=first) from exc
+            raise InputError(f"{package.name}: {first_line(exc)}", file=where, line=first) from exc
         entries.append(LockEntry(locked, first, last))
     return ParsedPylock(
         path=path,

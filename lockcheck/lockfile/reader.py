@@ -27,7 +27,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from lockcheck.errors import InputError
+from lockcheck.errors import InputError, first_line
 from lockcheck.lockfile.command import parse_compile_command
 from lockcheck.models import IndexOptions, LockedPackage, Resolution
 
@@ -206,7 +206,7 @@ def _marker(text: str, ctx: _Context, line: int) -> Marker:
     try:
         return Marker(text)
     except InvalidMarker as exc:
-        raise ctx.error(f"invalid marker {text!r}: {exc}", line) from exc
+        raise ctx.error(f"invalid marker {text!r}: {first_line(exc)}", line) from exc
 
 
 def _looks_like_link(text: str) -> bool:
@@ -221,7 +221,7 @@ def _parse_requirement(
         req = Requirement(text)
     except InvalidRequirement as exc:
         if not _looks_like_link(text):
-            raise ctx.error(f"not a requirement: {text!r} ({exc})", line) from exc
+            raise ctx.error(f"not a requirement: {text!r} ({first_line(exc)})", line) from exc
         return _bare_link(text, hashes, ctx, line)
     name = canonicalize_name(req.name)
     extras = frozenset(canonicalize_name(e) for e in req.extras)
@@ -240,7 +240,7 @@ def _parse_requirement(
         raise ctx.error(f"{req.name} is not pinned with == in the lock: {text!r}", line)
     try:
         version = Version(specs[0].version)
-    except InvalidVersion as exc:
+    except ValueError as exc:  # InvalidVersion, or more digits than Python reads as an int
         raise ctx.error(f"invalid version in {text!r}", line) from exc
     return LockedPackage(
         name=name,
@@ -259,7 +259,10 @@ def _bare_link(
     link = link.strip()
     if not link:
         raise ctx.error("missing location after -e", line)
-    name, version = _name_from_link(link)
+    try:
+        name, version = _name_from_link(link)
+    except ValueError as exc:  # urllib: "Invalid IPv6 URL" and other unsplittable hosts
+        raise ctx.error(f"invalid URL {link!r}: {first_line(exc)}", line) from exc
     if not name:
         raise ctx.error(f"cannot tell the project name of {link!r}", line)
     return LockedPackage(

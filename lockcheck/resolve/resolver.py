@@ -347,7 +347,9 @@ def _to_resolution(
             parents[name].add(name)
         extras[name] |= ids_extras
         for parent in graph.iter_parents(identifier):
-            if parent is None:
+            if parent is None or parent not in mapping:
+                # resolvelib's graph keeps parents whose pin was dropped by backtracking (their
+                # requirement stays in the criterion); the lock names only pinned parents
                 continue
             pname, _ = split_identifier(parent)
             if pname != name:
