@@ -250,6 +250,8 @@ class LockReport:
     fix: str = ""
     diff: str = ""
     error: str | None = None
+    # What the verdict could not cover (e.g. inputs nobody names), said in one line.
+    note: str = ""
     # Files the verdict depends on, and whether a stamp may stand for it (see stamps.py).
     files: list[Path] = field(default_factory=list)
     cacheable: bool = False
@@ -268,6 +270,7 @@ class LockReport:
             "fix": self.fix if self.reasons else "",
             "diff": self.diff,
             "error": self.error,
+            "note": self.note,
         }
 
 
@@ -450,8 +453,11 @@ def _option_drift(lock: Any, settings: Any, inputs: Any, label: str) -> list[Dri
     return out
 
 
-def structural_drift(settings: Any, inputs: Any, lock_text: str, lock_label: str) -> list[Drift]:
-    """Every rule that needs no network (*inputs*: the settings' ParsedInputs)."""
+def structural_drift(
+    settings: Any, inputs: Any, lock_text: str, lock_label: str, *, orphans: bool = True
+) -> list[Drift]:
+    """Every rule that needs no network (*inputs*: the settings' ParsedInputs); *orphans*
+    False when the inputs are a guess, so a pin another input needs is not called one."""
     from lockcheck.compile import read_any_lock, target_python
     from lockcheck.resolve.environment import TargetEnvironment
 
@@ -491,7 +497,8 @@ def structural_drift(settings: Any, inputs: Any, lock_text: str, lock_label: str
             reasons.append(
                 UnsatisfiedPin(lock_label, entry.line, name, str(pkg.version), str(r), req.source)
             )
-    reasons += _orphans(lock, roots, lock_label)
+    if orphans:
+        reasons += _orphans(lock, roots, lock_label)
     if settings.generate_hashes:
         for entry in lock.entries:
             pkg = entry.package
@@ -540,10 +547,20 @@ def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
 
 
 def check_lock(
-    settings: Any, *, offline: bool = False, fix: str = "", label: str | None = None
+    settings: Any,
+    *,
+    offline: bool = False,
+    fix: str = "",
+    label: str | None = None,
+    inputs_known: bool = True,
 ) -> LockReport:
-    """Check one lock (``settings.output_file``) against its inputs; never writes."""
+    """Check one lock (``settings.output_file``) against its inputs; never writes.
+
+    With *inputs_known* False (a custom header command, no config naming the lock) only
+    what the lock itself shows is judged, offline: a reason that rests on a guessed input
+    would be a false alarm, and the report says what was left out."""
     from lockcheck.compile import compile_lock
+    from lockcheck.models import ParsedInputs
 
     cwd = (settings.cwd or Path.cwd()).resolve()
     output = settings.output_file
@@ -556,13 +573,21 @@ def check_lock(
     from lockcheck.compile import inputs_are_static, read_settings_inputs
 
     text = path.read_bytes().decode("utf-8", errors="replace")
-    inputs = read_settings_inputs(settings, cwd)
+    inputs = read_settings_inputs(settings, cwd) if settings.src_files else ParsedInputs()
     report.files = [path, *(Path(f) for f in inputs.files)]
     report.files += [cwd / f for f in settings.constraint_files]
     report.cacheable = not any(
         r.link or (r.requirement and r.requirement.url) for r in inputs.requirements
     ) and inputs_are_static((*settings.src_files, *(Path(f) for f in inputs.files)), cwd)
-    report.reasons.extend(structural_drift(settings, inputs, text, name))
+    report.reasons.extend(structural_drift(settings, inputs, text, name, orphans=inputs_known))
+    if not inputs_known:
+        guessed = ", ".join(p.as_posix() for p in settings.src_files)
+        report.note = (
+            "its header's command does not name its inputs, so only what the lock shows was "
+            + (f"checked (with {guessed} as one of its inputs)" if guessed else "checked")
+            + "; name them in [tool.lockcheck] for a full check"
+        )
+        return report
     if offline:
         return report
     result = compile_lock(replace(settings, offline=False, dry_run=True))
@@ -673,12 +698,15 @@ def render_text(reports: Sequence[LockReport]) -> str:
     out: list[str] = []
     for report in reports:
         if report.status == "clean":
-            out.append(f"{report.lock}: up to date")
+            note = f" as far as can be known: {report.note}" if report.note else ""
+            out.append(f"{report.lock}: up to date{note}")
             continue
         if report.status == "error":
             out.append(f"{report.lock}: error: {report.error}")
             continue
         out.append(f"{report.lock}: does not match its inputs")
+        if report.note:
+            out.append(f"  ({report.note})")
         for reason in report.reasons:
             where = f"line {reason.line}: " if reason.line else ""
             out.append(f"  - {where}{reason.message()}")

@@ -429,7 +429,13 @@ def check_command(
             settings = replace(settings, extra_index_urls=extra_index_urls)
         fix = "lockcheck compile" if config.configured else _fix_command(settings, config.root)
         try:
-            report = check_lock(settings, offline=offline, fix=fix, label=target.name)
+            report = check_lock(
+                settings,
+                offline=offline,
+                fix=fix,
+                label=target.name,
+                inputs_known=target.inputs_known,
+            )
         except Exception as exc:
             from lockcheck.errors import LockcheckError, redact_url
 

@@ -95,6 +95,10 @@ class LockTarget:
     constraints: tuple[Path, ...] = ()
     # CompileSettings with src_files, output_file, constraint_files and cwd filled in.
     settings: Any = None
+    # False when nothing names the inputs (a header with a custom command such as
+    # "make upgrade", no config): ``inputs`` is then a guess, and check reports no drift
+    # that depends on it.
+    inputs_known: bool = True
 
     @property
     def name(self) -> str:

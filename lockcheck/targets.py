@@ -103,18 +103,22 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
         changes = settings_changes_from_options(header.options)
     elif header is not None and parsed is not None:
         changes = _options_from_content(parsed)
+    # A custom command ("make upgrade") hides the inputs: the sibling .in is then a guess.
+    inputs_known = header is None or header.options is not None
+    sibling = path.with_suffix(".in")
     if header is not None and header.sources:
         sources: tuple[Path, ...] = tuple(Path(s) for s in header.sources)
-    else:
+    elif sibling.exists():
         # pip-compile leaves out its default input (requirements.in beside the lock).
-        sibling = path.with_suffix(".in")
-        if not sibling.exists():
-            raise InputError(
-                f"{lock}: cannot tell its inputs (no input in its header's command and no "
-                f"{sibling.name} beside it)",
-                file=lock,
-            )
         sources = (sibling.relative_to(root),)
+    elif inputs_known:
+        raise InputError(
+            f"{lock}: cannot tell its inputs (no input in its header's command and no "
+            f"{sibling.name} beside it)",
+            file=lock,
+        )
+    else:
+        sources = ()
     changes = {**_tool_defaults(header), **config.options, **changes}
     if "python_version" not in changes and header and header.python_version:
         # Without an explicit setting the lock's own Python stands, over requires-python.
@@ -122,7 +126,8 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     settings = replace(
         CompileSettings(), src_files=sources, output_file=Path(lock), cwd=root, **changes
     )
-    return LockTarget(Path(lock), sources, tuple(settings.constraint_files), settings)
+    constraints = tuple(settings.constraint_files)
+    return LockTarget(Path(lock), sources, constraints, settings, inputs_known=inputs_known)
 
 
 def _tool_defaults(header: Any) -> dict[str, Any]:

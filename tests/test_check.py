@@ -375,3 +375,65 @@ def test_a_custom_compile_command_header_is_read_from_the_content(
             "check", LOCK, *args, cwd=tmp_path, env={"PIP_INDEX_URL": server.url}
         )
         assert result.returncode == 0, describe(result)
+
+
+def test_a_custom_command_that_hides_the_inputs_reports_no_guessed_drift(
+    tmp_path, make_index, universe_wheelhouse
+):
+    """`make upgrade` compiled two inputs; the gate cannot know that, so it says in one line
+    that the inputs are unknown and checks only what can be known: no orphans from the input
+    it cannot see, no resolution against a guessed input (issue 12, item 5)."""
+    from tests.helpers import run_pip_compile
+
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("flask\n")
+    (tmp_path / "extra.in").write_text("requests\n")
+    made = run_pip_compile(
+        "--strip-extras",
+        "--index-url",
+        server.url,
+        "--cache-dir",
+        str(tmp_path / "pc"),
+        "--output-file=requirements.txt",
+        "requirements.in",
+        "extra.in",
+        cwd=tmp_path,
+        env={"CUSTOM_COMPILE_COMMAND": "make upgrade"},
+    )
+    assert made.returncode == 0, describe(made)
+    env = {"PIP_INDEX_URL": server.url}
+    for args in (("--offline",), ()):
+        result = run_lockcheck("check", LOCK, *args, cwd=tmp_path, env=env)
+        assert result.returncode == 0, describe(result)
+        assert "orphan" not in result.stderr and "no input needs" not in result.stderr
+        assert "does not name its inputs" in result.stdout + result.stderr, describe(result)
+    # What the lock itself shows is still checked: an input of the sibling without a pin,
+    # and credentials written in the file.
+    text = (tmp_path / LOCK).read_text()
+    (tmp_path / LOCK).write_text(text.replace(server.url, server.url.replace("//", "//u:pw@")))
+    result = run_lockcheck("check", LOCK, "--offline", cwd=tmp_path, env=env)
+    assert result.returncode == 1, describe(result)
+
+
+def test_a_custom_command_lock_without_a_sibling_input_is_checked_as_far_as_it_shows(
+    tmp_path, make_index, universe_wheelhouse
+):
+    from tests.helpers import run_pip_compile
+
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "deps.in").write_text("click\n")
+    made = run_pip_compile(
+        "--strip-extras",
+        "--index-url",
+        server.url,
+        "--cache-dir",
+        str(tmp_path / "pc"),
+        "--output-file=locked.txt",
+        "deps.in",
+        cwd=tmp_path,
+        env={"CUSTOM_COMPILE_COMMAND": "./build.sh upgrade-requirements"},
+    )
+    assert made.returncode == 0, describe(made)
+    result = run_lockcheck("check", "locked.txt", cwd=tmp_path, env={"PIP_INDEX_URL": server.url})
+    assert result.returncode == 0, describe(result)
+    assert "does not name its inputs" in result.stdout + result.stderr, describe(result)
