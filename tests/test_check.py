@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import describe, run_lockcheck
 
 LOCK = "requirements.txt"
@@ -437,3 +439,45 @@ def test_a_custom_command_lock_without_a_sibling_input_is_checked_as_far_as_it_s
     result = run_lockcheck("check", "locked.txt", cwd=tmp_path, env={"PIP_INDEX_URL": server.url})
     assert result.returncode == 0, describe(result)
     assert "does not name its inputs" in result.stdout + result.stderr, describe(result)
+
+
+def _swap_blocks(text: str, first: str, second: str) -> str:
+    """Swap the entries (pin line to the next pin) starting with *first* and *second*."""
+    lines = text.split("\n")
+
+    def block(start: str) -> tuple[int, int]:
+        i = next(n for n, line in enumerate(lines) if line.startswith(start))
+        j = i + 1
+        while j < len(lines) and (lines[j].startswith(" ") or not lines[j]):
+            if not lines[j]:
+                break
+            j += 1
+        return i, j
+
+    (a0, a1), (b0, b1) = block(first), block(second)
+    assert a1 <= b0
+    out = lines[:a0] + lines[b0:b1] + lines[a1:b0] + lines[a0:a1] + lines[b1:]
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda t: t.replace("    # via flask\n", "    # via werkzeug\n", 1), "annotation"),
+        (lambda t: _swap_blocks(t, "blinker==", "click=="), "order"),
+    ],
+    ids=["annotation", "order"],
+)
+def test_a_text_only_change_is_named_for_what_the_fix_changes(project, edit, words):
+    """The reason names what the fix would change (issue 12, "wrong reasons"): an edited
+    annotation or a pin out of order is not an orphan or a removed pin."""
+    folder, _ = project
+    lock = folder / LOCK
+    changed = edit(lock.read_text())
+    assert changed != lock.read_text()
+    lock.write_text(changed)
+    result = run_lockcheck("check", "--format", "json", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    reasons = json.loads(result.stdout)["locks"][0]["reasons"]
+    assert [r["kind"] for r in reasons] == ["text"], reasons
+    assert words in reasons[0]["message"], reasons
