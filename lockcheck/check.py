@@ -522,7 +522,13 @@ def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
         for parent in e.package.via:
             children[canonicalize_name(parent)].append(e)
     seen: set[str] = set()
-    queue = deque(e for e in entries if e.package.name in roots)
+    # pip-compile --all-build-deps pins build requirements "via myapp
+    # (pyproject.toml::build-system.requires)": asked for, like an input's own.
+    queue = deque(
+        e
+        for e in entries
+        if e.package.name in roots or any("::build-system" in v for v in e.package.via)
+    )
     queue.extend(e for e in entries if e.package.editable)
     # A commented unsafe entry ("# requests") is there because something needs it, but its
     # own "# via" is not written: what it needs is reachable, not orphaned.
@@ -553,6 +559,7 @@ def check_lock(
     fix: str = "",
     label: str | None = None,
     inputs_known: bool = True,
+    limit: str = "",
 ) -> LockReport:
     """Check one lock (``settings.output_file``) against its inputs; never writes.
 
@@ -587,6 +594,9 @@ def check_lock(
             + (f"checked (with {guessed} as one of its inputs)" if guessed else "checked")
             + "; name them in [tool.lockcheck] for a full check"
         )
+        return report
+    if limit:
+        report.note = limit
         return report
     if offline:
         return report

@@ -435,6 +435,7 @@ def check_command(
                 fix=fix,
                 label=target.name,
                 inputs_known=target.inputs_known,
+                limit=target.limit,
             )
         except Exception as exc:
             from lockcheck.errors import LockcheckError, redact_url

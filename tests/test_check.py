@@ -481,3 +481,38 @@ def test_a_text_only_change_is_named_for_what_the_fix_changes(project, edit, wor
     reasons = json.loads(result.stdout)["locks"][0]["reasons"]
     assert [r["kind"] for r in reasons] == ["text"], reasons
     assert words in reasons[0]["message"], reasons
+
+
+def test_build_dependencies_that_pip_compile_added_are_not_orphans(tmp_path, make_index):
+    """pip-compile --all-build-deps pins the build requirements ("# via myapp
+    (pyproject.toml::build-system.requires)"); lockcheck does not compile those, so the gate
+    counts them as asked for and says in one line that it left them unjudged (issue 12)."""
+    from tests.fixtures.builders import PackageSpec, make_project
+    from tests.helpers import run_pip_compile
+
+    server = make_index([PackageSpec("click", "8.1.7"), PackageSpec("itsdangerous", "2.1.2")])
+    project = make_project(tmp_path, "myapp", dependencies=["click"])
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("requires = []", 'requires = ["itsdangerous"]')
+    )
+    made = run_pip_compile(
+        "--all-build-deps",
+        "--strip-extras",
+        "--index-url",
+        server.url,
+        "--cache-dir",
+        str(tmp_path / "pc"),
+        "--output-file=requirements.txt",
+        "pyproject.toml",
+        cwd=project,
+    )
+    assert made.returncode == 0, describe(made)
+    assert "(pyproject.toml::build-system.requires)" in (project / LOCK).read_text()
+    for args in (("--offline",), ()):
+        result = run_lockcheck("check", LOCK, *args, cwd=project)
+        assert result.returncode == 0, describe(result)
+        assert "build dependencies" in result.stdout, describe(result)
+    (project / LOCK).write_text((project / LOCK).read_text().replace("click==", "clack=="))
+    result = run_lockcheck("check", LOCK, "--offline", cwd=project)
+    assert result.returncode == 1, describe(result)
