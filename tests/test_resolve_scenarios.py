@@ -375,7 +375,6 @@ SCENARIOS = [
         ("a",),
         Unsatisfiable(("a 1.0.0 requires Python>=3.99, but the target is Python 3.11",)),
         options=("--python-version", "3.11"),
-        known_bug="issue 13: messages show the running interpreter's patch level (3.11.7)",
     ),
     Scenario(
         "requires-python-backtracks-to-an-older-release",

@@ -75,7 +75,7 @@ def _unusable(
         if not usable and python and len(python) == len(of_version):
             lines.append(
                 f"{name} {version} requires Python{python[0]}, "
-                f"but the target is Python {env.python_full_version}"
+                f"but the target is Python {env.shown_version}"
             )
         elif not usable:
             lines.append(
@@ -111,7 +111,7 @@ def explain_impossible(
             python_conflict = True
             lines.append(
                 f"{_who(info, labels, asked_at)} requires Python{req.specifier}, "
-                f"but the target is Python {provider.options.env.python_full_version}"
+                f"but the target is Python {provider.options.env.shown_version}"
             )
             continue
         lines.append(f"{_who(info, labels, asked_at)} requires {req}")
