@@ -366,7 +366,39 @@ SCENARIOS = [
         ),
         options=("--python-version", "3.11"),
         files={"c.txt": "code-annotations>=1.1.0\n", "r2.in": "code-annotations==3.0.0\n"},
-        known_bug="issue 13: the headline says 'conflicting requirements', not Requires-Python",
+    ),
+    Scenario(
+        "requires-python-rejects-every-version",
+        packages(
+            {"a": {"1.0.0": [], "2.0.0": {"requires_python": ">=3.99"}}}, requires_python=">=3.12"
+        ),
+        ("a",),
+        Unsatisfiable(
+            ("a 1.0.0 requires Python>=3.12", "a 2.0.0 requires Python>=3.99"),
+            headline=(
+                "cannot resolve: no version of a that fits supports Python 3.11: "
+                "the newest, 2.0.0, requires Python >=3.99"
+            ),
+        ),
+        options=("--python-version", "3.11"),
+    ),
+    Scenario(
+        # Requires-Python is one reason among others: the headline stays the conflict's.
+        "requires-python-and-no-wheel-for-the-target",
+        packages(
+            {
+                "a": {
+                    "1.0.0": {"tags": ("cp399-cp399-manylinux_2_17_x86_64",)},
+                    "2.0.0": {"requires_python": ">=3.99"},
+                }
+            }
+        ),
+        ("a",),
+        Unsatisfiable(
+            ("a 1.0.0 has no file the target can install", "a 2.0.0 requires Python>=3.99"),
+            headline="cannot resolve: conflicting requirements on a",
+        ),
+        options=("--python-version", "3.11"),
     ),
     Scenario(
         # The target as the user gave it: no patch level of the running interpreter.
