@@ -116,13 +116,14 @@ class CompileResult:
         the reader learns why the release was pulled before shipping it.
         """
         lines = []
-        for name, package in sorted(self.resolution.packages.items()):
+        # A universal lock keys a package pinned at two versions "name@version": use .name.
+        for package in self.resolution.packages.values():
             if not package.files or not all(f.yanked for f in package.files):
                 continue
             reason = next((f.yanked_reason for f in package.files if f.yanked_reason), None)
             why = f": {reason}" if reason else " (no reason given)"
-            lines.append(f"{name}=={package.version} is yanked{why}")
-        return lines
+            lines.append(f"{package.name}=={package.version} is yanked{why}")
+        return sorted(lines)
 
 
 def _discover_inputs(cwd: Path) -> tuple[Path, ...]:

@@ -463,6 +463,29 @@ SCENARIOS = [
         warnings=("b==2.0.0 is yanked: due to conflicts with CVE-2024-35195",),
     ),
     Scenario(
+        # Forks on Python: the yanked b 2.0.0 is pinned for the new Pythons only.
+        "yanked-chosen-by-an-exact-pin-in-one-fork-of-a-universal-lock",
+        packages(
+            {
+                "a": {
+                    "1.0.0": ["b==1.0.0"],
+                    "2.0.0": {"deps": ("b==2.0.0",), "requires_python": ">=3.10"},
+                },
+                "b": {"1.0.0": [], "2.0.0": {"yanked": "broken"}},
+            }
+        ),
+        ("a",),
+        {},
+        options=("--universal", "--python-version", "3.8"),
+        lines=(
+            'a==1.0.0 ; python_version < "3.10"',
+            'a==2.0.0 ; python_version >= "3.10"',
+            'b==1.0.0 ; python_version < "3.10"',
+            'b==2.0.0 ; python_version >= "3.10"',
+        ),
+        warnings=("b==2.0.0 is yanked: broken",),
+    ),
+    Scenario(
         # Two locks of one run pin the same yanked release: one warning.
         "yanked-pinned-by-two-locks-warns-once",
         packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}),
