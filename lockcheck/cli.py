@@ -173,6 +173,8 @@ def compile_command(ctx: click.Context, **params: Any) -> None:
     fast = not any(explicit.get(k) for k in one_off) and str(explicit.get("output_file")) != "-"
     key = stamps.command_key("compile", [repr(sorted(ctx.params.items()))], cwd)
     if fast and (stamp := stamps.load_fresh(key)) is not None:
+        for line in stamp.get("warnings", ()):
+            click.echo(f"lockcheck: warning: {line}", err=True)
         if not quiet:
             click.echo(stamp.get("message", "up to date"), err=True)
         ctx.exit(0)
@@ -191,7 +193,8 @@ def compile_command(ctx: click.Context, **params: Any) -> None:
     ]
     if fast and record.cacheable and max(codes) == 0:
         message = "; ".join(f"{_shown(p)} up to date" for p in record.outputs)
-        stamps.write_stamp(key, record.files, {"message": message or "up to date"})
+        payload = {"message": message or "up to date", "warnings": record.warnings}
+        stamps.write_stamp(key, record.files, payload)
     ctx.exit(max(codes))
 
 
@@ -203,6 +206,8 @@ class _Record:
         self.outputs: list[Path] = []
         # False when an input points at a tree or URL whose content no stamp can watch.
         self.cacheable = True
+        # Warnings already printed: each once per run, and again when a stamp answers.
+        self.warnings: list[str] = []
 
 
 def _steering_files(cwd: Path) -> set[Path]:
@@ -288,6 +293,7 @@ def run_compile(
     except Exception as exc:
         return fail(exc, verbose > 0)
     _warn_dropped_hashes(result)
+    _warn_yanked(result, record)
     if settings.dry_run or result.output_file is None:
         sys.stdout.write(result.text)
         sys.stdout.flush()
@@ -324,6 +330,15 @@ def run_compile(
         state = "updated" if result.changed else "up to date"
         click.echo(f"{shown} {state} ({len(result.resolution.packages)} packages)", err=True)
     return 0
+
+
+def _warn_yanked(result: Any, record: _Record | None) -> None:
+    """Name each yanked release an exact pin chose, with its reason, once per run."""
+    printed = record.warnings if record is not None else []
+    for line in result.yanked_pins():
+        if line not in printed:
+            printed.append(line)
+            click.echo(f"lockcheck: warning: {line}", err=True)
 
 
 def _warn_dropped_hashes(result: Any) -> None:

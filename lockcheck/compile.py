@@ -109,6 +109,22 @@ class CompileResult:
     def changed(self) -> bool:
         return self.previous_text != self.text
 
+    def yanked_pins(self) -> list[str]:
+        """``name==version is yanked: reason`` for each pin whose every file is yanked.
+
+        PEP 592 lets only an exact pin choose such a release; pip warns when it does, so
+        the reader learns why the release was pulled before shipping it.
+        """
+        lines = []
+        # A universal lock keys a package pinned at two versions "name@version": use .name.
+        for package in self.resolution.packages.values():
+            if not package.files or not all(f.yanked for f in package.files):
+                continue
+            reason = next((f.yanked_reason for f in package.files if f.yanked_reason), None)
+            why = f": {reason}" if reason else " (no reason given)"
+            lines.append(f"{package.name}=={package.version} is yanked{why}")
+        return sorted(lines)
+
 
 def _discover_inputs(cwd: Path) -> tuple[Path, ...]:
     for name in ("requirements.in", "setup.py", "pyproject.toml", "setup.cfg"):

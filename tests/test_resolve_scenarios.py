@@ -38,9 +38,11 @@ _LOCKCHECK_ONLY = ("--universal", "--python-version", "--environment")
 
 @dataclass(frozen=True)
 class Unsatisfiable:
-    """Exit 2 with one ``cannot resolve`` error whose text contains each of *words*."""
+    """Exit 2 with one ``cannot resolve`` error whose text contains each of *words*;
+    *headline*, when given, is that error line exactly (after ``lockcheck: error: ``)."""
 
     words: tuple[str, ...] = ()
+    headline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Scenario:
     files: Mapping[str, str] = field(default_factory=dict)
     # What lockcheck still gets wrong here (the scenario is a strict xfail until fixed).
     known_bug: str | None = None
+    # The "is yanked" warnings a successful compile prints, each exactly once (none: ()).
+    warnings: tuple[str, ...] = ()
 
 
 Versions = Mapping[str, "Sequence[str] | Mapping[str, object]"]
@@ -339,6 +343,72 @@ SCENARIOS = [
         files={"c.txt": "code-annotations>=1.1.0\n"},
     ),
     Scenario(
+        # issue 13's report: only Requires-Python stands in the way, and the headline says so.
+        "requires-python-only-conflict-from-a-nested-file",
+        packages(
+            {
+                "code-annotations": {
+                    "1.1.0": {"requires_python": None},
+                    "3.0.0": {"requires_python": ">=3.12"},
+                }
+            },
+        ),
+        ("-c c.txt", "-r r2.in"),
+        Unsatisfiable(
+            (
+                "-r r2.in (line 1) requires code-annotations==3.0.0",
+                "code-annotations is constrained to >=1.1.0 by -c c.txt (line 1)",
+            ),
+            headline=(
+                "cannot resolve: code-annotations==3.0.0 requires Python >=3.12, "
+                "but the target is Python 3.11"
+            ),
+        ),
+        options=("--python-version", "3.11"),
+        files={"c.txt": "code-annotations>=1.1.0\n", "r2.in": "code-annotations==3.0.0\n"},
+    ),
+    Scenario(
+        "requires-python-rejects-every-version",
+        packages(
+            {"a": {"1.0.0": [], "2.0.0": {"requires_python": ">=3.99"}}}, requires_python=">=3.12"
+        ),
+        ("a",),
+        Unsatisfiable(
+            ("a 1.0.0 requires Python>=3.12", "a 2.0.0 requires Python>=3.99"),
+            headline=(
+                "cannot resolve: no version of a that fits supports Python 3.11: "
+                "the newest, 2.0.0, requires Python >=3.99"
+            ),
+        ),
+        options=("--python-version", "3.11"),
+    ),
+    Scenario(
+        # Requires-Python is one reason among others: the headline stays the conflict's.
+        "requires-python-and-no-wheel-for-the-target",
+        packages(
+            {
+                "a": {
+                    "1.0.0": {"tags": ("cp399-cp399-manylinux_2_17_x86_64",)},
+                    "2.0.0": {"requires_python": ">=3.99"},
+                }
+            }
+        ),
+        ("a",),
+        Unsatisfiable(
+            ("a 1.0.0 has no file the target can install", "a 2.0.0 requires Python>=3.99"),
+            headline="cannot resolve: conflicting requirements on a",
+        ),
+        options=("--python-version", "3.11"),
+    ),
+    Scenario(
+        # The target as the user gave it: no patch level of the running interpreter.
+        "requires-python-message-shows-the-target-as-given",
+        packages({"a": {"1.0.0": []}}, requires_python=">=3.99"),
+        ("a",),
+        Unsatisfiable(("a 1.0.0 requires Python>=3.99, but the target is Python 3.11",)),
+        options=("--python-version", "3.11"),
+    ),
+    Scenario(
         "requires-python-backtracks-to-an-older-release",
         packages(
             {"a": {"1.0.0": [], "2.0.0": {"requires_python": ">=3.99"}}},
@@ -358,6 +428,7 @@ SCENARIOS = [
         packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}),
         ("a===2.0.0",),
         {"a": "2.0.0"},
+        warnings=("a==2.0.0 is yanked: broken",),
     ),
     Scenario(
         "yanked-not-chosen-by-a-wildcard-pin",
@@ -370,6 +441,68 @@ SCENARIOS = [
         packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}),
         ("a==2.0.0",),
         {"a": "2.0.0"},
+        warnings=("a==2.0.0 is yanked: broken",),
+    ),
+    Scenario(
+        "yanked-chosen-by-an-exact-pin-without-a-reason",
+        packages({"a": {"1.0.0": [], "2.0.0": {"yanked": ""}}}),
+        ("a==2.0.0",),
+        {"a": "2.0.0"},
+        warnings=("a==2.0.0 is yanked (no reason given)",),
+    ),
+    Scenario(
+        "yanked-chosen-by-a-transitive-exact-pin",
+        packages(
+            {
+                "a": {"1.0.0": ["b==2.0.0"]},
+                "b": {"1.0.0": [], "2.0.0": {"yanked": "due to conflicts with CVE-2024-35195"}},
+            }
+        ),
+        ("a",),
+        {"a": "1.0.0", "b": "2.0.0"},
+        warnings=("b==2.0.0 is yanked: due to conflicts with CVE-2024-35195",),
+    ),
+    Scenario(
+        # Forks on Python: the yanked b 2.0.0 is pinned for the new Pythons only.
+        "yanked-chosen-by-an-exact-pin-in-one-fork-of-a-universal-lock",
+        packages(
+            {
+                "a": {
+                    "1.0.0": ["b==1.0.0"],
+                    "2.0.0": {"deps": ("b==2.0.0",), "requires_python": ">=3.10"},
+                },
+                "b": {"1.0.0": [], "2.0.0": {"yanked": "broken"}},
+            }
+        ),
+        ("a",),
+        {},
+        options=("--universal", "--python-version", "3.8"),
+        lines=(
+            'a==1.0.0 ; python_version < "3.10"',
+            'a==2.0.0 ; python_version >= "3.10"',
+            'b==1.0.0 ; python_version < "3.10"',
+            'b==2.0.0 ; python_version >= "3.10"',
+        ),
+        warnings=("b==2.0.0 is yanked: broken",),
+    ),
+    Scenario(
+        # Two locks of one run pin the same yanked release: one warning.
+        "yanked-pinned-by-two-locks-warns-once",
+        packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}),
+        ("a==2.0.0",),
+        {"a": "2.0.0"},
+        warnings=("a==2.0.0 is yanked: broken",),
+        files={
+            "dev.in": "a==2.0.0\n",
+            "pyproject.toml": (
+                "[[tool.lockcheck.lock]]\n"
+                'inputs = ["requirements.in"]\n'
+                'output = "requirements.txt"\n'
+                "[[tool.lockcheck.lock]]\n"
+                'inputs = ["dev.in"]\n'
+                'output = "dev.txt"\n'
+            ),
+        },
     ),
     Scenario(
         "yanked-only-version",
@@ -507,14 +640,19 @@ def test_scenario(tmp_path: Path, make_index, scenario: Scenario) -> None:
         errors = [ln for ln in result.stderr.splitlines() if ln.startswith("lockcheck: error:")]
         assert len(errors) == 1, describe(result)
         assert "cannot resolve" in errors[0], describe(result)
+        if scenario.expected.headline is not None:
+            assert errors[0] == f"lockcheck: error: {scenario.expected.headline}", describe(result)
         for word in scenario.expected.words:
-            found = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", result.stderr)
+            # A word ends where a name or version ends ("3.11" is not found in "3.11.7").
+            found = re.search(rf"(?<!\w){re.escape(word)}(?!\.?\w)", result.stderr)
             assert found, (word, describe(result))
         assert "Traceback" not in result.stderr, describe(result)
         if scenario.existing is not None:  # a failed compile leaves the old lock alone
             assert (work / "requirements.txt").read_text() == scenario.existing
     else:
         assert result.returncode == 0, describe(result)
+        yanked = [ln for ln in result.stderr.splitlines() if "is yanked" in ln]
+        assert yanked == [f"lockcheck: warning: {w}" for w in scenario.warnings], describe(result)
         lock = (work / "requirements.txt").read_text()
         if scenario.lines:
             assert _body(lock) == list(scenario.lines), lock
@@ -546,3 +684,23 @@ def test_scenario(tmp_path: Path, make_index, scenario: Scenario) -> None:
     else:
         assert pc.returncode == 0, describe(pc)
         assert _pins((reference / "requirements.txt").read_text()) == _pins(lock)
+
+
+def test_yanked_warning_once_per_run_and_again_from_the_stamp(tmp_path: Path, make_index) -> None:
+    """Two locks of one run pin the same yanked release: one warning; the next run, answered
+    from the unchanged-inputs stamp without resolving, still shows it."""
+    index = make_index(packages({"a": {"1.0.0": [], "2.0.0": {"yanked": "broken"}}}))
+    (tmp_path / "requirements.in").write_text("a==2.0.0\n")
+    (tmp_path / "dev.in").write_text("a==2.0.0\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[[tool.lockcheck.lock]]\ninputs = ["requirements.in"]\noutput = "requirements.txt"\n'
+        '[[tool.lockcheck.lock]]\ninputs = ["dev.in"]\noutput = "dev.txt"\n'
+    )
+    warning = "lockcheck: warning: a==2.0.0 is yanked: broken"
+    for run in ("resolves", "answered from the stamp"):
+        result = run_lockcheck("compile", "-i", index.url, cwd=tmp_path, timeout=TIMEOUT)
+        assert result.returncode == 0, describe(result)
+        assert result.stderr.splitlines().count(warning) == 1, (run, describe(result))
+        for lock in ("requirements.txt", "dev.txt"):
+            assert _pins((tmp_path / lock).read_text()) == {"a": "2.0.0"}, run
+    assert "up to date" in result.stderr, describe(result)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import platform
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from packaging import tags
@@ -33,6 +33,8 @@ class TargetEnvironment:
     # The exact tags of another interpreter (most preferred first), as that interpreter
     # reported them (see from_interpreter); empty: derived from the version.
     explicit_tags: tuple[tags.Tag, ...] = field(default=(), hash=False, compare=False)
+    # The target as the user gave it ("3.11"); empty when none was given.
+    requested: str = field(default="", hash=False, compare=False)
 
     @classmethod
     def current(cls) -> TargetEnvironment:
@@ -57,14 +59,16 @@ class TargetEnvironment:
         if len(parts) not in (2, 3) or parts[0] < 2:
             raise InputError(f"invalid Python version {python_version!r}; expected X.Y")
         running = sys.version_info[:2]
+        requested = ".".join(str(p) for p in parts)
         if len(parts) == 2 and tuple(parts) == running:
-            return current
+            return replace(current, requested=requested)
         full = ".".join(str(p) for p in ([*parts, 0])[:3])
         env = dict(current.markers)
         env["python_version"] = f"{parts[0]}.{parts[1]}"
         env["python_full_version"] = full
         env["implementation_version"] = full
-        return cls(full, env, tuple(parts[:2]) == running and full == current.python_full_version)
+        same = tuple(parts[:2]) == running and full == current.python_full_version
+        return cls(full, env, same, requested=requested)
 
     @classmethod
     def from_interpreter(
@@ -77,6 +81,12 @@ class TargetEnvironment:
             parsed.extend([tag] if isinstance(tag, tags.Tag) else tags.parse_tag(tag))
         env = dict(markers)
         return cls(env["python_full_version"], env, False, tuple(parsed))
+
+    @property
+    def shown_version(self) -> str:
+        """The target for messages, as the user gave it: ``--python-version 3.11`` reads
+        "Python 3.11", never the patch level of the interpreter that runs lockcheck."""
+        return self.requested or self.python_full_version
 
     @property
     def python_version(self) -> str:

@@ -8,9 +8,11 @@ adds what the index actually offers, so the reader sees the conflict without a d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from lockcheck.errors import ResolutionFailed
 from lockcheck.models import DistFile
@@ -51,17 +53,28 @@ def _wanted(name: NormalizedName, causes: list, provider: LockProvider) -> Speci
     return spec
 
 
-def _unusable(
+@dataclass(frozen=True)
+class _Rejected:
+    """A version the requirements allow that the target still cannot take, and why."""
+
+    version: Version
+    # Set when Requires-Python alone rules the version out (every one of its files).
+    requires_python: SpecifierSet | None
+    line: str
+
+
+def _rejected(
     name: NormalizedName, files: Sequence[DistFile], wanted: SpecifierSet, provider: LockProvider
-) -> list[str]:
-    """Why the newest versions that *wanted* allows were still rejected: Requires-Python,
-    no file the target can install, or yanked."""
+) -> tuple[list[Version], list[_Rejected]]:
+    """The versions *wanted* allows (newest first) and why each unusable one was rejected:
+    Requires-Python, no file the target can install, or yanked."""
     env = provider.options.env
     formats = provider.options.formats.allowed(name)
     check_tags = not provider.options.any_platform_wheel
-    lines = []
+    rejected = []
     groups = group_by_version(files)
-    for version in sorted(wanted.filter(groups, prereleases=True), reverse=True)[:5]:
+    allowed = sorted(wanted.filter(groups, prereleases=True), reverse=True)
+    for version in allowed:
         of_version = groups[version]
         usable = installable_files(of_version, env, formats, check_tags=check_tags)
         if usable and not all(f.yanked for f in usable):
@@ -73,20 +86,43 @@ def _unusable(
             and not f.requires_python.contains(env.version, prereleases=True)
         ]
         if not usable and python and len(python) == len(of_version):
-            lines.append(
+            line = (
                 f"{name} {version} requires Python{python[0]}, "
-                f"but the target is Python {env.python_full_version}"
+                f"but the target is Python {env.shown_version}"
             )
+            rejected.append(_Rejected(version, python[0], line))
         elif not usable:
-            lines.append(
+            line = (
                 f"{name} {version} has no file the target can install "
                 "(wheel tags, or --only-binary / --no-binary)"
             )
+            rejected.append(_Rejected(version, None, line))
         else:
             reason = next((f.yanked_reason for f in usable if f.yanked_reason), None)
             why = f" ({reason})" if reason else ""
-            lines.append(f"{name} {version} is yanked{why}: only an exact == pin selects it")
-    return lines
+            line = f"{name} {version} is yanked{why}: only an exact == pin selects it"
+            rejected.append(_Rejected(version, None, line))
+    return allowed, rejected
+
+
+def _python_only(
+    name: NormalizedName, allowed: Sequence[Version], rejected: Sequence[_Rejected], shown: str
+) -> str | None:
+    """The headline when Requires-Python alone rejected every version the requirements allow."""
+    if not allowed or len(rejected) != len(allowed):
+        return None
+    if any(r.requires_python is None for r in rejected):
+        return None
+    newest = rejected[0]
+    if len(rejected) == 1:
+        return (
+            f"{name}=={newest.version} requires Python {newest.requires_python}, "
+            f"but the target is Python {shown}"
+        )
+    return (
+        f"no version of {name} that fits supports Python {shown}: the newest, "
+        f"{newest.version}, requires Python {newest.requires_python}"
+    )
 
 
 def explain_impossible(
@@ -111,13 +147,14 @@ def explain_impossible(
             python_conflict = True
             lines.append(
                 f"{_who(info, labels, asked_at)} requires Python{req.specifier}, "
-                f"but the target is Python {provider.options.env.python_full_version}"
+                f"but the target is Python {provider.options.env.shown_version}"
             )
             continue
         lines.append(f"{_who(info, labels, asked_at)} requires {req}")
         name = req.name if isinstance(req, (SpecRequirement, ExplicitRequirement)) else None
         if name and name not in names:
             names.append(name)
+    python_only: str | None = None
     for name in names:
         constraint = provider.constraints.get(name)
         if constraint is not None and str(constraint):
@@ -135,8 +172,15 @@ def explain_impossible(
             shown = ", ".join(str(v) for v in versions[-12:])
             more = f" (and {len(versions) - 12} older)" if len(versions) > 12 else ""
             lines.append(f"available versions of {name}: {shown}{more}")
-            lines += _unusable(name, files, _wanted(name, causes, provider), provider)
-    if python_conflict and not names:
+            allowed, rejected = _rejected(name, files, _wanted(name, causes, provider), provider)
+            newest = set(allowed[:5])
+            lines += [r.line for r in rejected if r.version in newest]
+            python_only = python_only or _python_only(
+                name, allowed, rejected, provider.options.env.shown_version
+            )
+    if python_only:
+        summary = python_only
+    elif python_conflict and not names:
         summary = "the inputs need a different Python than the target"
     elif len(names) == 1 and not any(f"no package named {names[0]!r}" in ln for ln in lines):
         summary = f"conflicting requirements on {names[0]}"

@@ -7,7 +7,7 @@ aliases are uv's: ``linux`` is x86_64 glibc, ``macos`` is Apple silicon, ``windo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging import tags
 
@@ -112,4 +112,4 @@ def environment_for(python_version: str, platform: Platform | str) -> TargetEnvi
         *tags.cpython_tags((major, minor), platforms=platforms),
         *tags.compatible_tags((major, minor), f"cp{major}{minor}", platforms),
     ]
-    return TargetEnvironment.from_interpreter(markers, supported)
+    return replace(TargetEnvironment.from_interpreter(markers, supported), requested=base.requested)
