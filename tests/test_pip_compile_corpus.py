@@ -290,6 +290,5 @@ def test_real_drift_names_what_the_fix_changes(corpus, tmp_path, option_set, dri
     fixed = run_lockcheck(*fix[1:], cwd=folder)
     assert fixed.returncode == 0, describe(fixed)
     assert _what_happened(before, _pins(lock.read_text()), name) == effect, lock.read_text()
-    for args in ((), ("--offline",)):
-        result = _check(folder, spec.lock, *args)
-        assert result.returncode == 0, describe(result)
+    result = _check(folder, spec.lock)
+    assert result.returncode == 0, describe(result)
