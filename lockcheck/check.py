@@ -563,7 +563,8 @@ def check_lock(
 ) -> LockReport:
     """Check one lock (``settings.output_file``) against its inputs; never writes.
 
-    With *inputs_known* False (a custom header command, no config naming the lock) only
+    With *inputs_known* False (a custom header command or no header, and no config naming
+    the lock) only
     what the lock itself shows is judged, offline: a reason that rests on a guessed input
     would be a false alarm, and the report says what was left out."""
     from lockcheck.compile import compile_lock
@@ -590,7 +591,7 @@ def check_lock(
     if not inputs_known:
         guessed = ", ".join(p.as_posix() for p in settings.src_files)
         report.note = (
-            "its header's command does not name its inputs, so only what the lock shows was "
+            "its header does not name its inputs, so only what the lock shows was "
             + (f"checked (with {guessed} as one of its inputs)" if guessed else "checked")
             + "; name them in [tool.lockcheck] for a full check"
         )

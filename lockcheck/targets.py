@@ -101,10 +101,11 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     changes: dict[str, Any] = {}
     if header is not None and header.options is not None:
         changes = settings_changes_from_options(header.options)
-    elif header is not None and parsed is not None:
+    elif parsed is not None:
         changes = _options_from_content(parsed)
-    # A custom command ("make upgrade") hides the inputs: the sibling .in is then a guess.
-    inputs_known = header is None or header.options is not None
+    # A custom command ("make upgrade") or no header at all (pip-compile --no-header) hides
+    # the inputs and options: the sibling .in is then a guess.
+    inputs_known = header.options is not None if header is not None else parsed is None
     sibling = path.with_suffix(".in")
     if header is not None and header.sources:
         sources: tuple[Path, ...] = tuple(Path(s) for s in header.sources)
@@ -160,7 +161,7 @@ def _tool_defaults(header: Any) -> dict[str, Any]:
 
 def _options_from_content(lock: Any) -> dict[str, Any]:
     """Content options of a lock whose header command does not say them (a custom command
-    such as ``make upgrade``): what the lock itself shows was asked for."""
+    such as ``make upgrade``, or no header): what the lock itself shows was asked for."""
     entries = [e for e in lock.entries if not e.commented]
     changes: dict[str, Any] = {
         "generate_hashes": any(e.package.hashes for e in entries),
