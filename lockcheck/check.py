@@ -564,9 +564,9 @@ def check_lock(
     """Check one lock (``settings.output_file``) against its inputs; never writes.
 
     With *inputs_known* False (a custom header command or no header, and no config naming
-    the lock) only
-    what the lock itself shows is judged, offline: a reason that rests on a guessed input
-    would be a false alarm, and the report says what was left out."""
+    the lock) only what the lock itself shows is judged, offline: a reason that rests on a
+    guessed input would be a false alarm, and the report says what was left out.  A *limit*
+    (options lockcheck cannot re-run) also stops at the structural level, with that note."""
     from lockcheck.compile import compile_lock
     from lockcheck.models import ParsedInputs
 
@@ -605,8 +605,13 @@ def check_lock(
     # The compile is the authority on pins: a structural reason it contradicts is not what
     # the fix would change, so it is dropped rather than shown as the cause.
     same = result.text == text or _same_body_of_pip_compile_lock(text, result.text)
-    report.reasons = [r for r in report.reasons if not _contradicted(r, same, result.text, name)]
-    report.reasons.extend(hash_drift(text, name, result.resolution))
+    kept = (
+        set()
+        if same
+        else {(k[0], str(e.package.version or "")) for k, e in _pins(result.text, name).items()}
+    )
+    report.reasons = [r for r in report.reasons if not _contradicted(r, same, kept)]
+    report.reasons.extend(foreign_hashes(text, name, result.resolution))
     if not same:
         changes = pin_changes(text, result.text, name)
         known = {getattr(r, "name", None) for r in report.reasons}
@@ -620,17 +625,21 @@ def check_lock(
 _PIN_REASONS = (OrphanPin, MissingPin, UnsatisfiedPin, MissingHashes)
 
 
-def _contradicted(reason: Drift, same: bool, compiled: str, lock: str) -> bool:
+def _contradicted(reason: Drift, same: bool, kept: set[tuple[str, str]]) -> bool:
     """Whether the compiled lock shows *reason* to be wrong: any pin-level reason when the
-    compile writes the lock as it is; an orphan the compile keeps at the same version."""
+    compile writes the lock as it is; an orphan the compile keeps (*kept*: its (name,
+    version) pins) at the same version."""
     if not isinstance(reason, _PIN_REASONS):
         return False
-    if same:
-        return True
-    if isinstance(reason, OrphanPin):
-        kept = {(key[0], str(e.package.version or "")) for key, e in _pins(compiled, lock).items()}
-        return (reason.name, reason.version) in kept
-    return False
+    return same or (isinstance(reason, OrphanPin) and (reason.name, reason.version) in kept)
+
+
+#: The parts of a pin's entry that can differ while the pin itself does not.
+_PIN_TEXT_PARTS = (
+    ("via", "the # via annotations of {} differ"),
+    ("hashes", "the --hash lines of {} differ"),
+    ("extras", "the extras written on {} differ"),
+)
 
 
 def _text_changes(old: str, new: str, lock: str) -> list[Drift]:
@@ -643,22 +652,15 @@ def _text_changes(old: str, new: str, lock: str) -> list[Drift]:
     common = [n for n in old_pins if n in new_pins]
     out: list[Drift] = []
 
-    def differing(attribute: str) -> list[str]:
-        return [
+    for attribute, template in _PIN_TEXT_PARTS:
+        names = [
             n
             for n in common
             if getattr(old_pins[n].package, attribute) != getattr(new_pins[n].package, attribute)
         ]
-
-    if names := differing("via"):
-        line = old_pins[names[0]].line
-        out.append(TextDrift(lock, line, f"the # via annotations of {_listed(names)} differ"))
-    if names := differing("hashes"):
-        line = old_pins[names[0]].line
-        out.append(TextDrift(lock, line, f"the --hash lines of {_listed(names)} differ"))
-    if names := differing("extras"):
-        line = old_pins[names[0]].line
-        out.append(TextDrift(lock, line, f"the extras written on {_listed(names)} differ"))
+        if names:
+            summary = template.format(_listed(names))
+            out.append(TextDrift(lock, old_pins[names[0]].line, summary))
     new_order = [n for n in new_pins if n in old_pins]
     if common != new_order:
         first = next(i for i, (a, b) in enumerate(zip(common, new_order, strict=True)) if a != b)
@@ -698,12 +700,12 @@ def _same_body_of_pip_compile_lock(on_disk: str, compiled: str) -> bool:
     return normal.startswith(_PIP_COMPILE_HEADER) and _body(on_disk) == _body(compiled)
 
 
-def hash_drift(text: str, name: str, resolution: Any) -> list[Drift]:
-    """``--hash`` lines that belong to no file of the pinned release.
+def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
+    """``--hash`` lines of *text* that belong to no file of *resolution*'s release.
 
     A pin listing only some of its release's files is not drift: pip-compile keeps an
     existing pin's hashes (a file uploaded later is not added) and so does compile."""
-    out: list[Drift] = []
+    out: list[ForeignHash] = []
     lines = text.replace("\r\n", "\n").split("\n")
     for entry, known in _hashed_entries(text, name, resolution):
         pkg = entry.package
@@ -714,13 +716,8 @@ def hash_drift(text: str, name: str, resolution: Any) -> list[Drift]:
     return out
 
 
-def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
-    """The ``--hash`` lines of *text* that belong to no file of *resolution*'s release."""
-    return [r for r in hash_drift(text, name, resolution) if isinstance(r, ForeignHash)]
-
-
-def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any, dict]]:
-    """(entry, {"sha256:<hex>": filename} of the release) per hashed pin whose version the
+def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any, set[str]]]:
+    """(entry, the release's ``sha256:<hex>`` digests) per hashed pin whose version the
     resolution kept (a changed pin is reported as such)."""
     from lockcheck.compile import read_any_lock
 
@@ -729,12 +726,8 @@ def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any
         resolved = resolution.packages.get(pkg.name)
         if not pkg.hashes or resolved is None or resolved.version != pkg.version:
             continue
-        known = {
-            f"sha256:{f.hashes['sha256']}": f.filename
-            for f in resolved.files
-            if f.hashes.get("sha256")
-        }
-        known.update({d: known.get(d, "") for d in resolved.hashes})
+        known = {f"sha256:{f.hashes['sha256']}" for f in resolved.files if f.hashes.get("sha256")}
+        known.update(resolved.hashes)
         if known:
             yield entry, known
 
