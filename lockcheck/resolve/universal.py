@@ -7,7 +7,8 @@ pins that apply to it), and the results are merged: a package present everywhere
 version gets no marker; otherwise its marker describes exactly the environments that need it,
 written as simply as the grid allows (``sys_platform == "win32"``, ``python_version <
 "3.11"``); a package that must take different versions gets one pin per version with
-disjoint markers.
+disjoint markers.  A marker naming a value no environment of the grid has
+(``sys_platform == "os1"``) adds environments for it (see :mod:`lockcheck.resolve.foreign`).
 """
 
 from __future__ import annotations
