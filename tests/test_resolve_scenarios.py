@@ -10,7 +10,10 @@ instead of hanging it.  Where pip-compile can run the same inputs (no lockcheck-
 it runs on the same index: the two outcomes must agree (both fail, or both pin the same
 versions) unless the scenario documents why pip-compile fails (``pip_compile_fails``), and
 lockcheck may not take more than 2 s longer.  A scenario lockcheck still gets wrong names the
-bug (``known_bug``) and runs as a strict xfail, so fixing it shows.
+bug (``known_bug``) and runs as a strict xfail, so fixing it shows.  Universal scenarios
+run ``uv pip compile --universal`` (uv is in the test extra) on the same index instead: both
+locks must install the same pins in every sample environment, unless the scenario documents
+why uv picks otherwise (``uv_differs``).
 """
 
 from __future__ import annotations
