@@ -190,3 +190,6 @@ class Resolution:
     packages: Mapping[NormalizedName, LockedPackage]
     # Target Python as "X.Y" (drives the header).
     python_version: str
+    # Dependencies with a marker of the pinned packages, as ("name==version", requirement):
+    # a universal lock reads them for marker values its grid of environments lacks.
+    dependency_markers: tuple[tuple[str, Requirement], ...] = ()

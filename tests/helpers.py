@@ -24,6 +24,7 @@ __all__ = [
 
 #: The pip-compile of the interpreter running the tests (pip-tools is a test dependency).
 PIP_COMPILE = Path(sys.executable).parent / "pip-compile"
+UV = Path(sys.executable).parent / "uv"
 _TIMEOUT = 300
 
 
@@ -72,6 +73,19 @@ def run_pip_compile(
     """``pip-compile *args`` (next to ``sys.executable``) in *cwd*; arguments pass unchanged,
     so give ``--index-url``, ``--cache-dir`` etc. yourself."""
     return _run([str(PIP_COMPILE), *map(str, args)], cwd, env, timeout)
+
+
+def run_uv_pip_compile(
+    *args: str | Path,
+    cwd: str | Path,
+    timeout: float = _TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """``uv pip compile *args`` (uv from the test extra) in *cwd*, blind to any uv config and
+    never downloading a Python; give ``--index-url`` and ``--cache-dir`` yourself."""
+    env: dict[str, str | None] = {"UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never"}
+    for name in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_FIND_LINKS", "UV_EXTRA_INDEX_URL"):
+        env[name] = None
+    return _run([str(UV), "pip", "compile", "--no-config", *map(str, args)], cwd, env, timeout)
 
 
 def describe(result: subprocess.CompletedProcess[str]) -> str:

@@ -61,3 +61,25 @@ def test_pyproject_input_on_real_index(tmp_path):
         {"pyproject.toml": pyproject},
         (*STRIP, "--extra", "test", "--generate-hashes", "pyproject.toml"),
     )
+
+
+def test_universal_over_a_lock_for_one_python_ends(tmp_path):
+    """Issue 13: a universal compile over the lock written for Python 3.11 alone spun in the
+    resolver's backtracking (killed after 60 s); it must end, with the same pins for 3.11 on
+    Linux as the lock it started from wherever no fork is needed."""
+    import time
+
+    from tests.helpers import describe, run_lockcheck
+
+    (tmp_path / "requirements.in").write_text("jupyter\n")
+    single = run_lockcheck("compile", "--python-version", "3.11", cwd=tmp_path, timeout=120)
+    assert single.returncode == 0, describe(single)
+    started = time.monotonic()
+    universal = run_lockcheck(
+        "compile", "--python-version", "3.11", "--universal", cwd=tmp_path, timeout=120
+    )
+    elapsed = time.monotonic() - started
+    assert universal.returncode == 0, describe(universal)
+    assert elapsed < 60, f"universal compile took {elapsed:.1f}s"
+    lock = (tmp_path / "requirements.txt").read_text()
+    assert "\njupyter==" in lock and 'sys_platform == "win32"' in lock

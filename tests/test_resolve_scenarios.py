@@ -10,7 +10,10 @@ instead of hanging it.  Where pip-compile can run the same inputs (no lockcheck-
 it runs on the same index: the two outcomes must agree (both fail, or both pin the same
 versions) unless the scenario documents why pip-compile fails (``pip_compile_fails``), and
 lockcheck may not take more than 2 s longer.  A scenario lockcheck still gets wrong names the
-bug (``known_bug``) and runs as a strict xfail, so fixing it shows.
+bug (``known_bug``) and runs as a strict xfail, so fixing it shows.  Universal scenarios
+run ``uv pip compile --universal`` (uv is in the test extra) on the same index instead: both
+locks must install the same pins in every sample environment, unless the scenario documents
+why uv picks otherwise (``uv_differs``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.builders import PackageSpec
-from tests.helpers import describe, run_lockcheck, run_pip_compile
+from tests.helpers import describe, run_lockcheck, run_pip_compile, run_uv_pip_compile
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +35,8 @@ pytestmark = pytest.mark.slow
 REQUIRES_PYTHON = ">=3.8"
 #: A scenario's resolution must end well within this (pip-compile answers in about a second).
 TIMEOUT = 20.0
+#: A universal lock from Python 3.8 on (uv's --python-version 3.8 covers the same range).
+UNIVERSAL = ("--universal", "--python-version", "3.8")
 #: Options pip-compile does not have: scenarios using them run lockcheck only.
 _LOCKCHECK_ONLY = ("--universal", "--python-version", "--environment")
 
@@ -66,6 +71,8 @@ class Scenario:
     known_bug: str | None = None
     # The "is yanked" warnings a successful compile prints, each exactly once (none: ()).
     warnings: tuple[str, ...] = ()
+    # Why uv pip compile --universal picks other pins (a documented difference), else None.
+    uv_differs: str | None = None
 
 
 Versions = Mapping[str, "Sequence[str] | Mapping[str, object]"]
@@ -484,6 +491,10 @@ SCENARIOS = [
             'b==2.0.0 ; python_version >= "3.10"',
         ),
         warnings=("b==2.0.0 is yanked: broken",),
+        uv_differs=(
+            "uv takes a yanked release only for an exact pin in the inputs: the transitive "
+            "b==2.0.0 makes it keep a 1.0.0 and b 1.0.0 everywhere"
+        ),
     ),
     Scenario(
         # Two locks of one run pin the same yanked release: one warning.
@@ -589,13 +600,150 @@ SCENARIOS = [
         Unsatisfiable(("a", "b")),
         options=("--universal",),
     ),
+    # -- universal forks (packse: fork/); each compared with uv pip compile --universal ----
+    Scenario(
+        "universal-dependency-differs-by-platform",
+        packages(
+            {
+                "a": {"1.0.0": ['b; sys_platform == "win32"', 'c; sys_platform != "win32"']},
+                "b": {"1.0.0": []},
+                "c": {"1.0.0": []},
+            }
+        ),
+        ("a",),
+        {},
+        options=UNIVERSAL,
+        lines=(
+            "a==1.0.0",
+            'b==1.0.0 ; sys_platform == "win32"',
+            'c==1.0.0 ; sys_platform != "win32"',
+        ),
+    ),
+    Scenario(
+        "universal-conflicting-pins-split-by-markers",
+        packages({"a": {"1.0.0": [], "2.0.0": []}}),
+        ('a==1.0.0; sys_platform == "linux"', 'a==2.0.0; sys_platform != "linux"'),
+        {},
+        options=UNIVERSAL,
+        lines=('a==1.0.0 ; sys_platform == "linux"', 'a==2.0.0 ; sys_platform != "linux"'),
+    ),
+    Scenario(
+        "universal-fork-branches-need-different-versions-of-a-shared-dependency",
+        packages(
+            {
+                "a": {"1.0.0": ["c<2"], "2.0.0": ["c>=2"]},
+                "c": {"1.0.0": [], "2.0.0": []},
+            }
+        ),
+        ('a==1.0.0; sys_platform == "linux"', 'a==2.0.0; sys_platform != "linux"'),
+        {},
+        options=UNIVERSAL,
+        lines=(
+            'a==1.0.0 ; sys_platform == "linux"',
+            'a==2.0.0 ; sys_platform != "linux"',
+            'c==1.0.0 ; sys_platform == "linux"',
+            'c==2.0.0 ; sys_platform != "linux"',
+        ),
+    ),
+    Scenario(
+        "universal-requires-python-split",
+        packages({"a": {"1.0.0": [], "2.0.0": {"requires_python": ">=3.10"}}}),
+        ("a",),
+        {},
+        options=UNIVERSAL,
+        lines=('a==1.0.0 ; python_version < "3.10"', 'a==2.0.0 ; python_version >= "3.10"'),
+    ),
+    # Markers naming a value no environment of the grid has: carried to the lock, as uv does.
     Scenario(
         "universal-marker-the-grid-cannot-decide",
         packages({"a": {"1.0.0": []}}),
         ('a; sys_platform == "os1"',),
-        {"a": "1.0.0"},
-        options=("--universal",),
-        known_bug="issue 13: the requirement is dropped silently, giving an empty lock",
+        {},
+        options=UNIVERSAL,
+        lines=('a==1.0.0 ; sys_platform == "os1"',),
+    ),
+    Scenario(
+        "universal-machine-and-implementation-the-grid-cannot-decide",
+        packages({"b": {"1.0.0": []}, "c": {"1.0.0": []}, "d": {"1.0.0": []}}),
+        ('b; platform_machine == "riscv64"', 'c; implementation_name == "graalpy"', "d"),
+        {},
+        options=UNIVERSAL,
+        lines=(
+            'b==1.0.0 ; platform_machine == "riscv64"',
+            'c==1.0.0 ; implementation_name == "graalpy"',
+            "d==1.0.0",
+        ),
+    ),
+    Scenario(
+        "universal-dependency-marker-the-grid-cannot-decide",
+        packages(
+            {
+                "d": {"1.0.0": ['e; sys_platform == "os1"', 'f; platform_machine == "riscv64"']},
+                "e": {"1.0.0": ["g"]},
+                "f": {"1.0.0": []},
+                "g": {"1.0.0": []},
+            }
+        ),
+        ("d",),
+        {},
+        options=UNIVERSAL,
+        lines=(
+            "d==1.0.0",
+            'e==1.0.0 ; sys_platform == "os1"',
+            'f==1.0.0 ; platform_machine == "riscv64"',
+            'g==1.0.0 ; sys_platform == "os1"',
+        ),
+    ),
+    Scenario(
+        "universal-marker-the-grid-cannot-decide-forks-by-python",
+        packages({"a": {"1.0.0": [], "2.0.0": {"requires_python": ">=3.10"}}}),
+        ('a; sys_platform == "os1"',),
+        {},
+        options=UNIVERSAL,
+        lines=(
+            'a==1.0.0 ; sys_platform == "os1" and python_version < "3.10"',
+            'a==2.0.0 ; sys_platform == "os1" and python_version >= "3.10"',
+        ),
+    ),
+    Scenario(
+        "universal-marker-the-grid-cannot-decide-with-a-part-it-can",
+        packages({"a": {"1.0.0": []}, "b": {"1.0.0": []}}),
+        ('a; sys_platform == "linux" and platform_machine == "riscv64"', "b"),
+        {},
+        options=UNIVERSAL,
+        lines=('a==1.0.0 ; platform_machine == "riscv64" and sys_platform == "linux"', "b==1.0.0"),
+    ),
+    Scenario(
+        "universal-excluded-where-the-grid-cannot-decide",
+        packages({"a": {"1.0.0": []}, "b": {"1.0.0": []}}),
+        ('a; sys_platform != "os1"', 'b; sys_platform == "os1"'),
+        {},
+        options=UNIVERSAL,
+        lines=('a==1.0.0 ; sys_platform != "os1"', 'b==1.0.0 ; sys_platform == "os1"'),
+    ),
+    Scenario(
+        "universal-marker-the-grid-cannot-decide-changes-a-shared-dependency",
+        packages(
+            {
+                "a": {"1.0.0": ["c<2"]},
+                "b": {"1.0.0": ["c"]},
+                "c": {"1.0.0": [], "2.0.0": []},
+            }
+        ),
+        ('a; sys_platform == "os1"', "b"),
+        {},
+        options=UNIVERSAL,
+        lines=(
+            'a==1.0.0 ; sys_platform == "os1"',
+            "b==1.0.0",
+            'c==1.0.0 ; sys_platform == "os1"',
+            'c==2.0.0 ; sys_platform != "os1"',
+        ),
+        uv_differs=(
+            "uv resolves once and forks only where requirements conflict: a's c<2 holds c at "
+            "1.0.0 everywhere; lockcheck resolves each environment, so c is the newest where "
+            "a is not installed (as for any marker the grid decides)"
+        ),
     ),
 ]
 
@@ -660,6 +808,10 @@ def test_scenario(tmp_path: Path, make_index, scenario: Scenario) -> None:
             assert _pins(lock) == dict(scenario.expected), lock
     assert elapsed < TIMEOUT / 2, f"{scenario.name} took {elapsed:.1f}s"
 
+    if "--universal" in scenario.options and not isinstance(scenario.expected, Unsatisfiable):
+        if scenario.uv_differs is None:
+            _assert_uv_agrees(tmp_path, index.url, scenario, lock)
+        return
     if any(opt in scenario.options for opt in _LOCKCHECK_ONLY):
         return
     # pip-compile on the same index and inputs must reach the same outcome.
@@ -686,6 +838,72 @@ def test_scenario(tmp_path: Path, make_index, scenario: Scenario) -> None:
         assert _pins((reference / "requirements.txt").read_text()) == _pins(lock)
 
 
+#: Where a universal lock is read back: every Python of the range on each default platform,
+#: and the same with a marker value no default platform has (the scenarios' os1, riscv64,
+#: graalpy).
+_ELSEWHERE = (
+    {},
+    {"sys_platform": "os1"},
+    {"platform_machine": "riscv64"},
+    {"implementation_name": "graalpy"},
+)
+
+
+def _sample_environments() -> list[dict[str, str]]:
+    from lockcheck.resolve.platforms import environment_for
+
+    return [
+        {**environment_for(f"3.{minor}", platform).markers, **override}
+        for minor in range(8, 16)
+        for platform in ("linux", "macos", "windows")
+        for override in _ELSEWHERE
+    ]
+
+
+def _installed_from(lock: str, environment: Mapping[str, str]) -> list[str]:
+    """The pins of a universal lock that apply in *environment* (markers evaluated)."""
+    from packaging.markers import Marker
+
+    chosen = []
+    for line in _body(lock):
+        pin, _, marker = line.partition(";")
+        if not marker or Marker(marker).evaluate({**environment, "extra": ""}):
+            chosen.append(pin.strip())
+    return sorted(chosen)
+
+
+def _assert_uv_agrees(tmp_path: Path, index_url: str, scenario: Scenario, lock: str) -> None:
+    """uv pip compile --universal on the same index and inputs installs the same pins in
+    every sample environment (markers may be spelled otherwise)."""
+    reference = tmp_path / "uv"
+    _write_inputs(reference, scenario)
+    python = scenario.options[scenario.options.index("--python-version") + 1]
+    uv = run_uv_pip_compile(
+        "--universal",
+        "--python-version",
+        python,
+        "--no-header",
+        "--no-annotate",
+        "--cache-dir",
+        tmp_path / "uv-cache",
+        "--index-url",
+        index_url,
+        "requirements.in",
+        "-o",
+        "uv.txt",
+        cwd=reference,
+        timeout=120,
+    )
+    assert uv.returncode == 0, describe(uv)
+    theirs = (reference / "uv.txt").read_text()
+    for environment in _sample_environments():
+        assert _installed_from(lock, environment) == _installed_from(theirs, environment), (
+            environment,
+            lock,
+            theirs,
+        )
+
+
 def test_yanked_warning_once_per_run_and_again_from_the_stamp(tmp_path: Path, make_index) -> None:
     """Two locks of one run pin the same yanked release: one warning; the next run, answered
     from the unchanged-inputs stamp without resolving, still shows it."""
@@ -704,3 +922,65 @@ def test_yanked_warning_once_per_run_and_again_from_the_stamp(tmp_path: Path, ma
         for lock in ("requirements.txt", "dev.txt"):
             assert _pins((tmp_path / lock).read_text()) == {"a": "2.0.0"}, run
     assert "up to date" in result.stderr, describe(result)
+
+
+@pytest.mark.parametrize(
+    ("requires", "deps", "words"),
+    [
+        pytest.param(
+            'a; platform_release >= "6"',
+            (),
+            ("requirements.in:1", 'a; platform_release >= "6"', 'platform_release >= "6"'),
+            id="in-the-inputs",
+        ),
+        pytest.param(
+            "d",
+            ('a; platform_version >= "6"',),
+            ("d==1.0.0", 'a; platform_version >= "6"', 'platform_version >= "6"'),
+            id="in-dependency-metadata",
+        ),
+    ],
+)
+def test_universal_marker_it_cannot_carry_is_an_error(
+    tmp_path: Path, make_index, requires: str, deps: tuple[str, ...], words: tuple[str, ...]
+) -> None:
+    """A marker no environment can be made for (an ordering of a platform string) would drop
+    its requirement everywhere: one error line naming it, where it was asked and the marker."""
+    index = make_index(packages({"a": {"1.0.0": []}, "d": {"1.0.0": list(deps)}}))
+    (tmp_path / "requirements.in").write_text(requires + "\n")
+    result = run_lockcheck("compile", "-i", index.url, *UNIVERSAL, cwd=tmp_path, timeout=TIMEOUT)
+    assert result.returncode == 2, describe(result)
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("lockcheck: error:")]
+    assert len(errors) == 1, describe(result)
+    for word in words:
+        assert word in errors[0], (word, describe(result))
+    assert not (tmp_path / "requirements.txt").exists()
+
+
+def test_universal_grid_growth_is_bounded(tmp_path: Path, make_index) -> None:
+    """Each marker value the grid lacks costs one resolution per Python of the range (8 from
+    3.8 on); past the bound the compile stops with one error naming the requirement, its
+    line and the marker that would need more."""
+    from lockcheck.resolve.foreign import MAX_EXTRA_ENVIRONMENTS
+
+    fits = MAX_EXTRA_ENVIRONMENTS // 8
+    names = [f"p{i}" for i in range(fits + 1)]
+    index = make_index(packages({name: {"1.0.0": []} for name in names}))
+    lines = [f'{name}; sys_platform == "os{i}"' for i, name in enumerate(names)]
+    (tmp_path / "requirements.in").write_text("\n".join(lines[:fits]) + "\n")
+    compile_ = ("compile", "-i", index.url, *UNIVERSAL)
+    allowed = run_lockcheck(*compile_, cwd=tmp_path, timeout=TIMEOUT)
+    assert allowed.returncode == 0, describe(allowed)
+    body = _body((tmp_path / "requirements.txt").read_text())
+    assert (
+        body == [f'{name}==1.0.0 ; sys_platform == "os{i}"' for i, name in enumerate(names)][:fits]
+    )
+    (tmp_path / "requirements.in").write_text("\n".join(lines) + "\n")
+    refused = run_lockcheck(*compile_, cwd=tmp_path, timeout=TIMEOUT)
+    assert refused.returncode == 2, describe(refused)
+    errors = [ln for ln in refused.stderr.splitlines() if ln.startswith("lockcheck: error:")]
+    assert len(errors) == 1, describe(refused)
+    assert f"requirements.in:{fits + 1}" in errors[0], describe(refused)
+    assert f'sys_platform == "os{fits}"' in errors[0], describe(refused)
+    assert str(MAX_EXTRA_ENVIRONMENTS) in errors[0], describe(refused)
+    assert _body((tmp_path / "requirements.txt").read_text()) == body  # untouched

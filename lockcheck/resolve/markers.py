@@ -10,7 +10,7 @@ import copy
 
 from packaging.markers import Marker
 
-__all__ = ["without_extra_markers"]
+__all__ = ["extras_named", "without_extra_markers"]
 
 
 def _drop_extras(items: list) -> list:
@@ -46,3 +46,25 @@ def without_extra_markers(marker: Marker | None) -> Marker | None:
     if not clone._markers:
         return None
     return Marker(str(clone))
+
+
+def extras_named(marker: Marker | None) -> frozenset[str]:
+    """The extras *marker* compares ``extra`` with (``extra == "socks"``), normalized."""
+    if marker is None:
+        return frozenset()
+
+    def walk(items: list) -> set[str]:
+        found: set[str] = set()
+        for item in items:
+            if isinstance(item, list):
+                found |= walk(item)
+            elif isinstance(item, tuple):
+                names = [getattr(part, "value", "") for part in item]
+                kinds = [type(part).__name__ for part in item]
+                if "Variable" in kinds and "extra" in names:
+                    found.add(str(names[2] if kinds[0] == "Variable" else names[0]))
+        return found
+
+    from packaging.utils import canonicalize_name
+
+    return frozenset(canonicalize_name(e) for e in walk(list(marker._markers)))

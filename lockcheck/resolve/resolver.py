@@ -27,7 +27,7 @@ from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
 from lockcheck.models import InputRequirement, LockedPackage, Resolution
 from lockcheck.resolve.candidates import FormatControl, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
-from lockcheck.resolve.markers import without_extra_markers
+from lockcheck.resolve.markers import extras_named, without_extra_markers
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import (
     REQUIRES_PYTHON,
@@ -385,7 +385,29 @@ def _to_resolution(
             unsafe=name in request.unsafe_packages,
             files=files,
         )
-    return Resolution(packages=packages, python_version=request.env.python_version)
+    return Resolution(
+        packages=packages,
+        python_version=request.env.python_version,
+        dependency_markers=_dependency_markers(mapping, provider),
+    )
+
+
+def _dependency_markers(
+    mapping: Mapping[str, object], provider: LockProvider
+) -> tuple[tuple[str, Requirement], ...]:
+    """Each pinned candidate's dependencies that carry a marker, those of an extra only
+    where the extra was asked for (a universal lock looks in them for values it lacks)."""
+    found: list[tuple[str, Requirement]] = []
+    for identifier, cand in mapping.items():
+        if identifier == REQUIRES_PYTHON or not isinstance(cand, Candidate):
+            continue
+        for req in provider.metadata_of(cand).requires_dist:
+            if req.marker is None:
+                continue
+            named = extras_named(req.marker)
+            if (named & cand.extras) if cand.extras else not named:
+                found.append((f"{cand.name}=={cand.version}", req))
+    return tuple(found)
 
 
 def _spelled_otherwise(result: object, identifier: str, name: NormalizedName) -> bool:

@@ -7,7 +7,8 @@ pins that apply to it), and the results are merged: a package present everywhere
 version gets no marker; otherwise its marker describes exactly the environments that need it,
 written as simply as the grid allows (``sys_platform == "win32"``, ``python_version <
 "3.11"``); a package that must take different versions gets one pin per version with
-disjoint markers.
+disjoint markers.  A marker naming a value no environment of the grid has
+(``sys_platform == "os1"``) adds environments for it (see :mod:`lockcheck.resolve.foreign`).
 """
 
 from __future__ import annotations
@@ -24,15 +25,17 @@ from packaging.version import Version
 from lockcheck.errors import InputError
 from lockcheck.models import LockedPackage, Resolution
 from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.resolve.foreign import GridGrowth, Trigger, selector
 from lockcheck.resolve.platforms import Platform, environment_for, platform_named
 from lockcheck.resolve.protocol import Index
-from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, resolve
+from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, _line_of, resolve
 
 __all__ = [
     "DEFAULT_PLATFORMS",
     "SUPPORTED_MINORS",
     "GridEnv",
     "build_universe",
+    "marker_across",
     "marker_for",
     "resolve_universal",
 ]
@@ -47,10 +50,21 @@ class GridEnv:
     minor: int
     platform: Platform
     env: TargetEnvironment
+    # An environment added for a marker value the default platforms lack (see foreign.py):
+    # the (variable, value) settings, and the default environments it stands for.
+    override: tuple[tuple[str, str], ...] = ()
+    stands_for: tuple[tuple, ...] = ()
 
     @property
-    def key(self) -> tuple[int, str]:
+    def key(self) -> tuple:
+        if self.override:
+            return (self.minor, self.platform.name, self.override)
         return (self.minor, self.platform.name)
+
+    def describe(self) -> str:
+        where = f"Python 3.{self.minor} on {self.platform.name}"
+        settings = ", ".join(f"{var}={value}" for var, value in self.override)
+        return f"{where} with {settings}" if settings else where
 
 
 def build_universe(
@@ -207,34 +221,105 @@ def resolve_universal(
     existing: Sequence[LockedPackage] = (),
     progress: Callable[[str], None] | None = None,
 ) -> Resolution:
-    """Resolve every environment of *grid* and merge the results into one lock."""
+    """Resolve every environment of *grid*, and of the environments added for marker values
+    it lacks, and merge the results into one lock."""
+    growth = GridGrowth(grid)
     results: list[tuple[GridEnv, Resolution]] = []
-    for i, g in enumerate(grid):
-        if progress:
-            progress(f"environment {i + 1}/{len(grid)}: Python 3.{g.minor} on {g.platform.name}")
-        # Each environment takes the newest versions it can use (so a library that dropped
-        # an old Python forks by python_version), keeping the existing lock's pins that
-        # apply to it.
-        pins = {} if template.upgrade_all else _pins_for(g.env, existing)
-        request = replace(
-            template,
-            env=g.env,
-            existing_pins=pins,
-            any_platform_wheel=True,
-            generate_hashes=False,
-            progress=None,
+    todo = [*grid, *growth.add(_input_triggers(template))]
+    while todo:
+        done = []
+        for g in todo:
+            if progress:
+                total = len(grid) + len(growth.clones)
+                progress(f"environment {len(results) + 1}/{total}: {g.describe()}")
+            done.append((g, _resolve_one(template, index, g, existing)))
+            results.append(done[-1])
+        todo = growth.add(
+            Trigger(req, asked_by)
+            for _g, resolution in done
+            for asked_by, req in resolution.dependency_markers
         )
-        resolution = resolve(request, index)
-        results.append((g, resolution))
-    return _merge(results, grid, template, index)
+    growth.check_carried()
+    return _merge(results, growth, template, index)
+
+
+def _input_triggers(template: ResolveRequest) -> list[Trigger]:
+    return [
+        Trigger(e.requirement, _line_of(e), e.file, e.line or None)
+        for e in template.requirements
+        if e.requirement is not None and e.requirement.marker is not None and not e.constraint
+    ]
+
+
+def _resolve_one(
+    template: ResolveRequest, index: Index, g: GridEnv, existing: Sequence[LockedPackage]
+) -> Resolution:
+    # Each environment takes the newest versions it can use (so a library that dropped an
+    # old Python forks by python_version), keeping the existing lock's pins that apply to it.
+    pins = {} if template.upgrade_all else _pins_for(g.env, existing)
+    request = replace(
+        template,
+        env=g.env,
+        existing_pins=pins,
+        any_platform_wheel=True,
+        generate_hashes=False,
+        progress=None,
+    )
+    return resolve(request, index)
+
+
+def marker_across(present: Sequence[GridEnv], growth: GridGrowth) -> Marker | None:
+    """The marker of a pin present on *present* among the default grid and the environments
+    added to it (None: everywhere).
+
+    On the default grid it is :func:`marker_for`'s.  An added environment where that marker
+    already tells right changes nothing; for a marker value where it does not, the pin
+    answers ``var != "value"`` there and carries ``var == "value"`` (narrowed to the Pythons
+    and platforms it is needed on) instead.
+    """
+    base = growth.base
+    in_base = [g for g in present if not g.override]
+    base_marker = marker_for(in_base, base) if in_base else None
+    keys = {g.key for g in present}
+    by_override: dict[tuple, list[GridEnv]] = defaultdict(list)
+    for g in growth.clones:
+        by_override[g.override].append(g)
+    excluded: list[str] = []
+    carried: list[str] = []
+    for override, clones in sorted(by_override.items()):
+        told = [bool(in_base) and g.env.evaluate(base_marker) for g in clones]
+        if told == [g.key in keys for g in clones]:
+            continue
+        excluded.extend(f'{var} != "{value}"' for var, value in override)
+        needed = {k for g in clones if g.key in keys for k in growth.stands_for[g.key]}
+        if needed:
+            narrowed = marker_for([b for b in base if b.key in needed], base)
+            clause = selector(override)
+            carried.append(clause if narrowed is None else f"{clause} and {_grouped(narrowed)}")
+    if not excluded:
+        return base_marker
+    parts = []
+    if in_base:
+        head = [_grouped(base_marker)] if base_marker is not None else []
+        parts.append(" and ".join([*head, *excluded]))
+    parts.extend(carried)
+    if len(parts) == 1:
+        return Marker(parts[0])
+    return Marker(" or ".join(f"({p})" if " and " in p else p for p in parts))
+
+
+def _grouped(marker: Marker) -> str:
+    text = str(marker)
+    return f"({text})" if " or " in text else text
 
 
 def _merge(
     results: Sequence[tuple[GridEnv, Resolution]],
-    grid: Sequence[GridEnv],
+    growth: GridGrowth,
     template: ResolveRequest,
     index: Index,
 ) -> Resolution:
+    grid = growth.base
     from lockcheck.resolve.resolver import _hashes_for
 
     where: dict[tuple[NormalizedName, Version | None, str | None], list[GridEnv]] = defaultdict(
@@ -257,7 +342,7 @@ def _merge(
     for key in sorted(where, key=lambda k: (k[0], k[1] or Version("0"), k[2] or "")):
         name, version, _link = key
         pkg = first[key]
-        marker = marker_for(where[key], grid)
+        marker = marker_across(where[key], growth)
         files = pkg.files
         if pkg.link is None:
             from lockcheck.resolve.candidates import installable_files
