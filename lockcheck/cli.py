@@ -520,8 +520,10 @@ def _fix_command(settings: Any, root: Path) -> str:
 def _register_commands() -> None:
     """Commands that live in their own modules (each imports only click at import time)."""
     from lockcheck.sync.command import sync_command
+    from lockcheck.upgrade_command import upgrade_command
 
     cli.add_command(sync_command)
+    cli.add_command(upgrade_command)
 
 
 _register_commands()

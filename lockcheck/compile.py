@@ -51,6 +51,9 @@ class CompileSettings:
     constraint_files: tuple[Path, ...] = ()
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
+    # Existing pins are first held as constraints, as pip-compile holds them; `lockcheck
+    # upgrade NAME` turns that off so what an upgraded package forces may move too.
+    hold_pins: bool = True
     pre: bool = False
     generate_hashes: bool = False
     # pip-tools' option, accepted so its commands and configs work; hashes are always
@@ -308,6 +311,7 @@ def _resolve_and_render(
         existing_pins=existing,
         upgrade_packages=upgrade_packages,
         upgrade_all=settings.upgrade,
+        hold_pins=settings.hold_pins,
         formats=_format_control(settings, inputs.options),
         allow_prereleases=settings.pre or inputs.options.pre,
         generate_hashes=settings.generate_hashes,
