@@ -124,6 +124,13 @@ def cli() -> None:
 @click.option("--annotate/--no-annotate", default=True, help="Write '# via' annotations.")
 @click.option("--annotation-style", type=click.Choice(["split", "line"]), default="split")
 @click.option("--header/--no-header", default=True, help="Write the header comment.")
+@click.option(
+    "--header-style",
+    type=click.Choice(["lockcheck", "pip-compile"]),
+    default=None,
+    help="Header lines as lockcheck writes them, or as pip-compile does (for update bots that "
+    "re-run the header's command). Default: the existing lock's style, else lockcheck's.",
+)
 @click.option("--emit-options/--no-emit-options", default=True)
 @click.option("--emit-index-url/--no-emit-index-url", default=True)
 @click.option("--emit-trusted-host/--no-emit-trusted-host", default=True)
