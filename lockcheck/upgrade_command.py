@@ -94,6 +94,7 @@ def upgrade_command(
 
 def _targets(locks: tuple[Path, ...], config_file: Path | None) -> list[Any]:
     """Each -o LOCK, else the configured locks, else the locks with a header, else the default."""
+    from lockcheck.cli import _under
     from lockcheck.config import load_config
     from lockcheck.targets import discover_header_locks, target_for_lock, zero_config_target
 
@@ -106,14 +107,6 @@ def _targets(locks: tuple[Path, ...], config_file: Path | None) -> list[Any]:
     if found:
         return [target_for_lock(lock, config) for lock in found]
     return [zero_config_target(config)]
-
-
-def _under(root: Path, lock: Path) -> Path:
-    path = lock if lock.is_absolute() else Path.cwd() / lock
-    try:
-        return path.resolve().relative_to(root)
-    except ValueError:
-        return path
 
 
 def _upgrade_all(
