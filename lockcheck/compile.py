@@ -293,7 +293,7 @@ def _resolve_and_render(
 
     previous_text: str | None = None
     existing: dict[NormalizedName, ExistingPin] = {}
-    if output is not None and output.exists():
+    if output is not None and output.is_file():
         # Untranslated, so --newline=preserve sees CRLF.
         previous_text = output.read_bytes().decode("utf-8", errors="replace")
     env = _target_environment(settings, previous_text)

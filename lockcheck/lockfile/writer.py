@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -321,11 +322,17 @@ def write_atomically(path: Path, text: str | bytes, *, encoding: str = "utf-8") 
     data = text.encode(encoding) if isinstance(text, str) else text
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
-        mode = target.stat().st_mode & 0o7777
+        st = target.stat()
+        mode = st.st_mode & 0o7777
     except FileNotFoundError:
         mode = None
     except OSError as exc:
         raise _cannot_write(path, exc) from exc
+    if mode is not None and not stat.S_ISREG(st.st_mode):
+        # /dev/null, a pipe, a terminal: write into it; replacing it would put a regular
+        # file where the device was (as root, /dev/null itself).
+        _write_into(path, data)
+        return
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         try:
@@ -345,6 +352,14 @@ def write_atomically(path: Path, text: str | bytes, *, encoding: str = "utf-8") 
             tmp.unlink(missing_ok=True)
         raise _cannot_write(path, exc) from exc
     _fsync_directory(target.parent)
+
+
+def _write_into(path: Path, data: bytes) -> None:
+    try:
+        with open(path, "wb") as stream:
+            stream.write(data)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
 
 
 def _cannot_write(path: Path, exc: OSError) -> LockcheckError:
