@@ -124,6 +124,13 @@ def cli() -> None:
 @click.option("--annotate/--no-annotate", default=True, help="Write '# via' annotations.")
 @click.option("--annotation-style", type=click.Choice(["split", "line"]), default="split")
 @click.option("--header/--no-header", default=True, help="Write the header comment.")
+@click.option(
+    "--header-style",
+    type=click.Choice(["lockcheck", "pip-compile"]),
+    default=None,
+    help="Header lines as lockcheck writes them, or as pip-compile does (for update bots that "
+    "re-run the header's command). Default: the existing lock's style, else lockcheck's.",
+)
 @click.option("--emit-options/--no-emit-options", default=True)
 @click.option("--emit-index-url/--no-emit-index-url", default=True)
 @click.option("--emit-trusted-host/--no-emit-trusted-host", default=True)
@@ -280,12 +287,10 @@ def run_compile(
 
     *record* collects every file the run read or wrote (for the unchanged-inputs stamp).
     """
-    from lockcheck.compile import compile_lock, inputs_are_static
-    from lockcheck.ui import status
+    from lockcheck.compile import inputs_are_static
 
     try:
-        with status("Resolving dependencies", quiet=quiet, verbose=verbose) as progress:
-            result = compile_lock(settings, progress=progress)
+        result = _compile_for(settings, hook=hook, quiet=quiet, verbose=verbose)
     except KeyboardInterrupt:
         from lockcheck.ui import exit_interrupted
 
@@ -330,6 +335,35 @@ def run_compile(
         state = "updated" if result.changed else "up to date"
         click.echo(f"{shown} {state} ({len(result.resolution.packages)} packages)", err=True)
     return 0
+
+
+def _compile_for(settings: Any, *, hook: bool, quiet: bool, verbose: int) -> Any:
+    """compile_lock; in a hook without network (pre-commit.ci runs hooks offline), the
+    cache stands in for the index when it holds everything the resolution needs."""
+    from dataclasses import replace
+
+    from lockcheck.compile import compile_lock
+    from lockcheck.errors import IndexUnavailable, IndexUnreachable
+    from lockcheck.ui import status
+
+    try:
+        with status("Resolving dependencies", quiet=quiet, verbose=verbose) as progress:
+            return compile_lock(settings, progress=progress)
+    except IndexUnreachable as unreachable:
+        if not hook or settings.offline:
+            raise
+        try:
+            result = compile_lock(replace(settings, offline=True))
+        except IndexUnavailable as missing:
+            raise IndexUnavailable(
+                f"this hook needs the network: {unreachable.message}, and the cache does not "
+                f"hold everything ({missing.message})",
+                hint="where hooks run without network (pre-commit.ci), skip this one there: "
+                "`ci: skip: [lockcheck]`, and gate with `lockcheck check` in CI",
+            ) from None
+        if not quiet:
+            click.echo(f"lockcheck: {unreachable.message}; compiled from the cache", err=True)
+        return result
 
 
 def _warn_yanked(result: Any, record: _Record | None) -> None:
@@ -520,8 +554,10 @@ def _fix_command(settings: Any, root: Path) -> str:
 def _register_commands() -> None:
     """Commands that live in their own modules (each imports only click at import time)."""
     from lockcheck.sync.command import sync_command
+    from lockcheck.upgrade_command import upgrade_command
 
     cli.add_command(sync_command)
+    cli.add_command(upgrade_command)
 
 
 _register_commands()

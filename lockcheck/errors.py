@@ -116,6 +116,13 @@ class IndexUnavailable(LockcheckError):
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
+class IndexUnreachable(IndexUnavailable):
+    """No answer at all (DNS, refused connection, timeouts): the network, not the index, failed.
+
+    The commit hook then compiles from the cache instead (pre-commit.ci runs hooks offline).
+    """
+
+
 class MetadataError(LockcheckError):
     """The core metadata of a distribution could not be obtained."""
 

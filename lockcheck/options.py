@@ -46,6 +46,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--annotate", "annotate", "negatable"),
     Option("--annotation-style", "annotation_style", "value"),
     Option("--header", "header", "negatable"),
+    Option("--header-style", "header_style", "value"),
     Option("--emit-options", "emit_options", "negatable"),
     Option("--emit-index-url", "emit_index_url", "negatable"),
     Option("--emit-trusted-host", "emit_trusted_host", "negatable"),

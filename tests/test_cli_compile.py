@@ -222,3 +222,21 @@ def test_dynamic_project_inputs_are_never_answered_from_a_stamp(tmp_path, univer
     assert again.returncode == 0, describe(again)
     text = (project / LOCK).read_text()
     assert "iniconfig==2.0.0" in text and "idna" not in text
+
+
+def test_output_into_a_device_is_written_into_not_replaced(tmp_path: Path, universe_index) -> None:
+    """``-o /dev/null`` must stay what it is: replacing it with a regular file would, as
+    root, put a file where /dev/null was.  A second null device made in tmp_path stands in."""
+    import os
+    import stat
+
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except (PermissionError, AttributeError, OSError):
+        pytest.skip("making a device node needs root on Linux")
+    (tmp_path / "requirements.in").write_text("idna\n")
+    result = run_lockcheck("compile", "-i", universe_index.url, "-o", str(null), cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    assert stat.S_ISCHR(os.stat(null).st_mode), "the device was replaced by a regular file"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

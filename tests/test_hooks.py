@@ -152,3 +152,39 @@ def test_hook_manifest_is_valid():
         "validate-manifest", str(PROJECT_ROOT / ".pre-commit-hooks.yaml"), cwd=PROJECT_ROOT, env={}
     )
     assert result.returncode == 0, describe(result)
+
+
+def test_a_constraints_file_of_any_name_starts_the_hook(
+    tmp_path, hook_repo, make_index, universe_wheelhouse
+):
+    server = make_index(universe_wheelhouse)
+    repo, env = _project(
+        tmp_path,
+        hook_repo,
+        ["lockcheck"],
+        {
+            "requirements.in": f"--index-url {server.url}\n-c pins.txt\nflask\n",
+            "pins.txt": "click<9\n",
+            "MANIFEST.in": "include README.md\n",
+        },
+    )
+    compiled = run_lockcheck("compile", cwd=repo)
+    assert compiled.returncode == 0, describe(compiled)
+    git("add", "-A", cwd=repo)
+    assert _commit(repo, env, "initial").returncode == 0
+
+    (repo / "pins.txt").write_text("click<8.1.7\n")
+    git("add", "pins.txt", cwd=repo)
+    stopped = _commit(repo, env, "narrow click")
+    assert stopped.returncode != 0, describe(stopped)
+    assert "click 8.1.7 -> " in stopped.stdout + stopped.stderr, describe(stopped)
+    git("add", "requirements.txt", cwd=repo)
+    assert _commit(repo, env, "narrow click").returncode == 0
+
+    # MANIFEST.in is not an input: the hook does not even start.
+    (repo / "MANIFEST.in").write_text("include README.md\ninclude LICENSE\n")
+    git("add", "MANIFEST.in", cwd=repo)
+    manifest = _commit(repo, env, "manifest")
+    assert manifest.returncode == 0, describe(manifest)
+    shown = (manifest.stdout + manifest.stderr).replace(".", "")
+    assert "(no files to check)Skipped" in shown, describe(manifest)

@@ -83,3 +83,37 @@ def test_universal_over_a_lock_for_one_python_ends(tmp_path):
     assert elapsed < 60, f"universal compile took {elapsed:.1f}s"
     lock = (tmp_path / "requirements.txt").read_text()
     assert "\njupyter==" in lock and 'sys_platform == "win32"' in lock
+
+
+def test_upgrade_one_package_on_real_index_moves_only_it_and_what_it_forces(tmp_path):
+    """`lockcheck upgrade --format markdown requests` over a two-year-old lock."""
+    from tests.helpers import describe, run_lockcheck
+
+    old = {
+        "flask": "2.2.5",
+        "werkzeug": "2.2.3",
+        "jinja2": "3.1.2",
+        "markupsafe": "2.1.3",
+        "click": "8.1.3",
+        "itsdangerous": "2.1.2",
+        "requests": "2.28.2",
+        "urllib3": "1.26.18",
+        "idna": "3.4",
+        "certifi": "2023.7.22",
+        "charset-normalizer": "3.2.0",
+    }
+    (tmp_path / "requirements.in").write_text("".join(f"{n}=={v}\n" for n, v in old.items()))
+    result = run_lockcheck("compile", "--python-version", "3.11", cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    (tmp_path / "requirements.in").write_text("flask>=2.0\nrequests\n")
+    result = run_lockcheck("upgrade", "requests", "--format", "markdown", cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    rows = [line.split(" | ") for line in result.stdout.splitlines() if line.startswith("| [")]
+    moved = {row[0].split("]")[0].lstrip("| ["): row for row in rows}
+    assert "requests" in moved, result.stdout
+    assert "https://pypi.org/project/requests/" in moved["requests"][0]
+    flask_side = {"flask", "werkzeug", "jinja2", "markupsafe", "click", "itsdangerous"}
+    assert not flask_side & set(moved), result.stdout
+    assert set(moved) <= {"requests", "urllib3", "idna", "certifi", "charset-normalizer"}
+    check = run_lockcheck("check", cwd=tmp_path)
+    assert check.returncode == 0, describe(check)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from lockcheck import __version__
-from lockcheck.errors import IndexUnavailable, redact_url
+from lockcheck.errors import IndexUnavailable, IndexUnreachable, redact_url
 from lockcheck.index._httpx import httpx
 from lockcheck.index.auth import Credentials
 from lockcheck.index.settings import IndexSettings
@@ -214,7 +214,7 @@ class HttpSession:
                 url=url,
             )
         assert last is not None
-        raise IndexUnavailable(f"cannot reach {label}: {_reason(last)}{retries}", url=url) from last
+        raise IndexUnreachable(f"cannot reach {label}: {_reason(last)}{retries}", url=url) from last
 
     # -- requests ------------------------------------------------------------------------
 

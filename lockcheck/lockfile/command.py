@@ -37,6 +37,7 @@ __all__ = [
     "VALUE_OPTIONS",
     "format_compile_command",
     "parse_compile_command",
+    "pip_compile_options",
 ]
 
 #: pip-tools' ``COMPILE_EXCLUDE_OPTIONS`` (one-off or output-neutral options), plus
@@ -103,6 +104,7 @@ VALUE_OPTIONS = frozenset(
         "--trusted-host",
         "--uploaded-prior-to",
         "--annotation-style",
+        "--header-style",
         "--upgrade-package",
         "--output-file",
         "--newline",
@@ -218,6 +220,42 @@ def format_compile_command(
     if any(src.startswith("-") and src != "-" for src in sources):
         right.append("--")
     return " ".join([program, *sorted(left), *sorted(right)])
+
+
+#: lockcheck options pip-compile has no spelling for: a pip-compile header cannot carry them.
+_LOCKCHECK_ONLY_OPTIONS = (
+    "--universal",
+    "--environment",
+    "--python-platform",
+    "--format",
+    "--group",
+    "--only-binary",
+    "--no-binary",
+)
+
+
+def pip_compile_options(options: Mapping[str, object], *, strip_extras: bool) -> dict[str, object]:
+    """lockcheck's header options (non-defaults) as pip-compile 7 spells the same lock.
+
+    The target Python goes to the header's first line, not the command (pip-compile runs
+    under it); ``--strip-extras`` is written out when set, since pip-compile 7 keeps extras
+    by default.  Raises :class:`InputError` for an option pip-compile does not have: a bot
+    re-running the command would write another lock, or fail.
+    """
+    out = {k: v for k, v in options.items() if k not in ("--python-version", "--header-style")}
+    if out.get("--format") == "requirements":
+        del out["--format"]
+    unsupported = [o for o in _LOCKCHECK_ONLY_OPTIONS if out.get(o) not in (None, False, (), "")]
+    if unsupported:
+        raise InputError(
+            f"--header-style=pip-compile cannot carry {', '.join(unsupported)}: "
+            "pip-compile has no such option",
+            hint="write this lock with the lockcheck header style (the default)",
+        )
+    out.pop("--strip-extras", None)
+    if strip_extras:
+        out["--strip-extras"] = True
+    return out
 
 
 def _program_length(tokens: Sequence[str]) -> int:

@@ -84,6 +84,8 @@ class OutputSettings:
     newline: str = "preserve"
     #: Target Python "X.Y" named in the header; None means the resolution's.
     python_version: str | None = None
+    #: The tool the header names: ``lockcheck``, or ``pip-compile`` (its header style).
+    header_tool: str = "lockcheck"
     #: The command line for the header, e.g. from :func:`lockcheck.lockfile.command.
     #: format_compile_command`; None writes just ``lockcheck compile``.
     compile_command: str | None = None

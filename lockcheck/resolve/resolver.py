@@ -70,6 +70,9 @@ class ResolveRequest:
     # --upgrade-package NAME[SPEC]: name -> extra specifier (may be empty).
     upgrade_packages: Mapping[NormalizedName, SpecifierSet] = field(default_factory=dict)
     upgrade_all: bool = False
+    # False: existing pins are preferences only from the start, so an upgraded package
+    # takes its newest version and moves what it forces (pip-compile holds them first).
+    hold_pins: bool = True
     formats: FormatControl = field(default_factory=FormatControl)
     allow_prereleases: bool = False
     generate_hashes: bool = False
@@ -163,7 +166,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
     # First the lock's pins are held, as pip-compile holds them (constraints): the same lock
     # as pip-compile, and nothing moves that need not.  If the inputs make that impossible,
     # one more run takes them as preferences only.  Never more than these two runs.
-    held = _held_pins(request, root_reqs, preferred)
+    held = _held_pins(request, root_reqs, preferred) if request.hold_pins else {}
     attempts = [provider_constraints]
     if held:
         attempts.insert(0, _merged(provider_constraints, held))

@@ -1,0 +1,1 @@
+"""A tiny library: its locks are the example."""
