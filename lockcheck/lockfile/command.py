@@ -102,6 +102,8 @@ VALUE_OPTIONS = frozenset(
         "--client-cert",
         "--trusted-host",
         "--uploaded-prior-to",
+        "--exclude-newer",
+        "--exclude-newer-package",
         "--annotation-style",
         "--upgrade-package",
         "--output-file",
@@ -132,6 +134,7 @@ MULTIPLE_OPTIONS = frozenset(
         "--build-deps-for",
         "--no-binary",
         "--only-binary",
+        "--exclude-newer-package",
     }
 )
 _SHORT_OPTIONS = {
