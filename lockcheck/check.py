@@ -647,10 +647,11 @@ def check_lock(
         report.diff = _short_diff(text, result.text, name)
     yanked = _yanked_pins(text, name, result.resolution, settings, inputs, allow_yanked)
     if yanked and not report.reasons:
-        names = ", ".join(sorted({y.name for y in yanked}))
+        names = sorted({y.name for y in yanked})  # type: ignore[attr-defined]
+        upgrade = " ".join(f"--upgrade-package {n}" for n in names)
         report.fix = (
-            f"pin another version of {names} in the inputs, or accept the yank with "
-            f"allow-yanked = [...] in [tool.lockcheck]"
+            f"{fix} {upgrade} (or pin another version in the inputs); or accept it: "
+            f"allow-yanked = [{', '.join(repr(n) for n in names)}] in [tool.lockcheck]"
         )
     report.reasons.extend(yanked)
     return report
