@@ -647,12 +647,7 @@ def check_lock(
         report.diff = _short_diff(text, result.text, name)
     yanked = _yanked_pins(text, name, result.resolution, settings, inputs, allow_yanked)
     if yanked and not report.reasons:
-        names = sorted({y.name for y in yanked})  # type: ignore[attr-defined]
-        upgrade = " ".join(f"--upgrade-package {n}" for n in names)
-        report.fix = (
-            f"{fix} {upgrade} (or pin another version in the inputs); or accept it: "
-            f"allow-yanked = [{', '.join(repr(n) for n in names)}] in [tool.lockcheck]"
-        )
+        report.fix = _yanked_fix(yanked, inputs, fix)
     report.reasons.extend(yanked)
     return report
 
@@ -691,6 +686,23 @@ def _yanked_pins(
         if finder is not None:
             finder.close()
     return out
+
+
+def _yanked_fix(yanked: list[Drift], inputs: Any, fix: str) -> str:
+    """The compile that moves off the yanked pins; an input that pins one exactly must be
+    edited instead (compile takes a yanked release for an exact pin, as pip does)."""
+    from lockcheck.resolve.candidates import is_pinned
+
+    names = sorted({y.name for y in yanked})  # type: ignore[attr-defined]
+    exact = {
+        req.name: req.source
+        for req in (*inputs.requirements, *inputs.constraints)
+        if req.requirement is not None and is_pinned(req.requirement.specifier)
+    }
+    edits = [f"{exact[n]} ({n})" for n in names if n in exact]
+    if edits:
+        return f"pin another version in {', '.join(edits)}, then {fix}"
+    return " ".join([fix, *(f"--upgrade-package {n}" for n in names)])
 
 
 def _plain_finder(settings: Any, inputs: Any) -> Any:

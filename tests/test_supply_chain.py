@@ -305,6 +305,10 @@ def test_check_fails_on_a_yanked_pin_in_every_format(yanked_lock):
     assert text.returncode == 1, describe(text)
     assert f"lib==2.0 is yanked: {REASON}" in text.stderr
     assert "allow-yanked" in text.stderr
+    # An exact pin in the input takes a yanked release: the input is what to change.
+    assert "fix: pin another version in -r requirements.in (lib), then lockcheck compile" in (
+        text.stderr
+    )
     js = run_lockcheck("check", "--format", "json", cwd=folder)
     assert js.returncode == 1, describe(js)
     [reason] = json.loads(js.stdout)["locks"][0]["reasons"]
