@@ -7,8 +7,13 @@ extras and a pyproject.toml input.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from tests.helpers import describe, run_lockcheck, subprocess_env
 from tests.test_differential import compare
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -86,25 +91,7 @@ def _pins_of(text: str) -> dict[str, str]:
     return pins
 
 
-def _uv() -> str | None:
-    """uv is no test dependency: the one next to the test interpreter, on PATH, or named
-    by ``LOCKCHECK_TEST_UV``."""
-    import os
-    import shutil
-    import sys
-    from pathlib import Path
-
-    beside = Path(sys.executable).parent / "uv"
-    return os.environ.get("LOCKCHECK_TEST_UV") or (
-        str(beside) if beside.exists() else shutil.which("uv")
-    )
-
-
 def test_cut_off_gives_the_pins_of_pip_compile_and_uv(tmp_path):
-    import subprocess
-
-    from tests.helpers import describe, run_lockcheck, subprocess_env
-
     # pip-compile's spelling, the same body as pip-compile (through pip's own filter).
     body = compare(
         tmp_path, None, {"requirements.in": "requests\n"}, ("--uploaded-prior-to", CUT_OFF)
@@ -117,9 +104,7 @@ def test_cut_off_gives_the_pins_of_pip_compile_and_uv(tmp_path):
     text = (folder / "own.txt").read_text()
     assert f"--exclude-newer={CUT_OFF}" in text
     assert _pins_of(text) == REQUESTS_AT_CUT_OFF
-    uv = _uv()
-    if uv is None:
-        pytest.skip("uv is not installed (set LOCKCHECK_TEST_UV)")
+    uv = Path(sys.executable).parent / "uv"  # a test dependency
     env = subprocess_env(
         {
             "UV_NO_CONFIG": "1",
@@ -142,8 +127,6 @@ def test_cut_off_gives_the_pins_of_pip_compile_and_uv(tmp_path):
 
 
 def test_a_yanked_requests_pin_fails_check(tmp_path):
-    from tests.helpers import describe, run_lockcheck
-
     (tmp_path / "requirements.in").write_text("requests==2.32.0\n")
     compiled = run_lockcheck("compile", "--exclude-newer", CUT_OFF, cwd=tmp_path)
     assert compiled.returncode == 0, describe(compiled)
