@@ -163,6 +163,8 @@ class UploadJudge:
         self._lock = threading.Lock()
         #: Local sources whose files carried no upload time (kept, as pip keeps them).
         self.unjudged: dict[str, None] = {}
+        #: Versions with a file left out for its upload time, per project (for messages).
+        self.excluded: dict[NormalizedName, set[object]] = {}
 
     def admits(self, file) -> bool:  # type: ignore[no-untyped-def]
         limit = self.cutoff.for_project(file.name)
@@ -170,7 +172,11 @@ class UploadJudge:
             return True
         moment = parse_timestamp(file.upload_time)
         if moment is not None:
-            return moment < limit
+            if moment < limit:
+                return True
+            with self._lock:
+                self.excluded.setdefault(file.name, set()).add(file.version)
+            return False
         source = redact_url(self._source_of(file.index))
         if file.url.startswith("file:"):
             with self._lock:
@@ -183,6 +189,17 @@ class UploadJudge:
             hint="use an index that serves PEP 691 JSON with upload-time (PEP 700), "
             "or compile without a cut-off",
         )
+
+    def explain(self, name: NormalizedName) -> str | None:
+        """Why versions of *name* were not candidates, for a resolution failure."""
+        versions = sorted(self.excluded.get(name, ()))  # type: ignore[type-var]
+        if not versions:
+            return None
+        limit = self.cutoff.for_project(name)
+        shown = ", ".join(str(v) for v in versions[-5:])
+        moment = limit.isoformat().replace("+00:00", "Z") if limit else ""
+        verb = "was" if len(versions) == 1 else "were"
+        return f"{name} {shown} {verb} uploaded after the cut-off ({moment})"
 
     def warnings(self) -> list[str]:
         """One line per local source whose files could not be judged."""

@@ -117,6 +117,19 @@ def test_same_body_as_pip_compile_uploaded_prior_to(folder, make_index):
     assert (folder / "lc.txt").read_text() == (folder / "pc.txt").read_text()
 
 
+def test_a_requirement_only_newer_releases_meet_names_the_cut_off(folder, make_index):
+    server = make_index(_universe(fresh=PackageSpec("fresh", "0.1", uploaded=_ago(hours=1))))
+    (folder / "requirements.in").write_text("lib>=2\nfresh\n")
+    result = _compile(folder, server, "--exclude-newer", "2024-02-01")
+    assert result.returncode == 2, describe(result)
+    assert "lib 2.0, 3.0 were uploaded after the cut-off (2024-02-01T00:00:00Z)" in result.stderr
+    (folder / "requirements.in").write_text("fresh\n")
+    result = _compile(folder, server, "--exclude-newer", "2024-02-01")
+    assert result.returncode == 2, describe(result)
+    assert "fresh 0.1 was uploaded after the cut-off" in result.stderr, describe(result)
+    assert "no package named" not in result.stderr
+
+
 # ----------------------------------------------------------------------------------------
 # durations over time: a moving window is no drift, a pin past the cut-off is
 # ----------------------------------------------------------------------------------------
@@ -365,3 +378,21 @@ def test_sync_warns_before_installing_a_yanked_release(yanked_lock, tmp_path):
     assert result.returncode == 0, describe(result)
     assert f"lockcheck: warning: installing lib==2.0 is yanked: {REASON}" in result.stderr
     assert list(venv.glob("lib/python*/site-packages/lib-2.0.dist-info"))
+
+
+def test_a_clean_full_check_is_not_answered_from_its_stamp_for_longer_than_pages(tmp_path):
+    """A yank must not hide behind the stamp of a clean check: a full check's stamp lasts
+    as long as the index pages it read (offline checks asked no index: no limit)."""
+    import time
+
+    from lockcheck import stamps
+
+    watched = tmp_path / "requirements.txt"
+    watched.write_text("x==1\n")
+    env = {"LOCKCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    stamps.write_stamp("full", [watched], {"output": "", "expires": time.time() - 1}, env)
+    stamps.write_stamp("later", [watched], {"output": "", "expires": time.time() + 60}, env)
+    stamps.write_stamp("offline", [watched], {"output": ""}, env)
+    assert stamps.load_fresh("full", env) is None
+    assert stamps.load_fresh("later", env) is not None
+    assert stamps.load_fresh("offline", env) is not None
