@@ -186,8 +186,8 @@ class UploadJudge:
             f"{source} gives no upload time for {file.filename}, so the cut-off "
             "(--exclude-newer) cannot judge it",
             url=file.url,
-            hint="use an index that serves PEP 691 JSON with upload-time (PEP 700), "
-            "or compile without a cut-off",
+            hint="use an index that serves PEP 691 JSON with upload-time (PEP 700), or lift "
+            f"the cut-off for this package: --exclude-newer-package {file.name}=false",
         )
 
     def explain(self, name: NormalizedName) -> str | None:

@@ -249,8 +249,20 @@ def test_remote_files_without_upload_time_fail_naming_the_index(folder, make_ind
     masked = server.url.replace("http://", "http://****@")
     assert f"{masked} gives no upload time for dep-1.0-py3-none-any.whl" in result.stderr
     assert not (folder / "requirements.txt").exists()
-    # Without a cut-off that index is fine.
-    assert run_lockcheck("compile", "-i", url, cwd=folder).returncode == 0
+    # The way out the hint gives: no cut-off for that package.
+    assert "--exclude-newer-package dep=false" in result.stderr
+    lifted = run_lockcheck(
+        "compile",
+        "-i",
+        url,
+        "--exclude-newer",
+        "2024-02-01T00:00:00Z",
+        "--exclude-newer-package",
+        "dep=false",
+        cwd=folder,
+    )
+    assert lifted.returncode == 0, describe(lifted)
+    assert _pins(folder / "requirements.txt") == {"dep": "1.1", "lib": "1.0"}
 
 
 def test_html_only_index_cannot_be_judged(folder, make_index):
@@ -262,15 +274,8 @@ def test_html_only_index_cannot_be_judged(folder, make_index):
 
 def test_local_find_links_are_kept_with_one_warning(folder, make_index, tmp_path):
     server = make_index(_universe())
-    result = run_lockcheck(
-        "compile",
-        "--no-index",
-        "-f",
-        server.directory,
-        "--exclude-newer",
-        "2024-02-01T00:00:00Z",
-        cwd=folder,
-    )
+    argv = ("compile", "--no-index", "-f", server.directory, "--exclude-newer", "2024-02-01")
+    result = run_lockcheck(*argv, cwd=folder)
     assert result.returncode == 0, describe(result)
     # Not judged, as pip does for local files: the newest of each is taken...
     assert _pins(folder / "requirements.txt") == {"dep": "1.1", "lib": "3.0"}
@@ -278,15 +283,7 @@ def test_local_find_links_are_kept_with_one_warning(folder, make_index, tmp_path
     warning = f"{server.directory.as_uri()} gives no upload times"
     assert result.stderr.count(warning) == 1, describe(result)
     # A run answered by its stamp says it again.
-    again = run_lockcheck(
-        "compile",
-        "--no-index",
-        "-f",
-        server.directory,
-        "--exclude-newer",
-        "2024-02-01T00:00:00Z",
-        cwd=folder,
-    )
+    again = run_lockcheck(*argv, cwd=folder)
     assert again.stderr.count(warning) == 1, describe(again)
 
 
