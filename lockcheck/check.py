@@ -865,7 +865,9 @@ def render_text(reports: Sequence[LockReport]) -> str:
         if report.status == "error":
             out.append(f"{report.lock}: error: {report.error}")
             continue
-        out.append(f"{report.lock}: does not match its inputs")
+        yanked_only = all(isinstance(r, YankedPin) for r in report.reasons)
+        verdict = "pins a yanked release" if yanked_only else "does not match its inputs"
+        out.append(f"{report.lock}: {verdict}")
         if report.note:
             out.append(f"  ({report.note})")
         for reason in report.reasons:

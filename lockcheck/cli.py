@@ -516,7 +516,9 @@ def _colour(text: str) -> str:
     for line in text.splitlines():
         if line.endswith(": up to date"):
             line = click.style(line, fg="green")
-        elif line.endswith(": does not match its inputs") or ": error: " in line:
+        elif line.endswith((": does not match its inputs", ": pins a yanked release")) or (
+            ": error: " in line
+        ):
             line = click.style(line, fg="red", bold=True)
         elif line.startswith("  fix: "):
             line = click.style(line, fg="cyan", bold=True)

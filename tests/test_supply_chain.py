@@ -313,6 +313,7 @@ def test_check_fails_on_a_yanked_pin_in_every_format(yanked_lock):
     folder, _server, _ = yanked_lock
     text = run_lockcheck("check", cwd=folder)
     assert text.returncode == 1, describe(text)
+    assert "requirements.txt: pins a yanked release\n" in text.stderr
     assert f"lib==2.0 is yanked: {REASON}" in text.stderr
     assert "allow-yanked" in text.stderr
     # An exact pin in the input takes a yanked release: the input is what to change.
