@@ -241,9 +241,8 @@ def test_remote_files_without_upload_time_fail_naming_the_index(folder, make_ind
     specs = _universe(dep1=PackageSpec("dep", "1.0", uploaded=""))
     server = make_index(specs, auth=("alice", "s3cret"))
     url = server.url.replace("http://", "http://alice:s3cret@")
-    result = run_lockcheck(
-        "compile", "-i", url, "--exclude-newer", "2024-02-01T00:00:00Z", cwd=folder
-    )
+    argv = ("compile", "-i", url, "--exclude-newer", "2024-02-01T00:00:00Z")
+    result = run_lockcheck(*argv, cwd=folder)
     assert result.returncode == 2, describe(result)
     assert "s3cret" not in result.stderr + result.stdout
     masked = server.url.replace("http://", "http://****@")
@@ -251,16 +250,7 @@ def test_remote_files_without_upload_time_fail_naming_the_index(folder, make_ind
     assert not (folder / "requirements.txt").exists()
     # The way out the hint gives: no cut-off for that package.
     assert "--exclude-newer-package dep=false" in result.stderr
-    lifted = run_lockcheck(
-        "compile",
-        "-i",
-        url,
-        "--exclude-newer",
-        "2024-02-01T00:00:00Z",
-        "--exclude-newer-package",
-        "dep=false",
-        cwd=folder,
-    )
+    lifted = run_lockcheck(*argv, "--exclude-newer-package", "dep=false", cwd=folder)
     assert lifted.returncode == 0, describe(lifted)
     assert _pins(folder / "requirements.txt") == {"dep": "1.1", "lib": "1.0"}
 
