@@ -41,6 +41,7 @@ __all__ = [
     "PythonMismatch",
     "TextDrift",
     "UnsatisfiedPin",
+    "YankedPin",
     "check_lock",
     "foreign_hashes",
     "pin_changes",
@@ -233,6 +234,24 @@ def _listed(values: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True)
+class YankedPin(Drift):
+    """A pin of a release its index has yanked since (or was yanked when pinned): the lock
+    may still match its inputs, but what it installs was pulled, for the reason given."""
+
+    kind: ClassVar[str] = "yanked"
+    name: str = ""
+    version: str = ""
+    reason: str | None = None
+
+    def message(self) -> str:
+        why = f": {self.reason}" if self.reason else " (no reason given)"
+        return (
+            f"{self.name}=={self.version} is yanked{why}; pin another version, or list "
+            f"{self.name} in allow-yanked"
+        )
+
+
+@dataclass(frozen=True)
 class TextDrift(Drift):
     kind: ClassVar[str] = "text"
     summary: str = ""
@@ -357,6 +376,9 @@ def _expected_header_options(settings: Any) -> dict[str, object]:
 
 
 _CONTENT_OPTIONS = {
+    # The cut-off as given (a duration stays a duration: the window moving is no drift).
+    "--exclude-newer",
+    "--exclude-newer-package",
     "--generate-hashes",
     "--allow-unsafe",
     "--strip-extras",
@@ -560,13 +582,16 @@ def check_lock(
     label: str | None = None,
     inputs_known: bool = True,
     limit: str = "",
+    allow_yanked: frozenset[str] = frozenset(),
 ) -> LockReport:
     """Check one lock (``settings.output_file``) against its inputs; never writes.
 
     With *inputs_known* False (a custom header command or no header, and no config naming
     the lock) only what the lock itself shows is judged, offline: a reason that rests on a
     guessed input would be a false alarm, and the report says what was left out.  A *limit*
-    (options lockcheck cannot re-run) also stops at the structural level, with that note."""
+    (options lockcheck cannot re-run) also stops at the structural level, with that note.
+    The full level also asks the index which pins are yanked now (*allow_yanked*: the
+    project names it accepts anyway); offline, the report says that was not asked."""
     from lockcheck.compile import compile_lock
     from lockcheck.models import ParsedInputs
 
@@ -600,6 +625,7 @@ def check_lock(
         report.note = limit
         return report
     if offline:
+        report.note = "yanked pins were not checked (offline)"
         return report
     result = compile_lock(replace(settings, offline=False, dry_run=True))
     # The compile is the authority on pins: a structural reason it contradicts is not what
@@ -619,7 +645,75 @@ def check_lock(
         if not report.reasons:
             report.reasons.extend(_text_changes(text, result.text, name))
         report.diff = _short_diff(text, result.text, name)
+    yanked = _yanked_pins(text, name, result.resolution, settings, inputs, allow_yanked)
+    if yanked and not report.reasons:
+        report.fix = _yanked_fix(yanked, inputs, fix)
+    report.reasons.extend(yanked)
     return report
+
+
+def _yanked_pins(
+    text: str,
+    name: str,
+    resolution: Any,
+    settings: Any,
+    inputs: Any,
+    allowed: frozenset[str],
+) -> list[Drift]:
+    """Pins of *text* whose release is yanked now, unless *allowed*.  The compile's
+    resolution knows the files of every pin it kept; a pin it would change is looked up."""
+    from lockcheck.compile import read_any_lock
+    from lockcheck.yanked import yanked_release
+
+    allowed = frozenset(canonicalize_name(n) for n in allowed)
+    out: list[Drift] = []
+    finder = None
+    try:
+        for entry in read_any_lock(text, Path(name)).entries:
+            pkg = entry.package
+            if entry.commented or pkg.version is None or pkg.link or pkg.name in allowed:
+                continue
+            resolved = resolution.packages.get(pkg.name)
+            if resolved is not None and resolved.version == pkg.version:
+                files = resolved.files
+            else:
+                finder = finder or _plain_finder(settings, inputs)
+                files = finder.project_versions(pkg.name).get(pkg.version, ())
+            found = yanked_release(pkg.name, pkg.version, files)
+            if found is not None:
+                out.append(YankedPin(name, entry.line, pkg.name, str(pkg.version), found.reason))
+    finally:
+        if finder is not None:
+            finder.close()
+    return out
+
+
+def _yanked_fix(yanked: list[Drift], inputs: Any, fix: str) -> str:
+    """The compile that moves off the yanked pins; an input that pins one exactly must be
+    edited instead (compile takes a yanked release for an exact pin, as pip does)."""
+    from lockcheck.resolve.candidates import is_pinned
+
+    names = sorted({y.name for y in yanked})  # type: ignore[attr-defined]
+    exact = {
+        req.name: req.source
+        for req in (*inputs.requirements, *inputs.constraints)
+        if req.requirement is not None and is_pinned(req.requirement.specifier)
+    }
+    edits = [f"{exact[n]} ({n})" for n in names if n in exact]
+    if edits:
+        return f"pin another version in {', '.join(edits)}, then {fix}"
+    return " ".join([fix, *(f"--upgrade-package {n}" for n in names)])
+
+
+def _plain_finder(settings: Any, inputs: Any) -> Any:
+    """A finder on the lock's indexes without a cut-off: a yank is a yank at any age."""
+    import os
+
+    from lockcheck.compile import merge_index_options
+    from lockcheck.index.finder import PackageFinder
+
+    environ = dict(os.environ if settings.environ is None else settings.environ)
+    return PackageFinder(merge_index_options(settings, inputs.options, environ))
 
 
 _PIN_REASONS = (OrphanPin, MissingPin, UnsatisfiedPin, MissingHashes)
@@ -771,7 +865,9 @@ def render_text(reports: Sequence[LockReport]) -> str:
         if report.status == "error":
             out.append(f"{report.lock}: error: {report.error}")
             continue
-        out.append(f"{report.lock}: does not match its inputs")
+        yanked_only = all(isinstance(r, YankedPin) for r in report.reasons)
+        verdict = "pins a yanked release" if yanked_only else "does not match its inputs"
+        out.append(f"{report.lock}: {verdict}")
         if report.note:
             out.append(f"  ({report.note})")
         for reason in report.reasons:

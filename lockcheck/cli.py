@@ -141,6 +141,21 @@ def cli() -> None:
 @index_options
 @click.option("--only-binary", "only_binary", multiple=True)
 @click.option("--no-binary", "no_binary", multiple=True)
+@click.option(
+    "--exclude-newer",
+    "--uploaded-prior-to",
+    "exclude_newer",
+    metavar="WHEN",
+    help="Only files uploaded before WHEN: an RFC 3339 timestamp, a date (midnight UTC) or a "
+    "duration counted back from now (P7D, PT12H).",
+)
+@click.option(
+    "--exclude-newer-package",
+    "exclude_newer_package",
+    multiple=True,
+    metavar="NAME=WHEN",
+    help="Another cut-off for one package (WHEN 'false': none) (repeatable).",
+)
 @click.option("--refresh", is_flag=True, help="Revalidate every cached index page.")
 @click.option("-n", "--dry-run", is_flag=True, help="Print the lock instead of writing it.")
 @click.option("-q", "--quiet", is_flag=True)
@@ -298,7 +313,7 @@ def run_compile(
     except Exception as exc:
         return fail(exc, verbose > 0)
     _warn_dropped_hashes(result)
-    _warn_yanked(result, record)
+    _warn_once(result.warnings(), record)
     if settings.dry_run or result.output_file is None:
         sys.stdout.write(result.text)
         sys.stdout.flush()
@@ -366,10 +381,11 @@ def _compile_for(settings: Any, *, hook: bool, quiet: bool, verbose: int) -> Any
         return result
 
 
-def _warn_yanked(result: Any, record: _Record | None) -> None:
-    """Name each yanked release an exact pin chose, with its reason, once per run."""
+def _warn_once(lines: list[str], record: _Record | None) -> None:
+    """Print each warning (a yanked release an exact pin chose, with its reason; a source
+    the cut-off could not judge) once per run."""
     printed = record.warnings if record is not None else []
-    for line in result.yanked_pins():
+    for line in lines:
         if line not in printed:
             printed.append(line)
             click.echo(f"lockcheck: warning: {line}", err=True)
@@ -485,6 +501,7 @@ def check_command(
                 label=target.name,
                 inputs_known=target.inputs_known,
                 limit=target.limit,
+                allow_yanked=config.allow_yanked,
             )
         except Exception as exc:
             from lockcheck.errors import LockcheckError, redact_url
@@ -508,10 +525,23 @@ def check_command(
         files = _steering_files(cwd)
         for report in reports:
             files.update(report.files)
-        stamps.write_stamp(key, files, {"output": output})
+        # A full check also asked the index which pins are yanked: that answer is trusted
+        # as long as the index pages it came from (a yank must not hide behind a stamp).
+        expires = {} if offline else {"expires": _index_answer_expiry()}
+        stamps.write_stamp(key, files, {"output": output, **expires})
         shown_output = output if (output_format != "text" or not quiet) else ""
-        stamps.write_stamp(stamps.argv_key(sys.argv[1:]), files, {"output": shown_output})
+        stamps.write_stamp(
+            stamps.argv_key(sys.argv[1:]), files, {"output": shown_output, **expires}
+        )
     ctx.exit(worst)
+
+
+def _index_answer_expiry() -> float:
+    import time
+
+    from lockcheck.index.cache import PAGE_MAX_AGE
+
+    return time.time() + PAGE_MAX_AGE
 
 
 def _colour(text: str) -> str:
@@ -520,7 +550,9 @@ def _colour(text: str) -> str:
     for line in text.splitlines():
         if line.endswith(": up to date"):
             line = click.style(line, fg="green")
-        elif line.endswith(": does not match its inputs") or ": error: " in line:
+        elif line.endswith((": does not match its inputs", ": pins a yanked release")) or (
+            ": error: " in line
+        ):
             line = click.style(line, fg="red", bold=True)
         elif line.startswith("  fix: "):
             line = click.style(line, fg="cyan", bold=True)

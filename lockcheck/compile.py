@@ -82,6 +82,10 @@ class CompileSettings:
     client_cert: str | None = None
     only_binary: tuple[str, ...] = ()
     no_binary: tuple[str, ...] = ()
+    # Release cut-off (lockcheck.cutoff): WHEN as given, so the header keeps a duration a
+    # duration; per-package "name=WHEN" exceptions.
+    exclude_newer: str | None = None
+    exclude_newer_package: tuple[str, ...] = ()
     cache_dir: Path | None = None
     offline: bool = False
     refresh: bool = False
@@ -110,6 +114,8 @@ class CompileResult:
     previous_text: str | None
     resolution: Resolution
     inputs: ParsedInputs
+    # What the index could not tell (sources the cut-off could not judge).
+    notices: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -121,15 +127,17 @@ class CompileResult:
         PEP 592 lets only an exact pin choose such a release; pip warns when it does, so
         the reader learns why the release was pulled before shipping it.
         """
-        lines = []
+        from lockcheck.yanked import yanked_release
+
         # A universal lock keys a package pinned at two versions "name@version": use .name.
-        for package in self.resolution.packages.values():
-            if not package.files or not all(f.yanked for f in package.files):
-                continue
-            reason = next((f.yanked_reason for f in package.files if f.yanked_reason), None)
-            why = f": {reason}" if reason else " (no reason given)"
-            lines.append(f"{package.name}=={package.version} is yanked{why}")
-        return sorted(lines)
+        found = (
+            yanked_release(p.name, p.version, p.files) for p in self.resolution.packages.values()
+        )
+        return sorted(y.message() for y in found if y is not None)
+
+    def warnings(self) -> list[str]:
+        """Every warning of the run, each once: unjudged sources, then yanked pins."""
+        return [*self.notices, *self.yanked_pins()]
 
 
 def _discover_inputs(cwd: Path) -> tuple[Path, ...]:
@@ -246,12 +254,16 @@ def compile_lock(
     }:
         raise InputError(f"the output file {output.name} is also an input")
 
+    from lockcheck.cutoff import CutOff
+
+    # Before any network: a bad WHEN is an input error; one clock reading for the run.
+    cutoff = CutOff.from_settings(settings.exclude_newer, settings.exclude_newer_package)
     pre_index = merge_index_options(settings, IndexOptions(), environ)
     inputs = read_settings_inputs(
         replace(settings, src_files=src_files), cwd, environ, pre_index.pip_env()
     )
     index_settings = merge_index_options(settings, inputs.options, environ)
-    finder = PackageFinder(index_settings)
+    finder = PackageFinder(index_settings, cutoff=cutoff)
     try:
         # The inputs' own pages are fetched while the rest of the run gets ready (imports,
         # the previous lock): the resolver's first question is about them.
@@ -352,7 +364,7 @@ def _resolve_and_render(
         resolution = with_file_hashes(resolution, finder.sha256)
     if as_pylock:
         text = _render_pylock(settings, resolution, src_files, output, cwd, index_settings, env)
-        return CompileResult(text, output, previous_text, resolution, inputs)
+        return CompileResult(text, output, previous_text, resolution, inputs, _notices(finder))
 
     output_settings = OutputSettings(
         header=settings.header,
@@ -375,7 +387,11 @@ def _resolve_and_render(
         existing_text=previous_text,
         fallback_texts=[_raw(cwd / p) for p in src_files if str(p) != "-"],
     )
-    return CompileResult(text, output, previous_text, resolution, inputs)
+    return CompileResult(text, output, previous_text, resolution, inputs, _notices(finder))
+
+
+def _notices(finder: PackageFinder) -> tuple[str, ...]:
+    return tuple(finder.judge.warnings()) if finder.judge is not None else ()
 
 
 def _options_block_fields(settings: CompileSettings, index_settings, formats) -> dict[str, object]:

@@ -43,7 +43,7 @@ __all__ = [
 CONFIG_FILES = (".lockcheck.toml", "pyproject.toml")
 
 # Keys of the lockcheck table besides the compile options.
-_GLOBAL_KEYS = {"lock", "venv", "cache-dir"}
+_GLOBAL_KEYS = {"lock", "venv", "cache-dir", "allow-yanked"}
 _LOCK_KEYS = {"inputs", "output", "constraints", "name"}
 # pip-tools keys that have no effect on a lock (or are per-run switches): accepted, ignored.
 _PIP_TOOLS_IGNORED = {
@@ -67,10 +67,14 @@ _PIP_TOOLS_IGNORED = {
     "only-build-deps",
     "reuse-hashes",
     "emit-options",
-    "uploaded-prior-to",
     "cache-dir",
 }
-_PIP_TOOLS_ALIASES = {"src-files": "inputs", "output-file": "output", "extras": "extra"}
+_PIP_TOOLS_ALIASES = {
+    "src-files": "inputs",
+    "output-file": "output",
+    "extras": "extra",
+    "uploaded-prior-to": "exclude-newer",
+}
 
 
 def _grid_options() -> dict[str, Any]:
@@ -121,6 +125,8 @@ class ProjectConfig:
     python_version: str | None = None
     # CompileSettings field changes shared by every lock (options and the inferred Python).
     options: Mapping[str, object] = field(default_factory=dict)
+    # Projects whose yanked pins ``check`` accepts (``allow-yanked``), normalised.
+    allow_yanked: frozenset[str] = frozenset()
 
     @property
     def configured(self) -> bool:
@@ -242,6 +248,8 @@ def _option_changes(
 
 
 def _coerce(option: Any, value: object, path: Path, key: str) -> object:
+    if option.field in ("exclude_newer", "exclude_newer_package"):
+        return _cutoff_value(option, value, path, key)
     if option.kind in ("flag", "negatable"):
         if not isinstance(value, bool):
             raise ConfigError(f"{key} must be true or false, not {value!r}", file=path)
@@ -254,6 +262,39 @@ def _coerce(option: Any, value: object, path: Path, key: str) -> object:
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise ConfigError(f"{key} must be a string, not {value!r}", file=path)
     return str(value)
+
+
+def _cutoff_value(option: Any, value: object, path: Path, key: str) -> object:
+    """``exclude-newer = "P7D"``; ``exclude-newer-package = { name = WHEN }`` (or a list of
+    ``name=WHEN``), checked here so a bad value names this file."""
+    from lockcheck.cutoff import package_cutoffs, parse_when
+    from lockcheck.errors import InputError
+
+    if option.kind == "multi" and isinstance(value, dict):
+        items = []
+        for name, when in value.items():
+            if isinstance(when, bool) and not when:
+                when = "false"
+            if not isinstance(when, str):
+                raise ConfigError(f"{key}.{name} must be a string, not {when!r}", file=path)
+            items.append(f"{name}={when}")
+        value = sorted(items)
+    elif option.kind == "multi" and isinstance(value, str):
+        value = [value]
+    if option.kind == "multi" and not (
+        isinstance(value, list) and all(isinstance(i, str) for i in value)
+    ):
+        raise ConfigError(f"{key} must be a table of name = WHEN", file=path)
+    if option.kind != "multi" and not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, not {value!r}", file=path)
+    try:
+        if option.kind == "multi":
+            package_cutoffs(value, option=key)  # type: ignore[arg-type]
+            return tuple(value)  # type: ignore[arg-type]
+        parse_when(value, option=key)  # type: ignore[arg-type]
+    except InputError as exc:
+        raise ConfigError(exc.message, file=path) from exc
+    return value
 
 
 def _known_key(key: str, allowed: set[str]) -> bool:
@@ -344,6 +385,7 @@ def load_config(start: Path | None = None, *, config_file: Path | None = None) -
     venv = table.get("venv")
     if venv is not None and not isinstance(venv, str):
         raise ConfigError("venv must be a path string", file=path)
+    allow_yanked = _allow_yanked(table.get("allow-yanked", []), path)
 
     lock_tables: list[Mapping[str, Any]] = []
     if pip_tools:
@@ -400,7 +442,16 @@ def load_config(start: Path | None = None, *, config_file: Path | None = None) -
         venv=Path(venv) if venv else None,
         python_version=str(python or default_python) if (python or default_python) else None,
         options=base_changes,
+        allow_yanked=allow_yanked,
     )
+
+
+def _allow_yanked(value: object, path: Path) -> frozenset[str]:
+    from packaging.utils import canonicalize_name
+
+    if not isinstance(value, list) or not all(isinstance(i, str) for i in value):
+        raise ConfigError("allow-yanked must be a list of project names", file=path)
+    return frozenset(canonicalize_name(i) for i in value)
 
 
 def sync_defaults(start: Path) -> tuple[list[Path], Path | None]:

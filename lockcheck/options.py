@@ -12,7 +12,7 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OPTIONS", "Option", "command_options", "settings_changes_from_options"]
+__all__ = ["ALIASES", "OPTIONS", "Option", "command_options", "settings_changes_from_options"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--only-binary", "only_binary", "multi"),
     Option("--no-binary", "no_binary", "multi"),
     Option("--build-isolation", "build_isolation", "negatable"),
+    Option("--exclude-newer", "exclude_newer", "value"),
+    Option("--exclude-newer-package", "exclude_newer_package", "multi"),
 )
+
+#: Other tools' spellings of the same options, as their headers and configs write them.
+ALIASES = {"--uploaded-prior-to": "--exclude-newer"}
 
 _BY_LONG = {o.long: o for o in OPTIONS}
 
@@ -94,7 +99,7 @@ def settings_changes_from_options(options: Mapping[str, object]) -> dict[str, ob
     """CompileSettings field changes for a header's options (unknown ones are ignored)."""
     changes: dict[str, object] = {}
     for long, value in options.items():
-        option = _BY_LONG.get(long)
+        option = _BY_LONG.get(ALIASES.get(long, long))
         if option is None:
             continue
         if option.kind == "multipath":

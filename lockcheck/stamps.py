@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -71,6 +72,9 @@ def load_fresh(key: str, environ: Mapping[str, str] | None = None) -> dict | Non
         files = stamp["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    expires = stamp.get("expires")
+    if isinstance(expires, (int, float)) and not time.time() < expires:
+        return None  # the answer rested on the index, and that answer is too old now
     for name, recorded in files.items():
         target = Path(name)
         if recorded is None:

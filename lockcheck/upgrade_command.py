@@ -119,7 +119,7 @@ def _upgrade_all(
 ) -> list[Any]:
     from dataclasses import replace
 
-    from lockcheck.cli import _shown, _warn_dropped_hashes, _warn_yanked
+    from lockcheck.cli import _shown, _warn_dropped_hashes, _warn_once
     from lockcheck.compile import compile_lock
     from lockcheck.lockfile.writer import write_atomically
     from lockcheck.ui import status
@@ -147,7 +147,7 @@ def _upgrade_all(
         with status(f"Upgrading {target.name}", quiet=quiet, verbose=verbose) as progress:
             result = compile_lock(settings, progress=progress)
         _warn_dropped_hashes(result)
-        _warn_yanked(result, None)
+        _warn_once(result.warnings(), None)
         assert result.output_file is not None  # upgrade targets always name their lock
         shown = _shown(result.output_file)
         if result.changed and not dry_run:

@@ -10,7 +10,8 @@ Fixtures
     Factory ``make_index(source=None, **switches) -> IndexServer``, started, stopped at
     teardown.  ``source`` is ``None`` (serve ``dist_factory.directory``, files built later
     included), a directory, a ``Wheelhouse`` (its yanked reasons are applied) or an iterable
-    of ``PackageSpec`` (built into a fresh directory).  ``switches`` are IndexServer keywords.
+    of ``PackageSpec`` (built into a fresh directory; their ``yanked`` and ``uploaded``
+    reach the server).  ``switches`` are IndexServer keywords.
 ``private_index``
     A started :class:`~tests.fixtures.private_index.PrivateIndex`: pypiserver on loopback
     whose every action needs ``private_index.user`` / ``.password`` (htpasswd); drop wheels
@@ -176,17 +177,20 @@ def make_index(
         **switches: Any,
     ) -> IndexServer:
         yanked: dict[str, str] = {}
+        uploads: dict[str, str | None] = {}
         if source is None:
             directory = dist_factory.directory
         elif isinstance(source, Wheelhouse):
             directory, yanked = source.directory, dict(source.yanked)
+            uploads = dict(source.upload_times)
         elif isinstance(source, (str, Path)):
             directory = Path(source)
         else:
             house = build_packages(source, tmp_path_factory.mktemp("index"))
-            directory, yanked = house.directory, house.yanked
+            directory, yanked, uploads = house.directory, house.yanked, house.upload_times
         yanked.update(switches.pop("yanked", None) or {})
-        server = IndexServer(directory, yanked=yanked, **switches).start()
+        uploads.update(switches.pop("upload_times", None) or {})
+        server = IndexServer(directory, yanked=yanked, upload_times=uploads, **switches).start()
         servers.append(server)
         return server
 

@@ -314,11 +314,25 @@ TAMPERS: dict[str, Tamper] = {
         lambda f, s: (_configure(f, s, "generate-hashes = true\n"), _redirect_all(f, s)),
         frozenset({"header-option", "index-option"}),
     ),
+    "pin yanked on the index since": Tamper(
+        lambda f, s: _yank(s, "click-8.1.7"), frozenset({"yanked"})
+    ),
     "lock missing": Tamper(
         lambda f, s: (_configure(f, s, "generate-hashes = true\n"), (f / LOCK).unlink()),
         frozenset({"lock-missing"}),
     ),
 }
+
+
+def _yank(server, prefix: str) -> None:
+    """Yank a release on the index and forget the cached pages, as a later run would."""
+    import os
+    import shutil
+
+    for path in server.directory.iterdir():
+        if path.name.startswith(prefix):
+            server.yanked[path.name] = "compromised"
+    shutil.rmtree(os.environ["LOCKCHECK_CACHE_DIR"], ignore_errors=True)
 
 
 def test_the_table_covers_every_kind_check_reports():

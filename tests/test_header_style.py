@@ -155,3 +155,18 @@ def test_an_option_pip_compile_lacks_is_a_clear_error_before_resolving(
     assert result.returncode == 2, describe(result)
     assert f"--header-style=pip-compile cannot carry {named}" in result.stderr, describe(result)
     assert not (cwd / "requirements.txt").exists()
+
+
+def test_a_cut_off_is_written_in_pip_compile_spelling(project) -> None:
+    cwd, index = project
+    args = ("--header-style=pip-compile", "--exclude-newer", "2030-01-01T00:00:00Z")
+    result = run_lockcheck("compile", *args, "-i", index.url, cwd=cwd)
+    assert result.returncode == 0, describe(result)
+    command = (cwd / "requirements.txt").read_text().splitlines()[4]
+    assert "--uploaded-prior-to=2030-01-01T00:00:00Z" in command, command
+    assert "exclude-newer" not in command
+    duration = run_lockcheck(
+        "compile", "--header-style=pip-compile", "--exclude-newer", "P7D", "-i", index.url, cwd=cwd
+    )
+    assert duration.returncode == 2, describe(duration)
+    assert "cannot carry --exclude-newer=P7D" in duration.stderr, describe(duration)

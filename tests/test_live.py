@@ -7,8 +7,13 @@ extras and a pyproject.toml input.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from tests.helpers import describe, run_lockcheck, subprocess_env
 from tests.test_differential import compare
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -117,3 +122,75 @@ def test_upgrade_one_package_on_real_index_moves_only_it_and_what_it_forces(tmp_
     assert set(moved) <= {"requests", "urllib3", "idna", "certifi", "charset-normalizer"}
     check = run_lockcheck("check", cwd=tmp_path)
     assert check.returncode == 0, describe(check)
+
+
+# ----------------------------------------------------------------------------------------
+# supply chain (issue 16)
+# ----------------------------------------------------------------------------------------
+
+CUT_OFF = "2024-06-01T00:00:00Z"
+REQUESTS_AT_CUT_OFF = {
+    "certifi": "2024.2.2",
+    "charset-normalizer": "3.3.2",
+    "idna": "3.7",
+    "requests": "2.32.3",
+    "urllib3": "2.2.1",
+}
+
+
+def _pins_of(text: str) -> dict[str, str]:
+    pins = {}
+    for line in text.splitlines():
+        if "==" in line and not line.startswith((" ", "#")):
+            name, _, version = line.split(" ")[0].partition("==")
+            pins[name] = version
+    return pins
+
+
+def test_cut_off_gives_the_pins_of_pip_compile_and_uv(tmp_path):
+    # pip-compile's spelling, the same body as pip-compile (through pip's own filter).
+    body = compare(
+        tmp_path, None, {"requirements.in": "requests\n"}, ("--uploaded-prior-to", CUT_OFF)
+    )
+    assert _pins_of(body) == REQUESTS_AT_CUT_OFF
+    # lockcheck's spelling, written back in the header so the hook re-runs it.
+    folder = tmp_path / "lockcheck"
+    own = run_lockcheck("compile", "--exclude-newer", CUT_OFF, "-o", "own.txt", cwd=folder)
+    assert own.returncode == 0, describe(own)
+    text = (folder / "own.txt").read_text()
+    assert f"--exclude-newer={CUT_OFF}" in text
+    assert _pins_of(text) == REQUESTS_AT_CUT_OFF
+    uv = Path(sys.executable).parent / "uv"  # a test dependency
+    env = subprocess_env(
+        {
+            "UV_NO_CONFIG": "1",
+            "UV_INDEX_URL": None,
+            "UV_EXTRA_INDEX_URL": None,
+            "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        }
+    )
+    result = subprocess.run(
+        [uv, "pip", "compile", "--exclude-newer", CUT_OFF, "--no-header", "-"],
+        input="requests\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert _pins_of(result.stdout) == REQUESTS_AT_CUT_OFF
+
+
+def test_a_yanked_requests_pin_fails_check(tmp_path):
+    (tmp_path / "requirements.in").write_text("requests==2.32.0\n")
+    compiled = run_lockcheck("compile", "--exclude-newer", CUT_OFF, cwd=tmp_path)
+    assert compiled.returncode == 0, describe(compiled)
+    yank = "requests==2.32.0 is yanked: Yanked due to conflicts with CVE-2024-35195 mitigation"
+    assert f"lockcheck: warning: {yank}\n" in compiled.stderr, describe(compiled)
+    check = run_lockcheck("check", cwd=tmp_path)
+    assert check.returncode == 1, describe(check)
+    assert yank in check.stderr
+    offline = run_lockcheck("check", "--offline", cwd=tmp_path)
+    assert offline.returncode == 0, describe(offline)
+    assert "yanked pins were not checked (offline)" in offline.stdout

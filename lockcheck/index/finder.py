@@ -62,6 +62,7 @@ from lockcheck.models import CoreMetadata, DistFile
 if TYPE_CHECKING:
     import httpx
 
+    from lockcheck.cutoff import CutOff, UploadJudge
     from lockcheck.index.http import HttpSession
     from lockcheck.index.vcs import GitCheckouts
 
@@ -168,6 +169,7 @@ class PackageFinder:
         environ: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         max_workers: int = 8,
+        cutoff: CutOff | None = None,
     ) -> None:
         from lockcheck.index.http import HttpSession
 
@@ -178,6 +180,13 @@ class PackageFinder:
             settings, environ=self._environ, transport=transport
         )
         self._sources = self._make_sources()
+        #: Judges files by upload time when a cut-off is set (None: every file counts).
+        self.judge: UploadJudge | None = None
+        if cutoff is not None and cutoff.active:
+            from lockcheck.cutoff import UploadJudge
+
+            shown = {s.label: redact_url(s.url) for s in self._sources}
+            self.judge = UploadJudge(cutoff, lambda label: shown.get(label, label))
         self._max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -343,11 +352,13 @@ class PackageFinder:
                 if link.filename not in seen:
                     seen.add(link.filename)
                     entries.append((link, source.label))
+        admit = self.judge.admits if self.judge is not None else None
         if keep is None or not keep.dropped:
-            return ProjectFiles(name, entries, versions=keep.kept if keep else None)
+            return ProjectFiles(name, entries, versions=keep.kept if keep else None, admit=admit)
         return ProjectFiles(
             name,
             entries,
+            admit=admit,
             versions=keep.kept,
             known_versions=keep.versions,
             complete=lambda: self._collect(name, complete=True),

@@ -88,10 +88,13 @@ class ProjectFiles(Sequence[DistFile]):
         known_versions: Iterable[Version] = (),
         complete: Callable[[], ProjectFiles] | None = None,
         versions: Mapping[str, Version | None] | None = None,
+        admit: Callable[[DistFile], bool] | None = None,
     ) -> None:
         """*versions*: the version of each entry's file name when already known (None
-        there: not a file of the project)."""
+        there: not a file of the project); *admit*: which files count at all (a release
+        cut-off), asked only for the versions that are looked at."""
         self.project = project
+        self._admit = admit
         # Versions listed on the page whose entries were not kept yet (read on demand).
         self._known = set(known_versions)
         self._complete = complete
@@ -137,7 +140,10 @@ class ProjectFiles(Sequence[DistFile]):
                 for entry, index in self._buckets.get(version, ()):
                     link = load_link(entry)
                     made = dist_files((link,), self.project, index) if link else []
-                    built.append(made[0] if made and made[0].version == version else None)
+                    file = made[0] if made and made[0].version == version else None
+                    if file is not None and self._admit is not None and not self._admit(file):
+                        file = None
+                    built.append(file)
                 self._built[version] = built
         return built
 

@@ -103,6 +103,8 @@ VALUE_OPTIONS = frozenset(
         "--client-cert",
         "--trusted-host",
         "--uploaded-prior-to",
+        "--exclude-newer",
+        "--exclude-newer-package",
         "--annotation-style",
         "--header-style",
         "--upgrade-package",
@@ -134,6 +136,7 @@ MULTIPLE_OPTIONS = frozenset(
         "--build-deps-for",
         "--no-binary",
         "--only-binary",
+        "--exclude-newer-package",
     }
 )
 _SHORT_OPTIONS = {
@@ -231,6 +234,7 @@ _LOCKCHECK_ONLY_OPTIONS = (
     "--group",
     "--only-binary",
     "--no-binary",
+    "--exclude-newer-package",
 )
 
 
@@ -252,6 +256,15 @@ def pip_compile_options(options: Mapping[str, object], *, strip_extras: bool) ->
             "pip-compile has no such option",
             hint="write this lock with the lockcheck header style (the default)",
         )
+    cutoff = out.pop("--exclude-newer", None)
+    if cutoff:
+        if str(cutoff).upper().startswith("P"):
+            raise InputError(
+                f"--header-style=pip-compile cannot carry --exclude-newer={cutoff}: "
+                "pip-compile's --uploaded-prior-to takes a moment, not a duration",
+                hint="give the cut-off as a date or timestamp, or use the lockcheck header style",
+            )
+        out["--uploaded-prior-to"] = cutoff
     out.pop("--strip-extras", None)
     if strip_extras:
         out["--strip-extras"] = True

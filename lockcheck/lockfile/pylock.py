@@ -38,6 +38,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from lockcheck.cutoff import parse_timestamp
 from lockcheck.errors import InputError, first_line, redact_url
 from lockcheck.lockfile.reader import LockEntry, ParsedLock
 from lockcheck.models import DistFile, IndexOptions, LockedPackage, Resolution
@@ -61,10 +62,6 @@ LOCK_VERSION = "1.0"
 
 _VCS_SCHEMES = ("git", "hg", "svn", "bzr")
 _COMMIT_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-_UPLOAD_TIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$"
-)
 _ARCHIVE_SUFFIXES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".tar")
 _BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 _PACKAGES_HEADER_RE = re.compile(r"^\s*\[\[\s*packages\s*\]\]\s*(?:#.*)?$")
@@ -177,7 +174,7 @@ def format_upload_time(value: str | _dt.datetime | None) -> str | None:
     """An upload time as pylock.toml writes it: RFC 3339 in UTC with a ``Z`` offset,
     microseconds only when not zero (``2024-03-05T12:34:56.789012Z``).  None when *value*
     is missing or not a date-time (an unknown field is omitted, not guessed)."""
-    moment = value if isinstance(value, _dt.datetime) else _parse_upload_time(value)
+    moment = value if isinstance(value, _dt.datetime) else parse_timestamp(value)
     if moment is None:
         return None
     if moment.tzinfo is None:  # PEP 751: recorded in UTC; a naive time is taken as UTC
@@ -187,24 +184,6 @@ def format_upload_time(value: str | _dt.datetime | None) -> str | None:
     if moment.microsecond:
         text += f".{moment.microsecond:06d}"
     return text + "Z"
-
-
-def _parse_upload_time(value: str | None) -> _dt.datetime | None:
-    match = _UPLOAD_TIME_RE.match(value.strip()) if value else None
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, frac, _zulu, sign, off_h, off_m = match.groups()
-    micro = int((frac or "0")[:6].ljust(6, "0"))
-    tz = _dt.timezone.utc
-    if sign:
-        offset = _dt.timedelta(hours=int(off_h), minutes=int(off_m))
-        tz = _dt.timezone(-offset if sign == "-" else offset)
-    try:
-        return _dt.datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz
-        )
-    except ValueError:
-        return None
 
 
 class _Raw(str):

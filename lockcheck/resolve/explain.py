@@ -166,12 +166,16 @@ def explain_impossible(
         except Exception:
             files = []
         versions = sorted({f.version for f in files})
+        judge = getattr(index, "judge", None)  # the finder's release cut-off, if any
+        cut = judge.explain(name) if judge is not None else None
         if not files:
-            lines.append(f"no package named {name!r} was found on the configured indexes")
+            lines.append(cut or f"no package named {name!r} was found on the configured indexes")
         else:
             shown = ", ".join(str(v) for v in versions[-12:])
             more = f" (and {len(versions) - 12} older)" if len(versions) > 12 else ""
             lines.append(f"available versions of {name}: {shown}{more}")
+            if cut:
+                lines.append(cut)
             allowed, rejected = _rejected(name, files, _wanted(name, causes, provider), provider)
             newest = set(allowed[:5])
             lines += [r.line for r in rejected if r.version in newest]

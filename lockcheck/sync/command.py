@@ -84,6 +84,7 @@ def sync_command(
         cache_dir=cache_dir,
         offline=offline,
         build_isolation=build_isolation,
+        warn=_warn,
     )
     try:
         from lockcheck.config import sync_defaults
@@ -125,6 +126,10 @@ def sync_command(
         # no-op sync (unless the venv does not exist yet).
         _write_fast_stamp(lock_paths, report.venv, quiet)
     ctx.exit(0)
+
+
+def _warn(line: str) -> None:
+    click.echo(f"lockcheck: warning: {line}", err=True)
 
 
 def _write_fast_stamp(locks: list[Path], venv: Path, quiet: bool) -> None:

@@ -69,6 +69,8 @@ class SyncOptions:
     offline: bool = False
     build_isolation: bool = True
     environ: Mapping[str, str] | None = None
+    # Told each warning (a yanked release about to be installed) before the venv changes.
+    warn: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -437,6 +439,7 @@ def _execute(
             staging=staging,
             cache_root=cache_root,
             progress=progress,
+            warn=options.warn,
         )
         stamp.clear(venv)
         apply_plan(the_plan.removals, wheels, venv=venv, info=info, progress=progress)

@@ -35,6 +35,7 @@ from lockcheck.resolve.candidates import FormatControl, applicable_versions
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.sync.links import LinkTarget, with_commit
 from lockcheck.sync.plan import Action
+from lockcheck.yanked import yanked_release
 
 if TYPE_CHECKING:
     from lockcheck.index.finder import PackageFinder
@@ -127,8 +128,10 @@ class _Preparer:
         staging: Path,
         cache_root: Path | None,
         progress: Callable[[str], None] | None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.finder = finder
+        self.warn = warn
         self.settings = settings
         self.env = env
         self.formats = formats
@@ -231,6 +234,9 @@ class _Preparer:
                 file=wanted.lock,
                 line=wanted.line,
             )
+        yanked = yanked_release(package.name, package.version, files)
+        if yanked is not None and self.warn is not None:
+            self.warn(f"installing {yanked.message()}")
         self.say(f"downloading {chosen.filename}")
         path = self.finder.download(chosen, self.workdir(action))
         sha256 = check_lock_hashes(path, package.hashes, name=package.name, where=wanted)
@@ -342,6 +348,7 @@ def prepare_wheels(
     staging: Path | None = None,
     cache_root: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[PreparedWheel]:
     """A verified wheel for every action that installs something, in *actions*' order.
 
@@ -361,6 +368,7 @@ def prepare_wheels(
         staging=staging,
         cache_root=cache_root,
         progress=progress,
+        warn=warn,
     )
     results: dict[int, PreparedWheel] = {}
     pool = ThreadPoolExecutor(max_workers=min(_MAX_DOWNLOADS, len(todo)))
