@@ -1,8 +1,11 @@
 """Plain-words explanations of an impossible resolution.
 
-resolvelib reports the requirements that could not be satisfied together, each with the
-candidate that asked for it.  This module turns them into "who required what" sentences and
-adds what the index actually offers, so the reader sees the conflict without a debugger.
+resolvelib reports only the last conflict: the requirements that could not be satisfied
+together, each with the candidate that asked for it.  This module tells each of them as the
+chain from the input line that led there (``-r requirements.in (line 1): a -> a 3.0.0
+requires b==3.0.0``), accounts for every other version of the packages in the conflict (ruled
+out by an input line, by other packages' requirements, by the target), and adds what the index
+offers, so the reader sees the whole conflict without a debugger.  Every list is capped.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from packaging.version import Version
 from lockcheck.errors import ResolutionFailed
 from lockcheck.models import DistFile
 from lockcheck.resolve.candidates import group_by_version, installable_files
+from lockcheck.resolve.chains import Chains, allows
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import (
     REQUIRES_PYTHON,
+    Candidate,
     ExplicitRequirement,
     LockProvider,
     PythonRequirement,
@@ -27,20 +32,6 @@ from lockcheck.resolve.provider import (
 )
 
 __all__ = ["explain_impossible"]
-
-
-def _who(
-    info: object, labels: Mapping[NormalizedName, set[str]], asked_at: Mapping[int, str]
-) -> str:
-    parent = getattr(info, "parent", None)
-    if parent is not None:
-        return repr(parent)
-    req = info.requirement  # type: ignore[attr-defined]
-    if id(req) in asked_at:
-        return asked_at[id(req)]
-    name = getattr(req, "name", None)
-    sources = sorted(labels.get(name, ())) if name else []
-    return " and ".join(sources) if sources else "the input"
 
 
 def _wanted(name: NormalizedName, causes: list, provider: LockProvider) -> SpecifierSet:
@@ -125,6 +116,140 @@ def _python_only(
     )
 
 
+#: At most this many requirements of the conflict are told; the rest are counted.
+MAX_CAUSES = 8
+#: Per package in the conflict, at most this many "ruled out" lines, each naming at most
+#: MAX_VERSIONS versions and MAX_FACTS requirements.
+MAX_RULED_OUT = 5
+MAX_VERSIONS = 8
+MAX_FACTS = 4
+
+
+def _versions(versions: Sequence[Version]) -> str:
+    """``2.0.0, 2.1.0`` (oldest first), the newest :data:`MAX_VERSIONS` when there are more."""
+    shown = sorted(versions)[-MAX_VERSIONS:]
+    more = len(versions) - len(shown)
+    return ", ".join(map(str, shown)) + (f" (and {more} older)" if more else "")
+
+
+def _facts(entries: Sequence[tuple[Candidate, SpecRequirement]]) -> str:
+    """``c 1.0.0 requires a<2.0.0; c 2.0.0, 3.0.0 require a>=3.0.0``, capped."""
+    by_text: dict[str, list[Candidate]] = {}
+    for parent, req in sorted(entries, key=lambda e: e[0].version):
+        by_text.setdefault(f"{req}", []).append(parent)
+    facts = []
+    for text, parents in by_text.items():
+        who = f"{parents[0].identifier} {_versions([p.version for p in parents])}"
+        facts.append(f"{who} {'requires' if len(parents) == 1 else 'require'} {text}")
+    more = len(facts) - MAX_FACTS
+    return "; ".join(facts[:MAX_FACTS]) + (f"; and {more} more" if more > 0 else "")
+
+
+class _Explainer:
+    """Reads the provider's record of one failed resolution to account for each version."""
+
+    def __init__(
+        self,
+        index: Index,
+        provider: LockProvider,
+        chains: Chains,
+        constrained_at: Mapping[NormalizedName, Sequence[str]],
+    ) -> None:
+        self.index = index
+        self.provider = provider
+        self.chains = chains
+        self.constrained_at = constrained_at
+
+    def files(self, name: NormalizedName) -> list[DistFile]:
+        try:
+            return list(self.index.project_files(name))
+        except Exception:
+            return []
+
+    def _own_reasons(self, name: NormalizedName, version: Version) -> list[str]:
+        """The input lines (requirement or constraint) that exclude *version* of *name*."""
+        reasons = []
+        for root in self.chains.roots:
+            if (
+                isinstance(root, SpecRequirement)
+                and root.name == name
+                and not allows(root, name, version)
+            ):
+                reasons.append(f"{self.chains.where(root)}: {root}")
+        constraint = self.provider.constraints.get(name)
+        if constraint is not None and not constraint.contains(version, prereleases=True):
+            where = " and ".join(self.constrained_at.get(name, ())) or "a constraint"
+            reasons.append(f"{where}: {name}{constraint}")
+        return reasons
+
+    def _excluders(
+        self, name: NormalizedName, version: Version
+    ) -> dict[NormalizedName, list[tuple[Candidate, SpecRequirement]]]:
+        """Packages every read version of which asks for *name* without *version*."""
+        asking: dict[NormalizedName, list[tuple[Candidate, SpecRequirement]]] = {}
+        for other, entries in self.provider.asked_by.items():
+            if other == name:
+                continue
+            for parent, deps in entries.values():
+                for dep in deps:
+                    if isinstance(dep, SpecRequirement) and dep.name == name:
+                        asking.setdefault(other, []).append((parent, dep))
+        return {
+            other: pairs
+            for other, pairs in asking.items()
+            if not any(allows(dep, name, version) for _parent, dep in pairs)
+        }
+
+    def ruled_out(
+        self, name: NormalizedName, in_conflict: set[Version], target: Mapping[Version, str]
+    ) -> list[str]:
+        """Why each version of *name* the conflict does not show was not used, grouped by
+        reason; *target* holds the target's reasons (Requires-Python, no file, yanked)."""
+        groups: dict[str, list[Version]] = {}
+        tried = self.provider.asked_by.get(name, {})
+        versions = {f.version for f in self.files(name)} - in_conflict
+        allow_pre = self.provider.options.allow_prereleases
+        for version in sorted(versions, reverse=True):
+            if version.is_prerelease and not allow_pre:
+                continue
+            if version in target:
+                groups.setdefault(target[version], [])
+                continue
+            own = self._own_reasons(name, version)
+            if own:
+                groups.setdefault(f"by {' and '.join(own)}", []).append(version)
+                continue
+            excluders = self._excluders(name, version)
+            if excluders:
+                reason = "; ".join(
+                    f"by {other} ({self.chains.to_package(other) or 'in the graph'}): "
+                    f"{_facts(pairs)}"
+                    for other, pairs in sorted(excluders.items())
+                )
+                groups.setdefault(reason, []).append(version)
+                continue
+            read = [deps for (_i, v), (_c, deps) in tried.items() if v == version]
+            if read:
+                asks = ", ".join(str(d) for d in read[0]) or "nothing"
+                reason = f"tried: its requirements ({asks}) do not fit the others"
+                groups.setdefault(reason, []).append(version)
+        lines = []
+        for reason, group in groups.items():
+            if not group:  # the target's own sentence names the version
+                lines.append(reason)
+            elif len(group) == 1:
+                lines.append(f"{name} {group[0]} is ruled out {reason}")
+            else:
+                lines.append(f"{name} {_versions(group)} are ruled out {reason}")
+        more = len(lines) - MAX_RULED_OUT
+        if more > 0:
+            lines = [
+                *lines[:MAX_RULED_OUT],
+                f"and {more} more reasons for other versions of {name}",
+            ]
+        return lines
+
+
 def explain_impossible(
     exc: Exception,
     index: Index,
@@ -132,39 +257,71 @@ def explain_impossible(
     labels: Mapping[NormalizedName, set[str]],
     asked_at: Mapping[int, str] | None = None,
     constrained_at: Mapping[NormalizedName, Sequence[str]] | None = None,
+    roots: Sequence[SpecRequirement | ExplicitRequirement] = (),
 ) -> ResolutionFailed:
-    """*asked_at* maps each root requirement (by id) to the input line that asked for it;
-    *constrained_at* lists, per name, the constraint lines that narrowed it."""
+    """*roots* are the root requirements, *asked_at* maps each (by id) to the input line that
+    asked for it; *constrained_at* lists, per name, the constraint lines that narrowed it."""
     asked_at = asked_at or {}
     constrained_at = constrained_at or {}
+    chains = Chains(roots, asked_at, provider.asked_by)
+    explainer = _Explainer(index, provider, chains, constrained_at)
+    shown_python = provider.options.env.shown_version
     causes = list(getattr(exc, "causes", ()))
     lines: list[str] = []
     names: list[NormalizedName] = []
+    # Packages whose chosen versions asked for a side of the conflict: name -> versions.
+    parents: dict[NormalizedName, set[Version]] = {}
     python_conflict = False
+    # Versions of one package asking the same thing are one line ("a 1.0, 2.0 require b==1").
+    grouped: dict[tuple[str, str], list] = {}
     for info in causes:
-        req = info.requirement
+        parent = info.parent if isinstance(info.parent, Candidate) else None
+        grouped.setdefault((parent.identifier if parent else "", str(info.requirement)), []).append(
+            info
+        )
+        if parent is not None:
+            parents.setdefault(parent.name, set()).add(parent.version)
+    for infos in grouped.values():
+        info = max(infos, key=lambda i: getattr(i.parent, "version", Version("0")))
+        req, parent = info.requirement, info.parent
+        last = None
+        if isinstance(parent, Candidate) and len(infos) > 1:
+            every = {f.version for f in explainer.files(parent.name)}
+            asking = [i.parent.version for i in infos]
+            who = (
+                f"all {len(asking)} versions of {parent.identifier}"
+                if every and every <= set(asking)
+                else f"{parent.identifier} {_versions(asking)}"
+            )
+            last = f"{who} require {req}"
+        told = chains.to_requirement(parent if isinstance(parent, Candidate) else None, req, last)
+        if told is None:
+            told = f"{_who(info, labels, asked_at)} requires {req}"
         if isinstance(req, PythonRequirement) or getattr(req, "identifier", "") == REQUIRES_PYTHON:
             python_conflict = True
-            lines.append(
-                f"{_who(info, labels, asked_at)} requires Python{req.specifier}, "
-                f"but the target is Python {provider.options.env.shown_version}"
-            )
+            lines.append(f"{told}, but the target is Python {shown_python}")
             continue
-        lines.append(f"{_who(info, labels, asked_at)} requires {req}")
+        lines.append(told)
         name = req.name if isinstance(req, (SpecRequirement, ExplicitRequirement)) else None
         if name and name not in names:
             names.append(name)
+    if len(lines) > MAX_CAUSES:
+        lines = [*lines[:MAX_CAUSES], f"and {len(lines) - MAX_CAUSES} more requirements"]
+    for name, in_conflict in parents.items():
+        files = explainer.files(name)
+        wanted = _root_wanted(name, roots, provider)
+        _allowed, rejected = _rejected(name, files, wanted, provider)
+        target = {r.version: r.line for r in rejected}
+        lines += explainer.ruled_out(name, in_conflict, target)
     python_only: str | None = None
+    no_match: str | None = None
     for name in names:
         constraint = provider.constraints.get(name)
         if constraint is not None and str(constraint):
             where = " and ".join(constrained_at.get(name, ()))
             by = f" by {where}" if where else ""
             lines.append(f"{name} is constrained to {constraint}{by}")
-        try:
-            files = index.project_files(name)
-        except Exception:
-            files = []
+        files = explainer.files(name)
         versions = sorted({f.version for f in files})
         if not files:
             lines.append(f"no package named {name!r} was found on the configured indexes")
@@ -172,14 +329,18 @@ def explain_impossible(
             shown = ", ".join(str(v) for v in versions[-12:])
             more = f" (and {len(versions) - 12} older)" if len(versions) > 12 else ""
             lines.append(f"available versions of {name}: {shown}{more}")
-            allowed, rejected = _rejected(name, files, _wanted(name, causes, provider), provider)
+            wanted = _wanted(name, causes, provider)
+            allowed, rejected = _rejected(name, files, wanted, provider)
+            if not allowed and len(causes) == 1:
+                # One requirement and no version matches it: nothing conflicts, say so.
+                no_match = f"no version of {name} matches {name}{wanted}"
             newest = set(allowed[:5])
             lines += [r.line for r in rejected if r.version in newest]
-            python_only = python_only or _python_only(
-                name, allowed, rejected, provider.options.env.shown_version
-            )
+            python_only = python_only or _python_only(name, allowed, rejected, shown_python)
     if python_only:
         summary = python_only
+    elif no_match:
+        summary = no_match
     elif python_conflict and not names:
         summary = "the inputs need a different Python than the target"
     elif len(names) == 1 and not any(f"no package named {names[0]!r}" in ln for ln in lines):
@@ -189,3 +350,29 @@ def explain_impossible(
     else:
         summary = "conflicting requirements on " + ", ".join(names) if names else "no solution"
     return ResolutionFailed(f"cannot resolve: {summary}", causes=lines)
+
+
+def _who(
+    info: object, labels: Mapping[NormalizedName, set[str]], asked_at: Mapping[int, str]
+) -> str:
+    """Who asked, when no chain was read: the parent, the input line, or the input files."""
+    parent = getattr(info, "parent", None)
+    if parent is not None:
+        return repr(parent)
+    req = info.requirement  # type: ignore[attr-defined]
+    if id(req) in asked_at:
+        return asked_at[id(req)]
+    name = getattr(req, "name", None)
+    sources = sorted(labels.get(name, ())) if name else []
+    return " and ".join(sources) if sources else "the input"
+
+
+def _root_wanted(
+    name: NormalizedName, roots: Sequence[object], provider: LockProvider
+) -> SpecifierSet:
+    """What the inputs themselves (requirements and constraints) allow of *name*."""
+    spec = provider.constraints.get(name, SpecifierSet())
+    for root in roots:
+        if isinstance(root, SpecRequirement) and root.name == name:
+            spec &= root.specifier
+    return spec
