@@ -317,3 +317,21 @@ def test_running_out_of_rounds_is_a_clean_error_naming_the_packages(monkeypatch)
     assert str(info.value).startswith("cannot resolve: gave up after 20 rounds")
     assert str(info.value).endswith("on c, d")  # most conflicts first, then by name
     assert info.value.causes[0].startswith("c: in 6 conflicts, 6 candidate versions rejected")
+
+
+def test_a_version_tried_and_dropped_says_what_it_asked_for():
+    # a 2.0 fits b, but its d needs z==2.0, which the root excludes: a 2.0 is accounted for.
+    index = MemoryIndex(
+        {
+            "a": {"1.0": (["b==1.0"],), "2.0": (["b==2.0", "d"],), "3.0": (["b==3.0"],)},
+            "b": {"1.0": ([],), "2.0": ([],), "3.0": ([],)},
+            "d": {"1.0": (["z==2.0"],)},
+            "z": {"1.0": ([],), "2.0": ([],)},
+        }
+    )
+    with pytest.raises(ResolutionFailed) as info:
+        resolve(ResolveRequest([req("a"), req("b>=2,<3"), req("z==1.0")], env=ENV), index)
+    assert (
+        "a 2.0 is ruled out because what it requires (b==2.0, d) conflicts with the rest"
+        in info.value.causes
+    )

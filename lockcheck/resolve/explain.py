@@ -159,6 +159,7 @@ class _Explainer:
         self.provider = provider
         self.chains = chains
         self.constrained_at = constrained_at
+        self._asking_cache: dict[NormalizedName, dict] = {}
 
     def files(self, name: NormalizedName) -> list[DistFile]:
         try:
@@ -182,23 +183,36 @@ class _Explainer:
             reasons.append(f"{where}: {name}{constraint}")
         return reasons
 
-    def _excluders(
-        self, name: NormalizedName, version: Version
+    def _asking(
+        self, name: NormalizedName
     ) -> dict[NormalizedName, list[tuple[Candidate, SpecRequirement]]]:
-        """Packages every read version of which asks for *name* without *version*."""
-        asking: dict[NormalizedName, list[tuple[Candidate, SpecRequirement]]] = {}
-        for other, entries in self.provider.asked_by.items():
-            if other == name:
-                continue
-            for parent, deps in entries.values():
-                for dep in deps:
-                    if isinstance(dep, SpecRequirement) and dep.name == name:
-                        asking.setdefault(other, []).append((parent, dep))
-        return {
-            other: pairs
-            for other, pairs in asking.items()
+        """Every requirement on *name* the resolver read, by the asking package (read once)."""
+        if name not in self._asking_cache:
+            asking: dict[NormalizedName, list[tuple[Candidate, SpecRequirement]]] = {}
+            for other, entries in self.provider.asked_by.items():
+                for parent, deps in entries.values():
+                    for dep in deps:
+                        if other != name and isinstance(dep, SpecRequirement) and dep.name == name:
+                            asking.setdefault(other, []).append((parent, dep))
+            self._asking_cache[name] = asking
+        return self._asking_cache[name]
+
+    def _excluders(self, name: NormalizedName, version: Version) -> str | None:
+        """``by c (<chain to c>): c 1.0.0 requires a<2.0.0; ...``: the packages every read
+        version of which asks for *name* without *version* (at most MAX_FACTS of them)."""
+        excluders = [
+            (other, pairs)
+            for other, pairs in sorted(self._asking(name).items())
             if not any(allows(dep, name, version) for _parent, dep in pairs)
-        }
+        ]
+        if not excluders:
+            return None
+        told = [
+            f"by {other} ({self.chains.to_package(other) or 'in the graph'}): {_facts(pairs)}"
+            for other, pairs in excluders[:MAX_FACTS]
+        ]
+        more = len(excluders) - MAX_FACTS
+        return "; ".join(told) + (f"; and by {more} more packages" if more > 0 else "")
 
     def ruled_out(
         self, name: NormalizedName, in_conflict: set[Version], target: Mapping[Version, str]
@@ -219,19 +233,16 @@ class _Explainer:
             if own:
                 groups.setdefault(f"by {' and '.join(own)}", []).append(version)
                 continue
-            excluders = self._excluders(name, version)
-            if excluders:
-                reason = "; ".join(
-                    f"by {other} ({self.chains.to_package(other) or 'in the graph'}): "
-                    f"{_facts(pairs)}"
-                    for other, pairs in sorted(excluders.items())
-                )
-                groups.setdefault(reason, []).append(version)
+            excluded = self._excluders(name, version)
+            if excluded:
+                groups.setdefault(excluded, []).append(version)
                 continue
             read = [deps for (_i, v), (_c, deps) in tried.items() if v == version]
             if read:
-                asks = ", ".join(str(d) for d in read[0]) or "nothing"
-                reason = f"tried: its requirements ({asks}) do not fit the others"
+                asks = ", ".join(str(d) for d in read[0][:MAX_FACTS])
+                more = len(read[0]) - MAX_FACTS
+                asks += f" and {more} more" if more > 0 else ""
+                reason = f"because what it requires ({asks}) conflicts with the rest"
                 groups.setdefault(reason, []).append(version)
         lines = []
         for reason, group in groups.items():
