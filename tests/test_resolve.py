@@ -319,7 +319,7 @@ def test_running_out_of_rounds_is_a_clean_error_naming_the_packages(monkeypatch)
     assert info.value.causes[0].startswith("c: in 6 conflicts, 6 candidate versions rejected")
 
 
-def test_a_version_tried_and_dropped_says_what_it_asked_for():
+def test_a_version_dropped_for_its_dependency_says_which_input_stands_in_the_way():
     # a 2.0 fits b, but its d needs z==2.0, which the root excludes: a 2.0 is accounted for.
     index = MemoryIndex(
         {
@@ -332,6 +332,6 @@ def test_a_version_tried_and_dropped_says_what_it_asked_for():
     with pytest.raises(ResolutionFailed) as info:
         resolve(ResolveRequest([req("a"), req("b>=2,<3"), req("z==1.0")], env=ENV), index)
     assert (
-        "a 2.0 is ruled out because what it requires (b==2.0, d) conflicts with the rest"
-        in info.value.causes
-    )
+        "a 2.0 is ruled out because it requires d, and d 1.0 requires z==2.0, "
+        "but -r requirements.in (line 1) requires z==1.0"
+    ) in info.value.causes

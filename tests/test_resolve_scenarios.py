@@ -709,6 +709,25 @@ EXPLAINED_SCENARIOS = [
             ),
         ),
     ),
+    Scenario(
+        # a 2.0.0 fits b, but its dependency d needs a z the input excludes: one level down.
+        "explained-version-dropped-for-its-dependency",
+        packages(
+            {
+                "a": {"1.0.0": ["b==1.0.0"], "2.0.0": ["b==2.0.0", "d"], "3.0.0": ["b==3.0.0"]},
+                "b": THREE,
+                "d": {"1.0.0": ["z==2.0.0"], "2.0.0": ["z>=2"]},
+                "z": {"1.0.0": [], "2.0.0": []},
+            }
+        ),
+        ("a", "b>=2.0.0,<3.0.0", "z==1.0.0"),
+        Unsatisfiable(
+            (
+                "a 2.0.0 is ruled out because it requires d, and d 1.0.0 requires z==2.0.0 "
+                "and d 2.0.0 requires z>=2, but -r requirements.in (line 3) requires z==1.0.0",
+            ),
+        ),
+    ),
     # -- post-releases (packse: post.json), PEP 440's rules ----------------------------------
     *[
         Scenario(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
@@ -65,6 +65,9 @@ class Chains:
     asked_at: Mapping[int, str]
     # The provider's record: parent name -> (identifier, version) -> (parent, its requirements).
     asked_by: Mapping[NormalizedName, Mapping[tuple[str, Version], tuple[Candidate, list]]]
+    _found: dict[tuple[NormalizedName, Version | None], object] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def _read(self, name: NormalizedName) -> Iterator[tuple[Candidate, list]]:
         """What the resolver read of *name*, newest version first."""
@@ -75,6 +78,14 @@ class Chains:
         self, name: NormalizedName, version: Version | None
     ) -> tuple[Root, tuple[Hop, ...]] | None:
         """The shortest chain ending in a requirement that *name* (at *version*) satisfies."""
+        key = (name, version)
+        if key not in self._found:
+            self._found[key] = self._search(name, version)
+        return self._found[key]  # type: ignore[return-value]
+
+    def _search(
+        self, name: NormalizedName, version: Version | None
+    ) -> tuple[Root, tuple[Hop, ...]] | None:
         queue: deque[tuple[Root, tuple[Hop, ...]]] = deque((r, ()) for r in self.roots)
         seen: set[tuple[str, Version]] = set()
         while queue:

@@ -24,6 +24,7 @@ from lockcheck.resolve.chains import Chains, allows
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import (
     REQUIRES_PYTHON,
+    AnyRequirement,
     Candidate,
     ExplicitRequirement,
     LockProvider,
@@ -132,6 +133,12 @@ def _versions(versions: Sequence[Version]) -> str:
     return ", ".join(map(str, shown)) + (f" (and {more} older)" if more else "")
 
 
+def _capped(items: Sequence[str], sep: str = "; ") -> str:
+    """The first :data:`MAX_FACTS` of *items* joined, and how many were left out."""
+    more = len(items) - MAX_FACTS
+    return sep.join(items[:MAX_FACTS]) + (f"{sep}and {more} more" if more > 0 else "")
+
+
 def _facts(entries: Sequence[tuple[Candidate, SpecRequirement]]) -> str:
     """``c 1.0.0 requires a<2.0.0; c 2.0.0, 3.0.0 require a>=3.0.0``, capped."""
     by_text: dict[str, list[Candidate]] = {}
@@ -141,8 +148,7 @@ def _facts(entries: Sequence[tuple[Candidate, SpecRequirement]]) -> str:
     for text, parents in by_text.items():
         who = f"{parents[0].identifier} {_versions([p.version for p in parents])}"
         facts.append(f"{who} {'requires' if len(parents) == 1 else 'require'} {text}")
-    more = len(facts) - MAX_FACTS
-    return "; ".join(facts[:MAX_FACTS]) + (f"; and {more} more" if more > 0 else "")
+    return _capped(facts)
 
 
 class _Explainer:
@@ -207,12 +213,71 @@ class _Explainer:
         ]
         if not excluders:
             return None
-        told = [
-            f"by {other} ({self.chains.to_package(other) or 'in the graph'}): {_facts(pairs)}"
-            for other, pairs in excluders[:MAX_FACTS]
+        return _capped(
+            [
+                f"by {other} ({self.chains.to_package(other) or 'in the graph'}): {_facts(pairs)}"
+                for other, pairs in excluders
+            ]
+        )
+
+    def _unmet(self, req: AnyRequirement) -> str | None:
+        """Why the inputs leave no version for *req*: ``, which no version of z matches`` or
+        ``, but -r requirements.in (line 3) requires z==1.0``; None if some version fits."""
+        if not isinstance(req, SpecRequirement):
+            return None
+        versions = {f.version for f in self.files(req.name)}
+        if not any(req.specifier.contains(v, prereleases=True) for v in versions):
+            return f", which no version of {req.name} matches"
+        wanted = _root_wanted(req.name, self.chains.roots, self.provider) & req.specifier
+        if any(wanted.contains(v, prereleases=True) for v in versions):
+            return None
+        inputs = [
+            self.chains.render(root, ())
+            for root in self.chains.roots
+            if isinstance(root, SpecRequirement) and root.name == req.name
         ]
-        more = len(excluders) - MAX_FACTS
-        return "; ".join(told) + (f"; and by {more} more packages" if more > 0 else "")
+        if req.name in self.provider.constraints:
+            inputs += self.constrained_at.get(req.name, ["a constraint"])
+        return ", but " + " and ".join(inputs) if inputs else None
+
+    def _why_dropped(self, deps: Sequence[AnyRequirement]) -> str:
+        """Why a version the resolver read and dropped cannot be used: one of its requirements
+        the inputs leave no version for, directly or through every version of a dependency;
+        else what it asked for."""
+        for dep in deps:
+            unmet = self._unmet(dep)
+            if unmet:
+                return f"because it requires {dep}{unmet}"
+        for dep in deps:
+            through = self._through(dep)
+            if through:
+                return f"because it requires {dep}, and {through}"
+        return f"because what it requires ({_capped([str(d) for d in deps], ', ')}) conflicts"
+
+    def _through(self, dep: AnyRequirement) -> str | None:
+        """``d 1.0 requires z==2 and d 2.0 requires z>=2, but <input> requires z==1``: every
+        version of *dep* the index has was read and asks for something the inputs leave no
+        version for; else None."""
+        if not isinstance(dep, SpecRequirement):
+            return None
+        matching = {f.version for f in self.files(dep.name) if allows(dep, dep.name, f.version)}
+        read = {
+            v: (cand, reqs)
+            for (_i, v), (cand, reqs) in self.provider.asked_by.get(dep.name, {}).items()
+            if v in matching
+        }
+        if not matching or set(read) != matching:
+            return None
+        by_reason: dict[str, list[str]] = {}
+        for version in sorted(read):
+            cand, reqs = read[version]
+            fact = next(((r, u) for r in reqs if (u := self._unmet(r))), None)
+            if fact is None:
+                return None
+            by_reason.setdefault(fact[1], []).append(
+                f"{cand.identifier} {version} requires {fact[0]}"
+            )
+        return "; ".join(_capped(facts, " and ") + why for why, facts in by_reason.items())
 
     def ruled_out(
         self, name: NormalizedName, in_conflict: set[Version], target: Mapping[Version, str]
@@ -239,11 +304,7 @@ class _Explainer:
                 continue
             read = [deps for (_i, v), (_c, deps) in tried.items() if v == version]
             if read:
-                asks = ", ".join(str(d) for d in read[0][:MAX_FACTS])
-                more = len(read[0]) - MAX_FACTS
-                asks += f" and {more} more" if more > 0 else ""
-                reason = f"because what it requires ({asks}) conflicts with the rest"
-                groups.setdefault(reason, []).append(version)
+                groups.setdefault(self._why_dropped(read[0]), []).append(version)
         lines = []
         for reason, group in groups.items():
             if not group:  # the target's own sentence names the version
