@@ -383,7 +383,7 @@ SCENARIOS = [
         options=("--python-version", "3.11"),
     ),
     Scenario(
-        # Requires-Python is one reason among others: the headline stays the conflict's.
+        # Requires-Python is one reason among others: the headline says none can be used.
         "requires-python-and-no-wheel-for-the-target",
         packages(
             {
@@ -396,7 +396,7 @@ SCENARIOS = [
         ("a",),
         Unsatisfiable(
             ("a 1.0.0 has no file the target can install", "a 2.0.0 requires Python>=3.99"),
-            headline="cannot resolve: conflicting requirements on a",
+            headline="cannot resolve: no version of a can be used",
         ),
         options=("--python-version", "3.11"),
     ),
@@ -508,7 +508,9 @@ SCENARIOS = [
         "yanked-only-version",
         packages({"a": {"1.0.0": {"yanked": "broken"}}}),
         ("a",),
-        Unsatisfiable(("a 1.0.0 is yanked (broken)",)),
+        Unsatisfiable(
+            ("a 1.0.0 is yanked (broken)",), headline="cannot resolve: no version of a can be used"
+        ),
     ),
     Scenario(
         "no-wheel-for-the-target",
@@ -520,7 +522,10 @@ SCENARIOS = [
         "yanked-only-version-transitive",
         packages({"a": {"1.0.0": ["b>=0.1"]}, "b": {"1.0.0": {"yanked": ""}}}),
         ("a",),
-        Unsatisfiable(("b",)),
+        Unsatisfiable(
+            ("-r requirements.in (line 1): a -> a 1.0.0 requires b>=0.1",),
+            headline="cannot resolve: no version of b matching >=0.1 can be used",
+        ),
     ),
     # -- existing pins are preferences -----------------------------------------------------
     Scenario(

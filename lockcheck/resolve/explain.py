@@ -403,9 +403,8 @@ def explain_impossible(
             lines.append(f"available versions of {name}: {shown}{more}")
             wanted = _wanted(name, causes, provider)
             allowed, rejected = _rejected(name, files, wanted, provider)
-            if not allowed and len(causes) == 1:
-                # One requirement and no version matches it: nothing conflicts, say so.
-                no_match = f"no version of {name} matches {name}{wanted}"
+            if len(causes) == 1:
+                no_match = no_match or _unusable(name, wanted, allowed, rejected)
             newest = set(allowed[:5])
             lines += [r.line for r in rejected if r.version in newest]
             python_only = python_only or _python_only(name, allowed, rejected, shown_python)
@@ -421,7 +420,22 @@ def explain_impossible(
         summary = "no package named " + ", ".join(repr(n) for n in names) + " on the index"
     else:
         summary = "conflicting requirements on " + ", ".join(names) if names else "no solution"
-    return ResolutionFailed(f"cannot resolve: {summary}", causes=lines)
+    return ResolutionFailed(f"cannot resolve: {summary}", causes=list(dict.fromkeys(lines)))
+
+
+def _unusable(
+    name: NormalizedName,
+    wanted: SpecifierSet,
+    allowed: Sequence[Version],
+    rejected: Sequence[_Rejected],
+) -> str | None:
+    """The headline when one requirement alone cannot be met: nothing conflicts."""
+    if not allowed:
+        return f"no version of {name} matches {name}{wanted}"
+    if len(rejected) == len(allowed):
+        matching = f" matching {wanted}" if str(wanted) else ""
+        return f"no version of {name}{matching} can be used"
+    return None
 
 
 def _who(
