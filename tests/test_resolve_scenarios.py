@@ -733,6 +733,40 @@ EXPLAINED_SCENARIOS = [
             ),
         ),
     ),
+    # -- more packse scenarios ---------------------------------------------------------------
+    Scenario(
+        # The non-local b 2.0.0 has no wheel for the target: its local 2.0.0+foo meets ==2.0.0.
+        "local-transitive-confounding",
+        packages(
+            {
+                "a": {"1.0.0": ["b==2.0.0"]},
+                "b": {"2.0.0": {"tags": ("py3-none-macosx_10_0_ppc64",)}, "2.0.0+foo": []},
+            }
+        ),
+        ("a",),
+        {"a": "1.0.0", "b": "2.0.0+foo"},
+    ),
+    Scenario(
+        "python-greater-than-current-many",
+        packages(
+            {
+                "a": {
+                    **{f"2.{i}.0": {"requires_python": ">=3.10"} for i in range(6)},
+                    **{f"3.{i}.0": {"requires_python": ">=3.11"} for i in range(6)},
+                }
+            }
+        ),
+        ("a==1.0.0",),
+        Unsatisfiable(headline="cannot resolve: no version of a matches a==1.0.0"),
+    ),
+    Scenario(
+        # --pre, but <0.2.0 does not admit 0.2.0's own pre-releases (PEP 440).
+        "package-prereleases-boundary",
+        packages({"a": {"0.1.0": [], "0.2.0a1": [], "0.3.0": []}}),
+        ("a<0.2.0",),
+        {"a": "0.1.0"},
+        options=("--pre",),
+    ),
     # -- post-releases (packse: post.json), PEP 440's rules ----------------------------------
     *[
         Scenario(
