@@ -127,8 +127,8 @@ def test_impossible_set_explains_the_chain(tmp_path, universe_index):
         result,
         tmp_path,
         "conflicting requirements on conflict-c",
-        "conflict-a==1.0 requires conflict-c<2",
-        "conflict-b==1.0 requires conflict-c>=2",
+        "-r requirements.in (line 1): conflict-a -> conflict-a 1.0 requires conflict-c<2",
+        "-r requirements.in (line 2): conflict-b -> conflict-b 1.0 requires conflict-c>=2",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -196,9 +197,41 @@ def test_conflict_is_explained_in_plain_words():
         resolve(ResolveRequest([req("a"), req("b")], env=ENV), index)
     text = str(info.value) + "\n".join(info.value.causes)
     assert "conflicting requirements on c" in text
-    assert "a==1.0 requires c<2" in text
-    assert "b==1.0 requires c>=2" in text
+    # Each side is told as the chain from the input that asked for it.
+    assert "-r requirements.in (line 1): a -> a 1.0 requires c<2" in text
+    assert "-r requirements.in (line 1): b -> b 1.0 requires c>=2" in text
     assert "available versions of c: 1.0, 2.0" in text
+
+
+def test_explanation_of_a_big_graph_stays_short():
+    # 40 versions of a, each needing a different z, all against the root's z<1: every list
+    # in the message is capped and says how much it left out.
+    index = MemoryIndex(
+        {
+            "a": {f"{i}.0": ([f"z>={i}.0"],) for i in range(1, 41)},
+            "z": {f"{i}.0": ([],) for i in range(41)},
+        }
+    )
+    with pytest.raises(ResolutionFailed) as info:
+        resolve(ResolveRequest([req("a"), req("z<1")], env=ENV), index)
+    causes = info.value.causes
+    text = "\n".join(causes)
+    assert len(causes) <= 12, text
+    assert max(map(len, causes)) <= 200, text
+    assert re.search(r"^and \d+ more requirements$", text, re.M), text
+    assert "(and 29 older)" in text, text
+
+
+def test_versions_asking_the_same_are_one_line():
+    index = MemoryIndex(
+        {"a": {f"{i}.0": (["z==2.0"],) for i in range(1, 41)}, "z": {"1.0": ([],), "2.0": ([],)}}
+    )
+    with pytest.raises(ResolutionFailed) as info:
+        resolve(ResolveRequest([req("a"), req("z==1.0")], env=ENV), index)
+    assert info.value.causes[:2] == [
+        "-r requirements.in (line 1) requires z==1.0",
+        "-r requirements.in (line 1): a -> all 40 versions of a require z==2.0",
+    ]
 
 
 def test_unknown_package_is_reported():
@@ -284,3 +317,21 @@ def test_running_out_of_rounds_is_a_clean_error_naming_the_packages(monkeypatch)
     assert str(info.value).startswith("cannot resolve: gave up after 20 rounds")
     assert str(info.value).endswith("on c, d")  # most conflicts first, then by name
     assert info.value.causes[0].startswith("c: in 6 conflicts, 6 candidate versions rejected")
+
+
+def test_a_version_dropped_for_its_dependency_says_which_input_stands_in_the_way():
+    # a 2.0 fits b, but its d needs z==2.0, which the root excludes: a 2.0 is accounted for.
+    index = MemoryIndex(
+        {
+            "a": {"1.0": (["b==1.0"],), "2.0": (["b==2.0", "d"],), "3.0": (["b==3.0"],)},
+            "b": {"1.0": ([],), "2.0": ([],), "3.0": ([],)},
+            "d": {"1.0": (["z==2.0"],)},
+            "z": {"1.0": ([],), "2.0": ([],)},
+        }
+    )
+    with pytest.raises(ResolutionFailed) as info:
+        resolve(ResolveRequest([req("a"), req("b>=2,<3"), req("z==1.0")], env=ENV), index)
+    assert (
+        "a 2.0 is ruled out because it requires d, and d 1.0 requires z==2.0, "
+        "but -r requirements.in (line 1) requires z==1.0"
+    ) in info.value.causes

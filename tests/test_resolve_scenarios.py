@@ -390,7 +390,7 @@ SCENARIOS = [
         options=("--python-version", "3.11"),
     ),
     Scenario(
-        # Requires-Python is one reason among others: the headline stays the conflict's.
+        # Requires-Python is one reason among others: the headline says none can be used.
         "requires-python-and-no-wheel-for-the-target",
         packages(
             {
@@ -403,7 +403,7 @@ SCENARIOS = [
         ("a",),
         Unsatisfiable(
             ("a 1.0.0 has no file the target can install", "a 2.0.0 requires Python>=3.99"),
-            headline="cannot resolve: conflicting requirements on a",
+            headline="cannot resolve: no version of a can be used",
         ),
         options=("--python-version", "3.11"),
     ),
@@ -519,7 +519,9 @@ SCENARIOS = [
         "yanked-only-version",
         packages({"a": {"1.0.0": {"yanked": "broken"}}}),
         ("a",),
-        Unsatisfiable(("a 1.0.0 is yanked (broken)",)),
+        Unsatisfiable(
+            ("a 1.0.0 is yanked (broken)",), headline="cannot resolve: no version of a can be used"
+        ),
     ),
     Scenario(
         "no-wheel-for-the-target",
@@ -531,7 +533,10 @@ SCENARIOS = [
         "yanked-only-version-transitive",
         packages({"a": {"1.0.0": ["b>=0.1"]}, "b": {"1.0.0": {"yanked": ""}}}),
         ("a",),
-        Unsatisfiable(("b",)),
+        Unsatisfiable(
+            ("-r requirements.in (line 1): a -> a 1.0.0 requires b>=0.1",),
+            headline="cannot resolve: no version of b matching >=0.1 can be used",
+        ),
     ),
     # -- existing pins are preferences -----------------------------------------------------
     Scenario(
@@ -747,6 +752,194 @@ SCENARIOS = [
     ),
 ]
 
+#: A chain of seven packages from the root down to a requirement on z (to shorten in messages).
+LONG_CHAIN = {f"p{i}": {"1.0.0": [f"p{i + 1}"]} for i in range(1, 7)} | {"p7": {"1.0.0": ["z==2"]}}
+
+# Explanations (issue 13): every part of a conflict is told as the chain from the input line
+# that asked for it, and every version of the packages in the conflict is accounted for.
+# Kept apart from SCENARIOS (and its universal rows) so the two grow without merge conflicts.
+EXPLAINED_SCENARIOS = [
+    Scenario(
+        # packse's dependency-excludes-range-of-compatible-versions, with c one level down:
+        # the message must name c, whose every version rules out a 2.x.
+        "explained-transitive-package-that-excludes-a-range",
+        packages({"a": RANGE_OF_A, "b": THREE, "c": C_EXCLUDES_2X, "x": {"1.0.0": ["c"]}}),
+        ("a", "b>=2.0.0,<3.0.0", "x"),
+        Unsatisfiable(
+            (
+                "-r requirements.in (line 2) requires b<3.0.0,>=2.0.0",
+                "-r requirements.in (line 1): a -> a 3.0.0 requires b==3.0.0",
+                "-r requirements.in (line 1): a -> a 1.0.0 requires b==1.0.0",
+                "a 2.0.0, 2.1.0, 2.2.0, 2.3.0 are ruled out by c "
+                "(-r requirements.in (line 3): x -> x 1.0.0 requires c)",
+                "c 1.0.0 requires a<2.0.0",
+                "c 2.0.0 requires a>=3.0.0",
+            ),
+            headline="cannot resolve: conflicting requirements on b",
+        ),
+    ),
+    Scenario(
+        # The brief's example: requirements.in asks a==1.0.0 -> b>=2 -> c<1.5.
+        "explained-chain-three-levels-deep",
+        packages(
+            {
+                "a": {"1.0.0": ["b>=2"]},
+                "b": {"1.0.0": [], "2.0.0": ["c<1.5"]},
+                "c": {"1.0.0": [], "2.0.0": []},
+            }
+        ),
+        ("a==1.0.0", "c>=2"),
+        Unsatisfiable(
+            (
+                "-r requirements.in (line 2) requires c>=2",
+                "-r requirements.in (line 1): a==1.0.0 requires b>=2 -> b 2.0.0 requires c<1.5",
+                "b 1.0.0 is ruled out by a (-r requirements.in (line 1) requires a==1.0.0): "
+                "a 1.0.0 requires b>=2",
+            ),
+        ),
+    ),
+    Scenario(
+        # Only a==1.0.0 may be used (every b pins it), and it needs a package the index lacks.
+        "explained-missing-package-behind-an-exact-pin",
+        packages(
+            {
+                "a": {"2.0.0": [], "1.0.0": ["c"]},
+                "b": {"1.0.0": ["a==1.0.0"], "2.0.0": ["a==1.0.0"]},
+            }
+        ),
+        ("b",),
+        Unsatisfiable(
+            (
+                "-r requirements.in (line 1): b -> b 2.0.0 requires a==1.0.0 requires c",
+                "no package named 'c' was found on the configured indexes",
+            ),
+            headline="cannot resolve: no package named 'c' on the index",
+        ),
+    ),
+    Scenario(
+        # The version that would fit is excluded by a constraint file: say which line.
+        "explained-version-excluded-by-a-constraint",
+        packages({"a": A_NEEDS_SAME_B, "b": THREE}),
+        ("-c c.txt", "a", "b>=2.0.0,<3.0.0"),
+        Unsatisfiable(
+            (
+                "-r requirements.in (line 2): a -> a 3.0.0 requires b==3.0.0",
+                "a 2.0.0 is ruled out by -c c.txt (line 1): a!=2.0.0",
+            ),
+        ),
+        files={"c.txt": "a!=2.0.0\n"},
+    ),
+    Scenario(
+        # A chain longer than four steps keeps its ends and says how many steps it skipped.
+        "explained-long-chain-is-shortened",
+        packages({**LONG_CHAIN, "z": {"1.0.0": [], "2.0.0": []}}),
+        ("p1", "z==1.0.0"),
+        Unsatisfiable(
+            (
+                "-r requirements.in (line 1): p1 -> p1 1.0.0 requires p2 -> (4 more) "
+                "-> p6 1.0.0 requires p7 -> p7 1.0.0 requires z==2",
+                "-r requirements.in (line 2) requires z==1.0.0",
+            ),
+        ),
+    ),
+    Scenario(
+        # Every version of the parent is accounted for: one by its dependency, one by Python.
+        "explained-other-versions-of-the-parent",
+        packages(
+            {
+                "a": {
+                    "1.0.0": ["b==2.0.0"],
+                    "2.0.0": {"deps": ("b==1.0.0",), "requires_python": ">=3.99"},
+                },
+                "b": {"1.0.0": [], "2.0.0": []},
+            }
+        ),
+        ("a", "b==1.0.0"),
+        Unsatisfiable(
+            (
+                "-r requirements.in (line 1): a -> a 1.0.0 requires b==2.0.0",
+                "a 2.0.0 requires Python>=3.99, but the target is Python",
+            ),
+        ),
+    ),
+    Scenario(
+        # a 2.0.0 fits b, but its dependency d needs a z the input excludes: one level down.
+        "explained-version-dropped-for-its-dependency",
+        packages(
+            {
+                "a": {"1.0.0": ["b==1.0.0"], "2.0.0": ["b==2.0.0", "d"], "3.0.0": ["b==3.0.0"]},
+                "b": THREE,
+                "d": {"1.0.0": ["z==2.0.0"], "2.0.0": ["z>=2"]},
+                "z": {"1.0.0": [], "2.0.0": []},
+            }
+        ),
+        ("a", "b>=2.0.0,<3.0.0", "z==1.0.0"),
+        Unsatisfiable(
+            (
+                "a 2.0.0 is ruled out because it requires d, and d 1.0.0 requires z==2.0.0 "
+                "and d 2.0.0 requires z>=2, but -r requirements.in (line 3) requires z==1.0.0",
+            ),
+        ),
+    ),
+    # -- more packse scenarios ---------------------------------------------------------------
+    Scenario(
+        # The non-local b 2.0.0 has no wheel for the target: its local 2.0.0+foo meets ==2.0.0.
+        "local-transitive-confounding",
+        packages(
+            {
+                "a": {"1.0.0": ["b==2.0.0"]},
+                "b": {"2.0.0": {"tags": ("py3-none-macosx_10_0_ppc64",)}, "2.0.0+foo": []},
+            }
+        ),
+        ("a",),
+        {"a": "1.0.0", "b": "2.0.0+foo"},
+    ),
+    Scenario(
+        "python-greater-than-current-many",
+        packages(
+            {
+                "a": {
+                    **{f"2.{i}.0": {"requires_python": ">=3.10"} for i in range(6)},
+                    **{f"3.{i}.0": {"requires_python": ">=3.11"} for i in range(6)},
+                }
+            }
+        ),
+        ("a==1.0.0",),
+        Unsatisfiable(headline="cannot resolve: no version of a matches a==1.0.0"),
+    ),
+    Scenario(
+        # --pre, but <0.2.0 does not admit 0.2.0's own pre-releases (PEP 440).
+        "package-prereleases-boundary",
+        packages({"a": {"0.1.0": [], "0.2.0a1": [], "0.3.0": []}}),
+        ("a<0.2.0",),
+        {"a": "0.1.0"},
+        options=("--pre",),
+    ),
+    # -- post-releases (packse: post.json), PEP 440's rules ----------------------------------
+    *[
+        Scenario(
+            f"post-{name}",
+            packages({"a": dict.fromkeys(versions, ())}),
+            (f"a{spec}",),
+            {"a": outcome}
+            if outcome
+            else Unsatisfiable(
+                (f"available versions of a: {', '.join(versions)}",),
+                headline=f"cannot resolve: no version of a matches a{spec}",
+            ),
+        )
+        for name, spec, versions, outcome in [
+            ("simple", "==1.2.3", ["1.2.3.post1"], None),
+            ("greater-than-or-equal", ">=1.2.3", ["1.2.3.post1"], "1.2.3.post1"),
+            ("greater-than", ">1.2.3", ["1.2.3.post1"], None),
+            ("greater-than-post", ">1.2.3.post0", ["1.2.3.post0", "1.2.3.post1"], "1.2.3.post1"),
+            ("less-than-or-equal", "<=1.2.3", ["1.2.3.post1"], None),
+            ("local-greater-than", ">1.2.3", ["1.2.3.post1", "1.2.3.post1+local"], None),
+            ("equal-not-available", "==1.2.3.post0", ["1.2.3", "1.2.3.post1"], None),
+        ]
+    ],
+]
+
 #: ``name==version`` (``===`` for an arbitrary-equality input), extras allowed.
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?===?(\S+)")
 
@@ -775,7 +968,7 @@ def _param(scenario: Scenario) -> object:
     return pytest.param(scenario, id=scenario.name, marks=marks)
 
 
-@pytest.mark.parametrize("scenario", [_param(s) for s in SCENARIOS])
+@pytest.mark.parametrize("scenario", [_param(s) for s in [*SCENARIOS, *EXPLAINED_SCENARIOS]])
 def test_scenario(tmp_path: Path, make_index, scenario: Scenario) -> None:
     index = make_index(scenario.packages, **scenario.index_switches)
     work = tmp_path / "lockcheck"

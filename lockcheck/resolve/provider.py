@@ -181,6 +181,11 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         # answer for a (requirement, candidate) pair never changes.  Keyed by identity, the
         # value keeps both objects alive so the ids cannot be reused.
         self._satisfied: dict[tuple[int, int], tuple[bool, object, object]] = {}
+        # Every dependency read, by the parent's name, for explaining a failure: resolvelib
+        # reports only the last conflict, not the packages that narrowed it down.
+        self.asked_by: dict[
+            NormalizedName, dict[tuple[str, Version], tuple[Candidate, list[AnyRequirement]]]
+        ] = {}
 
     # -- resolvelib interface ------------------------------------------------------------
 
@@ -338,6 +343,13 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
             if meta.requires_python is not None and str(meta.requires_python):
                 deps.append(PythonRequirement(meta.requires_python, repr(candidate)))
             deps.extend(self._requirements_for(candidate, meta, frozenset()))
+        own = [
+            d for d in deps if not isinstance(d, ExplicitRequirement) or d.name != candidate.name
+        ]
+        self.asked_by.setdefault(candidate.name, {})[candidate.identifier, candidate.version] = (
+            candidate,
+            own,
+        )
         self.index.prefetch_pages({d.name for d in deps if isinstance(d, SpecRequirement)})
         return deps
 

@@ -182,7 +182,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
             from lockcheck.resolve.explain import explain_impossible  # only on failure
 
             raise explain_impossible(
-                exc, index, provider, labels, asked_at, constrained_at
+                exc, index, provider, labels, asked_at, constrained_at, root_reqs
             ) from None
         except ResolutionTooDeep:
             if attempt < len(attempts):
