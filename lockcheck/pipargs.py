@@ -55,7 +55,9 @@ _NEUTRAL_FLAGS = frozenset(
         "--isolated",
     }
 )
-_NEUTRAL_VALUED = frozenset({"--cache-dir", "--progress-bar", "--log", "--exists-action"})
+_NEUTRAL_VALUED = frozenset(
+    {"--cache-dir", "--progress-bar", "--log", "--exists-action", "--use-feature"}
+)
 
 
 @functools.lru_cache(maxsize=32)

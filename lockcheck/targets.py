@@ -103,7 +103,8 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
         try:
             changes = settings_changes_from_options(header.options)
         except InputError as exc:
-            raise InputError(f"its header's command: {exc}", file=lock, line=header.line) from None
+            line = header.command_line or header.line
+            raise InputError(f"its header's command: {exc}", file=lock, line=line) from None
     elif parsed is not None:
         changes = _options_from_content(parsed)
     # A custom command ("make upgrade") or no header at all (pip-compile --no-header) hides
