@@ -454,21 +454,20 @@ def load_config(
     )
 
 
-#: Config keys that apply to sync (index and TLS options), as SyncOptions fields.
-_SYNC_KEYS = {
-    "index-url": "index_url",
-    "extra-index-url": "extra_index_urls",
-    "extra-index-urls": "extra_index_urls",
-    "no-index": "no_index",
-    "find-links": "find_links",
-    "trusted-host": "trusted_hosts",
-    "trusted-hosts": "trusted_hosts",
-    "cert": "cert",
-    "client-cert": "client_cert",
-    "build-isolation": "build_isolation",
-    "pip-args": "pip_args",
-    "pip-args-str": "pip_args",
-}
+#: The settings that apply to sync too (index and TLS options), as SyncOptions fields.
+_SYNC_FIELDS = frozenset(
+    {
+        "index_url",
+        "extra_index_urls",
+        "no_index",
+        "find_links",
+        "trusted_hosts",
+        "cert",
+        "client_cert",
+        "build_isolation",
+        "pip_args",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -496,25 +495,17 @@ def sync_defaults(start: Path, *, no_config: bool = False) -> SyncDefaults:
         if not isinstance(section, Mapping):
             raise ConfigError("[tool.pip-tools.sync] must be a table", file=path)
         table = {k: v for k, v in table.items() if k not in ("compile", "sync")} | dict(section)
-    options: dict[str, object] = {}
+    pip_tools = kind == "pip-tools"
+    where = "[tool.pip-tools] " if pip_tools else ""
+    changes = _option_changes(table, path, where, pip_tools=pip_tools)
+    options = {k: v for k, v in changes.items() if k in _SYNC_FIELDS}
     python: Path | None = None
     for raw_key, value in table.items():
-        key = _normalise_key(raw_key)
-        if key in ("venv", "python-executable") and isinstance(value, str):
+        if _normalise_key(raw_key) in ("venv", "python-executable"):
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}{raw_key} must be a path string", file=path)
             python = root / value
-        elif key == "no-build-isolation" and isinstance(value, bool):
-            options["build_isolation"] = not value
-        elif key in _SYNC_KEYS:
-            name = _SYNC_KEYS[key]
-            if name.endswith("s") and name != "no_index":
-                options[name] = _paths_or_strings(value, path, raw_key)
-            else:
-                options[name] = value
     return SyncDefaults(tuple(_configured_locks(table, root, kind)), python, options)
-
-
-def _paths_or_strings(value: object, path: Path, key: str) -> tuple[str, ...]:
-    return tuple(str(p) for p in _paths(value, path, key))
 
 
 def _configured_locks(table: Mapping[str, Any], root: Path, kind: str) -> list[Path]:

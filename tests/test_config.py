@@ -228,3 +228,12 @@ def test_sync_takes_index_options_from_either_table(tmp_path):
     assert defaults.python == tmp_path / "env"
     assert defaults.locks == (tmp_path / "requirements.txt",)
     assert sync_defaults(tmp_path, no_config=True).options == {}
+
+
+def test_sync_reads_a_bad_value_as_an_error_naming_the_key(tmp_path):
+    from lockcheck.config import sync_defaults
+
+    text = "[tool.pip-tools.sync]\nextra-index-url = 3\n"
+    write(tmp_path, {"pyproject.toml": text, ".git/HEAD": ""})
+    with pytest.raises(ConfigError, match="extra-index-url must be a string or a list"):
+        sync_defaults(tmp_path)

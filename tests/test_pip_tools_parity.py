@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import describe, run_lockcheck, run_pip_compile
-from tests.test_sync_engine import freeze, make_venv, write_lock
+from tests.test_sync_engine import freeze, make_venv
 
 LOCK = "requirements.txt"
 
@@ -141,13 +141,16 @@ def test_sync_reads_index_and_python_executable_from_pip_tools_config(
     assert result.returncode == 0, describe(result)  # already in sync: no index needed
 
 
-def test_sync_python_executable_option(tmp_path, dist_factory, make_index):
+def test_sync_python_executable_and_pip_args_options(tmp_path, dist_factory, make_index):
     dist_factory.wheel("alpha", "1.0")
     server = make_index()
     venv = make_venv(tmp_path / "venv")
-    write_lock(tmp_path / LOCK, server, "alpha==1.0")
+    (tmp_path / LOCK).write_text("alpha==1.0\n")
     python = venv / "bin" / "python"
-    result = run_lockcheck("sync", "--python-executable", python, cwd=tmp_path)
+    pip_args = f"--index-url {server.url} --no-cache-dir --timeout 20"
+    result = run_lockcheck(
+        "sync", "--python-executable", python, "--pip-args", pip_args, cwd=tmp_path
+    )
     assert result.returncode == 0, describe(result)
     assert freeze(venv) == {"alpha==1.0"}
 
