@@ -74,9 +74,10 @@ def cli() -> None:
 @click.option(
     "--format",
     "lock_format",
-    type=click.Choice(["requirements", "pylock"]),
+    type=click.Choice(["requirements", "pylock", "requirements.txt", "pylock.toml"]),
     default=None,
-    help="Lock format (default: from the output name; pylock.toml is PEP 751).",
+    help="Lock format (default: from the output name; pylock.toml is PEP 751). uv's "
+    "requirements.txt and pylock.toml are the same.",
 )
 @click.option("--extra", "extras", multiple=True, help="Optional dependencies to include.")
 @click.option("--all-extras", is_flag=True, help="Include every optional dependency.")
@@ -98,7 +99,7 @@ def cli() -> None:
     metavar="NAME[SPEC]",
     help="Upgrade one package (repeatable).",
 )
-@click.option("--pre", is_flag=True, help="Allow pre-releases.")
+@click.option("-p", "--pre", is_flag=True, help="Allow pre-releases.")
 @click.option("--generate-hashes", is_flag=True, help="Add --hash lines for every file.")
 @click.option(
     "--reuse-hashes/--no-reuse-hashes",
@@ -136,7 +137,9 @@ def cli() -> None:
 @click.option("--emit-trusted-host/--no-emit-trusted-host", default=True)
 @click.option("--emit-find-links/--no-emit-find-links", default=True)
 @click.option(
-    "--newline", type=click.Choice(["lf", "crlf", "native", "preserve"]), default="preserve"
+    "--newline",
+    type=click.Choice(["LF", "CRLF", "native", "preserve"], case_sensitive=False),
+    default="preserve",
 )
 @index_options
 @click.option("--only-binary", "only_binary", multiple=True)
@@ -156,10 +159,32 @@ def cli() -> None:
     metavar="NAME=WHEN",
     help="Another cut-off for one package (WHEN 'false': none) (repeatable).",
 )
+@click.option(
+    "--pip-args",
+    metavar="ARGS",
+    help="pip-compile's: the pip options among ARGS that lockcheck has (index, TLS, "
+    "--only-binary, --no-binary, --pre, --no-build-isolation, --timeout, --retries).",
+)
+@click.option(
+    "--resolver",
+    metavar="backtracking",
+    help="pip-compile's: only 'backtracking', which is what lockcheck's resolver does.",
+)
+@click.option(
+    "--max-rounds",
+    type=int,
+    help="pip-compile's: raises the resolver's bound of 5000 rounds (never lowers it).",
+)
 @click.option("--refresh", is_flag=True, help="Revalidate every cached index page.")
+@click.option("-r", "--rebuild", is_flag=True, help="pip-compile's name for --refresh.")
 @click.option("-n", "--dry-run", is_flag=True, help="Print the lock instead of writing it.")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Force colours on or off (default: on a terminal, unless NO_COLOR is set).",
+)
 @click.option(
     "--changed",
     is_flag=True,
@@ -170,8 +195,10 @@ def cli() -> None:
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Configuration file (default: .lockcheck.toml or pyproject.toml, found upwards).",
+    help="Configuration file: lockcheck's, or pip-tools' with [tool.pip-tools] tables "
+    "(default: .lockcheck.toml, pyproject.toml, .pip-tools.toml, found upwards).",
 )
+@click.option("--no-config", is_flag=True, help="Read no configuration file.")
 @click.pass_context
 def compile_command(ctx: click.Context, **params: Any) -> None:
     """Resolve inputs into a fully pinned requirements.txt (pip-compile compatible).
@@ -183,10 +210,15 @@ def compile_command(ctx: click.Context, **params: Any) -> None:
     verbose = params.pop("verbose")
     changed = params.pop("changed")
     config_file = params.pop("config_file")
+    no_config = params.pop("no_config")
+    color = params.pop("color")
+    if params.pop("rebuild"):
+        params["refresh"] = True
     explicit = {
         name: (tuple(value) if isinstance(value, (list, tuple)) else value)
         for name, value in params.items()
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        or (name == "refresh" and value)
     }
     from lockcheck import stamps
 
@@ -201,7 +233,7 @@ def compile_command(ctx: click.Context, **params: Any) -> None:
             click.echo(stamp.get("message", "up to date"), err=True)
         ctx.exit(0)
     try:
-        settings_list = _compile_plan(explicit, changed, config_file)
+        settings_list = _compile_plan(explicit, changed, config_file, no_config)
     except Exception as exc:
         ctx.exit(fail(exc, verbose > 0))
     if not settings_list:
@@ -210,7 +242,7 @@ def compile_command(ctx: click.Context, **params: Any) -> None:
         ctx.exit(0)
     record = _Record(files=_steering_files(cwd))
     codes = [
-        run_compile(s, quiet=quiet, verbose=verbose, hook=changed, record=record)
+        run_compile(s, quiet=quiet, verbose=verbose, hook=changed, record=record, color=color)
         for s in settings_list
     ]
     if fast and record.cacheable and max(codes) == 0:
@@ -236,19 +268,23 @@ def _steering_files(cwd: Path) -> set[Path]:
     """Files that change what a command here does: lockcheck's config and pip's."""
     import os
 
+    from lockcheck.config import CONFIG_FILES
     from lockcheck.index.pipconfig import config_files
 
-    files = {cwd / ".lockcheck.toml", cwd / "pyproject.toml"}
+    files = {cwd / name for name in CONFIG_FILES}
     files.update(config_files(os.environ))
     return files
 
 
-def _compile_plan(explicit: dict[str, Any], changed: bool, config_file: Path | None) -> list[Any]:
+def _compile_plan(
+    explicit: dict[str, Any], changed: bool, config_file: Path | None, no_config: bool = False
+) -> list[Any]:
     """The CompileSettings to run, from the command line, the config and the project."""
     from dataclasses import replace
 
     from lockcheck.compile import CompileSettings
     from lockcheck.config import load_config
+    from lockcheck.options import normalised_changes
     from lockcheck.targets import (
         discover_header_locks,
         select_changed,
@@ -256,9 +292,9 @@ def _compile_plan(explicit: dict[str, Any], changed: bool, config_file: Path | N
         zero_config_target,
     )
 
-    config = load_config(Path.cwd(), config_file=config_file)
+    config = load_config(Path.cwd(), config_file=config_file, no_config=no_config)
     src_files = tuple(explicit.pop("src_files", ()))
-    overrides = {k: v for k, v in explicit.items()}
+    overrides = normalised_changes(explicit)
     if changed:
         if config.configured:
             targets = list(config.targets)
@@ -297,6 +333,7 @@ def run_compile(
     verbose: int = 0,
     hook: bool = False,
     record: _Record | None = None,
+    color: bool | None = None,
 ) -> int:
     """Compile one lock and write it; in hook mode a rewritten lock exits 1.
 
@@ -305,7 +342,7 @@ def run_compile(
     from lockcheck.compile import inputs_are_static
 
     try:
-        result = _compile_for(settings, hook=hook, quiet=quiet, verbose=verbose)
+        result = _compile_for(settings, hook=hook, quiet=quiet, verbose=verbose, color=color)
     except KeyboardInterrupt:
         from lockcheck.ui import exit_interrupted
 
@@ -352,7 +389,9 @@ def run_compile(
     return 0
 
 
-def _compile_for(settings: Any, *, hook: bool, quiet: bool, verbose: int) -> Any:
+def _compile_for(
+    settings: Any, *, hook: bool, quiet: bool, verbose: int, color: bool | None = None
+) -> Any:
     """compile_lock; in a hook without network (pre-commit.ci runs hooks offline), the
     cache stands in for the index when it holds everything the resolution needs."""
     from dataclasses import replace
@@ -362,7 +401,9 @@ def _compile_for(settings: Any, *, hook: bool, quiet: bool, verbose: int) -> Any
     from lockcheck.ui import status
 
     try:
-        with status("Resolving dependencies", quiet=quiet, verbose=verbose) as progress:
+        with status(
+            "Resolving dependencies", quiet=quiet, verbose=verbose, color=color
+        ) as progress:
             return compile_lock(settings, progress=progress)
     except IndexUnreachable as unreachable:
         if not hook or settings.offline:
@@ -432,9 +473,15 @@ def _shown(path: Path) -> str:
     "config_file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
 )
+@click.option("--no-config", is_flag=True, help="Read no configuration file.")
 @index_url_options
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Force colours on or off (default: on a terminal, unless NO_COLOR is set).",
+)
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -443,10 +490,12 @@ def check_command(
     output_format: str | None,
     python_version: str | None,
     config_file: Path | None,
+    no_config: bool,
     index_url: str | None,
     extra_index_urls: tuple[str, ...],
     quiet: bool,
     verbose: int,
+    color: bool | None,
 ) -> None:
     """Exit 0 when every lock matches its inputs, 1 on drift, 2 on error. Never writes."""
     import os
@@ -468,7 +517,7 @@ def check_command(
     from lockcheck.targets import discover_header_locks, target_for_lock
 
     try:
-        config = load_config(Path.cwd(), config_file=config_file)
+        config = load_config(Path.cwd(), config_file=config_file, no_config=no_config)
         if locks:
             targets = [target_for_lock(_under(config.root, lock), config) for lock in locks]
         elif config.configured:
@@ -516,11 +565,14 @@ def check_command(
         output = render_github(reports)
     else:
         output = render_text(reports)
+    shown = output
     if output_format != "text" or not quiet or worst:
-        from lockcheck.ui import interactive
+        from lockcheck.ui import use_colour
 
-        shown = _colour(output) if output_format == "text" and interactive() else output
-        click.echo(shown, nl=False, err=worst != 0 and output_format == "text")
+        colour = output_format == "text" and use_colour(color)
+        shown = _colour(output) if colour else output
+        err = worst != 0 and output_format == "text"
+        click.echo(shown, nl=False, err=err, color=colour or None)
     if worst == 0 and all(r.cacheable for r in reports):
         files = _steering_files(cwd)
         for report in reports:
@@ -528,6 +580,8 @@ def check_command(
         # A full check also asked the index which pins are yanked: that answer is trusted
         # as long as the index pages it came from (a yank must not hide behind a stamp).
         expires = {} if offline else {"expires": _index_answer_expiry()}
+        # Forced colours are part of the command line, so of the stamp's key: keep them.
+        output = shown if color else output
         stamps.write_stamp(key, files, {"output": output, **expires})
         shown_output = output if (output_format != "text" or not quiet) else ""
         stamps.write_stamp(

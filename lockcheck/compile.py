@@ -86,6 +86,18 @@ class CompileSettings:
     # duration; per-package "name=WHEN" exceptions.
     exclude_newer: str | None = None
     exclude_newer_package: tuple[str, ...] = ()
+    # pip-compile's --pip-args: the pip options among them that lockcheck has, applied where
+    # they act (lockcheck.pipargs); the header keeps the string as given, as pip-compile does.
+    pip_args: str | None = None
+    # pip-compile's --resolver: only "backtracking" (lockcheck's resolver) is accepted.
+    resolver: str = "backtracking"
+    # pip-compile's --max-rounds (default 10): it can raise the resolver's bound of
+    # resolve.resolver.MAX_ROUNDS rounds, never lower it (pip-compile's rounds are whole
+    # re-resolutions, which lockcheck does not need).
+    max_rounds: int = 10
+    # Network knobs only --pip-args sets (None: pip's configuration, else lockcheck's default).
+    timeout: float | None = None
+    retries: int | None = None
     cache_dir: Path | None = None
     offline: bool = False
     refresh: bool = False
@@ -156,7 +168,9 @@ def merge_index_options(settings: CompileSettings, file_opts: IndexOptions, envi
     Shared by compile and sync (a lock's options block plays the requirement file's part).
     """
     from lockcheck.index.settings import IndexSettings
+    from lockcheck.pipargs import with_pip_args
 
+    settings = with_pip_args(settings)
     base = IndexSettings.from_pip_config(environ=environ)
     changes: dict[str, object] = {}
     if settings.index_url:
@@ -175,6 +189,10 @@ def merge_index_options(settings: CompileSettings, file_opts: IndexOptions, envi
         changes["client_cert"] = settings.client_cert
     if settings.cache_dir:
         changes["cache_dir"] = settings.cache_dir
+    if settings.timeout is not None:
+        changes["timeout"] = settings.timeout
+    if settings.retries is not None:
+        changes["retries"] = settings.retries
     changes["offline"] = settings.offline
     changes["refresh"] = settings.refresh
     changes["build_isolation"] = settings.build_isolation
@@ -213,7 +231,10 @@ def _dedup(items) -> tuple[str, ...]:
 
 
 def _format_control(settings: CompileSettings, file_opts: IndexOptions):
+    from lockcheck.pipargs import with_pip_args
     from lockcheck.resolve.candidates import FormatControl
+
+    settings = with_pip_args(settings)
 
     def norm(values) -> frozenset[str]:
         out: set[str] = set()
@@ -291,6 +312,7 @@ def _resolve_and_render(
     """compile_lock's second half, with the index already at work."""
     from lockcheck.lockfile.settings import OutputSettings, custom_compile_command_from_env
     from lockcheck.lockfile.writer import render_requirements
+    from lockcheck.pipargs import with_pip_args
     from lockcheck.resolve.resolver import (
         DEFAULT_UNSAFE,
         ExistingPin,
@@ -331,7 +353,8 @@ def _resolve_and_render(
         upgrade_all=settings.upgrade,
         hold_pins=settings.hold_pins,
         formats=_format_control(settings, inputs.options),
-        allow_prereleases=settings.pre or inputs.options.pre,
+        allow_prereleases=with_pip_args(settings).pre or inputs.options.pre,
+        max_rounds=settings.max_rounds,
         generate_hashes=settings.generate_hashes,
         allow_unsafe=settings.allow_unsafe,
         # pip-tools: --unsafe-package replaces the default set.
@@ -448,6 +471,7 @@ def read_settings_inputs(
 ) -> ParsedInputs:
     """The inputs and ``--constraint`` files of *settings*, read relative to *cwd*."""
     from lockcheck.inputs import read_inputs
+    from lockcheck.pipargs import with_pip_args
 
     with _working_directory(cwd):
         return read_inputs(
@@ -455,7 +479,7 @@ def read_settings_inputs(
             extras=settings.extras,
             all_extras=settings.all_extras,
             groups=settings.groups,
-            build_isolation=settings.build_isolation,
+            build_isolation=with_pip_args(settings).build_isolation,
             index_env=index_env,
             environ=environ,
             relative_to=cwd,

@@ -26,13 +26,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lockcheck.errors import ConfigError, first_line
+from lockcheck.errors import ConfigError, InputError, first_line
+from lockcheck.options import normalised_changes
 from lockcheck.paths import default_output_for
 
 __all__ = [
     "CONFIG_FILES",
     "LockTarget",
     "ProjectConfig",
+    "SyncDefaults",
     "find_config",
     "load_config",
     "lower_bound_python",
@@ -40,7 +42,7 @@ __all__ = [
     "sync_defaults",
 ]
 
-CONFIG_FILES = (".lockcheck.toml", "pyproject.toml")
+CONFIG_FILES = (".lockcheck.toml", "pyproject.toml", ".pip-tools.toml")
 
 # Keys of the lockcheck table besides the compile options.
 _GLOBAL_KEYS = {"lock", "venv", "cache-dir", "allow-yanked"}
@@ -50,12 +52,9 @@ _PIP_TOOLS_IGNORED = {
     "verbose",
     "quiet",
     "dry-run",
-    "resolver",
-    "max-rounds",
-    "rebuild",
-    "pip-args",
     "upgrade",
     "upgrade-package",
+    "color",
     "ask",
     "force",
     "user",
@@ -69,11 +68,17 @@ _PIP_TOOLS_IGNORED = {
     "emit-options",
     "cache-dir",
 }
+# pip-tools also takes its click parameter names as keys.
 _PIP_TOOLS_ALIASES = {
     "src-files": "inputs",
     "output-file": "output",
     "extras": "extra",
     "uploaded-prior-to": "exclude-newer",
+    "pip-args-str": "pip-args",
+    "resolver-name": "resolver",
+    "upgrade-packages": "upgrade-package",
+    "build-deps-targets": "build-deps-for",
+    "user-only": "user",
 }
 
 
@@ -83,6 +88,8 @@ def _grid_options() -> dict[str, Any]:
     return {
         "python-versions": Option("--python-versions", "python_versions", "multi"),
         "platforms": Option("--platforms", "platforms", "multi"),
+        # pip-compile's --rebuild, a one-off on the command line, is lockcheck's --refresh.
+        "rebuild": Option("--refresh", "refresh", "flag"),
     }
 
 
@@ -165,7 +172,7 @@ def find_config(start: Path) -> tuple[Path, str, Mapping[str, Any]] | None:
     """
     directory = start.resolve()
     while True:
-        for name in CONFIG_FILES:
+        for name in (".lockcheck.toml", "pyproject.toml"):
             path = directory / name
             if not path.is_file():
                 continue
@@ -176,11 +183,14 @@ def find_config(start: Path) -> tuple[Path, str, Mapping[str, Any]] | None:
                 table = _section(data, path, "tool", "lockcheck")
             if table is not None:
                 return path, "lockcheck", table
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file():
-            pip_tools = _section(_load_toml(pyproject), pyproject, "tool", "pip-tools")
-            if pip_tools is not None:
-                return pyproject, "pip-tools", pip_tools
+        # pip-tools takes .pip-tools.toml when there is one, else pyproject.toml; both keep
+        # their settings in [tool.pip-tools].
+        for name in (".pip-tools.toml", "pyproject.toml"):
+            path = directory / name
+            if path.is_file():
+                pip_tools = _section(_load_toml(path), path, "tool", "pip-tools")
+                if pip_tools is not None or name == ".pip-tools.toml":
+                    return path, "pip-tools", pip_tools or {}
         if (directory / ".git").exists() or directory.parent == directory:
             return None
         directory = directory.parent
@@ -236,15 +246,38 @@ def _option_changes(
     by_key.update({"environments": by_key["environment"]})
     by_key.update(_GRID_OPTIONS)
     changes: dict[str, object] = {}
+    spelled: dict[str, str] = {}
     for raw_key, value in table.items():
         key = _normalise_key(raw_key)
         if pip_tools:
             key = _PIP_TOOLS_ALIASES.get(key, key)
         option = by_key.get(key)
+        negative = option is None and _negated(key, by_key)
+        if negative:
+            option = by_key[key[3:]]
         if option is None:
             continue
-        changes[option.field] = _coerce(option, value, path, f"{where}{raw_key}")
-    return changes
+        coerced = _coerce(option, value, path, f"{where}{raw_key}")
+        if negative:
+            coerced = not coerced
+        if option.field in changes and changes[option.field] != coerced:
+            raise ConfigError(
+                f"{where}{spelled[option.field]!r} and {raw_key!r} contradict each other",
+                file=path,
+            )
+        changes[option.field] = coerced
+        spelled[option.field] = raw_key
+    try:
+        return normalised_changes(changes)
+    except InputError as exc:
+        raise ConfigError(f"{where}{exc}", file=path) from None
+
+
+def _negated(key: str, by_key: Mapping[str, Any]) -> bool:
+    """``no-annotate``: the negative spelling of a ``--x/--no-x`` option (pip-tools'
+    configs write them so); ``no-index`` is an option of its own."""
+    option = by_key.get(key[3:]) if key.startswith("no-") else None
+    return option is not None and option.kind == "negatable"
 
 
 def _coerce(option: Any, value: object, path: Path, key: str) -> object:
@@ -301,6 +334,7 @@ def _known_key(key: str, allowed: set[str]) -> bool:
     from lockcheck.options import OPTIONS
 
     known = allowed | {o.key for o in OPTIONS}
+    known |= {f"no-{o.key}" for o in OPTIONS if o.kind == "negatable"}
     known |= {"extra-index-urls", "trusted-hosts", "unsafe-packages", "extras", "groups"}
     known |= {"environments", *_GRID_OPTIONS}
     return key in known
@@ -322,6 +356,8 @@ def _paths(value: object, path: Path, key: str) -> tuple[Path, ...]:
 def _check_pip_tools_keys(table: Mapping[str, Any], path: Path, where: str) -> None:
     for key in table:
         norm = _PIP_TOOLS_ALIASES.get(_normalise_key(key), _normalise_key(key))
+        if norm.startswith("no-") and norm[3:] in _PIP_TOOLS_IGNORED:
+            continue  # no-upgrade, no-reuse-hashes, no-color ...
         if norm in _PIP_TOOLS_IGNORED or norm in {"inputs", "output"}:
             continue
         if not _known_key(norm, set()):
@@ -345,21 +381,32 @@ def _pip_tools_compile_table(table: Mapping[str, Any], path: Path) -> dict[str, 
     return {**shared, **sections["compile"]}
 
 
-def load_config(start: Path | None = None, *, config_file: Path | None = None) -> ProjectConfig:
-    """Read the project configuration for *start* (default: the working directory)."""
+def _explicit_config(config_file: Path) -> tuple[Path, str, Mapping[str, Any]]:
+    """``--config FILE``: a lockcheck table (the whole file, or its [tool.lockcheck]) or
+    pip-tools' [tool.pip-tools] tables, whatever the file's name."""
+    data = _load_toml(config_file)
+    tools = _section(data, config_file, "tool")
+    if tools is None and config_file.name != "pyproject.toml":
+        return config_file.resolve(), "lockcheck", data
+    for kind in ("lockcheck", "pip-tools"):
+        table = _section(data, config_file, "tool", kind)
+        if table is not None:
+            return config_file.resolve(), kind, table
+    return config_file.resolve(), "lockcheck", {}
+
+
+def load_config(
+    start: Path | None = None, *, config_file: Path | None = None, no_config: bool = False
+) -> ProjectConfig:
+    """Read the project configuration for *start* (default: the working directory);
+    *no_config* (``--no-config``) reads none: zero config, as pip-tools' option."""
     from lockcheck.compile import CompileSettings
 
     start = (start or Path.cwd()).resolve()
-    if config_file is not None:
-        data = _load_toml(config_file)
-        if config_file.name == "pyproject.toml":
-            table = _section(data, config_file, "tool", "lockcheck")
-            kind = "lockcheck"
-            if table is None and "pip-tools" in (_section(data, config_file, "tool") or {}):
-                table, kind = _section(data, config_file, "tool", "pip-tools"), "pip-tools"
-        else:
-            table, kind = data, "lockcheck"
-        found = (config_file.resolve(), kind, table or {})
+    if no_config:
+        found = None
+    elif config_file is not None:
+        found = _explicit_config(config_file)
     else:
         found = find_config(start)
     if found is None:
@@ -454,14 +501,63 @@ def _allow_yanked(value: object, path: Path) -> frozenset[str]:
     return frozenset(canonicalize_name(i) for i in value)
 
 
-def sync_defaults(start: Path) -> tuple[list[Path], Path | None]:
-    """The configured lock files and ``venv`` for ``sync``, read without the compile machinery
-    (a no-op sync must stay cheap).  ([], None) without a lockcheck configuration."""
-    found = find_config(start)
-    if found is None or found[1] != "lockcheck":
-        return [], None
-    path, _kind, table = found
+#: The settings that apply to sync too (index and TLS options), as SyncOptions fields.
+_SYNC_FIELDS = frozenset(
+    {
+        "index_url",
+        "extra_index_urls",
+        "no_index",
+        "find_links",
+        "trusted_hosts",
+        "cert",
+        "client_cert",
+        "build_isolation",
+        "pip_args",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SyncDefaults:
+    """What the configuration says to ``sync``: its locks, its target and index options."""
+
+    locks: tuple[Path, ...] = ()
+    # The target venv (lockcheck's ``venv``) or interpreter (pip-tools' python-executable).
+    python: Path | None = None
+    # SyncOptions field -> value, for the options the command line leaves unset.
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+def sync_defaults(start: Path, *, no_config: bool = False) -> SyncDefaults:
+    """The configured lock files, target and index options for ``sync``, read without the
+    compile machinery (a no-op sync must stay cheap).  pip-tools' table gives its shared
+    keys and its [tool.pip-tools.sync] section; lockcheck's its locks and ``venv``."""
+    found = None if no_config else find_config(start)
+    if found is None:
+        return SyncDefaults()
+    path, kind, table = found
     root = path.parent
+    if kind == "pip-tools":
+        section = table.get("sync", {})
+        if not isinstance(section, Mapping):
+            raise ConfigError("[tool.pip-tools.sync] must be a table", file=path)
+        table = {k: v for k, v in table.items() if k not in ("compile", "sync")} | dict(section)
+    pip_tools = kind == "pip-tools"
+    where = "[tool.pip-tools] " if pip_tools else ""
+    changes = _option_changes(table, path, where, pip_tools=pip_tools)
+    options = {k: v for k, v in changes.items() if k in _SYNC_FIELDS}
+    python: Path | None = None
+    for raw_key, value in table.items():
+        if _normalise_key(raw_key) in ("venv", "python-executable"):
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}{raw_key} must be a path string", file=path)
+            python = root / value
+    return SyncDefaults(tuple(_configured_locks(table, root, kind)), python, options)
+
+
+def _configured_locks(table: Mapping[str, Any], root: Path, kind: str) -> list[Path]:
+    if kind != "lockcheck":
+        return []
     locks: list[Path] = []
     for lock in table.get("lock", []) or []:
         if not isinstance(lock, dict):
@@ -472,8 +568,7 @@ def sync_defaults(start: Path) -> tuple[list[Path], Path | None]:
             first = inputs[0] if isinstance(inputs, list) and inputs else str(inputs)
             output = default_output_for((Path(first),), Path())
         locks.append(root / output)
-    venv = table.get("venv")
-    return locks, (root / venv if isinstance(venv, str) else None)
+    return locks
 
 
 def _relative(path: Path, root: Path) -> Path:

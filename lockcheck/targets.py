@@ -100,7 +100,11 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     header = _pylock_header(path) if parsed is None else parsed.header
     changes: dict[str, Any] = {}
     if header is not None and header.options is not None:
-        changes = settings_changes_from_options(header.options)
+        try:
+            changes = settings_changes_from_options(header.options)
+        except InputError as exc:
+            line = header.command_line or header.line
+            raise InputError(f"its header's command: {exc}", file=lock, line=line) from None
     elif parsed is not None:
         changes = _options_from_content(parsed)
     # A custom command ("make upgrade") or no header at all (pip-compile --no-header) hides

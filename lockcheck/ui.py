@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import NoReturn
 
-__all__ = ["exit_interrupted", "interactive", "status"]
+__all__ = ["exit_interrupted", "interactive", "status", "use_colour"]
 
 
 def interactive() -> bool:
@@ -19,14 +19,25 @@ def interactive() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
 
 
+def use_colour(color: bool | None = None) -> bool:
+    """Whether to colour: ``--color``/``--no-color`` when given (pip-tools' options), else
+    not when ``NO_COLOR`` is set (no-color.org), else when a human is watching."""
+    if color is not None:
+        return color
+    if os.environ.get("NO_COLOR"):
+        return False
+    return interactive()
+
+
 @contextlib.contextmanager
 def status(
-    message: str, *, quiet: bool = False, verbose: int = 0
+    message: str, *, quiet: bool = False, verbose: int = 0, color: bool | None = None
 ) -> Iterator[Callable[[str], None] | None]:
     """Progress while the block runs; yields a callback taking one-line updates (or None).
 
-    On a terminal: a rich spinner whose text follows the updates.  Elsewhere (CI, pipes):
-    plain lines on stderr, only with ``--verbose``; nothing with ``--quiet``.
+    On a terminal: a rich spinner whose text follows the updates, coloured as
+    :func:`use_colour` says.  Elsewhere (CI, pipes): plain lines on stderr, only with
+    ``--verbose``; nothing with ``--quiet``.
     """
     if quiet:
         yield None
@@ -39,7 +50,7 @@ def status(
         return
     from rich.console import Console
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, no_color=not use_colour(color))
     with console.status(message) as live:
         yield lambda line: live.update(f"{message}: {line}")
 

@@ -186,3 +186,54 @@ def test_changed_files_select_locks_and_their_layers(tmp_path, monkeypatch):
     assert names([Path("requirements-dev.in")]) == ["requirements-dev.txt"]
     assert names([Path("README.md")]) == []
     assert names([Path("pyproject.toml")]) == ["requirements.txt", "requirements-dev.txt"]
+
+
+def test_pip_tools_toml_wins_even_without_a_table(tmp_path):
+    """pip-tools reads the first of .pip-tools.toml and pyproject.toml that exists."""
+    write(
+        tmp_path,
+        {
+            ".pip-tools.toml": "# nothing yet\n",
+            "pyproject.toml": "[tool.pip-tools]\ngenerate-hashes = true\n",
+            ".git/HEAD": "",
+        },
+    )
+    config = load_config(tmp_path)
+    assert config.path == tmp_path / ".pip-tools.toml"
+    assert "generate_hashes" not in config.options
+
+
+def test_choice_values_take_pip_compiles_spelling(tmp_path):
+    write(tmp_path, {"pyproject.toml": "[tool.lockcheck]\nnewline = 'lf'\n", ".git/HEAD": ""})
+    assert load_config(tmp_path).options["newline"] == "LF"
+    write(tmp_path, {"pyproject.toml": "[tool.pip-tools]\nannotation-style = 'inline'\n"})
+    with pytest.raises(ConfigError, match=r"annotation-style=inline: expected one of line"):
+        load_config(tmp_path)
+
+
+def test_sync_takes_index_options_from_either_table(tmp_path):
+    from lockcheck.config import sync_defaults
+
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.lockcheck]\nindex-url = 'https://a.invalid/simple'\n"
+            "no-build-isolation = true\nvenv = 'env'\n"
+            "[[tool.lockcheck.lock]]\ninputs = ['requirements.in']\n",
+            ".git/HEAD": "",
+        },
+    )
+    defaults = sync_defaults(tmp_path)
+    assert defaults.options == {"index_url": "https://a.invalid/simple", "build_isolation": False}
+    assert defaults.python == tmp_path / "env"
+    assert defaults.locks == (tmp_path / "requirements.txt",)
+    assert sync_defaults(tmp_path, no_config=True).options == {}
+
+
+def test_sync_reads_a_bad_value_as_an_error_naming_the_key(tmp_path):
+    from lockcheck.config import sync_defaults
+
+    text = "[tool.pip-tools.sync]\nextra-index-url = 3\n"
+    write(tmp_path, {"pyproject.toml": text, ".git/HEAD": ""})
+    with pytest.raises(ConfigError, match="extra-index-url must be a string or a list"):
+        sync_defaults(tmp_path)

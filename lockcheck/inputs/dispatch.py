@@ -48,6 +48,7 @@ def read_inputs(
         raise InputError(
             f"{what} has effect only with pyproject.toml, setup.cfg and setup.py inputs"
         )
+    by_file = _groups_by_file(paths, groups)
     parser = RequirementFileParser(environ=environ, relative_to=relative_to)
     requirements: list[InputRequirement] = []
     files: list[Path] = []
@@ -59,7 +60,7 @@ def read_inputs(
                 Path(path),
                 extras=extras,
                 all_extras=all_extras,
-                groups=groups,
+                groups=by_file[_same_file(path)],
                 build_isolation=build_isolation,
                 index_env=index_env,
                 relative_to=relative_to,
@@ -83,3 +84,27 @@ def read_inputs(
         options=parsed.options,
         files=unique_files,
     )
+
+
+def _same_file(path: Path | str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _groups_by_file(paths: Sequence[Path | str], groups: Sequence[str]) -> dict[str, list[str]]:
+    """The dependency groups to read from each project file: a plain name from every one,
+    uv's ``pyproject.toml:dev`` only from the file it names, which must be an input."""
+    projects = [_same_file(p) for p in paths if is_project_file(p)]
+    out: dict[str, list[str]] = {project: [] for project in projects}
+    for group in groups:
+        where, qualified, name = group.rpartition(":")
+        if not qualified or not where.endswith(".toml"):
+            for project in projects:
+                out[project].append(group)
+            continue
+        if _same_file(where) not in out:
+            raise InputError(
+                f"--group {group}: {where} is not among the inputs",
+                hint=f"add {where} to the inputs, or name the group alone",
+            )
+        out[_same_file(where)].append(name)
+    return out

@@ -303,10 +303,11 @@ def render_requirements(
     caller may pass as *fallback_texts*; LF when none has a newline.
     """
     text = "".join(line + "\n" for line in _lines(resolution, settings))
-    if settings.newline == "preserve":
+    # pip-compile spells them LF, CRLF, native, preserve, in any case.
+    if settings.newline.lower() == "preserve":
         newline = detect_newline(existing_text, *fallback_texts) or "\n"
     else:
-        newline = _NEWLINES[settings.newline]
+        newline = _NEWLINES[settings.newline.lower()]
     return text if newline == "\n" else text.replace("\n", newline)
 
 

@@ -7,6 +7,7 @@ aliases are uv's: ``linux`` is x86_64 glibc, ``macos`` is Apple silicon, ``windo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from packaging import tags
@@ -29,12 +30,14 @@ class Platform:
     os_name: str
     platform_machine: str
     arch: str  # the arch in wheel tags
+    # Linux: the newest glibc whose manylinux wheels fit (uv's x86_64-manylinux_2_17 ...).
+    glibc: tuple[int, int] = _MANYLINUX_GLIBC
 
     def platform_tags(self) -> list[str]:
         """Wheel platform tags, most preferred first."""
         if self.sys_platform == "linux":
             out: list[str] = []
-            major, top = _MANYLINUX_GLIBC
+            major, top = self.glibc
             for minor in range(top, 4, -1):
                 if minor < 17 and self.arch not in ("x86_64", "i686"):
                     break  # glibc < 2.17 wheels exist only for Intel
@@ -76,13 +79,34 @@ _ALIASES = {
 }
 
 
+#: uv's ``<arch>-manylinux2014`` and ``<arch>-manylinux_2_<minor>``: Linux, glibc bounded.
+_MANYLINUX_TRIPLE = re.compile(r"(x86_64|aarch64)-manylinux(?:2014|_2_(\d+))")
+
+
 def platform_named(name: str) -> Platform:
-    key = name.strip().lower().replace("_", "-").replace("-amd64", "-x86_64")
+    """A platform by lockcheck's name, an alias, or one of uv's target triples."""
+    raw = name.strip().lower()
+    if raw in _ALIASES:
+        return PLATFORMS[_ALIASES[raw]]
+    match = _MANYLINUX_TRIPLE.fullmatch(raw)
+    if match:
+        minor = int(match.group(2) or 17)
+        if not 17 <= minor <= _MANYLINUX_GLIBC[1]:
+            raise InputError(
+                f"unknown platform {name!r}: lockcheck targets manylinux_2_17 to "
+                f"manylinux_2_{_MANYLINUX_GLIBC[1]}"
+            )
+        return replace(PLATFORMS[f"linux-{match.group(1)}"], glibc=(2, minor))
+    key = raw.replace("_", "-").replace("x86-64", "x86_64").replace("-amd64", "-x86_64")
     key = _ALIASES.get(key, key).replace("-arm64", "-aarch64")
     key = _ALIASES.get(key, key)
     if key not in PLATFORMS:
         known = ", ".join(["linux", "macos", "windows", *sorted(PLATFORMS)])
-        raise InputError(f"unknown platform {name!r}; expected one of {known}")
+        raise InputError(
+            f"unknown platform {name!r}; expected one of {known}, or the uv target triple "
+            "of one of them (x86_64-unknown-linux-gnu, x86_64-manylinux_2_28, "
+            "aarch64-apple-darwin, x86_64-pc-windows-msvc ...)"
+        )
     return PLATFORMS[key]
 
 

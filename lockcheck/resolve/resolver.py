@@ -84,6 +84,8 @@ class ResolveRequest:
     output_dir: Path | None = None
     # Called with a short line each time a package is pinned (progress display).
     progress: Callable[[str], None] | None = None
+    # pip-compile's --max-rounds: raises the bound above MAX_ROUNDS, never lowers it.
+    max_rounds: int = 0
     # Universal locks: accept wheels of every platform (see ResolveOptions).
     any_platform_wheel: bool = False
 
@@ -170,12 +172,13 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
     attempts = [provider_constraints]
     if held:
         attempts.insert(0, _merged(provider_constraints, held))
+    bound = max(MAX_ROUNDS, request.max_rounds)
     for attempt, constraints in enumerate(attempts, start=1):
         provider = LockProvider(index, options, constraints, preferred)
         provider._metadata = bootstrap._metadata
         reporter = _Reporter(request.progress)
         try:
-            result = Resolver(provider, reporter).resolve(root_reqs, max_rounds=MAX_ROUNDS)
+            result = Resolver(provider, reporter).resolve(root_reqs, max_rounds=bound)
         except ResolutionImpossible as exc:
             if attempt < len(attempts):
                 continue
@@ -187,7 +190,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
         except ResolutionTooDeep:
             if attempt < len(attempts):
                 continue
-            raise _gave_up(reporter) from None
+            raise _gave_up(reporter, bound) from None
         return _to_resolution(result, request, index, provider, labels, markers)
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
@@ -235,7 +238,7 @@ def _preferred_versions(request: ResolveRequest) -> dict[NormalizedName, Version
     }
 
 
-def _gave_up(reporter: _Reporter) -> ResolutionFailed:
+def _gave_up(reporter: _Reporter, bound: int) -> ResolutionFailed:
     """The error for a resolution that ran out of rounds, naming where it kept backtracking."""
     busiest = sorted(reporter.conflicts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     names = ", ".join(name for name, _count in busiest) or "no package in particular"
@@ -245,7 +248,7 @@ def _gave_up(reporter: _Reporter) -> ResolutionFailed:
     ]
     causes.append("tighten the requirements on these packages in the inputs")
     return ResolutionFailed(
-        f"cannot resolve: gave up after {MAX_ROUNDS} rounds of backtracking on {names}",
+        f"cannot resolve: gave up after {bound} rounds of backtracking on {names}",
         causes=causes,
     )
 

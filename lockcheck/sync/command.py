@@ -20,10 +20,12 @@ __all__ = ["sync_command"]
 @click.argument("locks", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--python",
+    "--python-executable",
     "python",
     metavar="PATH",
-    help="Target virtualenv (its directory or its python). Default: $VIRTUAL_ENV unless "
-    "it is pre-commit's hook environment, else .venv at the repository root (created).",
+    help="Target virtualenv (its directory or its python; --python-executable is pip-sync's "
+    "name). Default: $VIRTUAL_ENV unless it is pre-commit's hook environment, else .venv at "
+    "the repository root (created).",
 )
 @click.option(
     "-n", "--dry-run", is_flag=True, help="Print the plan; exit 1 if anything would change."
@@ -37,8 +39,15 @@ __all__ = ["sync_command"]
     help="Byte-compile installed modules with the target interpreter.",
 )
 @index_options
+@click.option("--pip-args", metavar="ARGS", help="pip-sync's: the index and TLS options in ARGS.")
+@click.option("--no-config", is_flag=True, help="Read no configuration file.")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Force colours on or off (default: on a terminal, unless NO_COLOR is set).",
+)
 @click.pass_context
 def sync_command(
     ctx: click.Context,
@@ -58,8 +67,11 @@ def sync_command(
     build_isolation: bool,
     cache_dir: Path | None,
     offline: bool,
+    pip_args: str | None,
+    no_config: bool,
     quiet: bool,
     verbose: int,
+    color: bool | None,
 ) -> None:
     """Make a virtualenv hold exactly what LOCKS pin (default: requirements.txt).
 
@@ -70,31 +82,39 @@ def sync_command(
     from lockcheck.sync.engine import SyncOptions
     from lockcheck.sync.target import resolve_target
 
-    options = SyncOptions(
-        dry_run=dry_run,
-        use_stamp=not force,
-        compile_bytecode=compile_bytecode,
-        index_url=index_url,
-        extra_index_urls=extra_index_urls,
-        no_index=no_index,
-        find_links=find_links,
-        trusted_hosts=trusted_hosts,
-        cert=cert,
-        client_cert=client_cert,
-        cache_dir=cache_dir,
-        offline=offline,
-        build_isolation=build_isolation,
-        warn=_warn,
-    )
+    given = {
+        "index_url": index_url,
+        "extra_index_urls": extra_index_urls,
+        "no_index": no_index,
+        "find_links": find_links,
+        "trusted_hosts": trusted_hosts,
+        "cert": cert,
+        "client_cert": client_cert,
+        "build_isolation": build_isolation,
+        "pip_args": pip_args,
+    }
     try:
         from lockcheck.config import sync_defaults
 
-        configured, configured_venv = sync_defaults(Path.cwd())
-        lock_paths = list(locks) or configured or [_default_lock()]
-        if python is None and configured_venv is not None:
-            python = str(configured_venv)
+        defaults = sync_defaults(Path.cwd(), no_config=no_config)
+        # The command line wins over the configuration, option by option.
+        for name, value in defaults.options.items():
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
+                given[name] = value
+        options = SyncOptions(
+            dry_run=dry_run,
+            use_stamp=not force,
+            compile_bytecode=compile_bytecode,
+            cache_dir=cache_dir,
+            offline=offline,
+            warn=_warn,
+            **given,
+        )
+        lock_paths = list(locks) or list(defaults.locks) or [_default_lock()]
+        if python is None and defaults.python is not None:
+            python = str(defaults.python)
         venv = resolve_target(python)
-        report = _run(lock_paths, venv, options, ask=ask, quiet=quiet, verbose=verbose)
+        report = _run(lock_paths, venv, options, ask=ask, quiet=quiet, verbose=verbose, color=color)
     except KeyboardInterrupt:
         from lockcheck.ui import exit_interrupted
 
@@ -141,10 +161,11 @@ def _write_fast_stamp(locks: list[Path], venv: Path, quiet: bool) -> None:
     import sys
 
     from lockcheck import stamps
+    from lockcheck.config import CONFIG_FILES
     from lockcheck.sync.stamp import STAMP_NAME, dist_dirs, site_packages_dirs
 
     cwd = Path.cwd()
-    files = {cwd / ".lockcheck.toml", cwd / "pyproject.toml", venv / STAMP_NAME}
+    files = {*(cwd / name for name in CONFIG_FILES), venv / STAMP_NAME}
     files.update(Path(p).resolve() for p in locks)
     sites = site_packages_dirs(venv)
     files.update(sites)
@@ -169,11 +190,12 @@ def _default_lock() -> Path:
 class _LazyProgress:
     """Progress that starts drawing on its first update: the stamp path never imports rich."""
 
-    def __init__(self, *, quiet: bool, verbose: int) -> None:
+    def __init__(self, *, quiet: bool, verbose: int, color: bool | None = None) -> None:
         import contextlib
 
         self._quiet = quiet
         self._verbose = verbose
+        self._color = color
         self._stack = contextlib.ExitStack()
         self._callback = None
         self._started = False
@@ -184,7 +206,7 @@ class _LazyProgress:
 
             self._started = True
             self._callback = self._stack.enter_context(
-                status("Syncing", quiet=self._quiet, verbose=self._verbose)
+                status("Syncing", quiet=self._quiet, verbose=self._verbose, color=self._color)
             )
         if self._callback is not None:
             self._callback(line)
@@ -195,10 +217,10 @@ class _LazyProgress:
         self._callback = None
 
 
-def _run(locks, venv, options, *, ask: bool, quiet: bool, verbose: int):  # type: ignore[no-untyped-def]
+def _run(locks, venv, options, *, ask: bool, quiet: bool, verbose: int, color=None):  # type: ignore[no-untyped-def]
     from lockcheck.sync.engine import sync_env
 
-    progress = _LazyProgress(quiet=quiet, verbose=verbose)
+    progress = _LazyProgress(quiet=quiet, verbose=verbose, color=color)
 
     def confirm(plan):  # type: ignore[no-untyped-def]
         progress.close()

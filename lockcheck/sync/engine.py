@@ -68,6 +68,8 @@ class SyncOptions:
     cache_dir: Path | None = None
     offline: bool = False
     build_isolation: bool = True
+    # pip-sync's --pip-args: its index and TLS options apply (lockcheck.pipargs).
+    pip_args: str | None = None
     environ: Mapping[str, str] | None = None
     # Told each warning (a yanked release about to be installed) before the venv changes.
     warn: Callable[[str], None] | None = None
@@ -126,6 +128,7 @@ def _index_settings(
         cache_dir=options.cache_dir,
         offline=options.offline,
         build_isolation=options.build_isolation,
+        pip_args=options.pip_args,
     )
     return merge_index_options(settings, file_opts, environ)
 
