@@ -13,6 +13,7 @@ GitHub workflow commands, JSON) only format them.  Two levels:
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any, ClassVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lockcheck.errors import redact_url
+from lockcheck.errors import InputError, redact_url
 
 __all__ = [
     "CredentialsInLock",
@@ -426,8 +427,27 @@ def _show_option(option: str, value: object) -> str:
     return f"{option}={redact_url(str(value))}"
 
 
-def _option_drift(lock: Any, settings: Any, inputs: Any, label: str) -> list[Drift]:
-    """Options-block lines that differ from what compile writes (credentials masked)."""
+#: Options-block lines that say where packages come from (and so where ``sync`` goes).
+INDEX_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "--trusted-host", "--no-index")
+
+
+def names_an_index(settings: Any) -> bool:
+    """Whether the project's own settings (command line, config file) name index options;
+    pip's ambient settings (pip.conf, ``PIP_INDEX_URL``) are not in these fields."""
+    return bool(
+        settings.index_url
+        or settings.extra_index_urls
+        or settings.find_links
+        or settings.trusted_hosts
+        or settings.no_index
+    )
+
+
+def _option_drift(
+    lock: Any, settings: Any, inputs: Any, label: str, *, index_options: bool = True
+) -> list[Drift]:
+    """Options-block lines that differ from what compile writes (credentials masked);
+    *index_options* False leaves the index lines out of the comparison."""
     from lockcheck.compile import expected_options_block
     from lockcheck.lockfile.reader import ParsedLock
 
@@ -440,8 +460,11 @@ def _option_drift(lock: Any, settings: Any, inputs: Any, label: str) -> list[Dri
     found: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for number, option, value in lock.option_lines:
         found[option].append((number, redact_url(value)))
+    compared = set(expected) | set(found)
+    if not index_options:
+        compared -= set(INDEX_OPTIONS)
     out: list[Drift] = []
-    for option in sorted(set(expected) | set(found)):
+    for option in sorted(compared):
         want = expected.get(option, [])
         have = found.get(option, [])
         values = [value for _, value in have]
@@ -454,10 +477,17 @@ def _option_drift(lock: Any, settings: Any, inputs: Any, label: str) -> list[Dri
 
 
 def structural_drift(
-    settings: Any, inputs: Any, lock_text: str, lock_label: str, *, orphans: bool = True
+    settings: Any,
+    inputs: Any,
+    lock_text: str,
+    lock_label: str,
+    *,
+    orphans: bool = True,
+    index_options: bool = True,
 ) -> list[Drift]:
     """Every rule that needs no network (*inputs*: the settings' ParsedInputs); *orphans*
-    False when the inputs are a guess, so a pin another input needs is not called one."""
+    False when the inputs are a guess, so a pin another input needs is not called one;
+    *index_options* False when nothing the project says names the lock's index."""
     from lockcheck.compile import read_any_lock, target_python
     from lockcheck.resolve.environment import TargetEnvironment
 
@@ -466,7 +496,7 @@ def structural_drift(
     lock = read_any_lock(lock_text, (settings.cwd or Path.cwd()) / output)
     reasons: list[Drift] = list(_credentials(lock_text, lock_label))
     reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
-    reasons += _option_drift(lock, settings, inputs, lock_label)
+    reasons += _option_drift(lock, settings, inputs, lock_label, index_options=index_options)
     # A universal lock may pin a name once per environment: judge the pin for the target.
     entries: dict[NormalizedName, Any] = {}
     for e in lock.entries:
@@ -581,20 +611,39 @@ def check_lock(
     from lockcheck.compile import inputs_are_static, read_settings_inputs
 
     text = path.read_bytes().decode("utf-8", errors="replace")
-    inputs = read_settings_inputs(settings, cwd) if settings.src_files else ParsedInputs()
+    guessed = ", ".join(p.as_posix() for p in settings.src_files)
+    unread = ""
+    try:
+        inputs = read_settings_inputs(settings, cwd) if settings.src_files else ParsedInputs()
+    except InputError as exc:
+        if inputs_known:
+            raise
+        # Only a guess at the inputs: what it cannot tell is said, not made an error.
+        inputs, unread = ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
     report.files = [path, *(Path(f) for f in inputs.files)]
     report.files += [cwd / f for f in settings.constraint_files]
     report.cacheable = not any(
         r.link or (r.requirement and r.requirement.url) for r in inputs.requirements
     ) and inputs_are_static((*settings.src_files, *(Path(f) for f in inputs.files)), cwd)
-    report.reasons.extend(structural_drift(settings, inputs, text, name, orphans=inputs_known))
-    if not inputs_known:
-        guessed = ", ".join(p.as_posix() for p in settings.src_files)
-        report.note = (
-            "its header does not name its inputs, so only what the lock shows was "
-            + (f"checked (with {guessed} as one of its inputs)" if guessed else "checked")
-            + "; name them in [tool.lockcheck] for a full check"
+    # A lock whose command is unknown may have named its index on that command line: only
+    # the project's own settings can say it should be another (pip.conf is CI's, not its).
+    index_options = inputs_known or names_an_index(settings)
+    report.reasons.extend(
+        structural_drift(
+            settings, inputs, text, name, orphans=inputs_known, index_options=index_options
         )
+    )
+    if not inputs_known:
+        as_input = f" (with {guessed} as one of its inputs)" if guessed and not unread else ""
+        report.note = (
+            "its header does not name its inputs, so only what the lock shows was checked"
+            + as_input
+            + (f" ({unread})" if unread else "")
+            + "; name them in [tool.lockcheck] for a full check"
+            + ("" if index_options else _index_lines_as_written(text, path))
+        )
+        if not offline:
+            report.reasons.extend(_foreign_hashes_on_index(text, path, name, settings))
         return report
     if limit:
         report.note = limit
@@ -705,9 +754,14 @@ def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
 
     A pin listing only some of its release's files is not drift: pip-compile keeps an
     existing pin's hashes (a file uploaded later is not added) and so does compile."""
+    return _foreign(text, name, _hashed_entries(text, name, resolution))
+
+
+def _foreign(text: str, name: str, hashed: Iterator[tuple[Any, set[str]]]) -> list[ForeignHash]:
+    """The digests of each (entry, the release's digests) in *hashed* that are not its."""
     out: list[ForeignHash] = []
     lines = text.replace("\r\n", "\n").split("\n")
-    for entry, known in _hashed_entries(text, name, resolution):
+    for entry, known in hashed:
         pkg = entry.package
         # Only sha256 is known for every file; another algorithm's digest cannot be judged.
         for digest in sorted(d for d in pkg.hashes if d.startswith("sha256:") and d not in known):
@@ -730,6 +784,46 @@ def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any
         known.update(resolved.hashes)
         if known:
             yield entry, known
+
+
+def _index_lines_as_written(text: str, path: Path) -> str:
+    """The note's clause for index lines left uncompared (credentials masked), or ""."""
+    from lockcheck.compile import read_any_lock
+
+    lines = [
+        f"{option} {redact_url(value)}".strip()
+        for _, option, value in getattr(read_any_lock(text, path), "option_lines", ())
+        if option in INDEX_OPTIONS
+    ]
+    return f"; its index lines were taken as written ({', '.join(lines)})" if lines else ""
+
+
+def _foreign_hashes_on_index(text: str, path: Path, name: str, settings: Any) -> list[ForeignHash]:
+    """Foreign hashes of a lock that is not resolved again: each hashed pin's release is
+    looked up on the index the lock itself names (where ``sync`` will fetch it)."""
+    from lockcheck.compile import merge_index_options, read_any_lock
+    from lockcheck.index.finder import PackageFinder
+    from lockcheck.models import IndexOptions
+
+    lock = read_any_lock(text, path)
+    hashed = [e for e in lock.entries if e.package.hashes and e.package.version is not None]
+    if not hashed:
+        return []
+    environ = dict(os.environ if settings.environ is None else settings.environ)
+    file_opts = getattr(lock, "options", None) or IndexOptions()
+    index = merge_index_options(settings, file_opts, environ)
+    with PackageFinder(index, environ=environ) as finder:
+        finder.prefetch_pages(e.package.name for e in hashed)
+
+        def digests(entry: Any) -> set[str]:
+            pkg = entry.package
+            files = finder.project_versions(pkg.name).get(pkg.version, ())
+            listed = {f"sha256:{f.hashes['sha256']}" for f in files if f.hashes.get("sha256")}
+            if set(pkg.hashes) <= listed or all(f.hashes.get("sha256") for f in files):
+                return listed
+            return {f"sha256:{finder.sha256(f)}" for f in files}
+
+        return _foreign(text, name, ((e, known) for e in hashed if (known := digests(e))))
 
 
 def _line_of(lines: Sequence[str], needle: str, first: int, last: int) -> int:

@@ -216,7 +216,7 @@ def _steering_files(cwd: Path) -> set[Path]:
 
     from lockcheck.index.pipconfig import config_files
 
-    files = {cwd / ".lockcheck.toml", cwd / "pyproject.toml"}
+    files = {cwd / ".lockcheck.toml", cwd / "pyproject.toml", cwd / ".pip-tools.toml"}
     files.update(config_files(os.environ))
     return files
 

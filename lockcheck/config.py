@@ -31,6 +31,7 @@ from lockcheck.paths import default_output_for
 
 __all__ = [
     "CONFIG_FILES",
+    "PIP_TOOLS_CONFIG_FILES",
     "LockTarget",
     "ProjectConfig",
     "find_config",
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 CONFIG_FILES = (".lockcheck.toml", "pyproject.toml")
+#: Where pip-tools users keep ``[tool.pip-tools]``, read when no lockcheck table is found.
+PIP_TOOLS_CONFIG_FILES = (".pip-tools.toml", "pyproject.toml")
 
 # Keys of the lockcheck table besides the compile options.
 _GLOBAL_KEYS = {"lock", "venv", "cache-dir"}
@@ -170,11 +173,13 @@ def find_config(start: Path) -> tuple[Path, str, Mapping[str, Any]] | None:
                 table = _section(data, path, "tool", "lockcheck")
             if table is not None:
                 return path, "lockcheck", table
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file():
-            pip_tools = _section(_load_toml(pyproject), pyproject, "tool", "pip-tools")
-            if pip_tools is not None:
-                return pyproject, "pip-tools", pip_tools
+        # pip-tools 7.4+ reads .pip-tools.toml before pyproject.toml.
+        for name in PIP_TOOLS_CONFIG_FILES:
+            path = directory / name
+            if path.is_file():
+                pip_tools = _section(_load_toml(path), path, "tool", "pip-tools")
+                if pip_tools is not None:
+                    return path, "pip-tools", pip_tools
         if (directory / ".git").exists() or directory.parent == directory:
             return None
         directory = directory.parent
@@ -311,7 +316,7 @@ def load_config(start: Path | None = None, *, config_file: Path | None = None) -
     start = (start or Path.cwd()).resolve()
     if config_file is not None:
         data = _load_toml(config_file)
-        if config_file.name == "pyproject.toml":
+        if config_file.name in PIP_TOOLS_CONFIG_FILES:
             table = _section(data, config_file, "tool", "lockcheck")
             kind = "lockcheck"
             if table is None and "pip-tools" in (_section(data, config_file, "tool") or {}):
