@@ -360,8 +360,7 @@ def test_a_custom_command_that_hides_the_inputs_reports_no_guessed_drift(
         assert result.returncode == 0, describe(result)
         assert "orphan" not in result.stderr and "no input needs" not in result.stderr
         assert "does not name its inputs" in result.stdout + result.stderr, describe(result)
-    # What the lock itself shows is still checked: an input of the sibling without a pin,
-    # and credentials written in the file.
+    # What the lock itself shows is still checked: credentials written in the file.
     text = (tmp_path / LOCK).read_text()
     (tmp_path / LOCK).write_text(text.replace(server.url, server.url.replace("//", "//u:pw@")))
     result = run_lockcheck("check", LOCK, "--offline", cwd=tmp_path, env=env)
@@ -559,3 +558,23 @@ def test_a_guessed_input_that_cannot_be_read_leaves_the_lock_checked_as_far_as_i
     result = run_lockcheck("check", "--offline", cwd=tmp_path)
     assert result.returncode == 2, describe(result)
     assert "remote requirement files are not supported" in result.stderr, describe(result)
+
+
+@pytest.mark.parametrize(("env", "header"), HIDDEN_INPUTS)
+def test_a_pin_the_custom_command_took_out_is_no_drift(
+    tmp_path, make_index, universe_wheelhouse, env, header
+):
+    """openedx's `make upgrade` compiles test.in, then deletes the Django pin ("let tox
+    control the Django version"): the sibling .in is only a guess at what made the lock, so
+    its unpinned requirement is said in the note, not reported as drift."""
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("flask\nidna\n")
+    text = _pip_compile(tmp_path, server, "--strip-extras", *header, env=env)
+    start = text.index("idna==")
+    (tmp_path / LOCK).write_text(text[:start] + text[text.index("itsdangerous==") :])
+    for args in (("--offline",), ()):
+        result = run_lockcheck(
+            "check", LOCK, *args, cwd=tmp_path, env={"PIP_INDEX_URL": server.url}
+        )
+        assert result.returncode == 0, describe(result)
+        assert "idna (-r requirements.in) has no pin" in result.stdout, describe(result)
