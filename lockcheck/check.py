@@ -40,6 +40,7 @@ __all__ = [
     "PinChanged",
     "PinRemoved",
     "PythonMismatch",
+    "StaleVia",
     "TextDrift",
     "UnsatisfiedPin",
     "check_lock",
@@ -109,6 +110,22 @@ class OrphanPin(Drift):
 
     def message(self) -> str:
         return f"{self.name}=={self.version} is pinned but no input needs it any more"
+
+
+@dataclass(frozen=True)
+class StaleVia(Drift):
+    """A pin still needed, whose ``# via`` names an input that no longer asks for it."""
+
+    kind: ClassVar[str] = "stale-via"
+    name: str = ""
+    version: str = ""
+    source: str = ""
+
+    def message(self) -> str:
+        return (
+            f"{self.name}=={self.version} is annotated as asked for by {self.source}, "
+            "which no longer asks for it"
+        )
 
 
 @dataclass(frozen=True)
@@ -528,7 +545,10 @@ def structural_drift(
                 UnsatisfiedPin(lock_label, entry.line, name, str(pkg.version), str(r), req.source)
             )
     if orphans:
-        reasons += _orphans(lock, roots, lock_label)
+        orphaned = _orphans(lock, roots, lock_label)
+        reasons += orphaned
+        gone = {r.name for r in orphaned}
+        reasons += _stale_vias(lock, inputs, lock_label, gone)
     if settings.generate_hashes:
         for entry in lock.entries:
             pkg = entry.package
@@ -541,6 +561,28 @@ def structural_drift(
 def _is_unhashable(pkg: Any) -> bool:
     link = pkg.link or ""
     return bool(link) and ("+" in link.split("://", 1)[0] or not link.endswith((".whl", ".gz")))
+
+
+def _stale_vias(lock: Any, inputs: Any, label: str, gone: set[str]) -> list[StaleVia]:
+    """Pins (not in *gone*, the orphans) whose ``# via`` names an input file that no longer
+    names them.  Only labels the inputs themselves carry are judged, and only files whose
+    every requirement has a name (a path needing a build might be anything)."""
+    asked: dict[str, set[str]] = defaultdict(set)
+    unnamed: set[str] = set()
+    for req in (*inputs.requirements, *inputs.constraints):
+        if req.name is None:
+            unnamed.add(req.source)
+        else:
+            asked[req.source].add(req.name)
+    out: list[StaleVia] = []
+    for e in lock.entries:
+        pkg = e.package
+        if e.commented or pkg.name in gone:
+            continue
+        for source in pkg.via:
+            if source in asked and source not in unnamed and pkg.name not in asked[source]:
+                out.append(StaleVia(label, e.line, pkg.name, str(pkg.version or ""), source))
+    return out
 
 
 def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
@@ -660,11 +702,9 @@ def check_lock(
     # The compile is the authority on pins: a structural reason it contradicts is not what
     # the fix would change, so it is dropped rather than shown as the cause.
     same = result.text == text or _same_body_of_pip_compile_lock(text, result.text)
-    kept = (
-        set()
-        if same
-        else {(k[0], str(e.package.version or "")) for k, e in _pins(result.text, name).items()}
-    )
+    compiled = {} if same else _pins(result.text, name)
+    kept = {(k[0], str(e.package.version or "")) for k, e in compiled.items()}
+    kept |= {(k[0], source) for k, e in compiled.items() for source in e.package.via}
     report.reasons = [r for r in report.reasons if not _contradicted(r, same, kept)]
     report.reasons.extend(foreign_hashes(text, name, result.resolution))
     if not same:
@@ -677,17 +717,19 @@ def check_lock(
     return report
 
 
-_PIN_REASONS = (OrphanPin, MissingPin, UnsatisfiedPin, MissingHashes)
+_PIN_REASONS = (OrphanPin, MissingPin, UnsatisfiedPin, MissingHashes, StaleVia)
 #: Reasons that rest on the inputs alone: a guess when the header does not name them.
 _GUESSED_REASONS = (MissingPin, UnsatisfiedPin)
 
 
 def _contradicted(reason: Drift, same: bool, kept: set[tuple[str, str]]) -> bool:
     """Whether the compiled lock shows *reason* to be wrong: any pin-level reason when the
-    compile writes the lock as it is; an orphan the compile keeps (*kept*: its (name,
-    version) pins) at the same version."""
+    compile writes the lock as it is; an orphan the compile keeps, or a ``# via`` it still
+    writes (*kept*: its (name, version) and (name, via source) pairs)."""
     if not isinstance(reason, _PIN_REASONS):
         return False
+    if isinstance(reason, StaleVia):
+        return same or (reason.name, reason.source) in kept
     return same or (isinstance(reason, OrphanPin) and (reason.name, reason.version) in kept)
 
 

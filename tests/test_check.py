@@ -578,3 +578,35 @@ def test_a_pin_the_custom_command_took_out_is_no_drift(
         )
         assert result.returncode == 0, describe(result)
         assert "idna (-r requirements.in) has no pin" in result.stdout, describe(result)
+
+
+def test_an_input_dropped_but_still_needed_is_drift_offline(
+    tmp_path, make_index, universe_wheelhouse
+):
+    """Found on a real lock (Hochfrequenz/ahbicht): pytz taken out of requirements.in but
+    still needed by another pin.  pip-compile then only drops "-r requirements.in" from its
+    "# via"; the offline check must see that too (the lock says an input asks for it), and
+    both levels name the pin and the input rather than "the text differs"."""
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("flask\nclick\n")
+    text = _pip_compile(tmp_path, server, "--strip-extras")
+    assert "click==8.1.7\n    # via\n    #   -r requirements.in\n    #   flask\n" in text
+    (tmp_path / "requirements.in").write_text("flask\n")
+    for args in (("--offline",), ()):
+        result = run_lockcheck("check", LOCK, *args, "--format", "json", cwd=tmp_path)
+        assert result.returncode == 1, describe(result)
+        reasons = json.loads(result.stdout)["locks"][0]["reasons"]
+        assert [(r["kind"], r["name"]) for r in reasons] == [("stale-via", "click")], reasons
+        assert (
+            "asked for by -r requirements.in, which no longer asks for it"
+            in (reasons[0]["message"])
+        )
+    assert run_pip_compile_changes_only_the_via(tmp_path, server)
+
+
+def run_pip_compile_changes_only_the_via(folder, server) -> bool:
+    before = (folder / LOCK).read_text()
+    after = _pip_compile(folder, server, "--strip-extras")
+    return after == before.replace(
+        "    # via\n    #   -r requirements.in\n    #   flask\n", "    # via flask\n"
+    )
