@@ -654,14 +654,14 @@ def check_lock(
 
     text = path.read_bytes().decode("utf-8", errors="replace")
     guessed = ", ".join(p.as_posix() for p in settings.src_files)
-    unread = ""
+    aside = ""  # what the note adds about a guessed input
     try:
         inputs = read_settings_inputs(settings, cwd) if settings.src_files else ParsedInputs()
     except InputError as exc:
         if inputs_known:
             raise
         # Only a guess at the inputs: what it cannot tell is said, not made an error.
-        inputs, unread = ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
+        inputs, aside = ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
     report.files = [path, *(Path(f) for f in inputs.files)]
     report.files += [cwd / f for f in settings.constraint_files]
     report.cacheable = not any(
@@ -676,17 +676,17 @@ def check_lock(
         )
     )
     if not inputs_known:
-        as_input = f" (with {guessed} as one of its inputs)" if guessed and not unread else ""
+        as_input = f" (with {guessed} as one of its inputs)" if guessed and not aside else ""
         # The command may have edited its output (openedx's `make upgrade` deletes the
         # Django pin): what the guessed input asks for is said, never counted as drift.
         guesses = [r for r in report.reasons if isinstance(r, _GUESSED_REASONS)]
         report.reasons = [r for r in report.reasons if not isinstance(r, _GUESSED_REASONS)]
         if guesses:
-            unread = "not counted: " + "; ".join(r.message() for r in guesses)
+            aside = "not counted: " + "; ".join(r.message() for r in guesses)
         report.note = (
             "its header does not name its inputs, so only what the lock shows was checked"
             + as_input
-            + (f" ({unread})" if unread else "")
+            + (f" ({aside})" if aside else "")
             + "; name them in [tool.lockcheck] for a full check"
             + ("" if index_options else _index_lines_as_written(text, path))
         )
