@@ -114,14 +114,22 @@ class OrphanPin(Drift):
 
 @dataclass(frozen=True)
 class StaleVia(Drift):
-    """A pin still needed, whose ``# via`` names an input that no longer asks for it."""
+    """A pin still needed whose ``# via`` names an input that no longer asks for it, or
+    misses one that now does: compile changes only the annotation."""
 
     kind: ClassVar[str] = "stale-via"
     name: str = ""
     version: str = ""
     source: str = ""
+    # True: the input asks for the pin but its "# via" does not name the input.
+    unnamed: bool = False
 
     def message(self) -> str:
+        if self.unnamed:
+            return (
+                f"{self.name}=={self.version} is asked for by {self.source}, which its # via "
+                "does not name"
+            )
         return (
             f"{self.name}=={self.version} is annotated as asked for by {self.source}, "
             "which no longer asks for it"
@@ -522,6 +530,7 @@ def structural_drift(
             entries[e.package.name] = e
     extras = frozenset(canonicalize_name(e) for e in settings.extras) or None
     roots: set[NormalizedName] = set()
+    asking: dict[NormalizedName, set[str]] = defaultdict(set)  # pin -> inputs that ask
     for req in (*inputs.requirements, *inputs.constraints):
         r = req.requirement
         if r is not None and r.marker is not None and not env.evaluate(r.marker, extras):
@@ -533,6 +542,7 @@ def structural_drift(
         constraint = req.constraint or req in inputs.constraints
         if not constraint:
             roots.add(name)
+            asking[name].add(req.source)
         if entry is None:
             if not constraint:
                 reasons.append(MissingPin(lock_label, None, name, str(r), req.source))
@@ -548,7 +558,7 @@ def structural_drift(
         orphaned = _orphans(lock, roots, lock_label)
         reasons += orphaned
         gone = {r.name for r in orphaned}
-        reasons += _stale_vias(lock, inputs, lock_label, gone)
+        reasons += _stale_vias(lock, inputs, lock_label, gone, asking)
     if settings.generate_hashes:
         for entry in lock.entries:
             pkg = entry.package
@@ -563,10 +573,14 @@ def _is_unhashable(pkg: Any) -> bool:
     return bool(link) and ("+" in link.split("://", 1)[0] or not link.endswith((".whl", ".gz")))
 
 
-def _stale_vias(lock: Any, inputs: Any, label: str, gone: set[str]) -> list[StaleVia]:
+def _stale_vias(
+    lock: Any, inputs: Any, label: str, gone: set[str], asking: Mapping[str, set[str]]
+) -> list[StaleVia]:
     """Pins (not in *gone*, the orphans) whose ``# via`` names an input file that no longer
-    names them.  Only labels the inputs themselves carry are judged, and only files whose
-    every requirement has a name (a path needing a build might be anything)."""
+    names them, or does not name one that does (*asking*: pin -> the requirement files whose
+    applicable lines ask for it).  Only labels the inputs themselves carry are judged, and
+    only files whose every requirement has a name (a path needing a build might be anything);
+    a lock written without annotations has nothing to judge."""
     asked: dict[str, set[str]] = defaultdict(set)
     unnamed: set[str] = set()
     for req in (*inputs.requirements, *inputs.constraints):
@@ -575,13 +589,20 @@ def _stale_vias(lock: Any, inputs: Any, label: str, gone: set[str]) -> list[Stal
         else:
             asked[req.source].add(req.name)
     out: list[StaleVia] = []
-    for e in lock.entries:
+    entries = [e for e in lock.entries if not e.commented]
+    if not any(e.package.via for e in entries):
+        return out
+    for e in entries:
         pkg = e.package
-        if e.commented or pkg.name in gone:
+        if pkg.name in gone:
             continue
+        version = str(pkg.version or "")
         for source in pkg.via:
             if source in asked and source not in unnamed and pkg.name not in asked[source]:
-                out.append(StaleVia(label, e.line, pkg.name, str(pkg.version or ""), source))
+                out.append(StaleVia(label, e.line, pkg.name, version, source))
+        for source in sorted(asking.get(pkg.name, set()) - set(pkg.via)):
+            if source.startswith("-r ") and source not in unnamed:
+                out.append(StaleVia(label, e.line, pkg.name, version, source, unnamed=True))
     return out
 
 
@@ -728,8 +749,8 @@ def _contradicted(reason: Drift, same: bool, kept: set[tuple[str, str]]) -> bool
     writes (*kept*: its (name, version) and (name, via source) pairs)."""
     if not isinstance(reason, _PIN_REASONS):
         return False
-    if isinstance(reason, StaleVia):
-        return same or (reason.name, reason.source) in kept
+    if isinstance(reason, StaleVia):  # compile's "# via" must show the change
+        return same or ((reason.name, reason.source) in kept) != reason.unnamed
     return same or (isinstance(reason, OrphanPin) and (reason.name, reason.version) in kept)
 
 

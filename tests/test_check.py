@@ -610,3 +610,24 @@ def run_pip_compile_changes_only_the_via(folder, server) -> bool:
     return after == before.replace(
         "    # via\n    #   -r requirements.in\n    #   flask\n", "    # via flask\n"
     )
+
+
+def test_an_input_added_that_is_already_pinned_is_drift_offline(
+    tmp_path, make_index, universe_wheelhouse
+):
+    """Found on a real lock (Hochfrequenz/ahbicht docs): requests added to the .in while
+    sphinx already pulled it in.  pip-compile only adds "-r ..." to its "# via"; the offline
+    check must see that too, and both levels name the pin and the input."""
+    server = make_index(universe_wheelhouse)
+    (tmp_path / "requirements.in").write_text("flask\n")
+    _pip_compile(tmp_path, server, "--strip-extras")
+    (tmp_path / "requirements.in").write_text("flask\nclick\n")
+    for args in (("--offline",), ()):
+        result = run_lockcheck("check", LOCK, *args, "--format", "json", cwd=tmp_path)
+        assert result.returncode == 1, describe(result)
+        reasons = json.loads(result.stdout)["locks"][0]["reasons"]
+        assert [(r["kind"], r["name"]) for r in reasons] == [("stale-via", "click")], reasons
+        assert (
+            "asked for by -r requirements.in, which its # via does not name"
+            in (reasons[0]["message"])
+        )
