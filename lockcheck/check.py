@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lockcheck.errors import InputError, redact_url
+from lockcheck.errors import InputError, LockcheckError, redact_url
 
 __all__ = [
     "CredentialsInLock",
@@ -555,10 +555,10 @@ def structural_drift(
                 UnsatisfiedPin(lock_label, entry.line, name, str(pkg.version), str(r), req.source)
             )
     if orphans:
-        orphaned = _orphans(lock, roots, lock_label)
-        reasons += orphaned
-        gone = {r.name for r in orphaned}
-        reasons += _stale_vias(lock, inputs, lock_label, gone, asking)
+        reasons += _orphans(lock, roots, lock_label)
+        # A pin already named for another reason needs no word on its annotation.
+        named = {r.name for r in reasons if isinstance(r, (OrphanPin, UnsatisfiedPin))}
+        reasons += _stale_vias(lock, inputs, lock_label, named, asking)
     if settings.generate_hashes:
         for entry in lock.entries:
             pkg = entry.package
@@ -576,7 +576,7 @@ def _is_unhashable(pkg: Any) -> bool:
 def _stale_vias(
     lock: Any, inputs: Any, label: str, gone: set[str], asking: Mapping[str, set[str]]
 ) -> list[StaleVia]:
-    """Pins (not in *gone*, the orphans) whose ``# via`` names an input file that no longer
+    """Pins (not in *gone*: named for another reason) whose ``# via`` names an input that no longer
     names them, or does not name one that does (*asking*: pin -> the requirement files whose
     applicable lines ask for it).  Only labels the inputs themselves carry are judged, and
     only files whose every requirement has a name (a path needing a build might be anything);
@@ -719,7 +719,14 @@ def check_lock(
         return report
     if offline:
         return report
-    result = compile_lock(replace(settings, offline=False, dry_run=True))
+    try:
+        result = compile_lock(replace(settings, offline=False, dry_run=True))
+    except LockcheckError as exc:
+        if not report.reasons:
+            raise
+        # What the lock itself shows is drift whatever the resolution says.
+        report.note = f"the full check stopped: {redact_url(str(exc)).splitlines()[0]}"
+        return report
     # The compile is the authority on pins: a structural reason it contradicts is not what
     # the fix would change, so it is dropped rather than shown as the cause.
     same = result.text == text or _same_body_of_pip_compile_lock(text, result.text)

@@ -631,3 +631,18 @@ def test_an_input_added_that_is_already_pinned_is_drift_offline(
             "asked for by -r requirements.in, which its # via does not name"
             in (reasons[0]["message"])
         )
+
+
+def test_structural_drift_stands_when_the_full_resolution_fails(project):
+    """Found on a real lock (Hochfrequenz/ahbicht tests, `pytest` narrowed to `pytest<8`): the
+    resolution behind the full level failed, and check exited 2 with a build error although
+    the drift was certain.  A reason the lock itself shows is reported (exit 1); the note
+    says why the full level stopped."""
+    folder, _ = project
+    (folder / "requirements.in").write_text("flask\nwerkzeug<0.1\n")
+    result = run_lockcheck("check", "--format", "json", cwd=folder)
+    assert result.returncode == 1, describe(result)
+    (lock,) = json.loads(result.stdout)["locks"]
+    assert [r["kind"] for r in lock["reasons"]] == ["unsatisfied-pin"], lock
+    assert lock["note"].startswith("the full check stopped: "), lock
+    assert "werkzeug" in lock["note"], lock
