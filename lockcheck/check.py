@@ -13,6 +13,7 @@ GitHub workflow commands, JSON) only format them.  Two levels:
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any, ClassVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lockcheck.errors import redact_url
+from lockcheck.errors import InputError, LockcheckError, redact_url
 
 __all__ = [
     "CredentialsInLock",
@@ -39,6 +40,7 @@ __all__ = [
     "PinChanged",
     "PinRemoved",
     "PythonMismatch",
+    "StaleVia",
     "TextDrift",
     "UnsatisfiedPin",
     "YankedPin",
@@ -109,6 +111,30 @@ class OrphanPin(Drift):
 
     def message(self) -> str:
         return f"{self.name}=={self.version} is pinned but no input needs it any more"
+
+
+@dataclass(frozen=True)
+class StaleVia(Drift):
+    """A pin still needed whose ``# via`` names an input that no longer asks for it, or
+    misses one that now does: compile changes only the annotation."""
+
+    kind: ClassVar[str] = "stale-via"
+    name: str = ""
+    version: str = ""
+    source: str = ""
+    # True: the input asks for the pin but its "# via" does not name the input.
+    unnamed: bool = False
+
+    def message(self) -> str:
+        if self.unnamed:
+            return (
+                f"{self.name}=={self.version} is asked for by {self.source}, which its # via "
+                "does not name"
+            )
+        return (
+            f"{self.name}=={self.version} is annotated as asked for by {self.source}, "
+            "which no longer asks for it"
+        )
 
 
 @dataclass(frozen=True)
@@ -448,8 +474,27 @@ def _show_option(option: str, value: object) -> str:
     return f"{option}={redact_url(str(value))}"
 
 
-def _option_drift(lock: Any, settings: Any, inputs: Any, label: str) -> list[Drift]:
-    """Options-block lines that differ from what compile writes (credentials masked)."""
+#: Options-block lines that say where packages come from (and so where ``sync`` goes).
+INDEX_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "--trusted-host", "--no-index")
+
+
+def names_an_index(settings: Any) -> bool:
+    """Whether the project's own settings (command line, config file) name index options;
+    pip's ambient settings (pip.conf, ``PIP_INDEX_URL``) are not in these fields."""
+    return bool(
+        settings.index_url
+        or settings.extra_index_urls
+        or settings.find_links
+        or settings.trusted_hosts
+        or settings.no_index
+    )
+
+
+def _option_drift(
+    lock: Any, settings: Any, inputs: Any, label: str, *, index_options: bool = True
+) -> list[Drift]:
+    """Options-block lines that differ from what compile writes (credentials masked);
+    *index_options* False leaves the index lines out of the comparison."""
     from lockcheck.compile import expected_options_block
     from lockcheck.lockfile.reader import ParsedLock
 
@@ -462,8 +507,11 @@ def _option_drift(lock: Any, settings: Any, inputs: Any, label: str) -> list[Dri
     found: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for number, option, value in lock.option_lines:
         found[option].append((number, redact_url(value)))
+    compared = set(expected) | set(found)
+    if not index_options:
+        compared -= set(INDEX_OPTIONS)
     out: list[Drift] = []
-    for option in sorted(set(expected) | set(found)):
+    for option in sorted(compared):
         want = expected.get(option, [])
         have = found.get(option, [])
         values = [value for _, value in have]
@@ -476,10 +524,17 @@ def _option_drift(lock: Any, settings: Any, inputs: Any, label: str) -> list[Dri
 
 
 def structural_drift(
-    settings: Any, inputs: Any, lock_text: str, lock_label: str, *, orphans: bool = True
+    settings: Any,
+    inputs: Any,
+    lock_text: str,
+    lock_label: str,
+    *,
+    orphans: bool = True,
+    index_options: bool = True,
 ) -> list[Drift]:
     """Every rule that needs no network (*inputs*: the settings' ParsedInputs); *orphans*
-    False when the inputs are a guess, so a pin another input needs is not called one."""
+    False when the inputs are a guess, so a pin another input needs is not called one;
+    *index_options* False when nothing the project says names the lock's index."""
     from lockcheck.compile import read_any_lock, target_python
     from lockcheck.resolve.environment import TargetEnvironment
 
@@ -488,7 +543,7 @@ def structural_drift(
     lock = read_any_lock(lock_text, (settings.cwd or Path.cwd()) / output)
     reasons: list[Drift] = list(_credentials(lock_text, lock_label))
     reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
-    reasons += _option_drift(lock, settings, inputs, lock_label)
+    reasons += _option_drift(lock, settings, inputs, lock_label, index_options=index_options)
     # A universal lock may pin a name once per environment: judge the pin for the target.
     entries: dict[NormalizedName, Any] = {}
     for e in lock.entries:
@@ -497,6 +552,7 @@ def structural_drift(
             entries[e.package.name] = e
     extras = frozenset(canonicalize_name(e) for e in settings.extras) or None
     roots: set[NormalizedName] = set()
+    asking: dict[NormalizedName, set[str]] = defaultdict(set)  # pin -> inputs that ask
     for req in (*inputs.requirements, *inputs.constraints):
         r = req.requirement
         if r is not None and r.marker is not None and not env.evaluate(r.marker, extras):
@@ -508,6 +564,7 @@ def structural_drift(
         constraint = req.constraint or req in inputs.constraints
         if not constraint:
             roots.add(name)
+            asking[name].add(req.source)
         if entry is None:
             if not constraint:
                 reasons.append(MissingPin(lock_label, None, name, str(r), req.source))
@@ -521,6 +578,9 @@ def structural_drift(
             )
     if orphans:
         reasons += _orphans(lock, roots, lock_label)
+        # A pin already named for another reason needs no word on its annotation.
+        named = {r.name for r in reasons if isinstance(r, (OrphanPin, UnsatisfiedPin))}
+        reasons += _stale_vias(lock, inputs, lock_label, named, asking)
     if settings.generate_hashes:
         for entry in lock.entries:
             pkg = entry.package
@@ -533,6 +593,39 @@ def structural_drift(
 def _is_unhashable(pkg: Any) -> bool:
     link = pkg.link or ""
     return bool(link) and ("+" in link.split("://", 1)[0] or not link.endswith((".whl", ".gz")))
+
+
+def _stale_vias(
+    lock: Any, inputs: Any, label: str, gone: set[str], asking: Mapping[str, set[str]]
+) -> list[StaleVia]:
+    """Pins (not in *gone*: named for another reason) whose ``# via`` names an input that no longer
+    names them, or does not name one that does (*asking*: pin -> the requirement files whose
+    applicable lines ask for it).  Only labels the inputs themselves carry are judged, and
+    only files whose every requirement has a name (a path needing a build might be anything);
+    a lock written without annotations has nothing to judge."""
+    asked: dict[str, set[str]] = defaultdict(set)
+    unnamed: set[str] = set()
+    for req in (*inputs.requirements, *inputs.constraints):
+        if req.name is None:
+            unnamed.add(req.source)
+        else:
+            asked[req.source].add(req.name)
+    out: list[StaleVia] = []
+    entries = [e for e in lock.entries if not e.commented]
+    if not any(e.package.via for e in entries):
+        return out
+    for e in entries:
+        pkg = e.package
+        if pkg.name in gone:
+            continue
+        version = str(pkg.version or "")
+        for source in pkg.via:
+            if source in asked and source not in unnamed and pkg.name not in asked[source]:
+                out.append(StaleVia(label, e.line, pkg.name, version, source))
+        for source in sorted(asking.get(pkg.name, set()) - set(pkg.via)):
+            if source.startswith("-r ") and source not in unnamed:
+                out.append(StaleVia(label, e.line, pkg.name, version, source, unnamed=True))
+    return out
 
 
 def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
@@ -606,20 +699,45 @@ def check_lock(
     from lockcheck.compile import inputs_are_static, read_settings_inputs
 
     text = path.read_bytes().decode("utf-8", errors="replace")
-    inputs = read_settings_inputs(settings, cwd) if settings.src_files else ParsedInputs()
+    guessed = ", ".join(p.as_posix() for p in settings.src_files)
+    aside = ""  # what the note adds about a guessed input
+    try:
+        inputs = read_settings_inputs(settings, cwd) if settings.src_files else ParsedInputs()
+    except InputError as exc:
+        if inputs_known:
+            raise
+        # Only a guess at the inputs: what it cannot tell is said, not made an error.
+        inputs, aside = ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
     report.files = [path, *(Path(f) for f in inputs.files)]
     report.files += [cwd / f for f in settings.constraint_files]
     report.cacheable = not any(
         r.link or (r.requirement and r.requirement.url) for r in inputs.requirements
     ) and inputs_are_static((*settings.src_files, *(Path(f) for f in inputs.files)), cwd)
-    report.reasons.extend(structural_drift(settings, inputs, text, name, orphans=inputs_known))
-    if not inputs_known:
-        guessed = ", ".join(p.as_posix() for p in settings.src_files)
-        report.note = (
-            "its header does not name its inputs, so only what the lock shows was "
-            + (f"checked (with {guessed} as one of its inputs)" if guessed else "checked")
-            + "; name them in [tool.lockcheck] for a full check"
+    # A lock whose command is unknown may have named its index on that command line: only
+    # the project's own settings can say it should be another (pip.conf is CI's, not its).
+    index_options = inputs_known or names_an_index(settings)
+    report.reasons.extend(
+        structural_drift(
+            settings, inputs, text, name, orphans=inputs_known, index_options=index_options
         )
+    )
+    if not inputs_known:
+        as_input = f" (with {guessed} as one of its inputs)" if guessed and not aside else ""
+        # The command may have edited its output (openedx's `make upgrade` deletes the
+        # Django pin): what the guessed input asks for is said, never counted as drift.
+        guesses = [r for r in report.reasons if isinstance(r, _GUESSED_REASONS)]
+        report.reasons = [r for r in report.reasons if not isinstance(r, _GUESSED_REASONS)]
+        if guesses:
+            aside = "not counted: " + "; ".join(r.message() for r in guesses)
+        report.note = (
+            "its header does not name its inputs, so only what the lock shows was checked"
+            + as_input
+            + (f" ({aside})" if aside else "")
+            + "; name them in [tool.lockcheck] for a full check"
+            + ("" if index_options else _index_lines_as_written(text, path))
+        )
+        if not offline:
+            report.reasons.extend(_foreign_hashes_on_index(text, path, name, settings))
         return report
     if limit:
         report.note = limit
@@ -627,15 +745,20 @@ def check_lock(
     if offline:
         report.note = "yanked pins were not checked (offline)"
         return report
-    result = compile_lock(replace(settings, offline=False, dry_run=True))
+    try:
+        result = compile_lock(replace(settings, offline=False, dry_run=True))
+    except LockcheckError as exc:
+        if not report.reasons:
+            raise
+        # What the lock itself shows is drift whatever the resolution says.
+        report.note = f"the full check stopped: {redact_url(str(exc)).splitlines()[0]}"
+        return report
     # The compile is the authority on pins: a structural reason it contradicts is not what
     # the fix would change, so it is dropped rather than shown as the cause.
     same = result.text == text or _same_body_of_pip_compile_lock(text, result.text)
-    kept = (
-        set()
-        if same
-        else {(k[0], str(e.package.version or "")) for k, e in _pins(result.text, name).items()}
-    )
+    compiled = {} if same else _pins(result.text, name)
+    kept = {(k[0], str(e.package.version or "")) for k, e in compiled.items()}
+    kept |= {(k[0], source) for k, e in compiled.items() for source in e.package.via}
     report.reasons = [r for r in report.reasons if not _contradicted(r, same, kept)]
     report.reasons.extend(foreign_hashes(text, name, result.resolution))
     if not same:
@@ -716,15 +839,19 @@ def _plain_finder(settings: Any, inputs: Any) -> Any:
     return PackageFinder(merge_index_options(settings, inputs.options, environ))
 
 
-_PIN_REASONS = (OrphanPin, MissingPin, UnsatisfiedPin, MissingHashes)
+_PIN_REASONS = (OrphanPin, MissingPin, UnsatisfiedPin, MissingHashes, StaleVia)
+#: Reasons that rest on the inputs alone: a guess when the header does not name them.
+_GUESSED_REASONS = (MissingPin, UnsatisfiedPin)
 
 
 def _contradicted(reason: Drift, same: bool, kept: set[tuple[str, str]]) -> bool:
     """Whether the compiled lock shows *reason* to be wrong: any pin-level reason when the
-    compile writes the lock as it is; an orphan the compile keeps (*kept*: its (name,
-    version) pins) at the same version."""
+    compile writes the lock as it is; an orphan the compile keeps, or a ``# via`` it still
+    writes (*kept*: its (name, version) and (name, via source) pairs)."""
     if not isinstance(reason, _PIN_REASONS):
         return False
+    if isinstance(reason, StaleVia):  # compile's "# via" must show the change
+        return same or ((reason.name, reason.source) in kept) != reason.unnamed
     return same or (isinstance(reason, OrphanPin) and (reason.name, reason.version) in kept)
 
 
@@ -799,9 +926,14 @@ def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
 
     A pin listing only some of its release's files is not drift: pip-compile keeps an
     existing pin's hashes (a file uploaded later is not added) and so does compile."""
+    return _foreign(text, name, _hashed_entries(text, name, resolution))
+
+
+def _foreign(text: str, name: str, hashed: Iterator[tuple[Any, set[str]]]) -> list[ForeignHash]:
+    """The digests of each (entry, the release's digests) in *hashed* that are not its."""
     out: list[ForeignHash] = []
     lines = text.replace("\r\n", "\n").split("\n")
-    for entry, known in _hashed_entries(text, name, resolution):
+    for entry, known in hashed:
         pkg = entry.package
         # Only sha256 is known for every file; another algorithm's digest cannot be judged.
         for digest in sorted(d for d in pkg.hashes if d.startswith("sha256:") and d not in known):
@@ -824,6 +956,46 @@ def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any
         known.update(resolved.hashes)
         if known:
             yield entry, known
+
+
+def _index_lines_as_written(text: str, path: Path) -> str:
+    """The note's clause for index lines left uncompared (credentials masked), or ""."""
+    from lockcheck.compile import read_any_lock
+
+    lines = [
+        f"{option} {redact_url(value)}".strip()
+        for _, option, value in getattr(read_any_lock(text, path), "option_lines", ())
+        if option in INDEX_OPTIONS
+    ]
+    return f"; its index lines were taken as written ({', '.join(lines)})" if lines else ""
+
+
+def _foreign_hashes_on_index(text: str, path: Path, name: str, settings: Any) -> list[ForeignHash]:
+    """Foreign hashes of a lock that is not resolved again: each hashed pin's release is
+    looked up on the index the lock itself names (where ``sync`` will fetch it)."""
+    from lockcheck.compile import merge_index_options, read_any_lock
+    from lockcheck.index.finder import PackageFinder
+    from lockcheck.models import IndexOptions
+
+    lock = read_any_lock(text, path)
+    hashed = [e for e in lock.entries if e.package.hashes and e.package.version is not None]
+    if not hashed:
+        return []
+    environ = dict(os.environ if settings.environ is None else settings.environ)
+    file_opts = getattr(lock, "options", None) or IndexOptions()
+    index = merge_index_options(settings, file_opts, environ)
+    with PackageFinder(index, environ=environ) as finder:
+        finder.prefetch_pages(e.package.name for e in hashed)
+
+        def digests(entry: Any) -> set[str]:
+            pkg = entry.package
+            files = finder.project_versions(pkg.name).get(pkg.version, ())
+            listed = {f"sha256:{f.hashes['sha256']}" for f in files if f.hashes.get("sha256")}
+            if set(pkg.hashes) <= listed or all(f.hashes.get("sha256") for f in files):
+                return listed
+            return {f"sha256:{finder.sha256(f)}" for f in files}
+
+        return _foreign(text, name, ((e, known) for e in hashed if (known := digests(e))))
 
 
 def _line_of(lines: Sequence[str], needle: str, first: int, last: int) -> int:

@@ -210,6 +210,17 @@ def _drop_hashes(folder: Path, name: str) -> None:
     (folder / LOCK).write_text(text.replace(block.group(0), pin + "\n"))
 
 
+def _claim_input(folder: Path, name: str) -> None:
+    """Annotate *name*'s pin as asked for by requirements.in too (which does not name it)."""
+    text = (folder / LOCK).read_text()
+    block = re.search(rf"^{name}==\S+( \\\n    --hash=\S+)+\n    # via flask\n", text, re.M)
+    assert block, text
+    claimed = block.group(0).replace(
+        "    # via flask\n", "    # via\n    #   -r requirements.in\n    #   flask\n"
+    )
+    (folder / LOCK).write_text(text.replace(block.group(0), claimed))
+
+
 def _recompile(folder: Path, server, *args: str) -> None:
     result = run_lockcheck("compile", "-i", server.url, "--generate-hashes", *args, cwd=folder)
     assert result.returncode == 0, describe(result)
@@ -300,6 +311,9 @@ TAMPERS: dict[str, Tamper] = {
             f, "itsdangerous==", "idna==3.6\n    # via -r requirements.in\nitsdangerous=="
         ),
         frozenset({"orphan-pin"}),
+    ),
+    "annotated as asked for by an input that does not": Tamper(
+        lambda f, s: _claim_input(f, "click"), frozenset({"stale-via"})
     ),
     "comment added": Tamper(
         lambda f, s: edit(f, "    # via flask\n", "    # via flask\n# looks harmless\n"),
