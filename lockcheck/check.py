@@ -372,6 +372,9 @@ _CONTENT_OPTIONS = {
     "--emit-trusted-host",
     "--emit-find-links",
     "--constraint",
+    "--build-deps-for",
+    "--all-build-deps",
+    "--only-build-deps",
     # Where sync downloads from: an edited header must not pass for the settings' own.
     "--index-url",
     "--extra-index-url",
@@ -498,7 +501,7 @@ def structural_drift(
                 UnsatisfiedPin(lock_label, entry.line, name, str(pkg.version), str(r), req.source)
             )
     if orphans:
-        reasons += _orphans(lock, roots, lock_label)
+        reasons += _orphans(lock, roots, lock_label, _backend_labels(settings))
     if settings.generate_hashes:
         for entry in lock.entries:
             pkg = entry.package
@@ -513,7 +516,17 @@ def _is_unhashable(pkg: Any) -> bool:
     return bool(link) and ("+" in link.split("://", 1)[0] or not link.endswith((".whl", ".gz")))
 
 
-def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
+def _backend_labels(settings: Any) -> tuple[str, ...]:
+    """The ends of the ``# via`` labels pip-compile gives what a build backend's hooks asked
+    for: the structural level asks no backend, so those pins count as asked for."""
+    from lockcheck.inputs.builddeps import build_targets
+
+    return tuple(f"::build-system.backend::{t})" for t in build_targets(settings))
+
+
+def _orphans(
+    lock: Any, roots: set[NormalizedName], label: str, asked_by_backend: tuple[str, ...] = ()
+) -> list[Drift]:
     entries = [e for e in lock.entries if not e.commented]
     if not entries or not any(e.package.via for e in entries):
         return []  # written with --no-annotate: the graph is not in the file
@@ -522,12 +535,12 @@ def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
         for parent in e.package.via:
             children[canonicalize_name(parent)].append(e)
     seen: set[str] = set()
-    # pip-compile --all-build-deps pins build requirements "via myapp
-    # (pyproject.toml::build-system.requires)": asked for, like an input's own.
+    # pip-compile --all-build-deps pins what the backend asked for "via myapp
+    # (pyproject.toml::build-system.backend::wheel)": asked for, like an input's own.
     queue = deque(
         e
         for e in entries
-        if e.package.name in roots or any("::build-system" in v for v in e.package.via)
+        if e.package.name in roots or any(v.endswith(asked_by_backend) for v in e.package.via)
     )
     queue.extend(e for e in entries if e.package.editable)
     # A commented unsafe entry ("# requests") is there because something needs it, but its
@@ -559,14 +572,12 @@ def check_lock(
     fix: str = "",
     label: str | None = None,
     inputs_known: bool = True,
-    limit: str = "",
 ) -> LockReport:
     """Check one lock (``settings.output_file``) against its inputs; never writes.
 
     With *inputs_known* False (a custom header command or no header, and no config naming
     the lock) only what the lock itself shows is judged, offline: a reason that rests on a
-    guessed input would be a false alarm, and the report says what was left out.  A *limit*
-    (options lockcheck cannot re-run) also stops at the structural level, with that note."""
+    guessed input would be a false alarm, and the report says what was left out."""
     from lockcheck.compile import compile_lock
     from lockcheck.models import ParsedInputs
 
@@ -581,12 +592,18 @@ def check_lock(
     from lockcheck.compile import inputs_are_static, read_settings_inputs
 
     text = path.read_bytes().decode("utf-8", errors="replace")
-    inputs = read_settings_inputs(settings, cwd) if settings.src_files else ParsedInputs()
+    # The structural level asks no build backend for build dependencies (offline, fast):
+    # the full level compiles them.
+    inputs = (
+        read_settings_inputs(settings, cwd, build_hooks=False)
+        if settings.src_files
+        else ParsedInputs()
+    )
     report.files = [path, *(Path(f) for f in inputs.files)]
     report.files += [cwd / f for f in settings.constraint_files]
     report.cacheable = not any(
         r.link or (r.requirement and r.requirement.url) for r in inputs.requirements
-    ) and inputs_are_static((*settings.src_files, *(Path(f) for f in inputs.files)), cwd)
+    ) and inputs_are_static(settings, inputs, cwd)
     report.reasons.extend(structural_drift(settings, inputs, text, name, orphans=inputs_known))
     if not inputs_known:
         guessed = ", ".join(p.as_posix() for p in settings.src_files)
@@ -595,9 +612,6 @@ def check_lock(
             + (f"checked (with {guessed} as one of its inputs)" if guessed else "checked")
             + "; name them in [tool.lockcheck] for a full check"
         )
-        return report
-    if limit:
-        report.note = limit
         return report
     if offline:
         return report
