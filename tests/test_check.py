@@ -445,7 +445,7 @@ def _backend_requires_added(folder: Path) -> None:
 
 
 def _build_pin_edited(folder: Path) -> None:
-    _edit(folder / LOCK, "blinker==1.7.0", "blinker==1.6.0")
+    _edit(folder / LOCK, "blinker==1.7.0", "blinker==9.9.9")
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -479,40 +479,59 @@ BUILD_DEPS_DRIFTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def build_deps_lock(tmp_path_factory):
+class _BuildDepsLock:
     """A pip-compile --all-build-deps lock of a project whose [build-system] requires and
-    wheel hook each add a pin, with the index it was made against (made once)."""
-    from tests.fixtures.builders import PackageSpec, build_packages, make_project
-    from tests.fixtures.index_server import IndexServer
+    wheel hook each add a pin, made on first use (inside a test, so pip's settings are
+    already isolated) and then copied."""
 
-    root = tmp_path_factory.mktemp("build-deps")
-    specs = [
-        PackageSpec("click", "8.1.7"),
-        PackageSpec("itsdangerous", "2.1.2"),
-        PackageSpec("blinker", "1.6.0"),
-        PackageSpec("blinker", "1.7.0"),
-        PackageSpec("sdistdep", "2.0"),
-    ]
-    wheelhouse = build_packages(specs, root / "wheelhouse")
-    with IndexServer(wheelhouse.directory) as server:
+    def __init__(self, root: Path, server) -> None:
+        self.root, self.server = root, server
+        self._project: Path | None = None
+
+    def copy(self, destination: Path) -> Path:
+        import shutil
+
+        if self._project is None:
+            self._project = self._make()
+        return Path(shutil.copytree(self._project, destination / self._project.name))
+
+    def _make(self) -> Path:
+        from tests.fixtures.builders import make_project
+
         project = make_project(
-            root,
+            self.root,
             "myapp",
             dependencies=["click"],
             build_requires=["itsdangerous"],
             backend_requires={"wheel": ["blinker"]},
         )
         options = ("--all-build-deps", "--strip-extras", "--output-file=requirements.txt")
-        env = {"PIP_INDEX_URL": server.url}  # pip-compile's build environment
-        text = _pip_compile(project, server, *options, "pyproject.toml", env=env)
+        env = {"PIP_INDEX_URL": self.server.url}  # pip-compile's build environment
+        text = _pip_compile(project, self.server, *options, "pyproject.toml", env=env)
         assert (
             "itsdangerous==2.1.2\n    # via myapp (pyproject.toml::build-system.requires)" in text
         )
         assert "blinker==1.7.0\n    # via myapp (pyproject.toml::build-system.backend::wheel)" in (
             text
         )
-        yield project, server
+        return project
+
+
+@pytest.fixture(scope="module")
+def build_deps_lock(tmp_path_factory):
+    from tests.fixtures.builders import PackageSpec, build_packages
+    from tests.fixtures.index_server import IndexServer
+
+    root = tmp_path_factory.mktemp("build-deps")
+    specs = [
+        PackageSpec("click", "8.1.7"),
+        PackageSpec("itsdangerous", "2.1.2"),
+        PackageSpec("blinker", "1.7.0"),
+        PackageSpec("sdistdep", "2.0"),
+    ]
+    wheelhouse = build_packages(specs, root / "wheelhouse")
+    with IndexServer(wheelhouse.directory) as server:
+        yield _BuildDepsLock(root, server)
 
 
 @pytest.mark.parametrize("drift", ["none", *BUILD_DEPS_DRIFTS])
@@ -522,10 +541,7 @@ def test_a_pip_compile_lock_with_build_dependencies_gets_the_full_check(
     """pip-compile --all-build-deps pins what building the project needs; lockcheck compiles
     that too, so the untouched lock passes both levels with no note, and each real drift
     fails with the reason that names what compile then changes (issue 12)."""
-    import shutil
-
-    source, _server = build_deps_lock
-    project = Path(shutil.copytree(source, tmp_path / "myapp"))
+    project = build_deps_lock.copy(tmp_path)
     make, expected = BUILD_DEPS_DRIFTS.get(drift, (_no_drift, {}))
     make(project)
     for level, args in (("offline", ("--offline",)), ("full", ())):
