@@ -1,4 +1,4 @@
-"""PEP 517 builds: core metadata and wheels of local source trees and sdists.
+"""PEP 517 builds: core metadata, build requirements and wheels of source trees and sdists.
 
 Uses pypa ``build`` (``ProjectBuilder`` + ``DefaultIsolatedEnv``) but installs the build
 requirements itself, so the user's index settings (``index_env``: ``PIP_INDEX_URL``,
@@ -20,7 +20,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 __all__ = [
     "INDEX_ENV_KEYS",
     "SDIST_SUFFIXES",
+    "BuildSession",
     "build_wheel",
+    "open_build",
     "prepare_metadata",
     "unpack_sdist",
 ]
@@ -80,21 +82,67 @@ def prepare_metadata(
         with contextlib.suppress(OSError):
             return parse_core_metadata(cache_file.read_bytes(), origin=str(source))
 
-    with contextlib.ExitStack() as stack:
-        tree = _source_tree(source, stack)
-        builder = _make_builder(tree, source, isolation, index_env, stack)
-        out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lockcheck-meta-")))
-        with _translate_errors("failed to prepare metadata", source):
-            dist_info = Path(builder.metadata_path(out))
-        try:
-            data = (dist_info / "METADATA").read_bytes()
-        except OSError as exc:
-            raise BuildError("the build backend wrote no METADATA", file=source) from exc
+    with open_build(source, isolation=isolation, index_env=index_env) as session:
+        data = session.metadata_bytes()
 
     metadata = parse_core_metadata(data, origin=str(source))
     if cache_file is not None:
         _atomic_write(cache_file, data)
     return metadata
+
+
+class BuildSession:
+    """One source tree with its build environment ready: the backend's hooks, asked in it.
+
+    Made by :func:`open_build`; every hook's failure is a :class:`BuildError`.
+    """
+
+    def __init__(self, builder: build.ProjectBuilder, source: Path) -> None:
+        self._builder = builder
+        self._source = source
+
+    @property
+    def system_requires(self) -> tuple[str, ...]:
+        """``[build-system] requires`` (build's setuptools default without one), sorted."""
+        return tuple(sorted(self._builder.build_system_requires))
+
+    def requires_for(self, target: str) -> tuple[str, ...]:
+        """What ``get_requires_for_build_<target>`` returns (wheel, sdist, editable), sorted."""
+        with _translate_errors(f"failed to get the requirements to build a {target}", self._source):
+            return tuple(sorted(self._builder.get_requires_for_build(target)))
+
+    def metadata_bytes(self) -> bytes:
+        """The ``METADATA`` ``prepare_metadata_for_build_wheel`` writes (or a built wheel's)."""
+        with tempfile.TemporaryDirectory(prefix="lockcheck-meta-") as out:
+            with _translate_errors("failed to prepare metadata", self._source):
+                dist_info = Path(self._builder.metadata_path(out))
+            try:
+                return (dist_info / "METADATA").read_bytes()
+            except OSError as exc:
+                raise BuildError("the build backend wrote no METADATA", file=self._source) from exc
+
+    def metadata(self) -> CoreMetadata:
+        return parse_core_metadata(self.metadata_bytes(), origin=str(self._source))
+
+
+@contextlib.contextmanager
+def open_build(
+    source: Path,
+    *,
+    isolation: bool = True,
+    index_env: Mapping[str, str] | None = None,
+    shown: Path | str | None = None,
+) -> Iterator[BuildSession]:
+    """A :class:`BuildSession` of a source tree or sdist archive: with *isolation*, a fresh
+    environment holding ``[build-system] requires`` and what building a wheel needs (the
+    environment pip-compile asks its hooks in), removed on exit.  Errors name *shown* (the
+    input as the user gave it) instead of *source*."""
+    source = Path(source)
+    with contextlib.ExitStack() as stack:
+        tree = _source_tree(source, stack)
+        named = Path(shown) if shown is not None else source
+        builder = _make_builder(tree, named, isolation, index_env, stack)
+        yield BuildSession(builder, named)
 
 
 def build_wheel(

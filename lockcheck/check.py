@@ -420,6 +420,9 @@ _CONTENT_OPTIONS = {
     "--emit-trusted-host",
     "--emit-find-links",
     "--constraint",
+    "--build-deps-for",
+    "--all-build-deps",
+    "--only-build-deps",
     # Where sync downloads from: an edited header must not pass for the settings' own.
     "--index-url",
     "--extra-index-url",
@@ -577,7 +580,7 @@ def structural_drift(
                 UnsatisfiedPin(lock_label, entry.line, name, str(pkg.version), str(r), req.source)
             )
     if orphans:
-        reasons += _orphans(lock, roots, lock_label)
+        reasons += _orphans(lock, roots, lock_label, _backend_labels(settings))
         # A pin already named for another reason needs no word on its annotation.
         named = {r.name for r in reasons if isinstance(r, (OrphanPin, UnsatisfiedPin))}
         reasons += _stale_vias(lock, inputs, lock_label, named, asking)
@@ -628,7 +631,17 @@ def _stale_vias(
     return out
 
 
-def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
+def _backend_labels(settings: Any) -> tuple[str, ...]:
+    """The ends of the ``# via`` labels pip-compile gives what a build backend's hooks asked
+    for: the structural level asks no backend, so those pins count as asked for."""
+    from lockcheck.inputs.builddeps import build_targets
+
+    return tuple(f"::build-system.backend::{t})" for t in build_targets(settings))
+
+
+def _orphans(
+    lock: Any, roots: set[NormalizedName], label: str, asked_by_backend: tuple[str, ...] = ()
+) -> list[Drift]:
     entries = [e for e in lock.entries if not e.commented]
     if not entries or not any(e.package.via for e in entries):
         return []  # written with --no-annotate: the graph is not in the file
@@ -637,12 +650,12 @@ def _orphans(lock: Any, roots: set[NormalizedName], label: str) -> list[Drift]:
         for parent in e.package.via:
             children[canonicalize_name(parent)].append(e)
     seen: set[str] = set()
-    # pip-compile --all-build-deps pins build requirements "via myapp
-    # (pyproject.toml::build-system.requires)": asked for, like an input's own.
+    # pip-compile --all-build-deps pins what the backend asked for "via myapp
+    # (pyproject.toml::build-system.backend::wheel)": asked for, like an input's own.
     queue = deque(
         e
         for e in entries
-        if e.package.name in roots or any("::build-system" in v for v in e.package.via)
+        if e.package.name in roots or any(v.endswith(asked_by_backend) for v in e.package.via)
     )
     queue.extend(e for e in entries if e.package.editable)
     # A commented unsafe entry ("# requests") is there because something needs it, but its
@@ -674,15 +687,13 @@ def check_lock(
     fix: str = "",
     label: str | None = None,
     inputs_known: bool = True,
-    limit: str = "",
     allow_yanked: frozenset[str] = frozenset(),
 ) -> LockReport:
     """Check one lock (``settings.output_file``) against its inputs; never writes.
 
     With *inputs_known* False (a custom header command or no header, and no config naming
     the lock) only what the lock itself shows is judged, offline: a reason that rests on a
-    guessed input would be a false alarm, and the report says what was left out.  A *limit*
-    (options lockcheck cannot re-run) also stops at the structural level, with that note.
+    guessed input would be a false alarm, and the report says what was left out.
     The full level also asks the index which pins are yanked now (*allow_yanked*: the
     project names it accepts anyway); offline, the report says that was not asked."""
     from lockcheck.compile import compile_lock
@@ -702,7 +713,13 @@ def check_lock(
     guessed = ", ".join(p.as_posix() for p in settings.src_files)
     aside = ""  # what the note adds about a guessed input
     try:
-        inputs = read_settings_inputs(settings, cwd) if settings.src_files else ParsedInputs()
+        # The structural level asks no build backend for build dependencies (offline,
+        # fast): the full level compiles them.
+        inputs = (
+            read_settings_inputs(settings, cwd, build_hooks=False)
+            if settings.src_files
+            else ParsedInputs()
+        )
     except InputError as exc:
         if inputs_known:
             raise
@@ -712,7 +729,7 @@ def check_lock(
     report.files += [cwd / f for f in settings.constraint_files]
     report.cacheable = not any(
         r.link or (r.requirement and r.requirement.url) for r in inputs.requirements
-    ) and inputs_are_static((*settings.src_files, *(Path(f) for f in inputs.files)), cwd)
+    ) and inputs_are_static(settings, inputs, cwd)
     # A lock whose command is unknown may have named its index on that command line: only
     # the project's own settings can say it should be another (pip.conf is CI's, not its).
     index_options = inputs_known or names_an_index(settings)
@@ -738,9 +755,6 @@ def check_lock(
         )
         if not offline:
             report.reasons.extend(_foreign_hashes_on_index(text, path, name, settings))
-        return report
-    if limit:
-        report.note = limit
         return report
     if offline:
         report.note = "yanked pins were not checked (offline)"

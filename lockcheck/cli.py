@@ -83,6 +83,24 @@ def cli() -> None:
 @click.option("--all-extras", is_flag=True, help="Include every optional dependency.")
 @click.option("--group", "groups", multiple=True, help="PEP 735 dependency group to include.")
 @click.option(
+    "--build-deps-for",
+    "build_deps_for",
+    multiple=True,
+    type=click.Choice(["editable", "sdist", "wheel"]),  # builddeps.ALL_BUILD_TARGETS
+    help="Also lock what building this target of the project needs, with [build-system] "
+    "requires (repeatable).",
+)
+@click.option(
+    "--all-build-deps",
+    is_flag=True,
+    help="Also lock what building the project needs, for every target (wheel, sdist, editable).",
+)
+@click.option(
+    "--only-build-deps",
+    is_flag=True,
+    help="Lock only the build dependencies, not the project's own requirements.",
+)
+@click.option(
     "-c",
     "--constraint",
     "constraint_files",
@@ -366,8 +384,7 @@ def run_compile(
         record.outputs.append(result.output_file)
         if any(r.link or (r.requirement and r.requirement.url) for r in result.inputs.requirements):
             record.cacheable = False
-        read = (*settings.src_files, *(Path(f) for f in result.inputs.files))
-        if not inputs_are_static(read, settings.cwd or Path.cwd()):
+        if not inputs_are_static(settings, result.inputs, settings.cwd or Path.cwd()):
             record.cacheable = False
     if result.changed:
         try:
@@ -549,7 +566,6 @@ def check_command(
                 fix=fix,
                 label=target.name,
                 inputs_known=target.inputs_known,
-                limit=target.limit,
                 allow_yanked=config.allow_yanked,
             )
         except Exception as exc:

@@ -48,6 +48,12 @@ class CompileSettings:
     extras: tuple[str, ...] = ()
     all_extras: bool = False
     groups: tuple[str, ...] = ()
+    # pip-compile's build dependencies of project inputs: targets whose
+    # get_requires_for_build_<target> is asked (with [build-system] requires), and whether
+    # only those are locked.
+    build_deps_for: tuple[str, ...] = ()
+    all_build_deps: bool = False
+    only_build_deps: bool = False
     constraint_files: tuple[Path, ...] = ()
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
@@ -468,9 +474,13 @@ def read_settings_inputs(
     cwd: Path,
     environ: Mapping[str, str] | None = None,
     index_env: Mapping[str, str] | None = None,
+    *,
+    build_hooks: bool = True,
 ) -> ParsedInputs:
-    """The inputs and ``--constraint`` files of *settings*, read relative to *cwd*."""
+    """The inputs and ``--constraint`` files of *settings*, read relative to *cwd*
+    (*build_hooks*: see :func:`lockcheck.inputs.pyproject.read_project_input`)."""
     from lockcheck.inputs import read_inputs
+    from lockcheck.inputs.builddeps import build_targets
     from lockcheck.pipargs import with_pip_args
 
     with _working_directory(cwd):
@@ -484,16 +494,22 @@ def read_settings_inputs(
             environ=environ,
             relative_to=cwd,
             constraints=list(settings.constraint_files),
+            build_targets=build_targets(settings),
+            only_build_deps=settings.only_build_deps,
+            build_hooks=build_hooks,
         )
 
 
-def inputs_are_static(src_files: tuple[Path, ...], cwd: Path) -> bool:
+def inputs_are_static(settings: CompileSettings, inputs: ParsedInputs, cwd: Path) -> bool:
     """Whether the inputs are plain files (so a stamp of their bytes stands for them).
 
-    setup.py, setup.cfg and a pyproject.toml with dynamic dependencies are answered by a
-    build, which may read any file of the project: those runs are never stamped.
+    setup.py, setup.cfg, a pyproject.toml with dynamic dependencies and build dependencies
+    are answered by a build backend, which may read any file of the project (and comes from
+    the index): those runs are never stamped.
     """
-    for src in src_files:
+    if settings.all_build_deps or settings.build_deps_for:
+        return False
+    for src in (*settings.src_files, *(Path(f) for f in inputs.files)):
         path = src if src.is_absolute() else cwd / src
         if path.name in ("setup.py", "setup.cfg"):
             return False

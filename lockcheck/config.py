@@ -61,9 +61,6 @@ _PIP_TOOLS_IGNORED = {
     "python-executable",
     "config",
     "no-config",
-    "build-deps-for",
-    "all-build-deps",
-    "only-build-deps",
     "reuse-hashes",
     "emit-options",
     "cache-dir",
@@ -110,9 +107,6 @@ class LockTarget:
     # "make upgrade", no config): ``inputs`` is then a guess, and check reports no drift
     # that depends on it.
     inputs_known: bool = True
-    # What check cannot judge for this lock by resolving again (e.g. build dependencies
-    # pip-compile was asked for): non-empty means the structural level only, with this note.
-    limit: str = ""
 
     @property
     def name(self) -> str:

@@ -132,26 +132,7 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
         CompileSettings(), src_files=sources, output_file=Path(lock), cwd=root, **changes
     )
     constraints = tuple(settings.constraint_files)
-    limit = _unsupported_options(header)
-    return LockTarget(
-        Path(lock), sources, constraints, settings, inputs_known=inputs_known, limit=limit
-    )
-
-
-#: pip-compile options whose content lockcheck does not compile (so a resolution would
-#: remove what they added): the pins they bring are left unjudged, and check says so.
-_BUILD_DEPS_OPTIONS = ("--all-build-deps", "--build-deps-for", "--only-build-deps")
-
-
-def _unsupported_options(header: Any) -> str:
-    options = (header.options or {}) if header is not None else {}
-    asked = [o for o in _BUILD_DEPS_OPTIONS if options.get(o)]
-    if not asked:
-        return ""
-    return (
-        f"its header asks for build dependencies ({', '.join(asked)}), which lockcheck does "
-        "not compile: they were left unjudged and the lock was not resolved again"
-    )
+    return LockTarget(Path(lock), sources, constraints, settings, inputs_known=inputs_known)
 
 
 def _tool_defaults(header: Any) -> dict[str, Any]:

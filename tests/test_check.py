@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -422,28 +423,140 @@ def test_a_text_only_change_is_named_for_what_the_fix_changes(project, edit, wor
     assert words in reasons[0]["message"], reasons
 
 
-def test_build_dependencies_that_pip_compile_added_are_not_orphans(tmp_path, make_index):
-    """pip-compile --all-build-deps pins the build requirements ("# via myapp
-    (pyproject.toml::build-system.requires)"); lockcheck does not compile those, so the gate
-    counts them as asked for and says in one line that it left them unjudged (issue 12)."""
-    from tests.fixtures.builders import PackageSpec, make_project
+def _no_drift(folder: Path) -> None:
+    """Nothing: the lock as pip-compile wrote it."""
 
-    server = make_index([PackageSpec("click", "8.1.7"), PackageSpec("itsdangerous", "2.1.2")])
-    project = make_project(tmp_path, "myapp", dependencies=["click"])
-    pyproject = project / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace("requires = []", 'requires = ["itsdangerous"]')
+
+def _build_requires_added(folder: Path) -> None:
+    _edit(
+        folder / "pyproject.toml",
+        'requires = ["itsdangerous"]',
+        'requires = ["itsdangerous", "sdistdep"]',
     )
-    options = ("--all-build-deps", "--strip-extras", "--output-file=requirements.txt")
-    text = _pip_compile(project, server, *options, "pyproject.toml", cache=tmp_path / "pc")
-    assert "(pyproject.toml::build-system.requires)" in text
-    for args in (("--offline",), ()):
-        result = run_lockcheck("check", LOCK, *args, cwd=project)
-        assert result.returncode == 0, describe(result)
-        assert "build dependencies" in result.stdout, describe(result)
-    (project / LOCK).write_text((project / LOCK).read_text().replace("click==", "clack=="))
-    result = run_lockcheck("check", LOCK, "--offline", cwd=project)
-    assert result.returncode == 1, describe(result)
+
+
+def _build_requires_removed(folder: Path) -> None:
+    _edit(folder / "pyproject.toml", 'requires = ["itsdangerous"]', "requires = []")
+
+
+def _backend_requires_added(folder: Path) -> None:
+    _edit(folder / "pyproject.toml", '["blinker"]', '["blinker", "sdistdep"]')
+
+
+def _build_pin_edited(folder: Path) -> None:
+    _edit(folder / LOCK, "blinker==1.7.0", "blinker==9.9.9")
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, text
+    path.write_text(text.replace(old, new))
+
+
+#: drift -> (make it, {offline: (exit code, [(kind, name)] named), full: ...}); the
+#: structural level asks no backend, so what only the backend's hooks say is full-level.
+BUILD_DEPS_DRIFTS = {
+    "input-added": (
+        _build_requires_added,
+        {"offline": (1, {("missing-pin", "sdistdep")}), "full": (1, {("missing-pin", "sdistdep")})},
+    ),
+    "input-removed": (
+        _build_requires_removed,
+        {
+            "offline": (1, {("orphan-pin", "itsdangerous")}),
+            "full": (1, {("orphan-pin", "itsdangerous")}),
+        },
+    ),
+    "backend-added": (
+        _backend_requires_added,
+        {"offline": (0, set()), "full": (1, {("pin-added", "sdistdep")})},
+    ),
+    "pin-edited": (
+        _build_pin_edited,
+        {"offline": (0, set()), "full": (1, {("pin-changed", "blinker")})},
+    ),
+}
+
+
+class _BuildDepsLock:
+    """A pip-compile --all-build-deps lock of a project whose [build-system] requires and
+    wheel hook each add a pin, made on first use (inside a test, so pip's settings are
+    already isolated) and then copied."""
+
+    def __init__(self, root: Path, server) -> None:
+        self.root, self.server = root, server
+        self._project: Path | None = None
+
+    def copy(self, destination: Path) -> Path:
+        import shutil
+
+        if self._project is None:
+            self._project = self._make()
+        return Path(shutil.copytree(self._project, destination / self._project.name))
+
+    def _make(self) -> Path:
+        from tests.fixtures.builders import make_project
+
+        project = make_project(
+            self.root,
+            "myapp",
+            dependencies=["click"],
+            build_requires=["itsdangerous"],
+            backend_requires={"wheel": ["blinker"]},
+        )
+        options = ("--all-build-deps", "--strip-extras", "--output-file=requirements.txt")
+        env = {"PIP_INDEX_URL": self.server.url}  # pip-compile's build environment
+        text = _pip_compile(project, self.server, *options, "pyproject.toml", env=env)
+        assert (
+            "itsdangerous==2.1.2\n    # via myapp (pyproject.toml::build-system.requires)" in text
+        )
+        assert "blinker==1.7.0\n    # via myapp (pyproject.toml::build-system.backend::wheel)" in (
+            text
+        )
+        return project
+
+
+@pytest.fixture(scope="module")
+def build_deps_lock(tmp_path_factory):
+    from tests.fixtures.builders import PackageSpec, build_packages
+    from tests.fixtures.index_server import IndexServer
+
+    root = tmp_path_factory.mktemp("build-deps")
+    specs = [
+        PackageSpec("click", "8.1.7"),
+        PackageSpec("itsdangerous", "2.1.2"),
+        PackageSpec("blinker", "1.7.0"),
+        PackageSpec("sdistdep", "2.0"),
+    ]
+    wheelhouse = build_packages(specs, root / "wheelhouse")
+    with IndexServer(wheelhouse.directory) as server:
+        yield _BuildDepsLock(root, server)
+
+
+@pytest.mark.parametrize("drift", ["none", *BUILD_DEPS_DRIFTS])
+def test_a_pip_compile_lock_with_build_dependencies_gets_the_full_check(
+    build_deps_lock, tmp_path, drift
+):
+    """pip-compile --all-build-deps pins what building the project needs; lockcheck compiles
+    that too, so the untouched lock passes both levels with no note, and each real drift
+    fails with the reason that names what compile then changes (issue 12)."""
+    project = build_deps_lock.copy(tmp_path)
+    make, expected = BUILD_DEPS_DRIFTS.get(drift, (_no_drift, {}))
+    make(project)
+    for level, args in (("offline", ("--offline",)), ("full", ())):
+        code, named = expected.get(level, (0, set()))
+        result = run_lockcheck("check", LOCK, "--format", "json", *args, cwd=project)
+        assert result.returncode == code, describe(result)
+        report = json.loads(result.stdout)["locks"][0]
+        assert not report.get("note"), describe(result)
+        reasons = {(r["kind"], r.get("name", "")) for r in report["reasons"]}
+        assert named <= reasons, describe(result)
+    if drift != "none":
+        fix = shlex.split(report["fix"])
+        assert "--all-build-deps" in fix, report["fix"]
+        fixed = run_lockcheck(*fix[1:], cwd=project)
+        assert fixed.returncode == 0, describe(fixed)
+        assert run_lockcheck("check", LOCK, cwd=project).returncode == 0
 
 
 #: The two ways a lock hides its inputs: a custom header command, and no header at all.

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from tests.fixtures.builders import Wheelhouse
+from tests.fixtures.builders import BACKEND_MODULE, BACKEND_SOURCE, Wheelhouse
 from tests.fixtures.index_server import IndexServer
 from tests.helpers import describe, run_lockcheck, run_pip_compile
 
@@ -38,7 +38,23 @@ class OptionSet:
     lock: str = "requirements.txt"
     # The input line that a narrowing drift pins below the newest release, and its package.
     narrow: tuple[str, str] = ("flask", "flask<3")
+    # How one requirement is written in the main input (a drift edits such lines).
+    line: str = "{}\n"
 
+
+#: A project whose backend (the test backend, copied in) is asked for build dependencies:
+#: [build-system] requires, and what its hooks add for a wheel and for an sdist.
+_BUILD_DEPS_PROJECT = {
+    "pyproject.toml": (
+        '[build-system]\nrequires = ["packaging"]\nbuild-backend = "lockcheck_test_backend"\n'
+        'backend-path = ["_backend"]\n\n'
+        "[tool.lockcheck-test-backend]\n"
+        'requires-for-build-wheel = ["tomli"]\nrequires-for-build-sdist = ["setuptools"]\n\n'
+        '[project]\nname = "app"\nversion = "1"\n'
+        'dependencies = [\n    "flask",\n    "sqlparse",\n]\n'
+    ),
+    f"_backend/{BACKEND_MODULE}.py": BACKEND_SOURCE.read_text(),
+}
 
 SETS: dict[str, OptionSet] = {
     "default": OptionSet(
@@ -74,6 +90,12 @@ SETS: dict[str, OptionSet] = {
     ),
     "requires-python": OptionSet(
         {"requirements.in": "flask\nsqlparse\n", "pyproject.toml": _REQUIRES_PYTHON}
+    ),
+    "all-build-deps": OptionSet(
+        _BUILD_DEPS_PROJECT,
+        ("--all-build-deps", "--output-file=requirements.txt", "pyproject.toml"),
+        main_input="pyproject.toml",
+        line='    "{}",\n',
     ),
 }
 
@@ -130,6 +152,7 @@ class Corpus:
         folder = self.root / name
         folder.mkdir()
         for file, text in spec.files.items():
+            (folder / file).parent.mkdir(parents=True, exist_ok=True)
             (folder / file).write_text(text)
         made = run_pip_compile(
             "--index-url",
@@ -138,6 +161,7 @@ class Corpus:
             str(self.root / "pip-compile-cache"),
             *spec.args,
             cwd=folder,
+            env={"PIP_INDEX_URL": self.server.url},  # pip-compile's build environment
         )
         assert made.returncode == 0, describe(made)
         return folder
@@ -184,6 +208,8 @@ def test_an_untouched_pip_compile_lock_passes(corpus, tmp_path, option_set, head
         assert result.returncode == 0, describe(result)
         if header in _INDEX_FROM_SETTINGS:
             assert "does not name its inputs" in result.stdout + result.stderr, describe(result)
+        else:  # the whole lock was judged, build dependencies included
+            assert "as far as can be known" not in result.stdout, describe(result)
 
 
 def test_the_rewritten_headers_are_what_pip_compile_writes(corpus, tmp_path):
@@ -221,22 +247,24 @@ def _pins(text: str) -> dict[str, str]:
 
 
 def _add_input(folder: Path, spec: OptionSet) -> str:
+    sqlparse = spec.line.format("sqlparse")
     path = folder / spec.main_input
-    path.write_text(path.read_text() + "asgiref\n")
+    path.write_text(path.read_text().replace(sqlparse, sqlparse + spec.line.format("asgiref")))
     return "asgiref"
 
 
 def _remove_input(folder: Path, spec: OptionSet) -> str:
     path = folder / spec.main_input
-    path.write_text(path.read_text().replace("sqlparse\n", ""))
+    path.write_text(path.read_text().replace(spec.line.format("sqlparse"), ""))
     return "sqlparse"
 
 
 def _narrow_input(folder: Path, spec: OptionSet) -> str:
-    old, new = spec.narrow
-    path = next(p for p in folder.glob("*.in") if f"{old}\n" in p.read_text().splitlines(True))
-    path.write_text(path.read_text().replace(f"{old}\n", f"{new}\n"))
-    return re.split(r"[\[<]", old)[0]
+    old, new = (spec.line.format(part) for part in spec.narrow)
+    inputs = [folder / spec.main_input, *folder.glob("*.in")]
+    path = next(p for p in inputs if old in p.read_text().splitlines(True))
+    path.write_text(path.read_text().replace(old, new))
+    return re.split(r"[\[<]", spec.narrow[0])[0]
 
 
 def _edit_pin(folder: Path, spec: OptionSet) -> str:
@@ -291,9 +319,12 @@ def test_real_drift_names_what_the_fix_changes(corpus, tmp_path, option_set, dri
     fix = shlex.split(report["fix"])
     assert fix[:2] == ["lockcheck", "compile"], report["fix"]
     lock = folder / spec.lock
-    before = _pins(lock.read_text())
+    before = lock.read_text()
     fixed = run_lockcheck(*fix[1:], cwd=folder)
     assert fixed.returncode == 0, describe(fixed)
-    assert _what_happened(before, _pins(lock.read_text()), name) == effect, lock.read_text()
+    after = lock.read_text()
+    assert _what_happened(_pins(before), _pins(after), name) == effect, after
+    # The fix keeps what the lock was asked for (build dependencies among it).
+    assert ("::build-system" in before) == ("::build-system" in after), after
     result = _check(folder, spec.lock)
     assert result.returncode == 0, describe(result)

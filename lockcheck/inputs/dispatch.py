@@ -35,19 +35,30 @@ def read_inputs(
     environ: Mapping[str, str] | None = None,
     relative_to: Path | None = None,
     constraints: Sequence[Path | str] = (),
+    build_targets: tuple[str, ...] = (),
+    only_build_deps: bool = False,
+    build_hooks: bool = True,
 ) -> ParsedInputs:
     """Merge *paths* in order (``"-"`` is standard input), then the *constraints* files
     (pip-compile's ``--constraint``).
 
     Extras and dependency groups apply to the project files; asking for them without one is
     an InputError, as in pip-compile ("--extra has effect only with setup.py and PEP-517
-    input formats").
+    input formats").  Build requirements (*build_targets*, see
+    :mod:`lockcheck.inputs.builddeps`) are only asked of project files, so any other input
+    is an InputError then.
     """
     if (extras or groups) and not any(is_project_file(p) for p in paths):
         what = "--extra" if extras else "--group"
         raise InputError(
             f"{what} has effect only with pyproject.toml, setup.cfg and setup.py inputs"
         )
+    if build_targets:
+        from lockcheck.inputs.builddeps import NOT_A_PROJECT
+
+        for path in paths:
+            if not is_project_file(path):
+                raise InputError(NOT_A_PROJECT, file=Path(path).as_posix())
     by_file = _groups_by_file(paths, groups)
     parser = RequirementFileParser(environ=environ, relative_to=relative_to)
     requirements: list[InputRequirement] = []
@@ -64,6 +75,9 @@ def read_inputs(
                 build_isolation=build_isolation,
                 index_env=index_env,
                 relative_to=relative_to,
+                build_targets=build_targets,
+                only_build_deps=only_build_deps,
+                build_hooks=build_hooks,
             )
             requirements.extend(project.requirements)
             files.extend(project.files)

@@ -451,17 +451,70 @@ def read_project_input(
     build_isolation: bool = True,
     index_env: Mapping[str, str] | None = None,
     relative_to: Path | None = None,
+    build_targets: tuple[str, ...] = (),
+    only_build_deps: bool = False,
+    build_hooks: bool = True,
 ) -> ParsedInputs:
     """Requirements of a pyproject.toml, setup.cfg or setup.py input (pip-compile's
-    "setup file" inputs); builds the project's metadata only when it must."""
+    "setup file" inputs); builds the project's metadata only when it must.
+
+    With *build_targets* the build requirements are added (:mod:`lockcheck.inputs.builddeps`),
+    and with *only_build_deps* they are all there is.  pip-compile then asks the backend for
+    everything, the metadata too; with *build_hooks* False no backend is asked for them and
+    only ``[build-system] requires`` is read (check's structural level).
+    """
     path = Path(path)
     if path.name not in PROJECT_FILES:
         raise InputError(f"not a project file (expected one of {', '.join(PROJECT_FILES)})")
     display = _display_path(path, relative_to)
     if not path.is_file():
         raise InputError(f"cannot read {display}: No such file or directory")
+    if groups and path.name != "pyproject.toml":
+        raise InputError("dependency groups can only be read from pyproject.toml", file=display)
+    if not build_targets:
+        return _project_requirements(
+            path, display, extras, all_extras, groups, build_isolation, index_env, relative_to
+        )
 
-    group_reqs: tuple[InputRequirement, ...] = ()
+    from lockcheck.inputs import builddeps
+
+    pyproject_path = path.parent / "pyproject.toml"
+    data: dict[str, Any] = {}
+    text = ""
+    if pyproject_path.is_file():
+        data, text = _load_toml(pyproject_path, _display_path(pyproject_path, relative_to))
+    if build_hooks:
+        metadata, requires = builddeps.ask_backend(
+            path.parent,
+            build_targets,
+            isolation=build_isolation,
+            index_env=index_env,
+            shown=display,
+        )
+        name = metadata.name
+        runtime = _from_metadata(metadata, path, display, extras, all_extras, groups, data, text)
+    else:
+        requires = builddeps.static_build_requires(data, display)
+        runtime = _project_requirements(
+            path, display, extras, all_extras, groups, build_isolation, index_env, relative_to
+        )
+        name = str((data.get("project") or {}).get("name") or path.parent.absolute().name)
+    build = builddeps.build_requirements(name, display, requires, path.absolute())
+    kept = () if only_build_deps else runtime.requirements
+    return ParsedInputs(requirements=(*kept, *build), files=runtime.files)
+
+
+def _project_requirements(
+    path: Path,
+    display: str,
+    extras: Sequence[str],
+    all_extras: bool,
+    groups: Sequence[str],
+    build_isolation: bool,
+    index_env: Mapping[str, str] | None,
+    relative_to: Path | None,
+) -> ParsedInputs:
+    """The project's own requirements: static when pyproject.toml says them, else built."""
     data: dict[str, Any] = {}
     text = ""
     if path.name == "pyproject.toml":
@@ -471,8 +524,6 @@ def read_project_input(
         if isinstance(static, ParsedInputs):
             return static
         data, text = _load_toml(path, display)
-    elif groups:
-        raise InputError("dependency groups can only be read from pyproject.toml", file=display)
 
     from lockcheck.build import prepare_metadata
 
@@ -481,6 +532,20 @@ def read_project_input(
         isolation=build_isolation,
         index_env=index_env,
     )
+    return _from_metadata(metadata, path, display, extras, all_extras, groups, data, text)
+
+
+def _from_metadata(
+    metadata: Any,
+    path: Path,
+    display: str,
+    extras: Sequence[str],
+    all_extras: bool,
+    groups: Sequence[str],
+    data: dict[str, Any],
+    text: str,
+) -> ParsedInputs:
+    """The requirements of built core *metadata*, labelled ``<Name> (<input>)``."""
     deps = _deps_from_metadata(metadata.name, metadata.requires_dist)
     for extra in metadata.provides_extra:
         deps.extras.setdefault(extra, [])
@@ -489,6 +554,7 @@ def read_project_input(
         InputRequirement(requirement=req, source=label, file=path.absolute(), line=0, link=req.url)
         for req, _line in _select(deps, extras, all_extras, display)
     ]
+    group_reqs: tuple[InputRequirement, ...] = ()
     if groups:
         group_reqs = tuple(_group_requirements(data, groups, deps, path, display, text))
     return ParsedInputs(requirements=(*requirements, *group_reqs), files=(path.absolute(),))
