@@ -282,10 +282,31 @@ def uninstall(dist: InstalledDist, txn: Transaction) -> None:
 
 def _destination(info: InterpreterInfo, dist_name: str, txn: Transaction) -> Any:
     from installer.destinations import SchemeDictionaryDestination
+    from installer.records import Hash, RecordEntry
     from installer.utils import get_launcher_kind
 
+    from lockcheck.sync.unpacked import CachedFile, link_or_copy
+
     class TrackedDestination(SchemeDictionaryDestination):  # type: ignore[misc]
-        """installer's destination, reporting every file to the transaction first."""
+        """installer's destination, reporting every file to the transaction first; a file
+        of an unpacked wheel in the cache is linked, its RECORD line taken from the cache's
+        manifest."""
+
+        def write_file(self, scheme: Any, path: Any, stream: Any, is_executable: bool) -> Any:
+            if not isinstance(stream, CachedFile):
+                return super().write_file(scheme, path, stream, is_executable)
+            if scheme == "scripts":  # its "#!python" shebang is rewritten: a copy, not a link
+                with open(stream.source, "rb") as fh:
+                    return super().write_file(scheme, path, fh, is_executable)
+            # The manifest's paths were checked when the wheel was unpacked: no "..", none
+            # absolute, so the target lies in the scheme's directory.
+            target = os.path.join(self.scheme_dict[scheme], path)
+            txn.will_create(Path(target))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            link_or_copy(stream.source, target)
+            crash_point("write")
+            entry = stream.entry
+            return RecordEntry(path, Hash.parse(entry.digest), entry.size)
 
         def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> Any:
             target = Path(os.path.abspath(os.path.join(self.scheme_dict[scheme], path)))
@@ -317,9 +338,15 @@ def install_wheel(prepared: PreparedWheel, info: InterpreterInfo, txn: Transacti
     extra: dict[str, bytes] = {"INSTALLER": b"lockcheck\n", "REQUESTED": b""}
     if prepared.direct_url is not None:
         extra["direct_url.json"] = json.dumps(prepared.direct_url, sort_keys=True).encode()
-    with WheelFile.open(prepared.wheel) as source:
-        destination = _destination(info, source.distribution, txn)
-        install(source, destination, extra)
+    if prepared.unpacked is not None:
+        from lockcheck.sync.unpacked import unpacked_source
+
+        source = unpacked_source(prepared.unpacked)
+        install(source, _destination(info, source.distribution, txn), extra)
+        return
+    assert prepared.wheel is not None
+    with WheelFile.open(prepared.wheel) as archive:
+        install(archive, _destination(info, archive.distribution, txn), extra)
 
 
 @contextlib.contextmanager
@@ -397,7 +424,7 @@ def apply_plan(
                 progress(step)
             uninstall(dist, txn)
         for prepared in wheels:
-            step = f"installing {prepared.wheel.name}"
+            step = f"installing {prepared.filename}"
             if progress:
                 progress(step)
             install_wheel(prepared, info, txn)
@@ -415,24 +442,31 @@ def apply_plan(
     txn.commit()
 
 
-def compile_bytecode(python: str, wheels: Sequence[PreparedWheel], info: InterpreterInfo) -> None:
-    """Byte-compile the installed modules with the target interpreter (best effort)."""
+def _archive_names(prepared: PreparedWheel) -> list[str]:
+    """The file names inside a prepared wheel (from the cache's manifest when unpacked)."""
     import zipfile
 
+    if prepared.unpacked is not None:
+        return [entry.path for entry in prepared.unpacked.entries]
+    if prepared.wheel is None:
+        return []
+    with contextlib.suppress(OSError, zipfile.BadZipFile), zipfile.ZipFile(prepared.wheel) as zf:
+        return zf.namelist()
+    return []
+
+
+def compile_bytecode(python: str, wheels: Sequence[PreparedWheel], info: InterpreterInfo) -> None:
+    """Byte-compile the installed modules with the target interpreter (best effort)."""
     roots = [Path(info.paths["purelib"]), Path(info.paths["platlib"])]
     files: list[str] = []
     for prepared in wheels:
-        with (
-            contextlib.suppress(OSError, zipfile.BadZipFile),
-            zipfile.ZipFile(prepared.wheel) as archive,
-        ):
-            for name in archive.namelist():
-                if name.endswith(".py") and ".data/" not in name.split("/", 1)[0] + "/":
-                    for root in roots:
-                        candidate = root / name
-                        if candidate.is_file():
-                            files.append(str(candidate))
-                            break
+        for name in _archive_names(prepared):
+            if name.endswith(".py") and ".data/" not in name.split("/", 1)[0] + "/":
+                for root in roots:
+                    candidate = root / name
+                    if candidate.is_file():
+                        files.append(str(candidate))
+                        break
     if not files:
         return
     with contextlib.suppress(OSError, subprocess.SubprocessError):
