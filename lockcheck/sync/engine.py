@@ -425,6 +425,7 @@ def _execute(
         "installer.records",
         "installer.sources",
         "installer.utils",
+        "lockcheck.sync.linkinstall",
         "lockcheck.sync.unpacked",
     ):
         importlib.import_module(module)

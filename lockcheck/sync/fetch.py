@@ -240,7 +240,11 @@ class _Preparer:
         assert wanted is not None
         package = wanted.package
         # A pylock.toml names the exact files; a requirements.txt leaves them to the index.
-        files = list(package.files) or self.finder.project_files(package.name)
+        # Only the pinned version's files are built from the index page (the whole list
+        # would build, and for a big page read again in full, every release's files).
+        files = list(package.files) or list(
+            self.finder.project_versions(package.name)[package.version]
+        )
         allowed = [h.split(":", 1)[1] for h in package.hashes if h.startswith("sha256:")]
         chosen = choose_file(
             files, package.version, self.env, self.formats.allowed(package.name), allowed

@@ -30,22 +30,19 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 from lockcheck.errors import InstallFailed
 from lockcheck.sync.crashpoint import crash_point
 
 __all__ = [
-    "CachedFile",
     "ManifestEntry",
     "UnpackedWheel",
     "find_unpacked",
     "link_or_copy",
     "unpack_wheel",
-    "unpacked_source",
 ]
 
 _MANIFEST = ".lockcheck-manifest.json"
@@ -53,9 +50,9 @@ _FORMAT = 1
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class ManifestEntry:
-    """One file of an unpacked wheel: its archive path, RECORD hash, size and mode."""
+class ManifestEntry(NamedTuple):
+    """One file of an unpacked wheel: its archive path, RECORD hash, size and mode (a tuple:
+    a big wheel's manifest is read on every sync)."""
 
     path: str
     digest: str  # "sha256=<urlsafe b64, no padding>", as RECORD writes it
@@ -85,7 +82,7 @@ def _load(root: Path) -> UnpackedWheel | None:
         data = json.loads((root / _MANIFEST).read_bytes())
         if data.get("format") != _FORMAT:
             return None
-        entries = tuple(ManifestEntry(p, d, int(s), bool(x)) for p, d, s, x in data["files"])
+        entries = tuple(map(ManifestEntry._make, data["files"]))
         return UnpackedWheel(root, str(data["filename"]), entries)
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -178,7 +175,7 @@ def _extract(wheel: Path, dest: Path) -> list[ManifestEntry]:
     return entries
 
 
-def link_or_copy(source: Path, target: str) -> None:
+def link_or_copy(source: str, target: str) -> None:
     """Hard-link *source* to *target*; copy (data and mode) where no link can be made."""
     try:
         os.link(source, target)
@@ -186,53 +183,3 @@ def link_or_copy(source: Path, target: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(target)
         shutil.copy(source, target)
-
-
-class CachedFile:
-    """What the unpacked source hands installer instead of a stream: the destination links
-    the file (see :mod:`lockcheck.sync.apply`) and takes its RECORD line from the manifest."""
-
-    __slots__ = ("entry", "source")
-
-    def __init__(self, source: Path, entry: ManifestEntry) -> None:
-        self.source = source
-        self.entry = entry
-
-
-def unpacked_source(unpacked: UnpackedWheel) -> Any:
-    """An ``installer`` WheelSource over an unpacked wheel (files in archive order)."""
-    from installer.sources import WheelSource
-    from installer.utils import parse_wheel_filename
-
-    class UnpackedSource(WheelSource):  # type: ignore[misc]
-        def __init__(self) -> None:
-            parsed = parse_wheel_filename(unpacked.filename)
-            super().__init__(distribution=parsed.distribution, version=parsed.version)
-            tops = {e.path.split("/", 1)[0] for e in unpacked.entries}
-            dist_infos = sorted(t for t in tops if t.endswith(".dist-info"))
-            if len(dist_infos) != 1:
-                raise InstallFailed(
-                    f"{unpacked.filename} does not hold exactly one .dist-info directory "
-                    f"({', '.join(dist_infos) or 'none'})"
-                )
-            self._dist_info = dist_infos[0]
-
-        @property
-        def dist_info_dir(self) -> str:
-            return self._dist_info
-
-        @property
-        def dist_info_filenames(self) -> list[str]:
-            prefix = self._dist_info + "/"
-            return [e.path[len(prefix) :] for e in unpacked.entries if e.path.startswith(prefix)]
-
-        def read_dist_info(self, filename: str) -> str:
-            path = unpacked.file(posixpath.join(self._dist_info, filename))
-            return path.read_text(encoding="utf-8")
-
-        def get_contents(self) -> Iterator[tuple[tuple[str, str, str], Any, bool]]:
-            for entry in unpacked.entries:
-                cached = CachedFile(unpacked.file(entry.path), entry)
-                yield (entry.path, entry.digest, str(entry.size)), cached, entry.executable
-
-    return UnpackedSource()
