@@ -11,8 +11,10 @@ rolls the transaction back (:func:`recover`) before it plans.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -307,16 +309,34 @@ def uninstall(dist: InstalledDist, txn: Transaction) -> None:
 
 def _destination(info: InterpreterInfo, dist_name: str, txn: Transaction) -> Any:
     from installer.destinations import SchemeDictionaryDestination
+    from installer.records import Hash, RecordEntry
     from installer.utils import get_launcher_kind
 
     class TrackedDestination(SchemeDictionaryDestination):  # type: ignore[misc]
         """installer's destination, reporting every file to the transaction first."""
 
         def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> Any:
-            txn.will_create(os.path.abspath(os.path.join(self.scheme_dict[scheme], path)))
-            written = super().write_to_fs(scheme, path, stream, is_executable)
+            """installer's write (refuse a path outside the scheme or an existing file, hash
+            while writing, installer's executable mode) on strings instead of Paths: it runs
+            for every file of a wheel installed from its archive."""
+            root = os.path.abspath(self.scheme_dict[scheme])
+            target = os.path.abspath(os.path.join(root, path))
+            if os.path.commonpath([root, target]) != root:
+                raise ValueError(f"Attempting to write {path} outside of the target directory")
+            txn.will_create(target)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            hasher = hashlib.sha256()
+            size = 0
+            with open(target, "xb") as out:
+                while block := stream.read(1 << 20):
+                    hasher.update(block)
+                    out.write(block)
+                    size += len(block)
+            if is_executable:
+                os.chmod(target, os.stat(target).st_mode | 0o111)
             crash_point("write")
-            return written
+            digest = base64.urlsafe_b64encode(hasher.digest()).decode("ascii").rstrip("=")
+            return RecordEntry(path, Hash("sha256", digest), size)
 
     scheme = {
         "purelib": info.paths["purelib"],
