@@ -3,6 +3,7 @@
     python benchmarks/run.py                     # every set, 3 cold + 5 warm runs per cell
     python benchmarks/run.py --quick             # web + datascience, 1 cold + 2 warm, no sync
     python benchmarks/run.py --sets web --tools lockcheck,uv --repeat 3
+    python benchmarks/run.py --sync-only --sets datascience   # the sync column alone
     python benchmarks/run.py --render benchmarks/results/latest.json   # re-print a table
     python benchmarks/run.py --render benchmarks/results/latest.json --readme  # README part
 
@@ -107,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--skip-sync", action="store_true", help="do not measure lockcheck sync")
     parser.add_argument(
+        "--sync-only",
+        action="store_true",
+        help="only the sync column (new venv, branch switch; against uv pip sync and "
+        "pip-sync); each set's lock compiled once, unmeasured; writes sync.md/sync.json",
+    )
+    parser.add_argument(
+        "--sync-bytecode",
+        action="store_true",
+        help="byte-compile in the sync column (lockcheck --compile, uv --compile-bytecode, "
+        "pip-sync as pip does); default: off on every side",
+    )
+    parser.add_argument(
         "--render",
         type=Path,
         metavar="JSON",
@@ -147,7 +160,10 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         upgrade_tools=args.upgrade_tools and not args.quick,
         startup=not args.skip_startup,
         sync=not (args.skip_sync or args.quick),
-        mode="quick" if args.quick else "full",
+        mode="sync" if args.sync_only else ("quick" if args.quick else "full"),
+        sync_column=not (args.skip_sync or args.quick),
+        sync_only=args.sync_only,
+        sync_bytecode=args.sync_bytecode,
     )
 
 
@@ -172,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     except ToolSetupError as exc:
         print(f"run.py: {exc}", file=sys.stderr)
         return 2
-    stem = "quick" if args.quick else "latest"
+    stem = "sync" if args.sync_only else ("quick" if args.quick else "latest")
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = render_markdown(results)
     (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

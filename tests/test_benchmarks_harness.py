@@ -493,3 +493,53 @@ def test_summarize_index_with_caching_and_pep658() -> None:
         indexprobe.describe_index({"error": "URLError: down"})
         == "Index probe failed: URLError: down."
     )
+
+
+# --- the sync column (issue 17) ---------------------------------------------------------------
+
+
+def test_sync_commands_byte_compile_alike(paths: commands.ToolPaths, tmp_path: Path) -> None:
+    from benchlib.synccol import sync_tool_command
+
+    target, cache = tmp_path / "venv", tmp_path / "cache"
+    off = {t: sync_tool_command(t, paths, target, cache, "a.txt", bytecode=False)
+           for t in ("lockcheck", "uv", "pip-sync")}  # fmt: skip
+    on = {t: sync_tool_command(t, paths, target, cache, "a.txt", bytecode=True)
+          for t in ("lockcheck", "uv", "pip-sync")}  # fmt: skip
+    assert off["lockcheck"][:5] == [str(paths.lockcheck), "sync", "--quiet", "--python",
+                                    str(target)]  # fmt: skip
+    assert "--no-compile" in off["lockcheck"] and "--compile" in on["lockcheck"]
+    assert off["uv"][:3] == [str(paths.uv), "pip", "sync"]
+    assert off["uv"][off["uv"].index("--python") + 1] == str(target / "bin" / "python")
+    assert "--compile-bytecode" not in off["uv"] and "--compile-bytecode" in on["uv"]
+    assert off["pip-sync"][0] == str(paths.pip_compile.parent / "pip-sync")
+    assert off["pip-sync"][-3:] == ["--pip-args", "--no-compile", "a.txt"]
+    assert "--no-compile" not in on["pip-sync"]
+    assert all(argv[-1] == "a.txt" for argv in [*off.values(), *on.values()])
+
+
+def test_sync_table_and_target() -> None:
+    results = _results()
+    results["sets"][0]["sync"] = {
+        "bytecode": False,
+        "changed": ["anyio 4.1 -> 4.0"],
+        "new_venv": {"pip-sync": _summary(60.0), "uv": _summary(1.0), "lockcheck": _summary(1.4)},
+        "switch": {"pip-sync": _summary(6.0), "uv": _summary(0.2), "lockcheck": _summary(0.5)},
+    }
+    lines = report.render_markdown(results).splitlines()
+    assert "| web | new venv | 60.00 | 1.00 | 1.40 | 1.40x ✓ | 42.86x |" in lines
+    assert "| web | branch switch | 6.00 | 0.20 | 0.50 | 2.50x | 12.00x |" in lines
+    assert "Pins the branch switch changes: web: anyio 4.1 -> 4.0." in lines
+    results["mode"] = "sync"
+    only = report.render_markdown(results)
+    assert "## Sync" in only and "## Compile" not in only
+
+
+def test_sync_only_options() -> None:
+    run = _load_run_module()
+    parser = run.build_parser()
+    full = run.options_from_args(parser.parse_args([]))
+    assert full.sync_column and not full.sync_only and not full.sync_bytecode
+    only = run.options_from_args(parser.parse_args(["--sync-only", "--sync-bytecode"]))
+    assert only.sync_only and only.sync_bytecode and only.mode == "sync"
+    assert not run.options_from_args(parser.parse_args(["--quick"])).sync_column

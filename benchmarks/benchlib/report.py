@@ -29,6 +29,7 @@ TARGETS = {
     "warm_lockcheck_uv": 1.0,  # warm compile no slower than uv
     "startup_bare": 6.0,  # check / no-op sync <= 6x `python -c pass`
     "rss_lockcheck_pip_compile": 1.0,  # peak memory below pip-compile's
+    "sync_new_venv_lockcheck_uv": 1.5,  # issue 17: sync into a new venv <= 1.5x uv pip sync
 }
 #: Sets the cold-compile target is stated for.
 COLD_TARGET_SETS = frozenset({"web", "datascience"})
@@ -185,6 +186,48 @@ def _startup_table(sets: Sequence[Result]) -> list[str]:
     return _table(header, rows)
 
 
+def _sync_table(sets: Sequence[Result]) -> list[str]:
+    header = ["set", "scenario", "pip-sync (s)", "uv pip sync (s)", "lockcheck sync (s)",
+              "lockcheck/uv", "pip-sync/lockcheck"]  # fmt: skip
+    rows = []
+    for entry in sets:
+        column = entry.get("sync") or {}
+        for key, label in (("new_venv", "new venv"), ("switch", "branch switch")):
+            cells = column.get(key) or {}
+            if not cells:
+                continue
+            lc, uv, ps = (cells.get(t) for t in ("lockcheck", "uv", "pip-sync"))
+            limit = TARGETS["sync_new_venv_lockcheck_uv"] if key == "new_venv" else None
+            rows.append([
+                entry["name"], label, fmt_time(ps), fmt_time(uv), fmt_time(lc),
+                fmt_ratio(ratio(_median(lc), _median(uv)), limit),
+                fmt_ratio(ratio(_median(ps), _median(lc))),
+            ])  # fmt: skip
+    return _table(header, rows)
+
+
+def _sync_section(sets: Sequence[Result]) -> list[str]:
+    columns = [(e["name"], e["sync"]) for e in sets if e.get("sync")]
+    if not columns:
+        return []
+    bytecode = any(c.get("bytecode") for _, c in columns)
+    changed = [f"{name}: {', '.join(c.get('changed', []))}" for name, c in columns]
+    return [
+        "## Sync",
+        "",
+        "Seconds, median (min-max), warm caches, each tool with its own. New venv: an empty "
+        "venv synced from the set's lock. Branch switch: a venv holding that lock synced to a "
+        "lock with a few pins changed. Byte-compiling "
+        + ("on for every tool." if bytecode else "off for every tool (pip-sync: --no-compile).")
+        + " Target (issue 17): lockcheck/uv ≤ 1.5 for the new venv.",
+        "",
+        *_sync_table(sets),
+        "",
+        "Pins the branch switch changes: " + "; ".join(changed) + ".",
+        "",
+    ]
+
+
 def _describe_run(results: Result) -> str:
     machine = results.get("machine", {})
     versions = results.get("versions", {})
@@ -214,6 +257,8 @@ def render_markdown(results: Result, *, title: str = "Benchmarks") -> str:
         t for t in COMPILE_TOOLS if t in results.get("options", {}).get("tools", COMPILE_TOOLS)
     ]
     out = [f"# {title}", "", _describe_run(results), ""]
+    if results.get("mode") == "sync":
+        return "\n".join([*out, *_sync_section(sets)])
     out += [
         "## Compile",
         "",
@@ -240,6 +285,7 @@ def render_markdown(results: Result, *, title: str = "Benchmarks") -> str:
             *_startup_table(sets),
             "",
         ]
+    out += _sync_section(sets)
     diffs = [
         (entry["name"], tool, result["diff"])
         for entry in sets

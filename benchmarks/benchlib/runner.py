@@ -32,6 +32,7 @@ from .lockdiff import compare_locks, count_pins
 from .machine import describe_machine
 from .measure import run_measured
 from .stats import Sample, Summary, summarize
+from .synccol import SYNC_TOOLS, SyncRun
 from .tools import command_help, command_summaries, install_tools, tool_versions
 
 __all__ = ["Capabilities", "RunOptions", "detect_capabilities", "run_benchmarks"]
@@ -57,6 +58,12 @@ class RunOptions:
     startup: bool = True
     sync: bool = True
     mode: str = "full"
+    #: The sync column (new venv and branch switch against uv pip sync and pip-sync).
+    sync_column: bool = True
+    #: Only the sync column: the set's lock is compiled once, unmeasured.
+    sync_only: bool = False
+    #: Byte-compile in the sync column (on every side alike).
+    sync_bytecode: bool = False
 
 
 @dataclass
@@ -145,8 +152,9 @@ class _SetRun:
         *,
         tool: str,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> Sample:
-        cwd = self.tool_dir(tool)
+        cwd = cwd or self.tool_dir(tool)
         log_path = self.root / "logs" / f"{label.replace(' ', '_').replace('/', '_')}.log"
         sample = run_measured(
             argv,
@@ -224,6 +232,45 @@ class _SetRun:
             result["diff"] = comparison.diff
         return result
 
+    def lock_for_sync(self) -> Path | None:
+        """The set's lock for the sync column: lockcheck's cold output, else one unmeasured
+        compile (``--sync-only``)."""
+        lock = self.tool_dir("lockcheck") / "cold-output.txt"
+        if lock.exists():
+            return lock
+        self.tool_dir("lockcheck").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(
+            self.options.sets_dir / f"{self.name}.in", self.tool_dir("lockcheck") / INPUT_NAME
+        )
+        argv = compile_command("lockcheck", self.paths, self.cache_dir("lockcheck"))
+        if not self.measure("lockcheck compile (lock for sync)", argv, tool="lockcheck").ok:
+            return None
+        return self.tool_dir("lockcheck") / OUTPUT_NAME
+
+    def sync_column(self) -> dict[str, Any] | None:
+        lock = self.lock_for_sync()
+        if lock is None:
+            self.notes.append(f"{self.name}: sync column skipped (no lock).")
+            return None
+        tools = [
+            t for t in SYNC_TOOLS if (t if t != "pip-sync" else "pip-compile") in self.options.tools
+        ]
+        column = SyncRun(
+            root=self.root,
+            paths=self.paths,
+            tools=tools,
+            python=self.options.python,
+            runs=self.options.cold_runs,
+            bytecode=self.options.sync_bytecode,
+            measure=self.measure,
+            log=self.log,
+        )
+        try:
+            return column.run(lock, self.options.sets_dir / f"{self.name}.in")
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            self.notes.append(f"{self.name}: sync column failed: {exc}")
+            return None
+
     def display(self, argv: Sequence[str], tool: str) -> str:
         replacements = {
             str(self.cache_dir(tool)): "CACHE",
@@ -299,7 +346,7 @@ def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
     notes: list[str] = [describe_index(index)]
     log(notes[0])
     caps = Capabilities()
-    startup = options.startup and "lockcheck" in options.tools
+    startup = options.startup and "lockcheck" in options.tools and not options.sync_only
     if startup:
         env = clean_env(os.environ, tool="lockcheck", cache_dir=options.tools_dir / "cache")
         commands, _ = command_summaries(paths.lockcheck, env)
@@ -320,6 +367,7 @@ def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
             "tools": list(options.tools),
             "cold_runs": options.cold_runs,
             "warm_runs": options.warm_runs,
+            "sync_bytecode": options.sync_bytecode,
         },
         "machine": describe_machine(),
         "index": index,
@@ -332,7 +380,15 @@ def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
         run = _SetRun(name, options, paths, log)
         run.prepare()
         entry: dict[str, Any] = {"name": name, "file": f"sets/{name}.in"}
+        if options.sync_only:
+            entry["compile"] = {}
+            entry["sync"] = run.sync_column()
+            notes += run.notes
+            results["sets"].append(entry)
+            continue
         entry["compile"] = run.compile_all()
+        if options.sync_column and "lockcheck" in options.tools:
+            entry["sync"] = run.sync_column()
         lockcheck_ok = (entry["compile"].get("lockcheck") or {}).get("pins") is not None
         if startup and lockcheck_ok:
             entry["startup"] = run.startup(caps)

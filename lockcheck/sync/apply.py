@@ -11,15 +11,17 @@ rolls the transaction back (:func:`recover`) before it plans.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -60,9 +62,14 @@ class Transaction:
         self.backup = backup
         self._journal = journal
         self._moved: list[tuple[Path, Path]] = []
-        self._created_files: list[Path] = []
-        self._created_set: set[Path] = set()
+        self._created_files: list[str] = []
+        self._created_set: set[str] = set()
         self._created_dirs: list[Path] = []
+        #: Directories this transaction made: they hold only files it wrote, so a file
+        #: written into one needs no check for something in its way.
+        self._new_dirs: set[str] = set()
+        #: Directories seen to exist (forgotten whenever something is moved away).
+        self._present_dirs: set[str] = set()
         self._removed_dirs: list[Path] = []
         self._counter = 0
 
@@ -88,7 +95,7 @@ class Transaction:
             if kind == "move" and len(paths) == 2:
                 txn._moved.append((Path(paths[0]), Path(paths[1])))
             elif kind == "create" and len(paths) == 1:
-                txn._created_files.append(Path(paths[0]))
+                txn._created_files.append(paths[0])
             elif kind == "mkdir" and len(paths) == 1:
                 txn._created_dirs.append(Path(paths[0]))
             elif kind == "rmdir" and len(paths) == 1:
@@ -109,6 +116,7 @@ class Transaction:
         self._counter += 1
         dest = self.backup / str(self._counter)
         self._log("move", path, dest)
+        self._present_dirs.clear()
         try:
             os.replace(path, dest)
         except OSError:
@@ -119,6 +127,7 @@ class Transaction:
     def remove_empty_dirs(self, start: Path, stop: Path) -> None:
         """rmdir *start* and its parents while empty, up to (not including) *stop*."""
         stop_real = os.path.realpath(stop)
+        self._present_dirs.clear()
         current = start
         while os.path.realpath(current) != stop_real and self.inside(current):
             self._log("rmdir", current)
@@ -129,27 +138,44 @@ class Transaction:
             self._removed_dirs.append(current)
             current = current.parent
 
-    def will_create(self, path: Path) -> None:
+    def will_create(self, path: str | os.PathLike[str]) -> None:
         """Record that *path* is about to be written (stashing what is there now)."""
-        if path in self._created_set:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            return
-        if os.path.lexists(path):
-            if path.is_dir() and not path.is_symlink():
-                raise InstallFailed(f"cannot write {path}: a directory is in the way")
-            self.stash(path)
-        missing: list[Path] = []
-        parent = path.parent
-        while not parent.exists():
-            missing.append(parent)
-            parent = parent.parent
-        for directory in reversed(missing):
-            self._log("mkdir", directory)
-            self._created_dirs.append(directory)
-        self._log("create", path)
-        self._created_files.append(path)
-        self._created_set.add(path)
+        self.will_create_all((path,))
+
+    def will_create_all(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """:meth:`will_create` for many files, their journal lines written in one go.
+
+        Called for every installed file: plain strings and two sets keep it to one lstat
+        per file, and none for a file in a directory this transaction made."""
+        lines: list[tuple[str, str]] = []
+        try:
+            for item in paths:
+                path = os.fspath(item)
+                if path in self._created_set:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+                    continue
+                parent = os.path.dirname(path)
+                if parent not in self._new_dirs:
+                    if os.path.lexists(path):
+                        if os.path.isdir(path) and not os.path.islink(path):
+                            raise InstallFailed(f"cannot write {path}: a directory is in the way")
+                        self.stash(Path(path))
+                    missing: list[str] = []
+                    while parent not in self._present_dirs and not os.path.exists(parent):
+                        missing.append(parent)
+                        parent = os.path.dirname(parent)
+                    self._present_dirs.add(parent)
+                    for directory in reversed(missing):
+                        lines.append(("mkdir", directory))
+                        self._created_dirs.append(Path(directory))
+                        self._new_dirs.add(directory)
+                lines.append(("create", path))
+                self._created_files.append(path)
+                self._created_set.add(path)
+        finally:
+            if lines and self._journal is not None:
+                self._journal.log_many(lines)
 
     def rollback(self) -> list[str]:
         """Undo everything; returns the problems met (empty when fully restored).
@@ -158,12 +184,13 @@ class Transaction:
         end): a file that was both moved away and then created is deleted only while its
         saved copy is still in the backup, since otherwise it is the restored original."""
         problems: list[str] = []
-        restored = {original for original, saved in self._moved if not os.path.lexists(saved)}
+        restored = {str(original) for original, saved in self._moved if not os.path.lexists(saved)}
         for path in reversed(self._created_files):
             if path in restored:
                 continue
             try:
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
             except OSError as exc:
                 problems.append(f"cannot delete {path}: {exc}")
             crash_point("rollback")
@@ -282,17 +309,34 @@ def uninstall(dist: InstalledDist, txn: Transaction) -> None:
 
 def _destination(info: InterpreterInfo, dist_name: str, txn: Transaction) -> Any:
     from installer.destinations import SchemeDictionaryDestination
+    from installer.records import Hash, RecordEntry
     from installer.utils import get_launcher_kind
 
     class TrackedDestination(SchemeDictionaryDestination):  # type: ignore[misc]
         """installer's destination, reporting every file to the transaction first."""
 
         def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> Any:
-            target = Path(os.path.abspath(os.path.join(self.scheme_dict[scheme], path)))
+            """installer's write (refuse a path outside the scheme or an existing file, hash
+            while writing, installer's executable mode) on strings instead of Paths: it runs
+            for every file of a wheel installed from its archive."""
+            root = os.path.abspath(self.scheme_dict[scheme])
+            target = os.path.abspath(os.path.join(root, path))
+            if os.path.commonpath([root, target]) != root:
+                raise ValueError(f"Attempting to write {path} outside of the target directory")
             txn.will_create(target)
-            written = super().write_to_fs(scheme, path, stream, is_executable)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            hasher = hashlib.sha256()
+            size = 0
+            with open(target, "xb") as out:
+                while block := stream.read(1 << 20):
+                    hasher.update(block)
+                    out.write(block)
+                    size += len(block)
+            if is_executable:
+                os.chmod(target, os.stat(target).st_mode | 0o111)
             crash_point("write")
-            return written
+            digest = base64.urlsafe_b64encode(hasher.digest()).decode("ascii").rstrip("=")
+            return RecordEntry(path, Hash("sha256", digest), size)
 
     scheme = {
         "purelib": info.paths["purelib"],
@@ -317,9 +361,15 @@ def install_wheel(prepared: PreparedWheel, info: InterpreterInfo, txn: Transacti
     extra: dict[str, bytes] = {"INSTALLER": b"lockcheck\n", "REQUESTED": b""}
     if prepared.direct_url is not None:
         extra["direct_url.json"] = json.dumps(prepared.direct_url, sort_keys=True).encode()
-    with WheelFile.open(prepared.wheel) as source:
-        destination = _destination(info, source.distribution, txn)
-        install(source, destination, extra)
+    if prepared.unpacked is not None:
+        from lockcheck.sync.linkinstall import install_unpacked
+
+        name = prepared.unpacked.filename.split("-", 1)[0]
+        install_unpacked(prepared.unpacked, _destination(info, name, txn), txn, extra)
+        return
+    assert prepared.wheel is not None
+    with WheelFile.open(prepared.wheel) as archive:
+        install(archive, _destination(info, archive.distribution, txn), extra)
 
 
 @contextlib.contextmanager
@@ -397,7 +447,7 @@ def apply_plan(
                 progress(step)
             uninstall(dist, txn)
         for prepared in wheels:
-            step = f"installing {prepared.wheel.name}"
+            step = f"installing {prepared.filename}"
             if progress:
                 progress(step)
             install_wheel(prepared, info, txn)
@@ -415,24 +465,31 @@ def apply_plan(
     txn.commit()
 
 
-def compile_bytecode(python: str, wheels: Sequence[PreparedWheel], info: InterpreterInfo) -> None:
-    """Byte-compile the installed modules with the target interpreter (best effort)."""
+def _archive_names(prepared: PreparedWheel) -> list[str]:
+    """The file names inside a prepared wheel (from the cache's manifest when unpacked)."""
     import zipfile
 
+    if prepared.unpacked is not None:
+        return [entry.path for entry in prepared.unpacked.entries]
+    if prepared.wheel is None:
+        return []
+    with contextlib.suppress(OSError, zipfile.BadZipFile), zipfile.ZipFile(prepared.wheel) as zf:
+        return zf.namelist()
+    return []
+
+
+def compile_bytecode(python: str, wheels: Sequence[PreparedWheel], info: InterpreterInfo) -> None:
+    """Byte-compile the installed modules with the target interpreter (best effort)."""
     roots = [Path(info.paths["purelib"]), Path(info.paths["platlib"])]
     files: list[str] = []
     for prepared in wheels:
-        with (
-            contextlib.suppress(OSError, zipfile.BadZipFile),
-            zipfile.ZipFile(prepared.wheel) as archive,
-        ):
-            for name in archive.namelist():
-                if name.endswith(".py") and ".data/" not in name.split("/", 1)[0] + "/":
-                    for root in roots:
-                        candidate = root / name
-                        if candidate.is_file():
-                            files.append(str(candidate))
-                            break
+        for name in _archive_names(prepared):
+            if name.endswith(".py") and ".data/" not in name.split("/", 1)[0] + "/":
+                for root in roots:
+                    candidate = root / name
+                    if candidate.is_file():
+                        files.append(str(candidate))
+                        break
     if not files:
         return
     with contextlib.suppress(OSError, subprocess.SubprocessError):

@@ -6,10 +6,12 @@ deterministically.
 rollback and no flushing happen, exactly as with ``kill -9``.  The events sync passes:
 
 ``venv``        a venv sync creates is complete, its "unfinished" marker still there
+``unpack``      a wheel is unpacked in the cache's temporary directory, not yet renamed
+                into ``v1/unpacked/`` (before the venv is touched)
 ``backup``      the transaction's backup directory exists, its journal not yet
 ``journal``     the transaction's journal exists, nothing in the venv has changed yet
 ``stash``       after a file (or directory) was moved into the backup
-``write``       after a file of a wheel was written
+``write``       after a file of a wheel was written (or linked from the unpacked cache)
 ``rollback``    after one step of a rollback (after a failure, or of a leftover transaction)
 ``commit``      everything applied, the journal not yet removed
 ``committed``   the journal removed, the backup not yet deleted

@@ -424,7 +424,15 @@ def _execute(
 
     # Everything the transaction needs is imported before anything is removed: the venv
     # may be the one lockcheck runs from.
-    for module in ("installer", "installer.destinations", "installer.sources", "installer.utils"):
+    for module in (
+        "installer",
+        "installer.destinations",
+        "installer.records",
+        "installer.sources",
+        "installer.utils",
+        "lockcheck.sync.linkinstall",
+        "lockcheck.sync.unpacked",
+    ):
         importlib.import_module(module)
 
     formats = FormatControl(

@@ -35,6 +35,7 @@ from lockcheck.resolve.candidates import FormatControl, applicable_versions
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.sync.links import LinkTarget, with_commit
 from lockcheck.sync.plan import Action
+from lockcheck.sync.unpacked import UnpackedWheel, find_unpacked, unpack_wheel
 from lockcheck.yanked import yanked_release
 
 if TYPE_CHECKING:
@@ -52,8 +53,18 @@ class PreparedWheel:
     """A wheel ready to install for one action, and the PEP 610 data to record with it."""
 
     action: Action
-    wheel: Path
+    #: The verified archive; None when the unpacked cache already held it (not downloaded).
+    wheel: Path | None
     direct_url: Mapping[str, Any] | None = None
+    #: The wheel unpacked in the cache, installed by linking its files.
+    unpacked: UnpackedWheel | None = None
+
+    @property
+    def filename(self) -> str:
+        if self.unpacked is not None:
+            return self.unpacked.filename
+        assert self.wheel is not None
+        return self.wheel.name
 
 
 def choose_file(
@@ -203,8 +214,7 @@ class _Preparer:
         assert wanted is not None
         target = wanted.link_target()
         if target is None:
-            wheel = self._pinned(action)
-            return PreparedWheel(action, wheel)
+            return self._pinned(action)
         wheel, direct_url = self._direct(action, target)
         name, _version, _tags = _wheel_identity(wheel)
         if canonicalize_name(name) != action.name:
@@ -215,12 +225,29 @@ class _Preparer:
             )
         return PreparedWheel(action, wheel, direct_url)
 
-    def _pinned(self, action: Action) -> Path:
+    def unpack(self, wheel: Path, sha256: str) -> UnpackedWheel | None:
+        """*wheel* (verified, *sha256* of its bytes) unpacked in the cache; None without a
+        writable cache (it is then installed from the archive)."""
+        if self.cache_root is None:
+            return None
+        try:
+            return unpack_wheel(wheel, sha256, self.cache_root)
+        except OSError as exc:  # the cache is an optimisation: say so once, go on
+            from lockcheck.cachedir import warn_unwritable
+
+            warn_unwritable(self.cache_root, exc)
+            return None
+
+    def _pinned(self, action: Action) -> PreparedWheel:
         wanted = action.wanted
         assert wanted is not None
         package = wanted.package
         # A pylock.toml names the exact files; a requirements.txt leaves them to the index.
-        files = list(package.files) or self.finder.project_files(package.name)
+        # Only the pinned version's files are built from the index page (the whole list
+        # would build, and for a big page read again in full, every release's files).
+        files = list(package.files) or list(
+            self.finder.project_versions(package.name)[package.version]
+        )
         allowed = [h.split(":", 1)[1] for h in package.hashes if h.startswith("sha256:")]
         chosen = choose_file(
             files, package.version, self.env, self.formats.allowed(package.name), allowed
@@ -237,11 +264,18 @@ class _Preparer:
         yanked = yanked_release(package.name, package.version, files)
         if yanked is not None and self.warn is not None:
             self.warn(f"installing {yanked.message()}")
+        # A wheel unpacked before stands for bytes that hashed to its key: when the lock
+        # allows that hash (or locks none, and it is the index's), nothing is downloaded.
+        index_sha256 = (chosen.hashes.get("sha256") or "").lower()
+        if chosen.is_wheel and (index_sha256 in {h.lower() for h in allowed} or not package.hashes):
+            cached = find_unpacked(self.cache_root, index_sha256)
+            if cached is not None:
+                return PreparedWheel(action, None, unpacked=cached)
         self.say(f"downloading {chosen.filename}")
         path = self.finder.download(chosen, self.workdir(action))
         sha256 = check_lock_hashes(path, package.hashes, name=package.name, where=wanted)
         if chosen.is_wheel:
-            return path
+            return PreparedWheel(action, path, unpacked=self.unpack(path, sha256))
         wheel = self.build(path, self.workdir(action) / "built", chosen.filename, f"s{sha256}")
         name, version, _tags = _wheel_identity(wheel)
         if canonicalize_name(name) != package.name or version != package.version:
@@ -250,7 +284,7 @@ class _Preparer:
                 file=wanted.lock,
                 line=wanted.line,
             )
-        return wheel
+        return PreparedWheel(action, wheel)
 
     def _direct(self, action: Action, target: LinkTarget) -> tuple[Path, dict[str, Any]]:
         wanted = action.wanted

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
@@ -51,6 +52,13 @@ class JournalWriter:
     def log(self, *fields: str) -> None:
         assert self._fd is not None, "journal already closed"
         os.write(self._fd, (json.dumps(fields) + "\n").encode("utf-8"))
+
+    def log_many(self, steps: Sequence[Sequence[str]]) -> None:
+        """Several steps with one write (all written before any of them happens)."""
+        assert self._fd is not None, "journal already closed"
+        data = memoryview("".join(json.dumps(list(s)) + "\n" for s in steps).encode("utf-8"))
+        while data:
+            data = data[os.write(self._fd, data) :]
 
     def close(self) -> None:
         if self._fd is not None:

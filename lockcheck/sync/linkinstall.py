@@ -1,0 +1,143 @@
+"""Install a wheel from the unpacked-wheel cache by linking its files into the venv.
+
+The steps are installer's (``installer.install``), in its order: the ``WHEEL`` check,
+entry-point scripts, every file of the archive in archive order (``.data/<scheme>/`` files to
+their scheme, ``#!python`` scripts rewritten), ``INSTALLER``/``REQUESTED``/``direct_url.json``,
+then ``RECORD``.  What differs is the cost of a file: it is hard-linked (or copied) from the
+cache, its RECORD line comes from the cache's manifest, and the transaction journal gets the
+wheel's files in one write before the first is linked (each file as one ``os.link`` instead
+of a decompress, a hash, a write and a journal line).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import posixpath
+from typing import Any
+
+from lockcheck.errors import InstallFailed
+from lockcheck.sync.crashpoint import crash_point
+from lockcheck.sync.unpacked import ManifestEntry, UnpackedWheel, link_or_copy
+
+__all__ = ["install_unpacked"]
+
+
+def _dist_info_dir(unpacked: UnpackedWheel) -> str:
+    tops = {entry.path.split("/", 1)[0] for entry in unpacked.entries}
+    found = sorted(top for top in tops if top.endswith(".dist-info"))
+    if len(found) != 1:
+        raise InstallFailed(
+            f"{unpacked.filename} does not hold exactly one .dist-info directory "
+            f"({', '.join(found) or 'none'})"
+        )
+    return found[0]
+
+
+def _root_scheme(unpacked: UnpackedWheel, dist_info: str) -> str:
+    from installer.utils import parse_metadata_file
+
+    text = unpacked.file(f"{dist_info}/WHEEL").read_text(encoding="utf-8")
+    wheel = parse_metadata_file(text)
+    version = wheel["Wheel-Version"] or ""
+    if not version.startswith("1."):
+        raise InstallFailed(
+            f"{unpacked.filename}: Wheel-Version {version or '(none)'} is not supported (1.x only)"
+        )
+    return "purelib" if wheel["Root-Is-Purelib"] == "true" else "platlib"
+
+
+def install_unpacked(
+    unpacked: UnpackedWheel, destination: Any, txn: Any, extra: dict[str, bytes]
+) -> None:
+    """Install *unpacked* through *destination* (sync's tracked installer destination, for
+    what is written rather than linked) inside the transaction *txn*."""
+    from installer.utils import SCHEME_NAMES, parse_entrypoints, parse_wheel_filename
+
+    parsed = parse_wheel_filename(unpacked.filename)
+    dist_info = _dist_info_dir(unpacked)
+    root_scheme = _root_scheme(unpacked, dist_info)
+    data_dir = f"{parsed.distribution}-{parsed.version}.data/"
+    record_path = f"{dist_info}/RECORD"
+    dirs: dict[str, str] = destination.scheme_dict
+    written: list[tuple[str, Any]] = []  # (scheme, installer RecordEntry)
+
+    if any(e.path == f"{dist_info}/entry_points.txt" for e in unpacked.entries):
+        text = unpacked.file(f"{dist_info}/entry_points.txt").read_text(encoding="utf-8")
+        for name, module, attr, section in parse_entrypoints(text):
+            record = destination.write_script(name=name, module=module, attr=attr, section=section)
+            written.append(("scripts", record))
+
+    # (scheme, path in the scheme, manifest entry); a script of .data/scripts is written
+    # where installer writes it, between the files before and after it.
+    plan: list[tuple[str, str, ManifestEntry]] = []
+    for entry in unpacked.entries:
+        path = entry.path
+        if path == record_path:
+            continue
+        if path.startswith(data_dir):
+            scheme, _sep, rel = path[len(data_dir) :].partition("/")
+            if scheme not in SCHEME_NAMES or not rel:
+                raise InstallFailed(
+                    f"{unpacked.filename}: {path} is not in a valid .data subdirectory"
+                )
+            plan.append((scheme, rel, entry))
+        else:
+            plan.append((root_scheme, path, entry))
+
+    linked = [(s, rel, e) for s, rel, e in plan if s != "scripts"]
+    txn.will_create_all(os.path.join(dirs[s], rel) for s, rel, _e in linked)
+    made: set[str] = set()
+    root = os.fspath(unpacked.root)  # strings, not Paths: this loop runs once per file
+    for scheme, rel, entry in plan:
+        source = os.path.join(root, entry.path)
+        if scheme == "scripts":  # its "#!python" shebang is rewritten: a copy, not a link
+            with open(source, "rb") as fh:
+                written.append((scheme, destination.write_file(scheme, rel, fh, entry.executable)))
+            continue
+        target = os.path.join(dirs[scheme], rel)
+        parent = os.path.dirname(target)
+        if parent not in made:
+            _make_dir(parent)
+            made.add(parent)
+        link_or_copy(source, target)
+        crash_point("write")
+
+    for filename, contents in extra.items():
+        with io.BytesIO(contents) as stream:
+            record = destination.write_file(root_scheme, f"{dist_info}/{filename}", stream, False)
+        written.append((root_scheme, record))
+
+    rows = [(rel, scheme, entry.digest, str(entry.size)) for scheme, rel, entry in linked]
+    for scheme, record in written:
+        row = record.to_row()
+        rows.append((row[0], scheme, row[1], row[2]))
+    rows.append((record_path, root_scheme, "", ""))
+    destination.write_to_fs(
+        root_scheme, record_path, io.BytesIO(_record(rows, dirs, root_scheme)), False
+    )
+
+
+def _make_dir(path: str) -> None:
+    """One mkdir for the usual case (the parent exists: archive order), makedirs else."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+
+
+def _record(rows: list[tuple[str, str, str, str]], dirs: dict[str, str], root: str) -> bytes:
+    """RECORD as installer writes it: sorted by path within its scheme, other schemes'
+    paths relative to the root scheme's directory."""
+    prefixes = {
+        scheme: "" if scheme == root else posixpath.join(os.path.relpath(path, dirs[root]), "")
+        for scheme, path in dirs.items()
+    }
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=",", quotechar='"', lineterminator="\n")
+    for path, scheme, digest, size in sorted(rows, key=lambda row: row[0]):
+        writer.writerow((prefixes[scheme] + path, digest, size))
+    return out.getvalue().encode("utf-8")
