@@ -1,0 +1,168 @@
+"""Remote requirement files: ``-r https://…`` and ``-c https://…`` inside an input, read as
+pip reads them (fetched, relative includes joined to the URL), with clean errors, no stamp
+answers, and ``check --offline`` answered from the last online copy."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import describe, run_lockcheck
+from tests.test_differential import STRIP, compare
+
+pytestmark = pytest.mark.slow
+
+
+class FileServer:
+    """A tiny HTTP server on loopback serving ``files`` (path → (body, content type))."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                entry = server.files.get(self.path)
+                if entry is None:
+                    self.send_error(404)
+                    return
+                body, content_type = entry
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def put(self, path: str, text: str, content_type: str = "text/plain; charset=utf-8") -> None:
+        self.files[path] = (text.encode("utf-8"), content_type)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def file_server() -> Iterator[FileServer]:
+    server = FileServer()
+    yield server
+    server.close()
+
+
+def test_remote_constraint_same_lock_as_pip_compile(tmp_path, universe_index, file_server):
+    file_server.put("/lint/common_constraints.txt", "urllib3<2\n")
+    url = f"{file_server.url}/lint/common_constraints.txt"
+    files = {"requirements.in": f"-c {url}\nrequests\n"}
+    text = compare(tmp_path, universe_index.url, files, STRIP)
+    assert "urllib3==1.26.18" in text
+    assert f"# via -c {url}" in text
+
+
+def test_relative_include_in_remote_file_joins_its_url(tmp_path, universe_index, file_server):
+    file_server.put("/a/base.txt", "-r sub/more.txt\n-c ../constraints.txt\n")
+    file_server.put("/a/sub/more.txt", "requests\n")
+    file_server.put("/constraints.txt", "urllib3<2\n")
+    files = {"requirements.in": f"-r {file_server.url}/a/base.txt\n"}
+    text = compare(tmp_path, universe_index.url, files, STRIP)
+    assert f"# via -r {file_server.url}/a/sub/more.txt" in text
+    assert f"# via -c {file_server.url}/constraints.txt" in text
+
+
+def _compile(folder: Path, index_url: str, *args: str):
+    return run_lockcheck("compile", "--index-url", index_url, *STRIP, *args, cwd=folder)
+
+
+def test_missing_remote_file_is_one_clear_error(tmp_path, universe_index, file_server):
+    url = file_server.url.replace("http://", "http://alice:s3cret@") + "/missing.txt"
+    (tmp_path / "requirements.in").write_text(f"requests\n-c {url}\n")
+    result = _compile(tmp_path, universe_index.url)
+    assert result.returncode == 2, describe(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, describe(result)
+    assert lines[0].startswith("lockcheck: error: requirements.in:2: "), describe(result)
+    assert "alice:****@127.0.0.1" in lines[0] and "/missing.txt" in lines[0]
+    assert "404" in lines[0]
+    assert "s3cret" not in result.stderr + result.stdout
+    assert not (tmp_path / "requirements.txt").exists()
+
+
+def test_unreachable_remote_file_is_one_clear_error(tmp_path, universe_index):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "requirements.in").write_text(f"-r http://127.0.0.1:{port}/base.txt\n")
+    result = _compile(tmp_path, universe_index.url, "--retries", "0")
+    assert result.returncode == 2, describe(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, describe(result)
+    assert lines[0].startswith("lockcheck: error: requirements.in:1: "), describe(result)
+    assert f"http://127.0.0.1:{port}/base.txt" in lines[0]
+    assert not (tmp_path / "requirements.txt").exists()
+
+
+def test_remote_recursion_is_detected_by_url(tmp_path, universe_index, file_server):
+    file_server.put("/a.txt", "-r b.txt\n")
+    file_server.put("/b.txt", f"-r {file_server.url}/a.txt\n")
+    (tmp_path / "requirements.in").write_text(f"-r {file_server.url}/a.txt\n")
+    result = _compile(tmp_path, universe_index.url)
+    assert result.returncode == 2, describe(result)
+    assert "recursively references itself" in result.stderr, describe(result)
+    assert "Traceback" not in result.stderr
+
+
+def test_remote_change_is_never_answered_from_the_stamp(tmp_path, universe_index, file_server):
+    file_server.put("/c.txt", "urllib3<2\n")
+    (tmp_path / "requirements.in").write_text(f"-c {file_server.url}/c.txt\nrequests\n")
+    first = _compile(tmp_path, universe_index.url)
+    assert first.returncode == 0, describe(first)
+    assert "urllib3==1.26.18" in (tmp_path / "requirements.txt").read_text()
+    clean = run_lockcheck("check", cwd=tmp_path)
+    assert clean.returncode == 0, describe(clean)
+
+    file_server.put("/c.txt", "urllib3>=2\n")
+    check = run_lockcheck("check", cwd=tmp_path)
+    assert check.returncode == 1, describe(check)
+    second = _compile(tmp_path, universe_index.url)
+    assert second.returncode == 0, describe(second)
+    assert "urllib3==1.26.18" not in (tmp_path / "requirements.txt").read_text()
+
+
+def test_check_offline_uses_the_last_fetched_copy(tmp_path, universe_index, file_server):
+    file_server.put("/c.txt", "urllib3<2\n")
+    (tmp_path / "requirements.in").write_text(f"-c {file_server.url}/c.txt\nrequests\n")
+    assert _compile(tmp_path, universe_index.url).returncode == 0
+    file_server.close()  # no network from here on
+    offline = run_lockcheck("check", "--offline", cwd=tmp_path)
+    assert offline.returncode == 0, describe(offline)
+    # A hand edit that breaks the cached constraint is drift, offline too.
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(lock.read_text().replace("urllib3==1.26.18", "urllib3==2.0.7"))
+    drift = run_lockcheck("check", "--offline", cwd=tmp_path)
+    assert drift.returncode == 1, describe(drift)
+
+
+def test_check_offline_without_a_cached_copy_says_so(
+    tmp_path, universe_index, file_server, monkeypatch
+):
+    file_server.put("/c.txt", "urllib3<2\n")
+    (tmp_path / "requirements.in").write_text(f"-c {file_server.url}/c.txt\nrequests\n")
+    assert _compile(tmp_path, universe_index.url).returncode == 0
+    monkeypatch.setenv("LOCKCHECK_CACHE_DIR", str(tmp_path / "empty-cache"))
+    offline = run_lockcheck("check", "--offline", cwd=tmp_path)
+    assert offline.returncode == 0, describe(offline)
+    assert f"{file_server.url}/c.txt" in offline.stdout + offline.stderr
+    assert "not checked" in offline.stdout + offline.stderr
