@@ -105,6 +105,10 @@ class ParsedInputs:
     options: IndexOptions = field(default_factory=IndexOptions)
     # Every file that was read, including those reached through -r / -c (absolute paths).
     files: tuple[Path, ...] = ()
+    # Remote requirement files read (URLs as fetched): their content can change at any time.
+    remote: tuple[str, ...] = ()
+    # Remote requirement files not read (offline, no cached copy), credentials redacted.
+    unchecked_remote: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------
