@@ -289,17 +289,14 @@ def compile_lock(
     pre_index = merge_index_options(settings, IndexOptions(), environ)
     from lockcheck.index.remotefiles import RemoteFileFetcher
 
-    fetcher = RemoteFileFetcher(pre_index, environ=environ)
-    try:
+    with RemoteFileFetcher(pre_index, environ=environ) as fetch:
         inputs = read_settings_inputs(
             replace(settings, src_files=src_files),
             cwd,
             environ,
             pre_index.pip_env(),
-            fetch=fetcher,
+            fetch=fetch,
         )
-    finally:
-        fetcher.close()
     index_settings = merge_index_options(settings, inputs.options, environ)
     finder = PackageFinder(index_settings, cutoff=cutoff)
     try:

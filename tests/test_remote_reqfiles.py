@@ -166,3 +166,16 @@ def test_check_offline_without_a_cached_copy_says_so(
     assert offline.returncode == 0, describe(offline)
     assert f"{file_server.url}/c.txt" in offline.stdout + offline.stderr
     assert "not checked" in offline.stdout + offline.stderr
+
+
+def test_check_offline_without_a_cached_remote_requirements_file(
+    tmp_path, universe_index, file_server, monkeypatch
+):
+    """Pins that only the unread remote file asks for are not called orphans."""
+    file_server.put("/base.txt", "requests\n")
+    (tmp_path / "requirements.in").write_text(f"-r {file_server.url}/base.txt\nclick\n")
+    assert _compile(tmp_path, universe_index.url).returncode == 0
+    monkeypatch.setenv("LOCKCHECK_CACHE_DIR", str(tmp_path / "empty-cache"))
+    offline = run_lockcheck("check", "--offline", cwd=tmp_path)
+    assert offline.returncode == 0, describe(offline)
+    assert "not checked" in offline.stdout + offline.stderr

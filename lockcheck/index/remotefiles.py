@@ -83,6 +83,12 @@ class RemoteFileFetcher:
         )
         return RemoteFile(response.content, content_type)
 
+    def __enter__(self) -> RemoteFileFetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
