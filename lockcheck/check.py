@@ -733,7 +733,9 @@ def check_lock(
             raise
         # Only a guess at the inputs: what it cannot tell is said, not made an error.
         inputs, aside = ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
-    unchecked = inputs.unchecked_remote
+    unchecked = [
+        f"{url} was not checked (no copy from an online run)" for url in inputs.unchecked_remote
+    ]
     report.files = [path, *(Path(f) for f in inputs.files)]
     report.files += [cwd / f for f in settings.constraint_files]
     report.cacheable = not any(
@@ -767,17 +769,13 @@ def check_lock(
             + (f" ({aside})" if aside else "")
             + "; name them in [tool.lockcheck] for a full check"
             + ("" if index_options else _index_lines_as_written(text, path))
+            + "".join(f"; {line}" for line in unchecked)
         )
         if not offline:
             report.reasons.extend(_foreign_hashes_on_index(text, path, name, settings))
         return report
     if offline:
-        report.note = "; ".join(
-            [
-                "yanked pins were not checked (offline)",
-                *(f"{url} was not checked (no copy from an online run)" for url in unchecked),
-            ]
-        )
+        report.note = "; ".join(["yanked pins were not checked (offline)", *unchecked])
         return report
     try:
         result = compile_lock(replace(settings, offline=False, dry_run=True))
