@@ -4,6 +4,7 @@ answers, and ``check --offline`` answered from the last online copy."""
 
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 from collections.abc import Iterator
@@ -24,11 +25,20 @@ class FileServer:
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.requests: list[str] = []
+        self.auth: str | None = None  # "user:password" to demand basic auth
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
+                if server.auth is not None:
+                    expected = "Basic " + base64.b64encode(server.auth.encode()).decode()
+                    if self.headers.get("Authorization") != expected:
+                        self.send_response(401)
+                        self.send_header("WWW-Authenticate", 'Basic realm="files"')
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                 entry = server.files.get(self.path)
                 if entry is None:
                     self.send_error(404)
@@ -179,3 +189,36 @@ def test_check_offline_without_a_cached_remote_requirements_file(
     offline = run_lockcheck("check", "--offline", cwd=tmp_path)
     assert offline.returncode == 0, describe(offline)
     assert "not checked" in offline.stdout + offline.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param("# caf\u00e9\nurllib3<2\n".encode("latin-1"), "text/plain", id="latin-1"),
+        pytest.param(
+            "# \u2603\nurllib3<2\n".encode("utf-16"),
+            "text/plain; charset=utf-16",
+            id="utf-16-charset",
+        ),
+        pytest.param(
+            "# \u2603\nurllib3<2\n".encode(), "application/octet-stream", id="no-text-type"
+        ),
+    ],
+)
+def test_remote_file_decoded_as_pip_does(tmp_path, universe_index, file_server, body, content_type):
+    file_server.files["/c.txt"] = (body, content_type)
+    files = {"requirements.in": f"-c {file_server.url}/c.txt\nrequests\n"}
+    text = compare(tmp_path, universe_index.url, files, STRIP)
+    assert "urllib3==1.26.18" in text
+
+
+def test_remote_file_behind_basic_auth(tmp_path, universe_index, file_server):
+    file_server.auth = "alice:s3cret"
+    file_server.put("/c.txt", "urllib3<2\n")
+    url = file_server.url.replace("http://", "http://alice:s3cret@") + "/c.txt"
+    (tmp_path / "requirements.in").write_text(f"-c {url}\nrequests\n")
+    result = _compile(tmp_path, universe_index.url)
+    assert result.returncode == 0, describe(result)
+    lock = (tmp_path / "requirements.txt").read_text()
+    assert "urllib3==1.26.18" in lock
+    assert "s3cret" not in lock + result.stdout + result.stderr
