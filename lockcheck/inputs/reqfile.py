@@ -44,6 +44,7 @@ __all__ = [
     "parse_requirement_file",
     "parse_requirement_files",
     "preprocess",
+    "skip_remote",
     "split_link_extras",
 ]
 
@@ -860,17 +861,25 @@ def parse_requirement_files(
     environ: Mapping[str, str] | None = None,
     relative_to: Path | None = None,
     constraint: bool = False,
+    fetch: Fetch | None = None,
 ) -> ParsedInputs:
     """Read requirement files in order (pip-compile's src files, or its ``--constraint``
     files when *constraint* is true) into one ParsedInputs.
 
     ``relative_to`` is the folder labels are written relative to (pip-compile: the current
     directory, which is the default); a path given as absolute keeps absolute labels.
+    *fetch* reads remote ``-r``/``-c`` files; without it they are an InputError.
     """
-    parser = RequirementFileParser(environ=environ, relative_to=relative_to)
+    parser = RequirementFileParser(environ=environ, relative_to=relative_to, fetch=fetch)
     for path in paths:
         parser.parse(path, constraint=constraint)
     return parser.result()
+
+
+def skip_remote(url: str) -> tuple[bytes, str]:
+    """A fetch that reads nothing: remote files are left out (``unchecked_remote``), for
+    callers that only need the local files an input reaches."""
+    raise RemoteFileOffline(f"{url} was not fetched", url=url)
 
 
 def parse_requirement_file(
