@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lockcheck.errors import InputError, LockcheckError, redact_url
+from lockcheck.errors import IndexUnavailable, InputError, LockcheckError, redact_url
 
 __all__ = [
     "CredentialsInLock",
@@ -728,7 +728,7 @@ def check_lock(
                 if settings.src_files
                 else ParsedInputs()
             )
-    except InputError as exc:
+    except (InputError, IndexUnavailable) as exc:  # IndexUnreachable: a remote -c/-r
         if inputs_known:
             raise
         # Only a guess at the inputs: what it cannot tell is said, not made an error.

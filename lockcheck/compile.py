@@ -297,6 +297,13 @@ def compile_lock(
             pre_index.pip_env(),
             fetch=fetch,
         )
+    if inputs.unchecked_remote:  # offline with no copy: never compile without a file
+        from lockcheck.errors import IndexUnavailable
+
+        raise IndexUnavailable(
+            f"offline mode: no cached copy of {inputs.unchecked_remote[0]}",
+            hint="run once without --offline to fill the cache",
+        )
     index_settings = merge_index_options(settings, inputs.options, environ)
     finder = PackageFinder(index_settings, cutoff=cutoff)
     try:

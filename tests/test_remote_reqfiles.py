@@ -222,3 +222,24 @@ def test_remote_file_behind_basic_auth(tmp_path, universe_index, file_server):
     lock = (tmp_path / "requirements.txt").read_text()
     assert "urllib3==1.26.18" in lock
     assert "s3cret" not in lock + result.stdout + result.stderr
+
+
+def test_compile_offline_reads_the_cached_copy_and_never_drops_a_file(
+    tmp_path, universe_index, file_server, monkeypatch
+):
+    file_server.put("/c.txt", "urllib3<2\n")
+    (tmp_path / "requirements.in").write_text(f"-c {file_server.url}/c.txt\nrequests\n")
+    assert _compile(tmp_path, universe_index.url).returncode == 0
+    lock = (tmp_path / "requirements.txt").read_text()
+    file_server.close()
+    (tmp_path / "requirements.txt").unlink()
+    offline = _compile(tmp_path, universe_index.url, "--offline")
+    assert offline.returncode == 0, describe(offline)
+    assert (tmp_path / "requirements.txt").read_text() == lock
+    # Without a cached copy the constraint is not silently left out.
+    (tmp_path / "requirements.txt").unlink()
+    monkeypatch.setenv("LOCKCHECK_CACHE_DIR", str(tmp_path / "empty-cache"))
+    missing = _compile(tmp_path, universe_index.url, "--offline")
+    assert missing.returncode == 2, describe(missing)
+    assert f"{file_server.url}/c.txt" in missing.stderr, describe(missing)
+    assert not (tmp_path / "requirements.txt").exists()

@@ -33,7 +33,14 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from lockcheck.errors import InputError, LockcheckError, RemoteFileOffline, first_line, redact_url
+from lockcheck.errors import (
+    IndexUnreachable,
+    InputError,
+    LockcheckError,
+    RemoteFileOffline,
+    first_line,
+    redact_url,
+)
 from lockcheck.models import IndexOptions, InputRequirement, ParsedInputs, parse_requirement
 
 __all__ = [
@@ -807,7 +814,9 @@ class RequirementFileParser:
             self._unchecked.append(redact_url(url))
             return
         except LockcheckError as exc:
-            raise InputError(
+            # no network at all stays IndexUnreachable: a hook then compiles from the cache
+            error = IndexUnreachable if isinstance(exc, IndexUnreachable) else InputError
+            raise error(
                 f"could not fetch {kind} file: {exc.message}", file=origin.display, line=number
             ) from exc
         self._done.add(key)
