@@ -243,3 +243,26 @@ def test_compile_offline_reads_the_cached_copy_and_never_drops_a_file(
     assert missing.returncode == 2, describe(missing)
     assert f"{file_server.url}/c.txt" in missing.stderr, describe(missing)
     assert not (tmp_path / "requirements.txt").exists()
+
+
+def test_hook_without_network_compiles_from_the_cached_remote_copy(
+    tmp_path, make_index, universe_wheelhouse, file_server
+):
+    """pre-commit.ci runs hooks offline: a remote constraints file that cannot be reached is
+    read from the copy the last online run kept, as the index pages are."""
+    server = make_index(universe_wheelhouse)
+    file_server.put("/c.txt", "urllib3<2\n")
+    (tmp_path / "requirements.in").write_text(f"-c {file_server.url}/c.txt\nrequests\n")
+    assert _compile(tmp_path, server.url).returncode == 0
+    server.stop()
+    file_server.close()
+    (tmp_path / "requirements.in").write_text(f"-c {file_server.url}/c.txt\nrequests\nidna\n")
+    result = run_lockcheck(
+        "compile", "--changed", "--refresh", "requirements.in", cwd=tmp_path,
+        env={"PIP_RETRIES": "0"},
+    )  # fmt: skip
+    assert result.returncode == 1, describe(result)  # rewritten: the commit stops
+    assert "compiled from the cache" in result.stderr, describe(result)
+    lock = (tmp_path / "requirements.txt").read_text()
+    assert "urllib3==1.26.18" in lock
+    assert f"#   -c {file_server.url}/c.txt" in lock
