@@ -62,7 +62,7 @@ class InputRequirement:
 
     requirement: Requirement | None
     source: str
-    file: Path
+    file: Path | str  # str: the URL of a remote requirement file
     line: int
     constraint: bool = False
     editable: bool = False

@@ -266,3 +266,16 @@ def test_hook_without_network_compiles_from_the_cached_remote_copy(
     lock = (tmp_path / "requirements.txt").read_text()
     assert "urllib3==1.26.18" in lock
     assert f"#   -c {file_server.url}/c.txt" in lock
+
+
+def test_bad_line_in_a_remote_file_names_its_url_and_line(tmp_path, universe_index, file_server):
+    file_server.auth = "alice:s3cret"
+    file_server.put("/bad.txt", "urllib3<2\nnot a requirement!!\n")
+    url = file_server.url.replace("http://", "http://alice:s3cret@") + "/bad.txt"
+    (tmp_path / "requirements.in").write_text(f"requests\n-c {url}\n")
+    result = _compile(tmp_path, universe_index.url)
+    assert result.returncode == 2, describe(result)
+    shown = file_server.url.replace("http://", "http://****@") + "/bad.txt"
+    assert result.stderr.startswith(f"lockcheck: error: {shown}:2: "), describe(result)
+    assert "s3cret" not in result.stderr + result.stdout
+    assert not (tmp_path / "requirements.txt").exists()

@@ -822,8 +822,10 @@ class RequirementFileParser:
         self._done.add(key)
         if url not in self._remote:
             self._remote.append(url)
-        nested = _Origin(Path(url), url, constraint, origin.from_stdin, url=url)
-        content = _decode_remote(data, content_type, redact_url(url))
+        # labels (``# via -c https://…``) and messages show the URL, credentials masked
+        shown = redact_url(url)
+        nested = _Origin(Path(url), shown, constraint, origin.from_stdin, url=url)
+        content = _decode_remote(data, content_type, shown)
         self._parse_content(content, nested, chain=(*chain, url), stdin=False)
 
     def _add_requirement(
@@ -854,7 +856,7 @@ class RequirementFileParser:
         item = InputRequirement(
             requirement=parsed.requirement,
             source=source,
-            file=origin.path,
+            file=origin.display if origin.url else origin.path,
             line=number,
             constraint=origin.constraint,
             editable=editable,
