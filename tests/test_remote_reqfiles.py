@@ -61,6 +61,12 @@ class FileServer:
     def put(self, path: str, text: str, content_type: str = "text/plain; charset=utf-8") -> None:
         self.files[path] = (text.encode("utf-8"), content_type)
 
+    def secret_url(self, path: str, content: str) -> str:
+        """Serve *content* at *path* behind basic auth; the URL that carries the secret."""
+        self.auth = "alice:s3cret"
+        self.put(path, content)
+        return self.url.replace("http://", f"http://{self.auth}@") + path
+
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -165,30 +171,25 @@ def test_check_offline_uses_the_last_fetched_copy(tmp_path, universe_index, file
     assert drift.returncode == 1, describe(drift)
 
 
+@pytest.mark.parametrize(
+    ("served", "lines"),
+    [
+        pytest.param("/c.txt", "-c {url}/c.txt\nrequests\n", id="constraints"),
+        # pins only the unread file asks for (requests and its tree) are not called orphans
+        pytest.param("/base.txt", "-r {url}/base.txt\nclick\n", id="requirements"),
+    ],
+)
 def test_check_offline_without_a_cached_copy_says_so(
-    tmp_path, universe_index, file_server, monkeypatch
+    tmp_path, universe_index, file_server, monkeypatch, served, lines
 ):
-    file_server.put("/c.txt", "urllib3<2\n")
-    (tmp_path / "requirements.in").write_text(f"-c {file_server.url}/c.txt\nrequests\n")
+    file_server.put(served, "requests\n" if served == "/base.txt" else "urllib3<2\n")
+    (tmp_path / "requirements.in").write_text(lines.format(url=file_server.url))
     assert _compile(tmp_path, universe_index.url).returncode == 0
     monkeypatch.setenv("LOCKCHECK_CACHE_DIR", str(tmp_path / "empty-cache"))
     offline = run_lockcheck("check", "--offline", cwd=tmp_path)
     assert offline.returncode == 0, describe(offline)
-    assert f"{file_server.url}/c.txt" in offline.stdout + offline.stderr
-    assert "not checked" in offline.stdout + offline.stderr
-
-
-def test_check_offline_without_a_cached_remote_requirements_file(
-    tmp_path, universe_index, file_server, monkeypatch
-):
-    """Pins that only the unread remote file asks for are not called orphans."""
-    file_server.put("/base.txt", "requests\n")
-    (tmp_path / "requirements.in").write_text(f"-r {file_server.url}/base.txt\nclick\n")
-    assert _compile(tmp_path, universe_index.url).returncode == 0
-    monkeypatch.setenv("LOCKCHECK_CACHE_DIR", str(tmp_path / "empty-cache"))
-    offline = run_lockcheck("check", "--offline", cwd=tmp_path)
-    assert offline.returncode == 0, describe(offline)
-    assert "not checked" in offline.stdout + offline.stderr
+    note = f"{file_server.url}{served} was not checked (no copy from an online run)"
+    assert note in offline.stdout + offline.stderr, describe(offline)
 
 
 @pytest.mark.parametrize(
@@ -213,9 +214,7 @@ def test_remote_file_decoded_as_pip_does(tmp_path, universe_index, file_server, 
 
 
 def test_remote_file_behind_basic_auth(tmp_path, universe_index, file_server):
-    file_server.auth = "alice:s3cret"
-    file_server.put("/c.txt", "urllib3<2\n")
-    url = file_server.url.replace("http://", "http://alice:s3cret@") + "/c.txt"
+    url = file_server.secret_url("/c.txt", "urllib3<2\n")
     (tmp_path / "requirements.in").write_text(f"-c {url}\nrequests\n")
     result = _compile(tmp_path, universe_index.url)
     assert result.returncode == 0, describe(result)
@@ -269,9 +268,7 @@ def test_hook_without_network_compiles_from_the_cached_remote_copy(
 
 
 def test_bad_line_in_a_remote_file_names_its_url_and_line(tmp_path, universe_index, file_server):
-    file_server.auth = "alice:s3cret"
-    file_server.put("/bad.txt", "urllib3<2\nnot a requirement!!\n")
-    url = file_server.url.replace("http://", "http://alice:s3cret@") + "/bad.txt"
+    url = file_server.secret_url("/bad.txt", "urllib3<2\nnot a requirement!!\n")
     (tmp_path / "requirements.in").write_text(f"requests\n-c {url}\n")
     result = _compile(tmp_path, universe_index.url)
     assert result.returncode == 2, describe(result)
