@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lockcheck.errors import InputError, LockcheckError, redact_url
+from lockcheck.errors import IndexUnavailable, InputError, LockcheckError, redact_url
 
 __all__ = [
     "CredentialsInLock",
@@ -707,24 +707,35 @@ def check_lock(
     if not path.exists():
         report.reasons.append(LockMissing(name, None))
         return report
-    from lockcheck.compile import inputs_are_static, read_settings_inputs
+    from lockcheck.compile import inputs_are_static, merge_index_options, read_settings_inputs
+    from lockcheck.index.remotefiles import RemoteFileFetcher
+    from lockcheck.models import IndexOptions
 
+    environ = dict(os.environ if settings.environ is None else settings.environ)
+    # Remote -r/-c files: fetched online, read from the last fetched copy offline.
+    remote_index = merge_index_options(
+        replace(settings, offline=offline or settings.offline), IndexOptions(), environ
+    )
     text = path.read_bytes().decode("utf-8", errors="replace")
     guessed = ", ".join(p.as_posix() for p in settings.src_files)
     aside = ""  # what the note adds about a guessed input
     try:
         # The structural level asks no build backend for build dependencies (offline,
         # fast): the full level compiles them.
-        inputs = (
-            read_settings_inputs(settings, cwd, build_hooks=False)
-            if settings.src_files
-            else ParsedInputs()
-        )
-    except InputError as exc:
+        with RemoteFileFetcher(remote_index, environ=environ) as fetch:
+            inputs = (
+                read_settings_inputs(settings, cwd, build_hooks=False, fetch=fetch)
+                if settings.src_files
+                else ParsedInputs()
+            )
+    except (InputError, IndexUnavailable) as exc:  # IndexUnreachable: a remote -c/-r
         if inputs_known:
             raise
         # Only a guess at the inputs: what it cannot tell is said, not made an error.
         inputs, aside = ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
+    unchecked = [
+        f"{url} was not checked (no copy from an online run)" for url in inputs.unchecked_remote
+    ]
     report.files = [path, *(Path(f) for f in inputs.files)]
     report.files += [cwd / f for f in settings.constraint_files]
     report.cacheable = not any(
@@ -735,7 +746,13 @@ def check_lock(
     index_options = inputs_known or names_an_index(settings)
     report.reasons.extend(
         structural_drift(
-            settings, inputs, text, name, orphans=inputs_known, index_options=index_options
+            settings,
+            inputs,
+            text,
+            name,
+            # an unread remote file may be what needs a pin: no orphan is then certain
+            orphans=inputs_known and not unchecked,
+            index_options=index_options,
         )
     )
     if not inputs_known:
@@ -752,12 +769,13 @@ def check_lock(
             + (f" ({aside})" if aside else "")
             + "; name them in [tool.lockcheck] for a full check"
             + ("" if index_options else _index_lines_as_written(text, path))
+            + "".join(f"; {line}" for line in unchecked)
         )
         if not offline:
             report.reasons.extend(_foreign_hashes_on_index(text, path, name, settings))
         return report
     if offline:
-        report.note = "yanked pins were not checked (offline)"
+        report.note = "; ".join(["yanked pins were not checked (offline)", *unchecked])
         return report
     try:
         result = compile_lock(replace(settings, offline=False, dry_run=True))

@@ -22,6 +22,7 @@ from lockcheck.paths import default_output_for
 
 if TYPE_CHECKING:
     from lockcheck.index.finder import PackageFinder
+    from lockcheck.inputs.reqfile import Fetch
 
 __all__ = [
     "CompileResult",
@@ -286,9 +287,23 @@ def compile_lock(
     # Before any network: a bad WHEN is an input error; one clock reading for the run.
     cutoff = CutOff.from_settings(settings.exclude_newer, settings.exclude_newer_package)
     pre_index = merge_index_options(settings, IndexOptions(), environ)
-    inputs = read_settings_inputs(
-        replace(settings, src_files=src_files), cwd, environ, pre_index.pip_env()
-    )
+    from lockcheck.index.remotefiles import RemoteFileFetcher
+
+    with RemoteFileFetcher(pre_index, environ=environ) as fetch:
+        inputs = read_settings_inputs(
+            replace(settings, src_files=src_files),
+            cwd,
+            environ,
+            pre_index.pip_env(),
+            fetch=fetch,
+        )
+    if inputs.unchecked_remote:  # offline with no copy: never compile without a file
+        from lockcheck.errors import IndexUnavailable
+
+        raise IndexUnavailable(
+            f"offline mode: no cached copy of {inputs.unchecked_remote[0]}",
+            hint="run once without --offline to fill the cache",
+        )
     index_settings = merge_index_options(settings, inputs.options, environ)
     finder = PackageFinder(index_settings, cutoff=cutoff)
     try:
@@ -476,9 +491,11 @@ def read_settings_inputs(
     index_env: Mapping[str, str] | None = None,
     *,
     build_hooks: bool = True,
+    fetch: Fetch | None = None,
 ) -> ParsedInputs:
     """The inputs and ``--constraint`` files of *settings*, read relative to *cwd*
-    (*build_hooks*: see :func:`lockcheck.inputs.pyproject.read_project_input`)."""
+    (*build_hooks*: see :func:`lockcheck.inputs.pyproject.read_project_input`; *fetch*
+    reads remote requirement files, see :mod:`lockcheck.index.remotefiles`)."""
     from lockcheck.inputs import read_inputs
     from lockcheck.inputs.builddeps import build_targets
     from lockcheck.pipargs import with_pip_args
@@ -497,6 +514,7 @@ def read_settings_inputs(
             build_targets=build_targets(settings),
             only_build_deps=settings.only_build_deps,
             build_hooks=build_hooks,
+            fetch=fetch,
         )
 
 
@@ -505,8 +523,11 @@ def inputs_are_static(settings: CompileSettings, inputs: ParsedInputs, cwd: Path
 
     setup.py, setup.cfg, a pyproject.toml with dynamic dependencies and build dependencies
     are answered by a build backend, which may read any file of the project (and comes from
-    the index): those runs are never stamped.
+    the index): those runs are never stamped.  Nor are runs with a remote requirement
+    file (``-c https://…``), whose content can change without any local file changing.
     """
+    if inputs.remote or inputs.unchecked_remote:
+        return False
     if settings.all_build_deps or settings.build_deps_for:
         return False
     for src in (*settings.src_files, *(Path(f) for f in inputs.files)):

@@ -9,6 +9,8 @@ once, in ``cli.py``, from :attr:`LockcheckError.exit_code`.
     ├── InputError            malformed requirement file, pyproject.toml, bad option value
     ├── ConfigError           unknown or invalid [tool.lockcheck] keys
     ├── IndexUnavailable      index unreachable, HTTP errors after retries, offline miss
+    │   ├── IndexUnreachable  no answer at all (DNS, refused connection, timeouts)
+    │   └── RemoteFileOffline a remote requirement file, offline and not in the cache
     ├── MetadataError         a distribution whose metadata cannot be read or built
     │   └── BuildError        PEP 517 metadata preparation / wheel build failed
     ├── HashMismatch          a downloaded file does not match its expected hash
@@ -33,6 +35,7 @@ __all__ = [
     "InstallFailed",
     "LockcheckError",
     "MetadataError",
+    "RemoteFileOffline",
     "ResolutionFailed",
     "first_line",
     "printable",
@@ -121,6 +124,11 @@ class IndexUnreachable(IndexUnavailable):
 
     The commit hook then compiles from the cache instead (pre-commit.ci runs hooks offline).
     """
+
+
+class RemoteFileOffline(IndexUnavailable):
+    """Offline, and no cached copy of a remote requirement file: ``check --offline`` notes
+    the file as not checked instead of failing."""
 
 
 class MetadataError(LockcheckError):

@@ -62,7 +62,7 @@ class InputRequirement:
 
     requirement: Requirement | None
     source: str
-    file: Path
+    file: Path | str  # str: the URL of a remote requirement file
     line: int
     constraint: bool = False
     editable: bool = False
@@ -105,6 +105,10 @@ class ParsedInputs:
     options: IndexOptions = field(default_factory=IndexOptions)
     # Every file that was read, including those reached through -r / -c (absolute paths).
     files: tuple[Path, ...] = ()
+    # Remote requirement files read (URLs as fetched): their content can change at any time.
+    remote: tuple[str, ...] = ()
+    # Remote requirement files not read (offline, no cached copy), credentials redacted.
+    unchecked_remote: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------

@@ -201,7 +201,7 @@ def zero_config_target(config: ProjectConfig, src_files: Sequence[Path] = ()) ->
 
 def input_files(target: LockTarget, root: Path) -> set[str]:
     """Every file whose change can change *target*'s lock (normalised absolute paths)."""
-    from lockcheck.inputs.reqfile import parse_requirement_files
+    from lockcheck.inputs.reqfile import parse_requirement_files, skip_remote
 
     files: set[str] = {os.path.normpath(root / target.output)}
     requirement_files: list[Path] = []
@@ -214,7 +214,9 @@ def input_files(target: LockTarget, root: Path) -> set[str]:
             requirement_files.append(path)
     if requirement_files:
         try:
-            parsed = parse_requirement_files(requirement_files, environ=os.environ)
+            parsed = parse_requirement_files(
+                requirement_files, environ=os.environ, fetch=skip_remote
+            )
         except InputError:
             pass  # a malformed input still counts as changed; compile reports the error
         else:

@@ -188,6 +188,27 @@ def test_changed_files_select_locks_and_their_layers(tmp_path, monkeypatch):
     assert names([Path("pyproject.toml")]) == ["requirements.txt", "requirements-dev.txt"]
 
 
+def test_changed_files_reach_past_a_remote_include(tmp_path, monkeypatch):
+    """Which local files a lock depends on is known without the network: a remote
+    ``-c https://…`` is skipped, and the local files after it still count."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": LAYERED,
+            ".git/HEAD": "",
+            "requirements.in": (
+                "-c https://example.invalid/common_constraints.txt\n"
+                "-r requirements/base.in\nflask\n"
+            ),
+            "requirements/base.in": "idna\n",
+            "requirements-dev.in": "pytest\n",
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    prod = load_config(tmp_path).targets[0]
+    assert str(tmp_path / "requirements" / "base.in") in input_files(prod, tmp_path)
+
+
 def test_pip_tools_toml_wins_even_without_a_table(tmp_path):
     """pip-tools reads the first of .pip-tools.toml and pyproject.toml that exists."""
     write(

@@ -399,7 +399,7 @@ ERROR_CASES = [
     ("bad egg fragment", "git+https://h/r#egg=not a name", r"^requirements\.in:3: .*not a valid egg fragment"),
     ("bad wheel name", "https://h/notawheel.whl", r"^requirements\.in:3: invalid wheel filename 'notawheel\.whl'"),
     ("directory not installable", "./empty", r"^requirements\.in:3: Directory '\./empty' is not installable"),
-    ("remote -r", "-r https://h/reqs.txt", r"^requirements\.in:3: remote requirement files are not supported"),
+    ("remote -r", "-r https://h/reqs.txt", r"^requirements\.in:3: remote requirements files are not supported here: https://h/reqs\.txt"),
     ("comment glued to name", "foo#comment", r"^requirements\.in:3: invalid requirement 'foo#comment'"),
 ]  # fmt: skip
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lockcheck.errors import InputError
-from lockcheck.inputs.reqfile import STDIN, RequirementFileParser
+from lockcheck.inputs.reqfile import STDIN, Fetch, RequirementFileParser
 from lockcheck.models import InputRequirement, ParsedInputs
 from lockcheck.paths import PROJECT_FILES
 
@@ -38,6 +38,7 @@ def read_inputs(
     build_targets: tuple[str, ...] = (),
     only_build_deps: bool = False,
     build_hooks: bool = True,
+    fetch: Fetch | None = None,
 ) -> ParsedInputs:
     """Merge *paths* in order (``"-"`` is standard input), then the *constraints* files
     (pip-compile's ``--constraint``).
@@ -46,7 +47,8 @@ def read_inputs(
     an InputError, as in pip-compile ("--extra has effect only with setup.py and PEP-517
     input formats").  Build requirements (*build_targets*, see
     :mod:`lockcheck.inputs.builddeps`) are only asked of project files, so any other input
-    is an InputError then.
+    is an InputError then.  *fetch* reads remote ``-r``/``-c`` files (none given: they are
+    an InputError).
     """
     if (extras or groups) and not any(is_project_file(p) for p in paths):
         what = "--extra" if extras else "--group"
@@ -60,7 +62,7 @@ def read_inputs(
             if not is_project_file(path):
                 raise InputError(NOT_A_PROJECT, file=Path(path).as_posix())
     by_file = _groups_by_file(paths, groups)
-    parser = RequirementFileParser(environ=environ, relative_to=relative_to)
+    parser = RequirementFileParser(environ=environ, relative_to=relative_to, fetch=fetch)
     requirements: list[InputRequirement] = []
     files: list[Path] = []
     for path in paths:
@@ -97,6 +99,8 @@ def read_inputs(
         constraints=parsed.constraints,
         options=parsed.options,
         files=unique_files,
+        remote=parsed.remote,
+        unchecked_remote=parsed.unchecked_remote,
     )
 
 

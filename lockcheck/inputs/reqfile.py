@@ -24,7 +24,7 @@ import shlex
 import sys
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -33,16 +33,25 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from lockcheck.errors import InputError, first_line
+from lockcheck.errors import (
+    IndexUnreachable,
+    InputError,
+    LockcheckError,
+    RemoteFileOffline,
+    first_line,
+    redact_url,
+)
 from lockcheck.models import IndexOptions, InputRequirement, ParsedInputs, parse_requirement
 
 __all__ = [
     "STDIN",
+    "Fetch",
     "RequirementFileParser",
     "is_url",
     "parse_requirement_file",
     "parse_requirement_files",
     "preprocess",
+    "skip_remote",
     "split_link_extras",
 ]
 
@@ -51,10 +60,15 @@ logger = logging.getLogger(__name__)
 #: The path that stands for standard input (``pip-compile -``).
 STDIN = "-"
 
+#: Fetches a remote requirement file: URL -> (body, Content-Type).  Injected by the caller
+#: (lockcheck.index.remotefiles), so this module never touches the network itself.
+Fetch = Callable[[str], tuple[bytes, str]]
+
 _COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 # pip: only ``${NAME}`` with uppercase letters, digits and underscores (POSIX names).
 _ENV_VAR_RE = re.compile(r"(?P<var>\$\{(?P<name>[A-Z0-9_]+)\})")
-_SCHEME_RE = re.compile(r"^(http|https|file):", re.I)
+_REMOTE_RE = re.compile(r"^https?:", re.I)
+_CHARSET_RE = re.compile(r";\s*charset\s*=\s*([^;\s]+)", re.I)
 _URL_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _EGG_RE = re.compile(r"[#&]egg=([^&]*)")
 _EGG_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])(\[[^\]]*\])?$", re.IGNORECASE)
@@ -159,6 +173,26 @@ def _decode(data: bytes, label: str) -> str:
         if codecs.lookup(fallback).name != "utf-8":
             logger.warning("%s is not UTF-8; decoding it as %s", label, fallback)
         return _decode_as(data, fallback, label)
+
+
+def _decode_remote(data: bytes, content_type: str, label: str) -> str:
+    """Decode a fetched file as pip does (requests' ``Response.text``): the Content-Type's
+    charset, else ISO-8859-1 for ``text/*`` and UTF-8 for JSON, undecodable bytes replaced;
+    with no type to go by (requests guesses), as a local file."""
+    match = _CHARSET_RE.search(content_type)
+    mime = content_type.split(";", 1)[0]
+    if match:
+        encoding = match.group(1).strip("'\"")
+    elif "text" in mime:
+        encoding = "ISO-8859-1"
+    elif "application/json" in mime:
+        encoding = "utf-8"
+    else:
+        return _decode(data, label)
+    try:
+        return data.decode(encoding, errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
 
 
 def _decode_as(data: bytes, encoding: str, label: str, declared_on: int | None = None) -> str:
@@ -589,6 +623,7 @@ class _Origin:
     display: str  # path as written in labels and error messages
     constraint: bool
     from_stdin: bool = False  # read through stdin: pip-compile labels it all "-r -"
+    url: str | None = None  # a remote file: what it includes joins this URL
 
 
 class RequirementFileParser:
@@ -606,15 +641,19 @@ class RequirementFileParser:
         environ: Mapping[str, str] | None = None,
         relative_to: Path | None = None,
         stdin: Any = None,
+        fetch: Fetch | None = None,
     ) -> None:
         self._environ = os.environ if environ is None else environ
+        self._fetch = fetch
+        self._remote: list[str] = []
+        self._unchecked: list[str] = []
         self._relative_to = relative_to
         self._stdin = stdin
         self._requirements: list[InputRequirement] = []
         self._constraints: list[InputRequirement] = []
         self._options = _OptionsBuilder()
         self._files: list[Path] = []
-        self._done: set[tuple[Path, bool]] = set()
+        self._done: set[tuple[Path | str, bool]] = set()
         # pip-tools keeps every label absolute when the top-level path was given absolute
         self._absolute_labels = False
 
@@ -645,6 +684,8 @@ class RequirementFileParser:
             constraints=tuple(self._constraints),
             options=self._options.build(),
             files=tuple(self._files),
+            remote=tuple(self._remote),
+            unchecked_remote=tuple(self._unchecked),
         )
 
     # -- internals ---------------------------------------------------------------------
@@ -658,7 +699,7 @@ class RequirementFileParser:
     def _parse_file(
         self,
         origin: _Origin,
-        chain: tuple[Path, ...],
+        chain: tuple[Path | str, ...],
         include_site: tuple[str, int] | None,
     ) -> None:
         key = (origin.path, origin.constraint)
@@ -681,9 +722,9 @@ class RequirementFileParser:
         self._parse_content(content, origin, chain=(*chain, origin.path), stdin=False)
 
     def _parse_content(
-        self, content: str, origin: _Origin, chain: tuple[Path, ...], *, stdin: bool
+        self, content: str, origin: _Origin, chain: tuple[Path | str, ...], *, stdin: bool
     ) -> None:
-        file_dir = None if stdin else os.path.dirname(origin.path)
+        file_dir = None if stdin or origin.url else os.path.dirname(origin.path)
         for number, line in preprocess(content, self._environ):
             try:
                 args, opts = _parse_line_options(line)
@@ -714,21 +755,21 @@ class RequirementFileParser:
         constraint: bool,
         origin: _Origin,
         number: int,
-        chain: tuple[Path, ...],
+        chain: tuple[Path | str, ...],
         *,
         stdin: bool,
     ) -> None:
+        if origin.url is not None:
+            # pip: everything a remote file includes is joined to its URL
+            target = urllib.parse.urljoin(origin.url, target)
+        if _REMOTE_RE.match(target):
+            self._parse_remote(target, constraint, origin, number, chain)
+            return
         if target.lower().startswith("file:"):
             try:
                 target = urllib.request.url2pathname(_url_path(target))
             except _RequirementError as exc:
                 raise InputError(str(exc), file=origin.display, line=number) from exc
-        elif _SCHEME_RE.search(target):
-            raise InputError(
-                f"remote requirement files are not supported: {target}",
-                file=origin.display,
-                line=number,
-            )
         # pip joins with the including file's folder (stdin: the current directory)
         base = os.getcwd() if stdin else os.path.dirname(origin.path)
         absolute = Path(os.path.abspath(os.path.join(base, target)))
@@ -740,6 +781,52 @@ class RequirementFileParser:
             )
         nested = _Origin(absolute, self._relative(absolute), constraint, origin.from_stdin)
         self._parse_file(nested, chain, include_site=(origin.display, number))
+
+    def _parse_remote(
+        self,
+        url: str,
+        constraint: bool,
+        origin: _Origin,
+        number: int,
+        chain: tuple[Path | str, ...],
+    ) -> None:
+        """Fetch and read ``-r``/``-c`` *url*; recursion is told by URL, as pip tells it."""
+        if url in chain:
+            raise InputError(
+                f"{redact_url(url)} recursively references itself",
+                file=origin.display,
+                line=number,
+            )
+        key = (url, constraint)
+        if key in self._done:
+            return
+        kind = "constraint" if constraint else "requirements"
+        if self._fetch is None:
+            raise InputError(
+                f"remote {kind} files are not supported here: {redact_url(url)}",
+                file=origin.display,
+                line=number,
+            )
+        try:
+            data, content_type = self._fetch(url)
+        except RemoteFileOffline:
+            self._done.add(key)
+            self._unchecked.append(redact_url(url))
+            return
+        except LockcheckError as exc:
+            # no network at all stays IndexUnreachable: a hook then compiles from the cache
+            error = IndexUnreachable if isinstance(exc, IndexUnreachable) else InputError
+            raise error(
+                f"could not fetch {kind} file: {exc.message}", file=origin.display, line=number
+            ) from exc
+        self._done.add(key)
+        if url not in self._remote:
+            self._remote.append(url)
+        # labels (``# via -c https://…``) and messages show the URL, credentials masked
+        shown = redact_url(url)
+        nested = _Origin(Path(url), shown, constraint, origin.from_stdin, url=url)
+        content = _decode_remote(data, content_type, shown)
+        self._parse_content(content, nested, chain=(*chain, url), stdin=False)
 
     def _add_requirement(
         self, args: str, opts: optparse.Values, origin: _Origin, number: int
@@ -769,7 +856,7 @@ class RequirementFileParser:
         item = InputRequirement(
             requirement=parsed.requirement,
             source=source,
-            file=origin.path,
+            file=origin.display if origin.url else origin.path,
             line=number,
             constraint=origin.constraint,
             editable=editable,
@@ -785,17 +872,25 @@ def parse_requirement_files(
     environ: Mapping[str, str] | None = None,
     relative_to: Path | None = None,
     constraint: bool = False,
+    fetch: Fetch | None = None,
 ) -> ParsedInputs:
     """Read requirement files in order (pip-compile's src files, or its ``--constraint``
     files when *constraint* is true) into one ParsedInputs.
 
     ``relative_to`` is the folder labels are written relative to (pip-compile: the current
     directory, which is the default); a path given as absolute keeps absolute labels.
+    *fetch* reads remote ``-r``/``-c`` files; without it they are an InputError.
     """
-    parser = RequirementFileParser(environ=environ, relative_to=relative_to)
+    parser = RequirementFileParser(environ=environ, relative_to=relative_to, fetch=fetch)
     for path in paths:
         parser.parse(path, constraint=constraint)
     return parser.result()
+
+
+def skip_remote(url: str) -> tuple[bytes, str]:
+    """A fetch that reads nothing: remote files are left out (``unchecked_remote``), for
+    callers that only need the local files an input reaches."""
+    raise RemoteFileOffline(f"{url} was not fetched", url=url)
 
 
 def parse_requirement_file(
