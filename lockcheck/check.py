@@ -697,7 +697,7 @@ def check_lock(
     The full level also asks the index which pins are yanked now (*allow_yanked*: the
     project names it accepts anyway); offline, the report says that was not asked."""
     from lockcheck.compile import compile_lock
-    from lockcheck.models import ParsedInputs
+    from lockcheck.models import IndexOptions, ParsedInputs
 
     cwd = (settings.cwd or Path.cwd()).resolve()
     output = settings.output_file
@@ -709,7 +709,6 @@ def check_lock(
         return report
     from lockcheck.compile import inputs_are_static, merge_index_options, read_settings_inputs
     from lockcheck.index.remotefiles import RemoteFileFetcher
-    from lockcheck.models import IndexOptions
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
     # Remote -r/-c files: fetched online, read from the last fetched copy offline.
@@ -738,9 +737,7 @@ def check_lock(
     ]
     report.files = [path, *(Path(f) for f in inputs.files)]
     report.files += [cwd / f for f in settings.constraint_files]
-    report.cacheable = not any(
-        r.link or (r.requirement and r.requirement.url) for r in inputs.requirements
-    ) and inputs_are_static(settings, inputs, cwd)
+    report.cacheable = inputs_are_static(settings, inputs, cwd)
     # A lock whose command is unknown may have named its index on that command line: only
     # the project's own settings can say it should be another (pip.conf is CI's, not its).
     index_options = inputs_known or names_an_index(settings)

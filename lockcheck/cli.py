@@ -382,8 +382,6 @@ def run_compile(
         record.files.update((settings.cwd or Path.cwd()) / f for f in settings.constraint_files)
         record.files.add(result.output_file)
         record.outputs.append(result.output_file)
-        if any(r.link or (r.requirement and r.requirement.url) for r in result.inputs.requirements):
-            record.cacheable = False
         if not inputs_are_static(settings, result.inputs, settings.cwd or Path.cwd()):
             record.cacheable = False
     if result.changed:

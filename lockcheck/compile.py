@@ -524,9 +524,12 @@ def inputs_are_static(settings: CompileSettings, inputs: ParsedInputs, cwd: Path
     setup.py, setup.cfg, a pyproject.toml with dynamic dependencies and build dependencies
     are answered by a build backend, which may read any file of the project (and comes from
     the index): those runs are never stamped.  Nor are runs with a remote requirement
-    file (``-c https://…``), whose content can change without any local file changing.
+    file (``-c https://…``), whose content can change without any local file changing, or
+    with a direct reference (a local tree or a URL) that no stamp can watch.
     """
     if inputs.remote or inputs.unchecked_remote:
+        return False
+    if any(r.link or (r.requirement and r.requirement.url) for r in inputs.requirements):
         return False
     if settings.all_build_deps or settings.build_deps_for:
         return False
