@@ -529,19 +529,13 @@ def check_command(
 
     from lockcheck.check import LockReport, check_lock, render_github, render_json, render_text
     from lockcheck.config import load_config
-    from lockcheck.targets import discover_header_locks, target_for_lock
+    from lockcheck.targets import lock_targets
 
     try:
         config = load_config(Path.cwd(), config_file=config_file, no_config=no_config)
-        if locks:
-            targets = [target_for_lock(_under(config.root, lock), config) for lock in locks]
-        elif config.configured:
-            targets = list(config.targets)
-        else:
-            found = discover_header_locks(config.root)
-            if not found:
-                raise click.UsageError("no lock found: give one, or configure [tool.lockcheck]")
-            targets = [target_for_lock(lock, config) for lock in found]
+        targets = lock_targets(config, locks)
+        if not targets and not config.configured:
+            raise click.UsageError("no lock found: give one, or configure [tool.lockcheck]")
     except click.UsageError:
         raise
     except Exception as exc:
@@ -632,14 +626,6 @@ def _colour(text: str) -> str:
             line = click.style(line, fg="yellow")
         out.append(line)
     return "\n".join(out) + "\n"
-
-
-def _under(root: Path, lock: Path) -> Path:
-    path = lock if lock.is_absolute() else Path.cwd() / lock
-    try:
-        return path.resolve().relative_to(root)
-    except ValueError:
-        return path
 
 
 def _fix_command(settings: Any, root: Path) -> str:

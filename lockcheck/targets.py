@@ -82,6 +82,25 @@ def discover_header_locks(root: Path) -> list[Path]:
     return sorted(found)
 
 
+def lock_targets(config: ProjectConfig, locks: Sequence[Path] = ()) -> list[LockTarget]:
+    """The targets a command given *locks* works on: each of them, else the configured
+    locks, else the locks below the root that have a compile header (maybe none)."""
+    if locks:
+        return [target_for_lock(_under_root(config.root, lock), config) for lock in locks]
+    if config.configured:
+        return list(config.targets)
+    return [target_for_lock(lock, config) for lock in discover_header_locks(config.root)]
+
+
+def _under_root(root: Path, lock: Path) -> Path:
+    """*lock* (relative to the working directory) relative to *root* when it is inside it."""
+    path = lock if lock.is_absolute() else Path.cwd() / lock
+    try:
+        return path.resolve().relative_to(root)
+    except ValueError:
+        return path
+
+
 def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     """The configured target writing *lock*, else one rebuilt from the lock's header."""
     from lockcheck.compile import CompileSettings

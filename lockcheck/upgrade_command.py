@@ -94,19 +94,11 @@ def upgrade_command(
 
 def _targets(locks: tuple[Path, ...], config_file: Path | None) -> list[Any]:
     """Each -o LOCK, else the configured locks, else the locks with a header, else the default."""
-    from lockcheck.cli import _under
     from lockcheck.config import load_config
-    from lockcheck.targets import discover_header_locks, target_for_lock, zero_config_target
+    from lockcheck.targets import lock_targets, zero_config_target
 
     config = load_config(Path.cwd(), config_file=config_file)
-    if locks:
-        return [target_for_lock(_under(config.root, lock), config) for lock in locks]
-    if config.configured:
-        return list(config.targets)
-    found = discover_header_locks(config.root)
-    if found:
-        return [target_for_lock(lock, config) for lock in found]
-    return [zero_config_target(config)]
+    return lock_targets(config, locks) or [zero_config_target(config)]
 
 
 def _upgrade_all(
