@@ -433,7 +433,6 @@ def test_one_metadata_fetch_per_version_across_threads(
     finder = open_finder(server.url)
     files = finder.project_files("once")
     assert len(files) == 3
-    finder.prefetch_metadata(files)
     results = []
     threads = [
         threading.Thread(target=lambda f=f: results.append(finder.metadata(f))) for f in files * 4

@@ -14,15 +14,16 @@ from packaging.version import Version
 
 from lockcheck.errors import ResolutionFailed
 from lockcheck.models import CoreMetadata, DistFile, InputRequirement
-from lockcheck.resolve.candidates import FormatControl
+from lockcheck.resolve.candidates import FormatControl, group_by_version
 from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, resolve
 
 ANY = frozenset({Tag("py3", "none", "any")})
 
 
-class MemoryIndex:
-    """name -> {version: (deps, requires_python, yanked)}."""
+class MemoryIndex(Index):
+    """name -> {version: (deps, requires_python, yanked)}; no prefetching (the defaults)."""
 
     def __init__(self, projects: dict[str, dict[str, tuple]]):
         self.projects = projects
@@ -47,6 +48,9 @@ class MemoryIndex:
             )
         return out
 
+    def project_versions(self, name):
+        return group_by_version(self.project_files(name))
+
     def metadata(self, file):
         self.metadata_calls.append((file.name, str(file.version)))
         deps, rp, _ = ([*list(self.projects[file.name][str(file.version)]), None, False])[:3]
@@ -67,12 +71,6 @@ class MemoryIndex:
 
     def sha256(self, file):  # pragma: no cover - every file here has a hash
         raise AssertionError("hash should come from the index")
-
-    def prefetch_pages(self, names):
-        list(names)
-
-    def prefetch_metadata(self, files):
-        list(files)
 
     def direct_metadata(self, link, *, base_dir, editable=False):  # pragma: no cover
         raise AssertionError("no direct references here")

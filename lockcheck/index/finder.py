@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from lockcheck.cutoff import CutOff, UploadJudge
     from lockcheck.index.http import HttpSession
     from lockcheck.index.vcs import GitCheckouts
+    from lockcheck.resolve.protocol import FilePicker, NamesOf
 
 __all__ = ["ACCEPT", "PackageFinder"]
 
@@ -240,20 +241,11 @@ class PackageFinder:
             if key not in self._projects:
                 self._submit(self._project, key)
 
-    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
-        """Start fetching these files' metadata in the background (one per version)."""
-        seen: set[tuple[NormalizedName, Version]] = set()
-        for file in files:
-            key = (file.name, file.version)
-            if key not in seen and key not in self._metadata:
-                seen.add(key)
-                self._submit(self.metadata, file)
-
     def prefetch_graph(
         self,
         names: Iterable[NormalizedName | str],
-        pick: Callable[[NormalizedName, Sequence[DistFile]], DistFile | None],
-        dependencies: Callable[[CoreMetadata], Iterable[NormalizedName]],
+        pick: FilePicker,
+        dependencies: NamesOf,
     ) -> None:
         """Walk the likely dependency graph ahead of the resolver, in the background.
 
@@ -267,8 +259,8 @@ class PackageFinder:
     def _walk(
         self,
         name: NormalizedName,
-        pick: Callable[[NormalizedName, Sequence[DistFile]], DistFile | None],
-        dependencies: Callable[[CoreMetadata], Iterable[NormalizedName]],
+        pick: FilePicker,
+        dependencies: NamesOf,
     ) -> None:
         with self._pool_lock:
             if name in self._walked:
@@ -276,13 +268,17 @@ class PackageFinder:
             self._walked.add(name)
 
         def step(project: NormalizedName) -> None:
-            file = pick(project, self._project(project))
+            file = pick(project, self.project_versions(project))
             if file is None:
                 return
             for dep in dependencies(self.metadata(file)):
                 self._walk(canonicalize_name(dep), pick, dependencies)
 
         self._submit(step, name)
+
+    def cutoff_note(self, name: NormalizedName) -> str | None:
+        """Why the release cut-off hides *name*'s files (None: no cut-off hides any)."""
+        return self.judge.explain(name) if self.judge is not None else None
 
     def download(self, file: DistFile, dest_dir: Path) -> Path:
         """Copy *file* (downloaded, or from the cache) into *dest_dir*, verified against its

@@ -47,7 +47,6 @@ class RangeFile(io.RawIOBase):
         self._fetch = fetch
         self._pos = 0
         self._spans: list[tuple[int, bytes]] = []
-        self.fetches = 0
 
     def add(self, start: int, data: bytes) -> None:
         """Record bytes already known (e.g. the initial tail response)."""
@@ -81,7 +80,6 @@ class RangeFile(io.RawIOBase):
         if begin >= end:
             return
         chunk = self._fetch(begin, end)
-        self.fetches += 1
         if len(chunk) != end - begin:
             raise RangeNotSatisfied(f"asked for {end - begin} bytes, got {len(chunk)}")
         self.add(begin, chunk)
@@ -123,7 +121,6 @@ class RangeFile(io.RawIOBase):
         if data is None:
             fetch_end = min(self._size, max(end, self._pos + MIN_FETCH))
             chunk = self._fetch(self._pos, fetch_end)
-            self.fetches += 1
             if len(chunk) != fetch_end - self._pos:
                 raise RangeNotSatisfied(
                     f"asked for {fetch_end - self._pos} bytes, got {len(chunk)}"

@@ -395,8 +395,7 @@ def explain_impossible(
             lines.append(f"{name} is constrained to {constraint}{by}")
         files = explainer.files(name)
         versions = sorted({f.version for f in files})
-        judge = getattr(index, "judge", None)  # the finder's release cut-off, if any
-        cut = judge.explain(name) if judge is not None else None
+        cut = index.cutoff_note(name)
         if not files:
             lines.append(cut or f"no package named {name!r} was found on the configured indexes")
         else:

@@ -30,7 +30,7 @@ from lockcheck.resolve.markers import without_extra_markers
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from lockcheck.resolve.universal import GridEnv
+    from lockcheck.resolve.grid import GridEnv
 
 __all__ = ["MAX_EXTRA_ENVIRONMENTS", "GridGrowth", "Trigger"]
 

@@ -24,7 +24,6 @@ from lockcheck.models import CoreMetadata, DistFile
 from lockcheck.resolve.candidates import (
     FormatControl,
     VersionChoice,
-    group_by_version,
     iter_applicable_versions,
 )
 from lockcheck.resolve.environment import TargetEnvironment
@@ -38,7 +37,6 @@ __all__ = [
     "PythonRequirement",
     "SpecRequirement",
     "identifier_of",
-    "versions_of",
 ]
 
 REQUIRES_PYTHON = "<Python from Requires-Python>"
@@ -134,6 +132,8 @@ class PythonRequirement:
 
 AnyRequirement = SpecRequirement | ExplicitRequirement | PythonRequirement
 AnyCandidate = Candidate | PythonCandidate
+#: Metadata read for a candidate, by (name, version, link).
+MetadataMemo = dict[tuple[NormalizedName, Version, "str | None"], CoreMetadata]
 
 
 @dataclass
@@ -148,14 +148,6 @@ class ResolveOptions:
     any_platform_wheel: bool = False
 
 
-def versions_of(index: Index, name: NormalizedName) -> Mapping[Version, Sequence[DistFile]]:
-    """*name*'s files by version: lazily when the index can, else grouped here."""
-    lazy = getattr(index, "project_versions", None)
-    if lazy is not None:
-        return lazy(name)
-    return group_by_version(index.project_files(name))
-
-
 class LockProvider(AbstractProvider):  # type: ignore[type-arg]
     """The resolver's only window on packages."""
 
@@ -165,7 +157,10 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         options: ResolveOptions,
         constraints: Mapping[NormalizedName, SpecifierSet],
         preferred: Mapping[NormalizedName, Version] | None = None,
+        metadata: MetadataMemo | None = None,
     ) -> None:
+        """*metadata*: the memo of metadata read, shared by the providers of one resolution
+        (a second attempt need not ask the index again)."""
         self.index = index
         self.options = options
         self.constraints = dict(constraints)
@@ -175,7 +170,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         self._conflict_counts: Counter[str] = Counter()
         self._conflict_promoted: set[str] = set()
         self._candidates: dict[tuple[NormalizedName, Version, frozenset[str]], Candidate] = {}
-        self._metadata: dict[tuple[NormalizedName, Version, str | None], CoreMetadata] = {}
+        self._metadata: MetadataMemo = {} if metadata is None else metadata
         self._by_version: dict[NormalizedName, Mapping[Version, Sequence[DistFile]]] = {}
         # resolvelib re-checks every pin against every requirement on each round; the
         # answer for a (requirement, candidate) pair never changes.  Keyed by identity, the
@@ -355,10 +350,11 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
 
     # -- speculative prefetch (called from the index's worker threads) -------------------
 
-    def likely_file(self, name: NormalizedName, files: Sequence[DistFile]) -> DistFile | None:
+    def likely_file(
+        self, name: NormalizedName, groups: Mapping[Version, Sequence[DistFile]]
+    ) -> DistFile | None:
         """The file the resolver will most likely read for *name*: the preferred version if
         it is allowed, else the newest allowed one."""
-        groups = files.by_version() if hasattr(files, "by_version") else group_by_version(files)
         specifier = self.constraints.get(name, SpecifierSet())
         best = self._preferred_choice(name, specifier, set(), groups)
         if best is None:
@@ -415,7 +411,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
     def _groups(self, name: NormalizedName) -> Mapping[Version, Sequence[DistFile]]:
         groups = self._by_version.get(name)
         if groups is None:
-            groups = self._by_version[name] = versions_of(self.index, name)
+            groups = self._by_version[name] = self.index.project_versions(name)
         return groups
 
     def metadata_of(self, candidate: Candidate) -> CoreMetadata:
