@@ -22,6 +22,7 @@ from lockcheck.errors import HashMismatch, MetadataError, redact_url
 from lockcheck.index.building import Builds
 from lockcheck.index.cache import Cache, file_sha256
 from lockcheck.index.downloads import NO_ENCODING, Downloads
+from lockcheck.index.lazywheel import TAIL_BYTES, RangeFile, RangeNotSatisfied, parse_content_range
 from lockcheck.index.metadata import check_identity, parse_metadata, read_wheel_metadata
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import strip_fragment
@@ -59,8 +60,7 @@ class MetadataChain:
         if file.url.lower().startswith("file:"):
             path = self._downloads.fetch(file)
             if file.is_wheel:
-                raw = wheel_metadata(path, file.name)
-                meta = parse_metadata(raw, str(path))
+                meta = parse_metadata(wheel_metadata(path, file.name), str(path))
                 check_identity(meta, file.name, file.version, str(path))
                 return meta
             key = Cache.metadata_key(sha256=file.hashes.get("sha256") or file_sha256(path))
@@ -126,33 +126,28 @@ class MetadataChain:
 
     def _range_metadata(self, file: DistFile) -> bytes | None:
         """METADATA through Range requests; None when the server does not do ranges."""
-        from lockcheck.index.lazywheel import (
-            TAIL_BYTES,
-            RangeFile,
-            RangeNotSatisfied,
-            parse_content_range,
-        )
 
-        def first(response: httpx.Response) -> tuple[str, object]:
+        def first(response: httpx.Response) -> Path | tuple[tuple[int, int, int], bytes] | None:
+            """The tail's span and bytes; the saved wheel when ranges were ignored; None
+            when the server answered neither."""
             if response.status_code == 206:
                 span = parse_content_range(response.headers.get("content-range"))
                 body = response.read()
                 if span is None or len(body) != span[1] - span[0]:
-                    return "none", None
-                return "range", (span, body)
+                    return None
+                return span, body
             if response.status_code == 200:  # ranges ignored: this is the whole wheel
-                return "file", self._downloads.save_download(response, file)
-            return "none", None
+                return self._downloads.save_download(response, file)
+            return None
 
         headers = {"Range": f"bytes=-{TAIL_BYTES}", **NO_ENCODING}
-        kind, value = self._downloads.stream_saving(file.url, first, headers)
-        if kind == "file":
-            assert isinstance(value, Path)
-            self._downloads.remember(file, value)
-            return wheel_metadata(value, file.name)
-        if kind == "none":
+        got = self._downloads.stream_saving(file.url, first, headers)
+        if isinstance(got, Path):
+            self._downloads.remember(file, got)
+            return wheel_metadata(got, file.name)
+        if got is None:
             return None
-        (start, _end, total), body = value  # type: ignore[misc]
+        (start, _end, total), body = got
 
         def fetch(begin: int, stop: int) -> bytes:
             response = self._session.get(
@@ -167,7 +162,7 @@ class MetadataChain:
         remote = RangeFile(total, fetch)
         remote.add(start, body)
         try:
-            raw = read_metadata_member(remote, total)  # type: ignore[arg-type]
+            raw = read_metadata_member(remote, total)
             if raw is not None:
                 return raw
             with zipfile.ZipFile(remote) as archive:

@@ -83,10 +83,10 @@ class _NewestVersions:
                 by_version.setdefault(version, []).append(filename)
         for text, names in by_text.items():
             try:
-                version: Version | None = version_of(text)
+                parsed: Version | None = version_of(text)
             except InvalidVersion:
-                version = None
-            by_version.setdefault(version, []).extend(names)
+                parsed = None
+            by_version.setdefault(parsed, []).extend(names)
         found = [v for v in by_version if v is not None]
         self.versions.update(found)
         newest = sorted(found, reverse=True)[: self.count]
@@ -144,8 +144,8 @@ class SourcePages:
         self.cache = cache
         self.sources = sources
         self._admit = admit
-        self._pages: OnceMap[str, tuple[Link, ...] | None] = OnceMap()
-        self._listings: OnceMap[str, tuple[Link, ...]] = OnceMap()
+        self._pages: OnceMap[str, tuple[Link | PendingLink, ...] | None] = OnceMap()
+        self._listings: OnceMap[str, tuple[Link | PendingLink, ...]] = OnceMap()
         # Parsing is CPU work under the GIL: running many at once gains nothing and
         # multiplies the memory peak (each big page is a large tree while parsed).
         self._parse_slots = threading.Semaphore(2)
@@ -196,7 +196,7 @@ class SourcePages:
             )
 
     def _page(
-        self, url: str, label: str, *, required: bool = False, keep: object = None
+        self, url: str, label: str, *, required: bool = False, keep: _NewestVersions | None = None
     ) -> tuple[Link | PendingLink, ...] | None:
         """Links of one simple page (None: the page does not exist, i.e. HTTP 404); with
         *keep*, JSON entries may be PendingLinks."""
@@ -275,7 +275,7 @@ class SourcePages:
         self.cache.store_page(page)
         return page
 
-    def _find_links(self, source: Source) -> tuple[Link, ...]:
+    def _find_links(self, source: Source) -> tuple[Link | PendingLink, ...]:
         url = source.url
         if is_remote(url):
             if is_archive(filename_of(strip_fragment(url)[0])):
@@ -283,7 +283,7 @@ class SourcePages:
             return self._pages.get(url, lambda: self._page(url, url, required=True)) or ()
         path = url_to_path(url)
         if path.is_dir():
-            links: list[Link] = []
+            links: list[Link | PendingLink] = []
             for entry in sorted(os.scandir(path), key=lambda e: e.name):
                 if not entry.is_file():
                     continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
@@ -31,6 +32,9 @@ from lockcheck.resolve.provider import (
     PythonRequirement,
     SpecRequirement,
 )
+
+if TYPE_CHECKING:
+    from lockcheck.resolve.provider import Information
 
 __all__ = ["explain_impossible"]
 
@@ -442,13 +446,12 @@ def _unusable(
 
 
 def _who(
-    info: object, labels: Mapping[NormalizedName, set[str]], asked_at: Mapping[int, str]
+    info: Information, labels: Mapping[NormalizedName, set[str]], asked_at: Mapping[int, str]
 ) -> str:
     """Who asked, when no chain was read: the parent, the input line, or the input files."""
-    parent = getattr(info, "parent", None)
-    if parent is not None:
-        return repr(parent)
-    req = info.requirement  # type: ignore[attr-defined]
+    if info.parent is not None:
+        return repr(info.parent)
+    req = info.requirement
     if id(req) in asked_at:
         return asked_at[id(req)]
     name = getattr(req, "name", None)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -28,6 +29,9 @@ from lockcheck.resolve.candidates import (
 )
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.resolve.protocol import Index
+
+if TYPE_CHECKING:
+    from resolvelib.structs import Matches, RequirementInformation
 
 __all__ = [
     "REQUIRES_PYTHON",
@@ -132,6 +136,9 @@ class PythonRequirement:
 
 AnyRequirement = SpecRequirement | ExplicitRequirement | PythonRequirement
 AnyCandidate = Candidate | PythonCandidate
+if TYPE_CHECKING:
+    #: What resolvelib says about a requirement: it and the candidate that asked for it.
+    Information = RequirementInformation[AnyRequirement, AnyCandidate]
 #: Metadata read for a candidate, by (name, version, link).
 MetadataMemo = dict[tuple[NormalizedName, Version, "str | None"], CoreMetadata]
 
@@ -148,7 +155,7 @@ class ResolveOptions:
     any_platform_wheel: bool = False
 
 
-class LockProvider(AbstractProvider):  # type: ignore[type-arg]
+class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
     """The resolver's only window on packages."""
 
     def __init__(
@@ -192,14 +199,14 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         identifiers: Iterable[str],
         resolutions: Mapping[str, AnyCandidate],
         candidates: Mapping[str, Iterator[AnyCandidate]],
-        information: Mapping[str, Iterator[object]],
-        backtrack_causes: Sequence[object],
+        information: Mapping[str, Iterator[Information]],
+        backtrack_causes: Sequence[Information],
     ) -> Iterable[str]:
         """pip's narrowing: Requires-Python first, then backtrack causes, then promoted."""
         backtrack_identifiers: set[str] = set()
         for info in backtrack_causes:
-            names = [info.requirement.identifier]  # type: ignore[attr-defined]
-            parent = info.parent  # type: ignore[attr-defined]
+            names = [info.requirement.identifier]
+            parent = info.parent
             if parent is not None:
                 names.append(parent.identifier)
             for name in names:
@@ -224,14 +231,14 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         identifier: str,
         resolutions: Mapping[str, AnyCandidate],
         candidates: Mapping[str, Iterator[AnyCandidate]],
-        information: Mapping[str, Iterable[object]],
-        backtrack_causes: Sequence[object],
+        information: Mapping[str, Iterator[Information]],
+        backtrack_causes: Sequence[Information],
     ) -> tuple[object, ...]:
         """pip's order: promoted, direct, pinned, upper-bounded, user order, unfree, name."""
         direct = False
         operators: list[tuple[str, str]] = []
         for info in information[identifier]:
-            req = info.requirement  # type: ignore[attr-defined]
+            req = info.requirement
             if isinstance(req, ExplicitRequirement):
                 direct = True
             elif isinstance(req, SpecRequirement):
@@ -253,7 +260,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         identifier: str,
         requirements: Mapping[str, Iterator[AnyRequirement]],
         incompatibilities: Mapping[str, Iterator[AnyCandidate]],
-    ) -> list[AnyCandidate]:
+    ) -> Matches[AnyCandidate]:
         reqs = list(requirements[identifier])
         if identifier == REQUIRES_PYTHON:
             # The target Python is one fixed candidate; once backtracking has marked it
@@ -298,7 +305,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
             self._candidate(name, c.version, extras, c.best_file)
             for c in itertools.chain(head, rest)
         )
-        return lambda: lazy  # type: ignore[return-value]
+        return lambda: lazy
 
     def is_satisfied_by(self, requirement: AnyRequirement, candidate: AnyCandidate) -> bool:
         key = (id(requirement), id(candidate))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,7 +49,9 @@ from lockcheck.resolve.provider import (
 )
 
 if TYPE_CHECKING:
-    from resolvelib.resolvers import Result
+    from resolvelib.resolvers import Criterion, Result
+
+    from lockcheck.resolve.provider import Information
 
     _Result = Result[AnyRequirement, AnyCandidate, str]
 
@@ -63,7 +65,7 @@ __all__ = [
     "resolve",
 ]
 
-DEFAULT_UNSAFE = frozenset({"setuptools", "distribute", "pip"})
+DEFAULT_UNSAFE = frozenset(NormalizedName(n) for n in ("setuptools", "distribute", "pip"))
 #: resolvelib rounds (one pin or one backjump each) before giving up.  A lock of a few hundred
 #: packages takes as many rounds plus its backtracking; a resolution still going after this
 #: many is lost in backtracking, and failing fast with the packages it was trying beats the
@@ -98,7 +100,7 @@ class ResolveRequest:
     allow_prereleases: bool = False
     generate_hashes: bool = False
     allow_unsafe: bool = False
-    unsafe_packages: frozenset[NormalizedName] = DEFAULT_UNSAFE  # type: ignore[assignment]
+    unsafe_packages: frozenset[NormalizedName] = DEFAULT_UNSAFE
     # Where relative paths of direct references are resolved (pip: the working directory).
     base_dir: Path = field(default_factory=Path.cwd)
     # How a relative local link is written in the lock (relative to the output's folder).
@@ -303,7 +305,7 @@ def _gave_up(reporter: _Reporter, bound: int) -> ResolutionFailed:
     )
 
 
-class _Reporter(BaseReporter):  # type: ignore[misc]
+class _Reporter(BaseReporter[AnyRequirement, AnyCandidate, str]):
     """Forwards pins to *progress* (no printing here) and counts, per package, the conflicts
     it took part in and its rejected candidates, to name them if the resolution gives up."""
 
@@ -314,20 +316,22 @@ class _Reporter(BaseReporter):  # type: ignore[misc]
         self.conflicts: Counter[NormalizedName] = Counter()
         self.rejected: Counter[NormalizedName] = Counter()
 
-    def resolving_conflicts(self, causes: Sequence[object]) -> None:
+    def resolving_conflicts(self, causes: Collection[Information]) -> None:
         names: set[NormalizedName] = set()
         for info in causes:
-            for side in (info.requirement, info.parent):  # type: ignore[attr-defined]
+            for side in (info.requirement, info.parent):
                 if isinstance(side, (SpecRequirement, ExplicitRequirement, Candidate)):
                     names.add(side.name)
         self.conflicts.update(names)
 
-    def pinning(self, candidate: object) -> None:
+    def pinning(self, candidate: AnyCandidate) -> None:
         if self.progress is not None and isinstance(candidate, Candidate):
             self.pinned += 1
             self.progress(f"{self.pinned} pinned, last {candidate!r}")
 
-    def rejecting_candidate(self, criterion: object, candidate: object) -> None:
+    def rejecting_candidate(
+        self, criterion: Criterion[AnyRequirement, AnyCandidate], candidate: AnyCandidate
+    ) -> None:
         if isinstance(candidate, Candidate):
             self.rejected[candidate.name] += 1
             if self.progress is not None:

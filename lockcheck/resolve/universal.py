@@ -102,8 +102,8 @@ def marker_for(chosen: Sequence[GridEnv], grid: Sequence[GridEnv]) -> Marker | N
         by_system[g.platform.sys_platform].add(g.minor)
     # Group operating systems that need the same Python versions.
     groups: dict[tuple[int, ...], set[str]] = defaultdict(set)
-    for system, minors in by_system.items():
-        groups[tuple(sorted(minors))].add(system)
+    for system, system_minors in by_system.items():
+        groups[tuple(sorted(system_minors))].add(system)
     parts = []
     for minors, systems in sorted(groups.items(), key=lambda kv: sorted(kv[1])):
         os_part = _os_marker(systems, all_systems)
@@ -257,13 +257,14 @@ def _merge(
     versions_per_name: dict[NormalizedName, int] = defaultdict(int)
     for name, _version, _link in where:
         versions_per_name[name] += 1
-    packages: dict[str, LockedPackage] = {}
+    # Keyed by name, or by name@version for each pin of a package that takes several.
+    packages: dict[NormalizedName, LockedPackage] = {}
     for key in sorted(where, key=lambda k: (k[0], k[1] or Version("0"), k[2] or "")):
         name, version, _link = key
         pkg = first[key]
         marker = marker_across(where[key], growth)
         files = pkg.files
-        if pkg.link is None:
+        if pkg.link is None and version is not None:
             of_version = list(index.project_versions(name).get(version, ()))
             formats = template.formats.allowed(name)
             usable = {
@@ -285,6 +286,6 @@ def _merge(
             files=files,
         )
         label = name if versions_per_name[name] == 1 else f"{name}@{version}"
-        packages[label] = merged
+        packages[NormalizedName(label)] = merged
     python = f"3.{min(g.minor for g in grid)}"
     return Resolution(packages=packages, python_version=python)
