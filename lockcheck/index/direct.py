@@ -7,7 +7,6 @@ import threading
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -28,10 +27,8 @@ from lockcheck.index.urls import (
     strip_fragment,
     url_to_path,
 )
+from lockcheck.index.vcs import GitCheckouts, parse_git_link
 from lockcheck.models import CoreMetadata, DistFile
-
-if TYPE_CHECKING:
-    from lockcheck.index.vcs import GitCheckouts
 
 __all__ = ["DirectReferences"]
 
@@ -131,8 +128,6 @@ class DirectReferences:
         return meta, dist
 
     def _git_metadata(self, link: str) -> CoreMetadata:
-        from lockcheck.index.vcs import GitCheckouts, parse_git_link
-
         with self._git_lock:
             if self._git is None:
                 self._git = GitCheckouts(self.cache.git_dir(), offline=self.settings.offline)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from lockcheck.cutoff import CutOff, UploadJudge
 from lockcheck.errors import redact_url
 from lockcheck.index.building import Builds
 from lockcheck.index.cache import Cache, default_cache_dir
@@ -42,7 +43,6 @@ from lockcheck.models import CoreMetadata, DistFile
 if TYPE_CHECKING:
     import httpx
 
-    from lockcheck.cutoff import CutOff, UploadJudge
     from lockcheck.index.http import HttpSession
     from lockcheck.resolve.protocol import FilePicker, NamesOf
 
@@ -77,8 +77,6 @@ class PackageFinder:
         #: Judges files by upload time when a cut-off is set (None: every file counts).
         self.judge: UploadJudge | None = None
         if cutoff is not None and cutoff.active:
-            from lockcheck.cutoff import UploadJudge
-
             shown = {s.label: redact_url(s.url) for s in sources}
             self.judge = UploadJudge(cutoff, lambda label: shown.get(label, label))
         admit = self.judge.admits if self.judge is not None else None
