@@ -136,12 +136,7 @@ class Downloads:
             if not path.is_file():
                 raise IndexUnavailable(f"{path} does not exist", url=file.url)
             if file.hashes:
-                hashers = self._hashers(file)
-                with open(path, "rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        for hasher in hashers.values():
-                            hasher.update(block)
-                verify(file, {n: h.hexdigest() for n, h in hashers.items()}, str(path))
+                verify(file, digests_of(path, file.hashes), str(path))
             return path
         sha = file.hashes.get("sha256")
         if sha:
@@ -158,6 +153,7 @@ class Downloads:
 
 
 def verify(file: DistFile, digests: Mapping[str, str], source: str) -> None:
+    """Raise HashMismatch unless each of *file*'s expected hashes that *digests* has agrees."""
     for algorithm, expected in file.hashes.items():
         got = digests.get(algorithm)
         if got is not None and got != expected.lower():
@@ -168,6 +164,7 @@ def verify(file: DistFile, digests: Mapping[str, str], source: str) -> None:
 
 
 def digests_of(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
+    """Hex digests of the file at *path*, in one read, for the *algorithms* hashlib has."""
     hashers = {a: hashlib.new(a) for a in algorithms if a in hashlib.algorithms_available}
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
