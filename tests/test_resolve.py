@@ -294,6 +294,20 @@ def test_a_pin_that_cannot_stay_moves_when_holding_it_is_impossible():
     existing = {n: ExistingPin(n, Version("2.0")) for n in ("a", "b")}
     request = ResolveRequest([req("a"), req("c")], env=ENV, existing_pins=existing)
     assert pins(resolve(request, index)) == {"a": "1.0", "b": "1.0", "c": "1.0"}
+    # The second run (pins as preferences) reuses what the first read.
+    assert len(index.metadata_calls) == len(set(index.metadata_calls))
+
+
+def test_upgrade_package_specifier_joins_the_constraints():
+    request = ResolveRequest(
+        [req("flask")],
+        constraints=[req("markupsafe>=2", "-c constraints.txt", constraint=True)],
+        env=ENV,
+        upgrade_packages={canonicalize_name("markupsafe"): SpecifierSet("<3")},
+    )
+    res = resolve(request, MemoryIndex(WEB))
+    assert pins(res)["markupsafe"] == "2.1.0"
+    assert res.packages["markupsafe"].via == ("-c constraints.txt", "werkzeug")
 
 
 def test_running_out_of_rounds_is_a_clean_error_naming_the_packages(monkeypatch):
