@@ -15,8 +15,7 @@ once, in ``cli.py``, from :attr:`LockcheckError.exit_code`.
     │   └── BuildError        PEP 517 metadata preparation / wheel build failed
     ├── HashMismatch          a downloaded file does not match its expected hash
     ├── ResolutionFailed      no set of pins satisfies the inputs (carries the conflict chain)
-    ├── InstallFailed         sync could not apply its plan (venv restored)
-    └── DriftDetected (exit 1) the lock does not match its inputs
+    └── InstallFailed         sync could not apply its plan (venv restored)
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from pathlib import Path
 __all__ = [
     "BuildError",
     "ConfigError",
-    "DriftDetected",
     "HashMismatch",
     "IndexUnavailable",
     "InputError",
@@ -157,9 +155,3 @@ class ResolutionFailed(LockcheckError):
 
 class InstallFailed(LockcheckError):
     """sync could not apply its plan; the environment was restored."""
-
-
-class DriftDetected(LockcheckError):
-    """The lock no longer matches its inputs (exit 1)."""
-
-    exit_code = 1

@@ -16,8 +16,8 @@ from packaging.version import Version
 
 from lockcheck.errors import HashMismatch, IndexUnavailable, MetadataError
 from lockcheck.index import building
-from lockcheck.index import finder as finder_module
 from lockcheck.index import http as index_http
+from lockcheck.index import sources as sources_module
 from lockcheck.index.finder import PackageFinder
 from lockcheck.index.settings import IndexSettings
 from lockcheck.models import DistFile
@@ -433,7 +433,6 @@ def test_one_metadata_fetch_per_version_across_threads(
     finder = open_finder(server.url)
     files = finder.project_files("once")
     assert len(files) == 3
-    finder.prefetch_metadata(files)
     results = []
     threads = [
         threading.Thread(target=lambda f=f: results.append(finder.metadata(f))) for f in files * 4
@@ -489,7 +488,7 @@ def test_stale_pages_are_revalidated(
     dist_factory.wheel("fresh", "1.0")
     server = make_index()
     open_finder(server.url).project_files("fresh")
-    monkeypatch.setattr(finder_module, "PAGE_MAX_AGE", 0.0)
+    monkeypatch.setattr(sources_module, "PAGE_MAX_AGE", 0.0)
     assert len(open_finder(server.url).project_files("fresh")) == 1
     second = server.requests_for("/simple/fresh/")[-1]
     assert "if-none-match" in second.headers and "if-modified-since" in second.headers

@@ -13,8 +13,9 @@ import pytest
 
 from lockcheck.errors import IndexUnavailable
 from lockcheck.index import http as index_http
-from lockcheck.index.finder import ACCEPT, PackageFinder
+from lockcheck.index.finder import PackageFinder
 from lockcheck.index.settings import IndexSettings
+from lockcheck.index.sources import ACCEPT
 
 Handler = Callable[[httpx.Request], httpx.Response]
 JSON = "application/vnd.pypi.simple.v1+json"

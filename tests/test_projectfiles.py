@@ -47,8 +47,9 @@ def test_invalid_wheel_tags_are_not_an_error():
 
 
 def test_big_pages_keep_newest_versions_and_read_older_ones_on_demand(make_index):
-    from lockcheck.index.finder import NEWEST_VERSIONS, PackageFinder
+    from lockcheck.index.finder import PackageFinder
     from lockcheck.index.settings import IndexSettings
+    from lockcheck.index.sources import NEWEST_VERSIONS
     from tests.fixtures.builders import PackageSpec as P
 
     count = NEWEST_VERSIONS + 6

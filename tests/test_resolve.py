@@ -14,15 +14,16 @@ from packaging.version import Version
 
 from lockcheck.errors import ResolutionFailed
 from lockcheck.models import CoreMetadata, DistFile, InputRequirement
-from lockcheck.resolve.candidates import FormatControl
+from lockcheck.resolve.candidates import FormatControl, group_by_version
 from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, resolve
 
 ANY = frozenset({Tag("py3", "none", "any")})
 
 
-class MemoryIndex:
-    """name -> {version: (deps, requires_python, yanked)}."""
+class MemoryIndex(Index):
+    """name -> {version: (deps, requires_python, yanked)}; no prefetching (the defaults)."""
 
     def __init__(self, projects: dict[str, dict[str, tuple]]):
         self.projects = projects
@@ -47,6 +48,9 @@ class MemoryIndex:
             )
         return out
 
+    def project_versions(self, name):
+        return group_by_version(self.project_files(name))
+
     def metadata(self, file):
         self.metadata_calls.append((file.name, str(file.version)))
         deps, rp, _ = ([*list(self.projects[file.name][str(file.version)]), None, False])[:3]
@@ -67,12 +71,6 @@ class MemoryIndex:
 
     def sha256(self, file):  # pragma: no cover - every file here has a hash
         raise AssertionError("hash should come from the index")
-
-    def prefetch_pages(self, names):
-        list(names)
-
-    def prefetch_metadata(self, files):
-        list(files)
 
     def direct_metadata(self, link, *, base_dir, editable=False):  # pragma: no cover
         raise AssertionError("no direct references here")
@@ -296,6 +294,20 @@ def test_a_pin_that_cannot_stay_moves_when_holding_it_is_impossible():
     existing = {n: ExistingPin(n, Version("2.0")) for n in ("a", "b")}
     request = ResolveRequest([req("a"), req("c")], env=ENV, existing_pins=existing)
     assert pins(resolve(request, index)) == {"a": "1.0", "b": "1.0", "c": "1.0"}
+    # The second run (pins as preferences) reuses what the first read.
+    assert len(index.metadata_calls) == len(set(index.metadata_calls))
+
+
+def test_upgrade_package_specifier_joins_the_constraints():
+    request = ResolveRequest(
+        [req("flask")],
+        constraints=[req("markupsafe>=2", "-c constraints.txt", constraint=True)],
+        env=ENV,
+        upgrade_packages={canonicalize_name("markupsafe"): SpecifierSet("<3")},
+    )
+    res = resolve(request, MemoryIndex(WEB))
+    assert pins(res)["markupsafe"] == "2.1.0"
+    assert res.packages["markupsafe"].via == ("-c constraints.txt", "werkzeug")
 
 
 def test_running_out_of_rounds_is_a_clean_error_naming_the_packages(monkeypatch):

@@ -5,7 +5,12 @@ The resolver talks to :class:`lockcheck.index.finder.PackageFinder` only; settin
 
     settings.py   IndexSettings, from_pip_config(), pip_env()      (no httpx import)
     pipconfig.py  pip's configuration files and PIP_* variables, in pip's order
-    finder.py     PackageFinder: sources, memoisation, prefetch, metadata strategy
+    finder.py     PackageFinder: the resolver's Index; run-wide memos and prefetch
+    sources.py    index pages and find-links listings of a project (cached, revalidated)
+    metadatachain.py  a file's metadata from the cheapest place: cache, PEP 658, Range
+                  reads, the whole wheel, a PEP 517 build
+    direct.py     direct references: local trees, archives by path or URL, git
+    downloads.py  files downloaded once per run into the cache, verified by hash
     http.py       httpx client: TLS (system CAs loaded once / CA bundle), auth, retries,
                   error mapping
     transport.py  httpx transport on http.client for direct connections (keep-alive pool)

@@ -8,6 +8,7 @@ the build module returns (a CoreMetadata, METADATA text, or the path of a METADA
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from lockcheck.index.metadata import parse_metadata
 from lockcheck.index.settings import IndexSettings
 from lockcheck.models import CoreMetadata
 
-__all__ = ["prepare", "prepare_hook", "render_metadata"]
+__all__ = ["Builds", "prepare", "prepare_hook", "render_metadata"]
 
 
 def _default_hook(path: Path, *, isolation: bool, index_env: Mapping[str, str]) -> object:
@@ -61,3 +62,16 @@ def prepare(path: Path, settings: IndexSettings, source: str) -> tuple[CoreMetad
     """Metadata of an sdist or source tree through a PEP 517 build (raises BuildError)."""
     result = prepare_hook(path, isolation=settings.build_isolation, index_env=settings.pip_env())
     return _coerce(result, source)
+
+
+class Builds:
+    """The PEP 517 metadata preparations of one run, at most *slots* at a time (prefetch may
+    ask for many sdists at once; each build can spawn a pip and a backend)."""
+
+    def __init__(self, settings: IndexSettings, slots: int = 2) -> None:
+        self._settings = settings
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def prepare(self, path: Path, source: str) -> tuple[CoreMetadata, bytes]:
+        with self._slots:
+            return prepare(path, self._settings, source)

@@ -11,6 +11,10 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 __all__ = ["MIN_FETCH", "TAIL_BYTES", "RangeFile", "RangeNotSatisfied", "parse_content_range"]
 
@@ -47,7 +51,6 @@ class RangeFile(io.RawIOBase):
         self._fetch = fetch
         self._pos = 0
         self._spans: list[tuple[int, bytes]] = []
-        self.fetches = 0
 
     def add(self, start: int, data: bytes) -> None:
         """Record bytes already known (e.g. the initial tail response)."""
@@ -81,7 +84,6 @@ class RangeFile(io.RawIOBase):
         if begin >= end:
             return
         chunk = self._fetch(begin, end)
-        self.fetches += 1
         if len(chunk) != end - begin:
             raise RangeNotSatisfied(f"asked for {end - begin} bytes, got {len(chunk)}")
         self.add(begin, chunk)
@@ -123,7 +125,6 @@ class RangeFile(io.RawIOBase):
         if data is None:
             fetch_end = min(self._size, max(end, self._pos + MIN_FETCH))
             chunk = self._fetch(self._pos, fetch_end)
-            self.fetches += 1
             if len(chunk) != fetch_end - self._pos:
                 raise RangeNotSatisfied(
                     f"asked for {fetch_end - self._pos} bytes, got {len(chunk)}"
@@ -136,7 +137,8 @@ class RangeFile(io.RawIOBase):
     def readall(self) -> bytes:
         return self.read(-1)
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
         return len(data)

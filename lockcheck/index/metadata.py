@@ -58,7 +58,7 @@ def find_metadata_member(names: Iterable[str], project: NormalizedName | None, s
         matching = [
             n
             for n in candidates
-            if canonicalize_name(_MEMBER.match(n).group("dir").rpartition("-")[0]) == project  # type: ignore[union-attr]
+            if canonicalize_name(n.split(".dist-info/", 1)[0].rpartition("-")[0]) == project
         ]
         candidates = matching or candidates
     if len(candidates) != 1:

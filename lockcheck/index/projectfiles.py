@@ -168,7 +168,7 @@ class ProjectFiles(Sequence[DistFile]):
     def __getitem__(self, index: int) -> DistFile: ...
     @overload
     def __getitem__(self, index: slice) -> Sequence[DistFile]: ...
-    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+    def __getitem__(self, index: int | slice) -> DistFile | Sequence[DistFile]:
         return self._all()[index]
 
     def __iter__(self) -> Iterator[DistFile]:

@@ -14,9 +14,18 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from typing import BinaryIO
+from typing import Protocol
 
 from lockcheck.index.metadata import is_metadata_member
+
+
+class Seekable(Protocol):
+    """A local file or a :class:`~lockcheck.index.lazywheel.RangeFile`: all this reads."""
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def read(self, size: int = -1, /) -> bytes | None: ...
+
 
 __all__ = ["read_metadata_member"]
 
@@ -34,12 +43,12 @@ _METADATA_MARGIN = 384 * 1024
 _NAME_END = re.compile(rb"\.dist-info/METADATA")
 
 
-def _read_at(fh: BinaryIO, offset: int, length: int) -> bytes:
+def _read_at(fh: Seekable, offset: int, length: int) -> bytes:
     fh.seek(offset)
-    return fh.read(length)
+    return fh.read(length) or b""
 
 
-def _end_record(fh: BinaryIO, size: int) -> tuple[int, int] | None:
+def _end_record(fh: Seekable, size: int) -> tuple[int, int] | None:
     """(directory size, directory offset) from the end-of-directory record."""
     for span in (_EOCD_SIZE + 1024, _EOCD_SIZE + _MAX_COMMENT):
         start = max(0, size - span)
@@ -64,7 +73,7 @@ def _end_record(fh: BinaryIO, size: int) -> tuple[int, int] | None:
     return cd_size, cd_offset
 
 
-def read_metadata_member(fh: BinaryIO, size: int) -> bytes | None:
+def read_metadata_member(fh: Seekable, size: int) -> bytes | None:
     """The uncompressed METADATA of the wheel in *fh* (*size* bytes), or None when this
     shortcut cannot be sure (the caller then uses :mod:`zipfile`)."""
     end = _end_record(fh, size)

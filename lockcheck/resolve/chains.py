@@ -65,8 +65,8 @@ class Chains:
     asked_at: Mapping[int, str]
     # The provider's record: parent name -> (identifier, version) -> (parent, its requirements).
     asked_by: Mapping[NormalizedName, Mapping[tuple[str, Version], tuple[Candidate, list]]]
-    _found: dict[tuple[NormalizedName, Version | None], object] = field(
-        default_factory=dict, compare=False, repr=False
+    _found: dict[tuple[NormalizedName, Version | None], tuple[Root, tuple[Hop, ...]] | None] = (
+        field(default_factory=dict, compare=False, repr=False)
     )
 
     def _read(self, name: NormalizedName) -> Iterator[tuple[Candidate, list]]:
@@ -81,7 +81,7 @@ class Chains:
         key = (name, version)
         if key not in self._found:
             self._found[key] = self._search(name, version)
-        return self._found[key]  # type: ignore[return-value]
+        return self._found[key]
 
     def _search(
         self, name: NormalizedName, version: Version | None

@@ -38,7 +38,7 @@ class TargetEnvironment:
 
     @classmethod
     def current(cls) -> TargetEnvironment:
-        env = dict(default_environment())
+        env = {key: str(value) for key, value in default_environment().items()}
         return cls(env["python_full_version"], env, True)
 
     @classmethod

@@ -11,7 +11,8 @@ offers, so the reader sees the whole conflict without a debugger.  Every list is
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
@@ -24,6 +25,7 @@ from lockcheck.resolve.chains import Chains, allows
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import (
     REQUIRES_PYTHON,
+    AnyCandidate,
     AnyRequirement,
     Candidate,
     ExplicitRequirement,
@@ -32,10 +34,17 @@ from lockcheck.resolve.provider import (
     SpecRequirement,
 )
 
+if TYPE_CHECKING:
+    from resolvelib.resolvers import ResolutionImpossible
+
+    from lockcheck.resolve.provider import Information
+
 __all__ = ["explain_impossible"]
 
 
-def _wanted(name: NormalizedName, causes: list, provider: LockProvider) -> SpecifierSet:
+def _wanted(
+    name: NormalizedName, causes: Sequence[Information], provider: LockProvider
+) -> SpecifierSet:
     """What every requirement on *name* in the conflict (and its constraint) asks for."""
     spec = provider.constraints.get(name, SpecifierSet())
     for info in causes:
@@ -323,7 +332,7 @@ class _Explainer:
 
 
 def explain_impossible(
-    exc: Exception,
+    exc: ResolutionImpossible[AnyRequirement, AnyCandidate],
     index: Index,
     provider: LockProvider,
     labels: Mapping[NormalizedName, set[str]],
@@ -338,48 +347,12 @@ def explain_impossible(
     chains = Chains(roots, asked_at, provider.asked_by)
     explainer = _Explainer(index, provider, chains, constrained_at)
     shown_python = provider.options.env.shown_version
-    causes = list(getattr(exc, "causes", ()))
-    lines: list[str] = []
-    names: list[NormalizedName] = []
-    # Packages whose chosen versions asked for a side of the conflict: name -> versions.
-    parents: dict[NormalizedName, set[Version]] = {}
-    python_conflict = False
-    # Versions of one package asking the same thing are one line ("a 1.0, 2.0 require b==1").
-    grouped: dict[tuple[str, str], list] = {}
-    for info in causes:
-        parent = info.parent if isinstance(info.parent, Candidate) else None
-        grouped.setdefault((parent.identifier if parent else "", str(info.requirement)), []).append(
-            info
-        )
-        if parent is not None:
-            parents.setdefault(parent.name, set()).add(parent.version)
-    for infos in grouped.values():
-        info = max(infos, key=lambda i: getattr(i.parent, "version", Version("0")))
-        req, parent = info.requirement, info.parent
-        last = None
-        if isinstance(parent, Candidate) and len(infos) > 1:
-            every = {f.version for f in explainer.files(parent.name)}
-            asking = [i.parent.version for i in infos]
-            who = (
-                f"all {len(asking)} versions of {parent.identifier}"
-                if every and every <= set(asking)
-                else f"{parent.identifier} {_versions(asking)}"
-            )
-            last = f"{who} require {req}"
-        told = chains.to_requirement(parent if isinstance(parent, Candidate) else None, req, last)
-        if told is None:
-            told = f"{_who(info, labels, asked_at)} requires {req}"
-        if isinstance(req, PythonRequirement) or getattr(req, "identifier", "") == REQUIRES_PYTHON:
-            python_conflict = True
-            lines.append(f"{told}, but the target is Python {shown_python}")
-            continue
-        lines.append(told)
-        name = req.name if isinstance(req, (SpecRequirement, ExplicitRequirement)) else None
-        if name and name not in names:
-            names.append(name)
+    causes = list(exc.causes)
+    conflict = _conflict(causes, explainer, labels, asked_at, shown_python)
+    lines = conflict.lines
     if len(lines) > MAX_CAUSES:
         lines = [*lines[:MAX_CAUSES], f"and {len(lines) - MAX_CAUSES} more requirements"]
-    for name, in_conflict in parents.items():
+    for name, in_conflict in conflict.parents.items():
         files = explainer.files(name)
         wanted = _root_wanted(name, roots, provider)
         _allowed, rejected = _rejected(name, files, wanted, provider)
@@ -387,44 +360,125 @@ def explain_impossible(
         lines += explainer.ruled_out(name, in_conflict, target)
     python_only: str | None = None
     no_match: str | None = None
-    for name in names:
-        constraint = provider.constraints.get(name)
-        if constraint is not None and str(constraint):
-            where = " and ".join(constrained_at.get(name, ()))
-            by = f" by {where}" if where else ""
-            lines.append(f"{name} is constrained to {constraint}{by}")
-        files = explainer.files(name)
-        versions = sorted({f.version for f in files})
-        judge = getattr(index, "judge", None)  # the finder's release cut-off, if any
-        cut = judge.explain(name) if judge is not None else None
-        if not files:
-            lines.append(cut or f"no package named {name!r} was found on the configured indexes")
-        else:
-            shown = ", ".join(str(v) for v in versions[-12:])
-            more = f" (and {len(versions) - 12} older)" if len(versions) > 12 else ""
-            lines.append(f"available versions of {name}: {shown}{more}")
-            if cut:
-                lines.append(cut)
-            wanted = _wanted(name, causes, provider)
-            allowed, rejected = _rejected(name, files, wanted, provider)
-            if len(causes) == 1:
-                no_match = no_match or _unusable(name, wanted, allowed, rejected)
-            newest = set(allowed[:5])
-            lines += [r.line for r in rejected if r.version in newest]
-            python_only = python_only or _python_only(name, allowed, rejected, shown_python)
-    if python_only:
-        summary = python_only
-    elif no_match:
-        summary = no_match
-    elif python_conflict and not names:
-        summary = "the inputs need a different Python than the target"
-    elif len(names) == 1 and not any(f"no package named {names[0]!r}" in ln for ln in lines):
-        summary = f"conflicting requirements on {names[0]}"
-    elif names and all(any(f"no package named {n!r}" in ln for ln in lines) for n in names):
-        summary = "no package named " + ", ".join(repr(n) for n in names) + " on the index"
-    else:
-        summary = "conflicting requirements on " + ", ".join(names) if names else "no solution"
+    for name in conflict.names:
+        found = _package_facts(name, causes, explainer, constrained_at, shown_python)
+        lines += found.lines
+        python_only = python_only or found.python_only
+        no_match = no_match or found.no_match
+    summary = python_only or no_match or _summary(conflict, lines)
     return ResolutionFailed(f"cannot resolve: {summary}", causes=list(dict.fromkeys(lines)))
+
+
+@dataclass
+class _Conflict:
+    """What resolvelib's causes say: one line per requirement in conflict, the packages
+    they name, the versions of the packages that asked, and whether Python took part."""
+
+    lines: list[str] = field(default_factory=list)
+    names: list[NormalizedName] = field(default_factory=list)
+    parents: dict[NormalizedName, set[Version]] = field(default_factory=dict)
+    python: bool = False
+
+
+def _conflict(
+    causes: Sequence[Information],
+    explainer: _Explainer,
+    labels: Mapping[NormalizedName, set[str]],
+    asked_at: Mapping[int, str],
+    shown_python: str,
+) -> _Conflict:
+    found = _Conflict()
+    # Versions of one package asking the same thing are one line ("a 1.0, 2.0 require b==1").
+    grouped: dict[tuple[str, str], list[Information]] = {}
+    for info in causes:
+        asker = info.parent if isinstance(info.parent, Candidate) else None
+        grouped.setdefault((asker.identifier if asker else "", str(info.requirement)), []).append(
+            info
+        )
+        if asker is not None:
+            found.parents.setdefault(asker.name, set()).add(asker.version)
+    for infos in grouped.values():
+        info = max(infos, key=lambda i: getattr(i.parent, "version", Version("0")))
+        req, parent = info.requirement, info.parent
+        last = None
+        if isinstance(parent, Candidate) and len(infos) > 1:
+            every = {f.version for f in explainer.files(parent.name)}
+            asking = [i.parent.version for i in infos if i.parent is not None]
+            who = (
+                f"all {len(asking)} versions of {parent.identifier}"
+                if every and every <= set(asking)
+                else f"{parent.identifier} {_versions(asking)}"
+            )
+            last = f"{who} require {req}"
+        told = explainer.chains.to_requirement(
+            parent if isinstance(parent, Candidate) else None, req, last
+        )
+        if told is None:
+            told = f"{_who(info, labels, asked_at)} requires {req}"
+        if isinstance(req, PythonRequirement) or req.identifier == REQUIRES_PYTHON:
+            found.python = True
+            found.lines.append(f"{told}, but the target is Python {shown_python}")
+            continue
+        found.lines.append(told)
+        if req.name not in found.names:
+            found.names.append(req.name)
+    return found
+
+
+@dataclass
+class _Facts:
+    """What the index and the inputs say about one package in conflict."""
+
+    lines: list[str]
+    python_only: str | None = None
+    no_match: str | None = None
+
+
+def _package_facts(
+    name: NormalizedName,
+    causes: Sequence[Information],
+    explainer: _Explainer,
+    constrained_at: Mapping[NormalizedName, Sequence[str]],
+    shown_python: str,
+) -> _Facts:
+    provider = explainer.provider
+    found = _Facts([])
+    constraint = provider.constraints.get(name)
+    if constraint is not None and str(constraint):
+        where = " and ".join(constrained_at.get(name, ()))
+        by = f" by {where}" if where else ""
+        found.lines.append(f"{name} is constrained to {constraint}{by}")
+    files = explainer.files(name)
+    versions = sorted({f.version for f in files})
+    cut = explainer.index.cutoff_note(name)
+    if not files:
+        found.lines.append(cut or f"no package named {name!r} was found on the configured indexes")
+        return found
+    shown = ", ".join(str(v) for v in versions[-12:])
+    more = f" (and {len(versions) - 12} older)" if len(versions) > 12 else ""
+    found.lines.append(f"available versions of {name}: {shown}{more}")
+    if cut:
+        found.lines.append(cut)
+    wanted = _wanted(name, causes, provider)
+    allowed, rejected = _rejected(name, files, wanted, provider)
+    if len(causes) == 1:
+        found.no_match = _unusable(name, wanted, allowed, rejected)
+    newest = set(allowed[:5])
+    found.lines += [r.line for r in rejected if r.version in newest]
+    found.python_only = _python_only(name, allowed, rejected, shown_python)
+    return found
+
+
+def _summary(conflict: _Conflict, lines: Sequence[str]) -> str:
+    names = conflict.names
+    missing = [n for n in names if any(f"no package named {n!r}" in ln for ln in lines)]
+    if conflict.python and not names:
+        return "the inputs need a different Python than the target"
+    if len(names) == 1 and not missing:
+        return f"conflicting requirements on {names[0]}"
+    if names and len(missing) == len(names):
+        return "no package named " + ", ".join(repr(n) for n in names) + " on the index"
+    return "conflicting requirements on " + ", ".join(names) if names else "no solution"
 
 
 def _unusable(
@@ -443,13 +497,12 @@ def _unusable(
 
 
 def _who(
-    info: object, labels: Mapping[NormalizedName, set[str]], asked_at: Mapping[int, str]
+    info: Information, labels: Mapping[NormalizedName, set[str]], asked_at: Mapping[int, str]
 ) -> str:
     """Who asked, when no chain was read: the parent, the input line, or the input files."""
-    parent = getattr(info, "parent", None)
-    if parent is not None:
-        return repr(parent)
-    req = info.requirement  # type: ignore[attr-defined]
+    if info.parent is not None:
+        return repr(info.parent)
+    req = info.requirement
     if id(req) in asked_at:
         return asked_at[id(req)]
     name = getattr(req, "name", None)

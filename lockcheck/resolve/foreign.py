@@ -30,7 +30,10 @@ from lockcheck.resolve.markers import without_extra_markers
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from lockcheck.resolve.universal import GridEnv
+    # Only to name the parse's atoms (Variable, Value, Op all carry a str ``value``).
+    from packaging._parser import Node
+
+    from lockcheck.resolve.grid import GridEnv
 
 __all__ = ["MAX_EXTRA_ENVIRONMENTS", "GridGrowth", "Trigger"]
 
@@ -53,7 +56,7 @@ class Trigger:
 
     requirement: Requirement
     asked_by: str  # "requirements.in:3" for an input line, "d==1.0.0" for a dependency
-    file: Path | None = None
+    file: Path | str | None = None
     line: int | None = None
 
     def error(self, why: str) -> LockcheckError:
@@ -64,16 +67,17 @@ class Trigger:
         return ResolutionFailed(f"{self.asked_by} depends on '{self.requirement}': {text}: {why}")
 
 
-def _atoms(items: Iterable[object]) -> Iterator[tuple[object, str, object]]:
+def _atoms(items: Iterable[object]) -> Iterator[tuple[Node, str, Node]]:
+    """The (left, operator, right) comparisons of a marker's parse, its nesting flattened."""
     for item in items:
         if isinstance(item, list):
             yield from _atoms(item)
         elif isinstance(item, tuple):
             lhs, op, rhs = item
-            yield lhs, str(op.value), rhs  # type: ignore[attr-defined]
+            yield lhs, str(op.value), rhs
 
 
-def _is_variable(part: object) -> bool:
+def _is_variable(part: Node) -> bool:
     return type(part).__name__ == "Variable"
 
 
@@ -86,7 +90,7 @@ def _values_wanted(marker: Marker, known: dict[str, set[str]]) -> tuple[list[Ove
         if _is_variable(lhs) == _is_variable(rhs):
             continue
         var_left = _is_variable(lhs)
-        var, value = (lhs.value, rhs.value) if var_left else (rhs.value, lhs.value)  # type: ignore[attr-defined]
+        var, value = (lhs.value, rhs.value) if var_left else (rhs.value, lhs.value)
         if var in _DECIDED:
             continue
         have = known.get(var, set())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 from packaging.markers import Marker
+from packaging.utils import canonicalize_name
 
 __all__ = ["extras_named", "without_extra_markers"]
 
@@ -64,7 +65,5 @@ def extras_named(marker: Marker | None) -> frozenset[str]:
                 if "Variable" in kinds and "extra" in names:
                     found.add(str(names[2] if kinds[0] == "Variable" else names[0]))
         return found
-
-    from packaging.utils import canonicalize_name
 
     return frozenset(canonicalize_name(e) for e in walk(list(marker._markers)))

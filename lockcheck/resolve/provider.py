@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -24,11 +25,13 @@ from lockcheck.models import CoreMetadata, DistFile
 from lockcheck.resolve.candidates import (
     FormatControl,
     VersionChoice,
-    group_by_version,
     iter_applicable_versions,
 )
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.resolve.protocol import Index
+
+if TYPE_CHECKING:
+    from resolvelib.structs import Matches, RequirementInformation
 
 __all__ = [
     "REQUIRES_PYTHON",
@@ -38,7 +41,6 @@ __all__ = [
     "PythonRequirement",
     "SpecRequirement",
     "identifier_of",
-    "versions_of",
 ]
 
 REQUIRES_PYTHON = "<Python from Requires-Python>"
@@ -134,6 +136,11 @@ class PythonRequirement:
 
 AnyRequirement = SpecRequirement | ExplicitRequirement | PythonRequirement
 AnyCandidate = Candidate | PythonCandidate
+if TYPE_CHECKING:
+    #: What resolvelib says about a requirement: it and the candidate that asked for it.
+    Information = RequirementInformation[AnyRequirement, AnyCandidate]
+#: Metadata read for a candidate, by (name, version, link).
+MetadataMemo = dict[tuple[NormalizedName, Version, "str | None"], CoreMetadata]
 
 
 @dataclass
@@ -148,15 +155,7 @@ class ResolveOptions:
     any_platform_wheel: bool = False
 
 
-def versions_of(index: Index, name: NormalizedName) -> Mapping[Version, Sequence[DistFile]]:
-    """*name*'s files by version: lazily when the index can, else grouped here."""
-    lazy = getattr(index, "project_versions", None)
-    if lazy is not None:
-        return lazy(name)
-    return group_by_version(index.project_files(name))
-
-
-class LockProvider(AbstractProvider):  # type: ignore[type-arg]
+class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
     """The resolver's only window on packages."""
 
     def __init__(
@@ -165,7 +164,10 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         options: ResolveOptions,
         constraints: Mapping[NormalizedName, SpecifierSet],
         preferred: Mapping[NormalizedName, Version] | None = None,
+        metadata: MetadataMemo | None = None,
     ) -> None:
+        """*metadata*: the memo of metadata read, shared by the providers of one resolution
+        (a second attempt need not ask the index again)."""
         self.index = index
         self.options = options
         self.constraints = dict(constraints)
@@ -175,7 +177,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         self._conflict_counts: Counter[str] = Counter()
         self._conflict_promoted: set[str] = set()
         self._candidates: dict[tuple[NormalizedName, Version, frozenset[str]], Candidate] = {}
-        self._metadata: dict[tuple[NormalizedName, Version, str | None], CoreMetadata] = {}
+        self._metadata: MetadataMemo = {} if metadata is None else metadata
         self._by_version: dict[NormalizedName, Mapping[Version, Sequence[DistFile]]] = {}
         # resolvelib re-checks every pin against every requirement on each round; the
         # answer for a (requirement, candidate) pair never changes.  Keyed by identity, the
@@ -197,14 +199,14 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         identifiers: Iterable[str],
         resolutions: Mapping[str, AnyCandidate],
         candidates: Mapping[str, Iterator[AnyCandidate]],
-        information: Mapping[str, Iterator[object]],
-        backtrack_causes: Sequence[object],
+        information: Mapping[str, Iterator[Information]],
+        backtrack_causes: Sequence[Information],
     ) -> Iterable[str]:
         """pip's narrowing: Requires-Python first, then backtrack causes, then promoted."""
         backtrack_identifiers: set[str] = set()
         for info in backtrack_causes:
-            names = [info.requirement.identifier]  # type: ignore[attr-defined]
-            parent = info.parent  # type: ignore[attr-defined]
+            names = [info.requirement.identifier]
+            parent = info.parent
             if parent is not None:
                 names.append(parent.identifier)
             for name in names:
@@ -229,14 +231,14 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         identifier: str,
         resolutions: Mapping[str, AnyCandidate],
         candidates: Mapping[str, Iterator[AnyCandidate]],
-        information: Mapping[str, Iterable[object]],
-        backtrack_causes: Sequence[object],
+        information: Mapping[str, Iterator[Information]],
+        backtrack_causes: Sequence[Information],
     ) -> tuple[object, ...]:
         """pip's order: promoted, direct, pinned, upper-bounded, user order, unfree, name."""
         direct = False
         operators: list[tuple[str, str]] = []
         for info in information[identifier]:
-            req = info.requirement  # type: ignore[attr-defined]
+            req = info.requirement
             if isinstance(req, ExplicitRequirement):
                 direct = True
             elif isinstance(req, SpecRequirement):
@@ -258,7 +260,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
         identifier: str,
         requirements: Mapping[str, Iterator[AnyRequirement]],
         incompatibilities: Mapping[str, Iterator[AnyCandidate]],
-    ) -> list[AnyCandidate]:
+    ) -> Matches[AnyCandidate]:
         reqs = list(requirements[identifier])
         if identifier == REQUIRES_PYTHON:
             # The target Python is one fixed candidate; once backtracking has marked it
@@ -303,7 +305,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
             self._candidate(name, c.version, extras, c.best_file)
             for c in itertools.chain(head, rest)
         )
-        return lambda: lazy  # type: ignore[return-value]
+        return lambda: lazy
 
     def is_satisfied_by(self, requirement: AnyRequirement, candidate: AnyCandidate) -> bool:
         key = (id(requirement), id(candidate))
@@ -355,10 +357,11 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
 
     # -- speculative prefetch (called from the index's worker threads) -------------------
 
-    def likely_file(self, name: NormalizedName, files: Sequence[DistFile]) -> DistFile | None:
+    def likely_file(
+        self, name: NormalizedName, groups: Mapping[Version, Sequence[DistFile]]
+    ) -> DistFile | None:
         """The file the resolver will most likely read for *name*: the preferred version if
         it is allowed, else the newest allowed one."""
-        groups = files.by_version() if hasattr(files, "by_version") else group_by_version(files)
         specifier = self.constraints.get(name, SpecifierSet())
         best = self._preferred_choice(name, specifier, set(), groups)
         if best is None:
@@ -415,7 +418,7 @@ class LockProvider(AbstractProvider):  # type: ignore[type-arg]
     def _groups(self, name: NormalizedName) -> Mapping[Version, Sequence[DistFile]]:
         groups = self._by_version.get(name)
         if groups is None:
-            groups = self._by_version[name] = versions_of(self.index, name)
+            groups = self._by_version[name] = self.index.project_versions(name)
         return groups
 
     def metadata_of(self, candidate: Candidate) -> CoreMetadata:

@@ -11,38 +11,61 @@ a clean error that names the packages it kept backtracking on.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
-from resolvelib import BaseReporter  # the provider imports resolvelib anyway
+from resolvelib import BaseReporter, Resolver  # the provider imports resolvelib anyway
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
-from lockcheck.models import InputRequirement, LockedPackage, Resolution
+from lockcheck.inputs.reqfile import split_link_extras
+from lockcheck.models import DistFile, InputRequirement, LockedPackage, Resolution
 from lockcheck.resolve.candidates import FormatControl, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.resolve.explain import explain_impossible
 from lockcheck.resolve.markers import extras_named, without_extra_markers
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import (
     REQUIRES_PYTHON,
+    AnyCandidate,
+    AnyRequirement,
     Candidate,
     ExplicitRequirement,
     LockProvider,
+    MetadataMemo,
     ResolveOptions,
     SpecRequirement,
     split_identifier,
-    versions_of,
 )
 
-__all__ = ["DEFAULT_UNSAFE", "ExistingPin", "ResolveRequest", "resolve"]
+if TYPE_CHECKING:
+    from resolvelib.resolvers import Criterion, Result
 
-DEFAULT_UNSAFE = frozenset({"setuptools", "distribute", "pip"})
+    from lockcheck.resolve.provider import Information
+
+    _Result = Result[AnyRequirement, AnyCandidate, str]
+
+__all__ = [
+    "DEFAULT_UNSAFE",
+    "ExistingPin",
+    "ResolveRequest",
+    "hashes_for",
+    "line_of",
+    "parse_upgrade_package",
+    "resolve",
+]
+
+DEFAULT_UNSAFE = frozenset(NormalizedName(n) for n in ("setuptools", "distribute", "pip"))
 #: resolvelib rounds (one pin or one backjump each) before giving up.  A lock of a few hundred
 #: packages takes as many rounds plus its backtracking; a resolution still going after this
 #: many is lost in backtracking, and failing fast with the packages it was trying beats the
@@ -77,7 +100,7 @@ class ResolveRequest:
     allow_prereleases: bool = False
     generate_hashes: bool = False
     allow_unsafe: bool = False
-    unsafe_packages: frozenset[NormalizedName] = DEFAULT_UNSAFE  # type: ignore[assignment]
+    unsafe_packages: frozenset[NormalizedName] = DEFAULT_UNSAFE
     # Where relative paths of direct references are resolved (pip: the working directory).
     base_dir: Path = field(default_factory=Path.cwd)
     # How a relative local link is written in the lock (relative to the output's folder).
@@ -99,103 +122,130 @@ def _applies(entry: InputRequirement, request: ResolveRequest) -> bool:
 
 def resolve(request: ResolveRequest, index: Index) -> Resolution:
     """Resolve *request* against *index*; raises ResolutionFailed with a readable chain."""
-    from resolvelib import Resolver
-    from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
-
-    env = request.env
-    roots = [e for e in request.requirements if not e.constraint and _applies(e, request)]
-    constraint_entries = [e for e in request.constraints if _applies(e, request)]
-    constraint_entries += [e for e in request.requirements if e.constraint and _applies(e, request)]
-
-    labels: dict[NormalizedName, set[str]] = defaultdict(set)
-    # Where each part of a conflict was asked for (file and line), for explanations.
-    asked_at: dict[int, str] = {}
-    constrained_at: dict[NormalizedName, list[str]] = defaultdict(list)
-    markers: dict[NormalizedName, Marker] = {}
     options = ResolveOptions(
-        env=env,
+        env=request.env,
         formats=request.formats,
         allow_prereleases=request.allow_prereleases,
         base_dir=request.base_dir,
         any_platform_wheel=request.any_platform_wheel,
     )
-    provider_constraints: dict[NormalizedName, SpecifierSet] = {}
-    bootstrap = LockProvider(index, options, {})
+    memo: MetadataMemo = {}
+    inputs = _read_inputs(request, LockProvider(index, options, {}, metadata=memo))
+    options.user_requested = inputs.user_order()
+    preferred = _preferred_versions(request)
+    _start_prefetch(index, options, inputs, preferred)
 
-    root_reqs: list[SpecRequirement | ExplicitRequirement] = []
-    for entry in roots:
-        req_obj = _root_requirement(entry, bootstrap, request)
-        root_reqs.append(req_obj)
-        asked_at[id(req_obj)] = _line_of(entry)
-        name = req_obj.name
-        labels[name].add(entry.source)
+    # First the lock's pins are held, as pip-compile holds them (constraints): the same lock
+    # as pip-compile, and nothing moves that need not.  If the inputs make that impossible,
+    # one more run takes them as preferences only.  Never more than these two runs.
+    held = _held_pins(request, inputs.roots, preferred) if request.hold_pins else {}
+    attempts = [inputs.constraints]
+    if held:
+        attempts.insert(0, _merged(inputs.constraints.items(), held.items()))
+    bound = max(MAX_ROUNDS, request.max_rounds)
+    for attempt, constraints in enumerate(attempts, start=1):
+        provider = LockProvider(index, options, constraints, preferred, metadata=memo)
+        result = _run(provider, inputs, request, bound, last=attempt == len(attempts))
+        if result is not None:
+            return _to_resolution(result, request, index, provider, inputs)
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+@dataclass
+class _Inputs:
+    """The request's inputs that apply to the target, read once: root requirements and
+    merged constraints, and where each package was asked for (annotations, explanations)."""
+
+    roots: list[SpecRequirement | ExplicitRequirement] = field(default_factory=list)
+    constraints: dict[NormalizedName, SpecifierSet] = field(default_factory=dict)
+    labels: dict[NormalizedName, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: The input line of each root requirement, by the requirement's id.
+    asked_at: dict[int, str] = field(default_factory=dict)
+    constrained_at: dict[NormalizedName, list[str]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    markers: dict[NormalizedName, Marker] = field(default_factory=dict)
+
+    def note(self, name: NormalizedName, entry: InputRequirement) -> None:
+        """Record that *entry* asked for *name* (its source, and its marker if any)."""
+        self.labels[name].add(entry.source)
         marker = without_extra_markers(entry.requirement.marker if entry.requirement else None)
         if marker is not None:
-            markers[name] = marker
-    for entry in constraint_entries:
+            self.markers[name] = marker
+
+    def user_order(self) -> dict[str, int]:
+        """Identifier -> position of its first root requirement (pip's preference)."""
+        order: dict[str, int] = {}
+        for i, r in enumerate(self.roots):
+            order.setdefault(r.identifier, i)
+        return order
+
+
+def _read_inputs(request: ResolveRequest, bootstrap: LockProvider) -> _Inputs:
+    inputs = _Inputs()
+    for entry in request.requirements:
+        if entry.constraint or not _applies(entry, request):
+            continue
+        root = _root_requirement(entry, bootstrap, request)
+        inputs.roots.append(root)
+        inputs.asked_at[id(root)] = line_of(entry)
+        inputs.note(root.name, entry)
+    entries = [e for e in request.constraints if _applies(e, request)]
+    entries += [e for e in request.requirements if e.constraint and _applies(e, request)]
+    specs: list[tuple[NormalizedName, SpecifierSet]] = []
+    for entry in entries:
         if entry.requirement is None or entry.requirement.url or entry.link:
             raise InputError(
                 "links are not allowed as constraints", file=entry.file, line=entry.line
             )
         name = canonicalize_name(entry.requirement.name)
-        provider_constraints[name] = provider_constraints.get(name, SpecifierSet()) & (
-            entry.requirement.specifier
-        )
-        labels[name].add(entry.source)
-        constrained_at[name].append(_line_of(entry))
-        marker = without_extra_markers(entry.requirement.marker)
-        if marker is not None:
-            markers[name] = marker
-    for name, spec in request.upgrade_packages.items():
-        provider_constraints[name] = provider_constraints.get(name, SpecifierSet()) & spec
-
-    user_requested: dict[str, int] = {}
-    for i, r in enumerate(root_reqs):
-        user_requested.setdefault(r.identifier, i)
-    options.user_requested = user_requested
-
-    preferred = _preferred_versions(request)
-    index.prefetch_pages(r.name for r in root_reqs if isinstance(r, SpecRequirement))
-    walk = getattr(index, "prefetch_graph", None)
-    if walk is not None:  # fetch the likely graph in parallel while the resolver works
-        guide = LockProvider(index, options, provider_constraints, preferred)
-        walk(
-            [r.name for r in root_reqs if isinstance(r, SpecRequirement)],
-            guide.likely_file,
-            guide.likely_dependencies,
-        )
-
-    # First the lock's pins are held, as pip-compile holds them (constraints): the same lock
-    # as pip-compile, and nothing moves that need not.  If the inputs make that impossible,
-    # one more run takes them as preferences only.  Never more than these two runs.
-    held = _held_pins(request, root_reqs, preferred) if request.hold_pins else {}
-    attempts = [provider_constraints]
-    if held:
-        attempts.insert(0, _merged(provider_constraints, held))
-    bound = max(MAX_ROUNDS, request.max_rounds)
-    for attempt, constraints in enumerate(attempts, start=1):
-        provider = LockProvider(index, options, constraints, preferred)
-        provider._metadata = bootstrap._metadata
-        reporter = _Reporter(request.progress)
-        try:
-            result = Resolver(provider, reporter).resolve(root_reqs, max_rounds=bound)
-        except ResolutionImpossible as exc:
-            if attempt < len(attempts):
-                continue
-            from lockcheck.resolve.explain import explain_impossible  # only on failure
-
-            raise explain_impossible(
-                exc, index, provider, labels, asked_at, constrained_at, root_reqs
-            ) from None
-        except ResolutionTooDeep:
-            if attempt < len(attempts):
-                continue
-            raise _gave_up(reporter, bound) from None
-        return _to_resolution(result, request, index, provider, labels, markers)
-    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+        specs.append((name, entry.requirement.specifier))
+        inputs.constrained_at[name].append(line_of(entry))
+        inputs.note(name, entry)
+    inputs.constraints = _merged(specs, request.upgrade_packages.items())
+    return inputs
 
 
-def _line_of(entry: InputRequirement) -> str:
+def _start_prefetch(
+    index: Index,
+    options: ResolveOptions,
+    inputs: _Inputs,
+    preferred: Mapping[NormalizedName, Version],
+) -> None:
+    """Let the index fetch the likely graph in parallel while the resolver works."""
+    names = [r.name for r in inputs.roots if isinstance(r, SpecRequirement)]
+    index.prefetch_pages(names)
+    guide = LockProvider(index, options, inputs.constraints, preferred)
+    index.prefetch_graph(names, guide.likely_file, guide.likely_dependencies)
+
+
+def _run(
+    provider: LockProvider, inputs: _Inputs, request: ResolveRequest, bound: int, *, last: bool
+) -> Result | None:
+    """One resolvelib run; None when it failed and another attempt follows, else the
+    failure as a readable error."""
+    reporter = _Reporter(request.progress)
+    try:
+        return Resolver(provider, reporter).resolve(inputs.roots, max_rounds=bound)
+    except ResolutionImpossible as exc:
+        if not last:
+            return None
+        raise explain_impossible(
+            exc,
+            provider.index,
+            provider,
+            inputs.labels,
+            inputs.asked_at,
+            inputs.constrained_at,
+            inputs.roots,
+        ) from None
+    except ResolutionTooDeep:
+        if not last:
+            return None
+        raise _gave_up(reporter, bound) from None
+
+
+def line_of(entry: InputRequirement) -> str:
     """``-r requirements.in (line 3)``: the input line that asked, in pip's words."""
     return f"{entry.source} (line {entry.line})" if entry.line else entry.source
 
@@ -218,11 +268,13 @@ def _held_pins(
 
 
 def _merged(
-    first: Mapping[NormalizedName, SpecifierSet], second: Mapping[NormalizedName, SpecifierSet]
+    *parts: Iterable[tuple[NormalizedName, SpecifierSet]],
 ) -> dict[NormalizedName, SpecifierSet]:
-    merged = dict(first)
-    for name, spec in second.items():
-        merged[name] = merged.get(name, SpecifierSet()) & spec
+    """The specifiers of *parts*, joined per name."""
+    merged: dict[NormalizedName, SpecifierSet] = {}
+    for part in parts:
+        for name, spec in part:
+            merged[name] = merged.get(name, SpecifierSet()) & spec
     return merged
 
 
@@ -253,7 +305,7 @@ def _gave_up(reporter: _Reporter, bound: int) -> ResolutionFailed:
     )
 
 
-class _Reporter(BaseReporter):  # type: ignore[misc]
+class _Reporter(BaseReporter[AnyRequirement, AnyCandidate, str]):
     """Forwards pins to *progress* (no printing here) and counts, per package, the conflicts
     it took part in and its rejected candidates, to name them if the resolution gives up."""
 
@@ -264,20 +316,22 @@ class _Reporter(BaseReporter):  # type: ignore[misc]
         self.conflicts: Counter[NormalizedName] = Counter()
         self.rejected: Counter[NormalizedName] = Counter()
 
-    def resolving_conflicts(self, causes: Sequence[object]) -> None:
+    def resolving_conflicts(self, causes: Collection[Information]) -> None:
         names: set[NormalizedName] = set()
         for info in causes:
-            for side in (info.requirement, info.parent):  # type: ignore[attr-defined]
+            for side in (info.requirement, info.parent):
                 if isinstance(side, (SpecRequirement, ExplicitRequirement, Candidate)):
                     names.add(side.name)
         self.conflicts.update(names)
 
-    def pinning(self, candidate: object) -> None:
+    def pinning(self, candidate: AnyCandidate) -> None:
         if self.progress is not None and isinstance(candidate, Candidate):
             self.pinned += 1
             self.progress(f"{self.pinned} pinned, last {candidate!r}")
 
-    def rejecting_candidate(self, criterion: object, candidate: object) -> None:
+    def rejecting_candidate(
+        self, criterion: Criterion[AnyRequirement, AnyCandidate], candidate: AnyCandidate
+    ) -> None:
         if isinstance(candidate, Candidate):
             self.rejected[candidate.name] += 1
             if self.progress is not None:
@@ -298,8 +352,6 @@ def _root_requirement(
         return out
     link_extras: frozenset[str] = frozenset()
     if entry.link:
-        from lockcheck.inputs.reqfile import split_link_extras
-
         link, raw_extras = split_link_extras(entry.link)
         link_extras = frozenset(canonicalize_name(e) for e in raw_extras)
     try:
@@ -329,15 +381,56 @@ def _root_requirement(
 
 
 def _to_resolution(
-    result: object,
+    result: _Result,
     request: ResolveRequest,
     index: Index,
     provider: LockProvider,
-    labels: Mapping[NormalizedName, set[str]],
-    markers: Mapping[NormalizedName, Marker],
+    inputs: _Inputs,
 ) -> Resolution:
-    mapping: Mapping[str, object] = result.mapping  # type: ignore[attr-defined]
-    graph = result.graph  # type: ignore[attr-defined]
+    by_name, extras, parents = _pinned(result)
+    packages: dict[NormalizedName, LockedPackage] = {}
+    for name, cand in sorted(by_name.items()):
+        files: tuple[DistFile, ...] = ()
+        hashes: tuple[str, ...] = ()
+        if cand.link is None:
+            all_files = list(index.project_versions(name).get(cand.version, ()))
+            files = tuple(
+                installable_files(
+                    all_files, request.env, request.formats.allowed(name), check_tags=False
+                )
+            )
+        elif cand.file is not None:
+            files = (cand.file,)
+        if request.generate_hashes and not cand.editable:
+            hashes = hashes_for(cand, files, request, index)
+        packages[name] = LockedPackage(
+            name=name,
+            display_name=name,
+            version=cand.version,
+            link=None if cand.link is None else _link_for_output(cand.link, request),
+            editable=cand.editable,
+            extras=frozenset(extras[name]),
+            marker=inputs.markers.get(name),
+            hashes=hashes,
+            via=tuple(sorted(inputs.labels.get(name, set()) | parents[name])),
+            unsafe=name in request.unsafe_packages,
+            files=files,
+        )
+    return Resolution(
+        packages=packages,
+        python_version=request.env.python_version,
+        dependency_markers=_dependency_markers(result.mapping, provider),
+    )
+
+
+def _pinned(
+    result: _Result,
+) -> tuple[
+    dict[NormalizedName, Candidate], dict[NormalizedName, set[str]], dict[NormalizedName, set[str]]
+]:
+    """Per package of *result*: its pinned candidate, the extras pinned for it, and the
+    packages it was pinned for."""
+    mapping = result.mapping
     by_name: dict[NormalizedName, Candidate] = {}
     extras: dict[NormalizedName, set[str]] = defaultdict(set)
     parents: dict[NormalizedName, set[str]] = defaultdict(set)
@@ -352,7 +445,7 @@ def _to_resolution(
             # for its extra under another spelling (msal: "PyJWT[crypto]" -> "# via pyjwt").
             parents[name].add(name)
         extras[name] |= ids_extras
-        for parent in graph.iter_parents(identifier):
+        for parent in result.graph.iter_parents(identifier):
             if parent is None or parent not in mapping:
                 # resolvelib's graph keeps parents whose pin was dropped by backtracking (their
                 # requirement stays in the criterion); the lock names only pinned parents
@@ -360,42 +453,7 @@ def _to_resolution(
             pname, _ = split_identifier(parent)
             if pname != name:
                 parents[name].add(pname)
-    packages: dict[NormalizedName, LockedPackage] = {}
-    for name, cand in sorted(by_name.items()):
-        files: tuple = ()
-        hashes: tuple[str, ...] = ()
-        if cand.link is None:
-            all_files = list(versions_of(index, name).get(cand.version, ()))
-            files = tuple(
-                installable_files(
-                    all_files, request.env, request.formats.allowed(name), check_tags=False
-                )
-            )
-        elif cand.file is not None:
-            files = (cand.file,)
-        if request.generate_hashes and not cand.editable:
-            hashes = _hashes_for(cand, files, request, index)
-        link = cand.link
-        if link is not None:
-            link = _link_for_output(link, request)
-        packages[name] = LockedPackage(
-            name=name,
-            display_name=name,
-            version=cand.version,
-            link=link,
-            editable=cand.editable,
-            extras=frozenset(extras[name]),
-            marker=markers.get(name),
-            hashes=hashes,
-            via=tuple(sorted(labels.get(name, set()) | parents[name])),
-            unsafe=name in request.unsafe_packages,
-            files=files,
-        )
-    return Resolution(
-        packages=packages,
-        python_version=request.env.python_version,
-        dependency_markers=_dependency_markers(mapping, provider),
-    )
+    return by_name, extras, parents
 
 
 def _dependency_markers(
@@ -416,19 +474,19 @@ def _dependency_markers(
     return tuple(found)
 
 
-def _spelled_otherwise(result: object, identifier: str, name: NormalizedName) -> bool:
-    criterion = getattr(result, "criteria", {}).get(identifier)
-    for info in getattr(criterion, "information", ()):
+def _spelled_otherwise(result: _Result, identifier: str, name: NormalizedName) -> bool:
+    criterion = result.criteria.get(identifier)
+    for info in criterion.information if criterion is not None else ():
         req = info.requirement
-        text = getattr(req, "text", "")
-        if isinstance(req, SpecRequirement) and info.parent is not None and text:
+        if isinstance(req, SpecRequirement) and info.parent is not None and req.text:
+            text = req.text
             written = text.split("[", 1)[0].strip()
             if written != name:
                 return True
     return False
 
 
-def _hashes_for(
+def hashes_for(
     cand: Candidate, files: Iterable, request: ResolveRequest, index: Index
 ) -> tuple[str, ...]:
     """sha256 of the release's files: the index's digest, else the file's own bytes.
@@ -454,8 +512,6 @@ def _is_local_dir_or_vcs(link: str) -> bool:
     if "+" in link.split("://", 1)[0]:
         return True
     if link.startswith("file:"):
-        from urllib.parse import unquote, urlsplit
-
         return Path(unquote(urlsplit(link).path)).is_dir()
     if "://" in link:
         return False
@@ -466,8 +522,6 @@ def _link_for_output(link: str, request: ResolveRequest) -> str:
     """Relative local paths are rewritten relative to the output file's folder."""
     if "://" in link or link.startswith("file:") or request.output_dir is None:
         return link
-    import os
-
     target = (request.base_dir / link).resolve()
     rel = os.path.relpath(target, request.output_dir.resolve())
     rel = rel.replace(os.sep, "/")

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from packaging.markers import Marker
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from lockcheck.errors import InputError
 from lockcheck.models import LockedPackage, Resolution
+from lockcheck.resolve.candidates import installable_files
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.resolve.foreign import GridGrowth, Trigger, selector
-from lockcheck.resolve.platforms import Platform, environment_for, platform_named
+from lockcheck.resolve.grid import DEFAULT_PLATFORMS, SUPPORTED_MINORS, GridEnv, build_universe
 from lockcheck.resolve.protocol import Index
-from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, _line_of, resolve
+from lockcheck.resolve.provider import Candidate
+from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, hashes_for, line_of, resolve
 
 __all__ = [
     "DEFAULT_PLATFORMS",
@@ -39,85 +39,6 @@ __all__ = [
     "marker_for",
     "resolve_universal",
 ]
-
-SUPPORTED_MINORS = tuple(range(8, 16))  # CPython 3.8 .. 3.15
-DEFAULT_PLATFORMS = ("linux", "macos", "windows")
-_OS_MARKER = {"linux": "linux", "darwin": "darwin", "win32": "win32"}
-
-
-@dataclass(frozen=True)
-class GridEnv:
-    minor: int
-    platform: Platform
-    env: TargetEnvironment
-    # An environment added for a marker value the default platforms lack (see foreign.py):
-    # the (variable, value) settings, and the default environments it stands for.
-    override: tuple[tuple[str, str], ...] = ()
-    stands_for: tuple[tuple, ...] = ()
-
-    @property
-    def key(self) -> tuple:
-        if self.override:
-            return (self.minor, self.platform.name, self.override)
-        return (self.minor, self.platform.name)
-
-    def describe(self) -> str:
-        where = f"Python 3.{self.minor} on {self.platform.name}"
-        settings = ", ".join(f"{var}={value}" for var, value in self.override)
-        return f"{where} with {settings}" if settings else where
-
-
-def build_universe(
-    *,
-    requires_python: str | None,
-    python_versions: Sequence[str] = (),
-    platforms: Sequence[str] = (),
-    environments: Sequence[str] = (),
-) -> list[GridEnv]:
-    """The concrete environments a universal lock must serve."""
-    if python_versions:
-        minors = sorted({_minor(v) for v in python_versions})
-    else:
-        spec = _spec(requires_python)
-        minors = [m for m in SUPPORTED_MINORS if spec.contains(f"3.{m}.99", prereleases=True)]
-        minors = [m for m in minors if spec.contains(_lowest_patch(spec, m), prereleases=True)]
-    if not minors:
-        raise InputError(f"requires-python {requires_python!r} allows no supported CPython")
-    plats = [platform_named(p) for p in (platforms or DEFAULT_PLATFORMS)]
-    grid = [GridEnv(m, p, environment_for(f"3.{m}", p)) for p in plats for m in minors]
-    if environments:
-        markers = []
-        for text in environments:
-            try:
-                markers.append(Marker(text))
-            except Exception as exc:
-                raise InputError(f"invalid environment marker {text!r}: {exc}") from exc
-        grid = [g for g in grid if any(m.evaluate(g.env.markers) for m in markers)]
-        if not grid:
-            raise InputError("no supported environment matches the configured environments")
-    return grid
-
-
-def _minor(version: str) -> int:
-    parts = version.split(".")
-    if len(parts) < 2 or parts[0] != "3" or not parts[1].isdigit():
-        raise InputError(f"invalid Python version {version!r}; expected 3.X")
-    return int(parts[1])
-
-
-def _spec(requires_python: str | None) -> SpecifierSet:
-    try:
-        return SpecifierSet(requires_python or "")
-    except InvalidSpecifier as exc:
-        raise InputError(f"invalid requires-python {requires_python!r}") from exc
-
-
-def _lowest_patch(spec: SpecifierSet, minor: int) -> str:
-    for patch in range(0, 100):
-        if spec.contains(f"3.{minor}.{patch}", prereleases=True):
-            return f"3.{minor}.{patch}"
-    return f"3.{minor}.0"
-
 
 # ----------------------------------------------------------------------------------------
 # markers from sets of environments
@@ -181,8 +102,8 @@ def marker_for(chosen: Sequence[GridEnv], grid: Sequence[GridEnv]) -> Marker | N
         by_system[g.platform.sys_platform].add(g.minor)
     # Group operating systems that need the same Python versions.
     groups: dict[tuple[int, ...], set[str]] = defaultdict(set)
-    for system, minors in by_system.items():
-        groups[tuple(sorted(minors))].add(system)
+    for system, system_minors in by_system.items():
+        groups[tuple(sorted(system_minors))].add(system)
     parts = []
     for minors, systems in sorted(groups.items(), key=lambda kv: sorted(kv[1])):
         os_part = _os_marker(systems, all_systems)
@@ -245,7 +166,7 @@ def resolve_universal(
 
 def _input_triggers(template: ResolveRequest) -> list[Trigger]:
     return [
-        Trigger(e.requirement, _line_of(e), e.file, e.line or None)
+        Trigger(e.requirement, line_of(e), e.file, e.line or None)
         for e in template.requirements
         if e.requirement is not None and e.requirement.marker is not None and not e.constraint
     ]
@@ -320,8 +241,6 @@ def _merge(
     index: Index,
 ) -> Resolution:
     grid = growth.base
-    from lockcheck.resolve.resolver import _hashes_for
-
     where: dict[tuple[NormalizedName, Version | None, str | None], list[GridEnv]] = defaultdict(
         list
     )
@@ -338,17 +257,15 @@ def _merge(
     versions_per_name: dict[NormalizedName, int] = defaultdict(int)
     for name, _version, _link in where:
         versions_per_name[name] += 1
-    packages: dict[str, LockedPackage] = {}
+    # Keyed by name, or by name@version for each pin of a package that takes several.
+    packages: dict[NormalizedName, LockedPackage] = {}
     for key in sorted(where, key=lambda k: (k[0], k[1] or Version("0"), k[2] or "")):
         name, version, _link = key
         pkg = first[key]
         marker = marker_across(where[key], growth)
         files = pkg.files
-        if pkg.link is None:
-            from lockcheck.resolve.candidates import installable_files
-            from lockcheck.resolve.provider import versions_of
-
-            of_version = list(versions_of(index, name).get(version, ()))
+        if pkg.link is None and version is not None:
+            of_version = list(index.project_versions(name).get(version, ()))
             formats = template.formats.allowed(name)
             usable = {
                 f.filename
@@ -358,10 +275,8 @@ def _merge(
             files = tuple(f for f in of_version if f.filename in usable)
         hashes: tuple[str, ...] = ()
         if template.generate_hashes and not pkg.editable:
-            from lockcheck.resolve.provider import Candidate
-
             cand = Candidate(name, version or Version("0"), link=pkg.link, editable=pkg.editable)
-            hashes = _hashes_for(cand, files, template, index)
+            hashes = hashes_for(cand, files, template, index)
         merged = replace(
             pkg,
             marker=marker,
@@ -371,6 +286,6 @@ def _merge(
             files=files,
         )
         label = name if versions_per_name[name] == 1 else f"{name}@{version}"
-        packages[label] = merged
+        packages[NormalizedName(label)] = merged
     python = f"3.{min(g.minor for g in grid)}"
     return Resolution(packages=packages, python_version=python)

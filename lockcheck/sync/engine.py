@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +88,6 @@ class SyncReport:
     created: bool = False
     #: ``--ask`` was declined.
     declined: bool = False
-    warnings: tuple[str, ...] = field(default=())
     #: A dry run found a transaction a killed sync left (a real run rolls it back first).
     interrupted: bool = False
 

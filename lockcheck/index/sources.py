@@ -1,0 +1,301 @@
+"""What the configured indexes and find-links locations list for a project.
+
+Index pages (PEP 691 JSON or PEP 503 HTML) are read through the on-disk cache, revalidated
+with ETag / Last-Modified once older than :data:`~lockcheck.index.cache.PAGE_MAX_AGE`; big
+pages keep only their newest versions' entries at first.  Find-links locations (folders,
+HTML pages, archives) are listed once per run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import ip_address
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import NormalizedName
+from packaging.version import InvalidVersion, Version
+
+from lockcheck.errors import IndexUnavailable, redact_url
+from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage
+from lockcheck.index.filenames import is_archive, version_of
+from lockcheck.index.once import OnceMap
+from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url, parse_page
+from lockcheck.index.projectfiles import ProjectFiles, filename_version, wheel_version_text
+from lockcheck.index.settings import IndexSettings
+from lockcheck.index.urls import (
+    is_remote,
+    location_to_url,
+    split_credentials,
+    strip_fragment,
+    url_to_path,
+)
+from lockcheck.models import DistFile
+
+if TYPE_CHECKING:
+    from lockcheck.index.http import HttpSession
+
+__all__ = ["ACCEPT", "NEWEST_VERSIONS", "Source", "SourcePages", "make_sources"]
+
+_log = logging.getLogger(__name__)
+
+#: Content negotiation of the simple API: PEP 691 JSON first, HTML as fallback.
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+_HTML_SUFFIXES = (".html", ".htm")
+
+NEWEST_VERSIONS = 24
+
+
+class _NewestVersions:
+    """Page filter: keep the files of the newest versions, remember every version seen.
+
+    Big pages list tens of thousands of files: wheels are bucketed by the version text of
+    their name (one split each) and each distinct text is parsed once.
+    """
+
+    def __init__(self, project: NormalizedName, count: int = NEWEST_VERSIONS) -> None:
+        self.project = project
+        self.count = count
+        self.versions: set[Version] = set()
+        #: Version of each kept file, so ProjectFiles need not work it out again.
+        self.kept: dict[str, Version | None] = {}
+        self.dropped = False
+
+    def __call__(self, filenames: list[str]) -> dict[str, Version | None]:
+
+        by_text: dict[str, list[str]] = {}
+        by_version: dict[Version | None, list[str]] = {}
+        for filename in filenames:
+            text = wheel_version_text(filename)
+            if text is not None:
+                by_text.setdefault(text, []).append(filename)
+            else:
+                version = filename_version(filename, self.project)
+                by_version.setdefault(version, []).append(filename)
+        for text, names in by_text.items():
+            try:
+                parsed: Version | None = version_of(text)
+            except InvalidVersion:
+                parsed = None
+            by_version.setdefault(parsed, []).extend(names)
+        found = [v for v in by_version if v is not None]
+        self.versions.update(found)
+        newest = sorted(found, reverse=True)[: self.count]
+        self.dropped = self.dropped or len(newest) < len(found)
+        kept = self.kept
+        for version in (None, *newest):
+            for filename in by_version.get(version, ()):
+                kept[filename] = version
+        return kept
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # "index" | "find-links"
+    url: str  # as configured, as a URL (may hold credentials)
+    label: str  # url without credentials: DistFile.index
+
+
+def make_sources(settings: IndexSettings) -> list[Source]:
+    sources = []
+    for url in settings.index_urls:
+        full = location_to_url(url)
+        sources.append(Source("index", full, split_credentials(full)[0]))
+    for location in settings.find_links:
+        full = location_to_url(location)
+        sources.append(Source("find-links", full, split_credentials(full)[0]))
+    return sources
+
+
+def _is_local_host(url: str) -> bool:
+    host = (urllib.parse.urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SourcePages:
+    """The pages and listings of one run's sources (thread-safe; the finder memoises per
+    project)."""
+
+    def __init__(
+        self,
+        settings: IndexSettings,
+        session: HttpSession,
+        cache: Cache,
+        sources: list[Source],
+        admit: Callable[[DistFile], bool] | None = None,
+    ) -> None:
+        """*admit*: which files count at all (a release cut-off)."""
+        self.settings = settings
+        self._session = session
+        self.cache = cache
+        self.sources = sources
+        self._admit = admit
+        self._pages: OnceMap[str, tuple[Link | PendingLink, ...] | None] = OnceMap()
+        self._listings: OnceMap[str, tuple[Link | PendingLink, ...]] = OnceMap()
+        # Parsing is CPU work under the GIL: running many at once gains nothing and
+        # multiplies the memory peak (each big page is a large tree while parsed).
+        self._parse_slots = threading.Semaphore(2)
+
+    def collect(self, name: NormalizedName, *, complete: bool = False) -> ProjectFiles:
+        """The project's files.  Unless *complete*, big index pages keep only their newest
+        versions' entries (every version stays known): the rest is read again, once, if
+        the resolver ever asks for an older version."""
+        keep = None if complete else _NewestVersions(name)
+        seen: set[str] = set()
+        entries: list[tuple[Link | PendingLink, str]] = []
+        for source in self.sources:
+            for link in self._source_links(source, name, keep):
+                if link.filename not in seen:
+                    seen.add(link.filename)
+                    entries.append((link, source.label))
+        admit = self._admit
+        if keep is None or not keep.dropped:
+            return ProjectFiles(name, entries, versions=keep.kept if keep else None, admit=admit)
+        return ProjectFiles(
+            name,
+            entries,
+            admit=admit,
+            versions=keep.kept,
+            known_versions=keep.versions,
+            complete=lambda: self.collect(name, complete=True),
+        )
+
+    def _source_links(
+        self, source: Source, name: NormalizedName, keep: _NewestVersions | None = None
+    ) -> tuple[Link | PendingLink, ...]:
+        if source.kind == "index":
+            # One page per project, read under the project's own OnceMap entry: its links
+            # need not be kept after they become DistFiles (memory).
+            page = f"{source.url.rstrip('/')}/{urllib.parse.quote(name)}/"
+            return self._page(page, source.url, keep=keep) or ()
+        return self._listings.get(source.url, lambda: self._find_links(source))
+
+    def _check_secure(self, url: str, label: str) -> None:
+        if url.lower().startswith("http://") and not (
+            _is_local_host(url) or self._session.is_trusted(url)
+        ):
+            host = urllib.parse.urlsplit(url).hostname
+            raise IndexUnavailable(
+                f"refusing insecure source {label}: plain http is only allowed for trusted hosts",
+                url=url,
+                hint=f"use https, or --trusted-host {host}",
+            )
+
+    def _page(
+        self, url: str, label: str, *, required: bool = False, keep: _NewestVersions | None = None
+    ) -> tuple[Link | PendingLink, ...] | None:
+        """Links of one simple page (None: the page does not exist, i.e. HTTP 404); with
+        *keep*, JSON entries may be PendingLinks."""
+        if url.lower().startswith("file:"):
+            path = url_to_path(url)
+            if path.is_dir():
+                path = path / "index.html"
+            if not path.is_file():
+                if required:
+                    raise IndexUnavailable(f"find-links page {path} does not exist", url=url)
+                return None
+            kind = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
+            return tuple(parse_page(path.read_bytes(), kind, path.as_uri()))
+        self._check_secure(url, label)
+        clean = split_credentials(url)[0]
+        cached = self.cache.load_page(clean)
+        page: CachedPage | None = None
+        if cached is not None:
+            age = time.time() - cached.fetched_at
+            if self.settings.offline or (not self.settings.refresh and 0 <= age < PAGE_MAX_AGE):
+                page = cached
+        if page is None:
+            if self.settings.offline:
+                raise IndexUnavailable(
+                    f"offline mode: no cached copy of {clean} (from {label})",
+                    url=clean,
+                    hint="run once without --offline to fill the cache",
+                )
+            page = self._fetch_page(url, label, cached)
+        if page.status == 404:
+            if required:
+                raise IndexUnavailable(
+                    f"find-links page {clean} was not found (HTTP 404)", url=clean
+                )
+            return None
+        try:
+            # Parsing is CPU work under the GIL: running many at once gains nothing and
+            # multiplies the memory peak (each big page is a large tree while parsed).
+            with self._parse_slots:
+                return tuple(parse_page(page.body, page.content_type, page.final_url, keep))
+        except IndexUnavailable:
+            if page is cached and not self.settings.offline:
+                page = self._fetch_page(url, label, None)
+                return tuple(parse_page(page.body, page.content_type, page.final_url))
+            raise
+
+    def _fetch_page(self, url: str, label: str, cached: CachedPage | None) -> CachedPage:
+        headers = {"Accept": ACCEPT}
+        if cached is not None and cached.status == 200:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        response = self._session.get(url, headers=headers, label=label)
+        clean = split_credentials(url)[0]
+        now = time.time()
+        status = response.status_code
+        if status == 304 and cached is not None and cached.status == 200:
+            cached.fetched_at = now
+            page = cached
+        elif status in (404, 410):
+            page = CachedPage(clean, clean, 404, "", None, None, now)
+        elif 200 <= status < 300:
+            page = CachedPage(
+                url=clean,
+                final_url=str(response.url),
+                status=200,
+                content_type=response.headers.get("content-type", ""),
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                fetched_at=now,
+                body=response.content,
+            )
+        else:
+            raise IndexUnavailable(f"{label} answered HTTP {status} for {clean}", url=clean)
+        self.cache.store_page(page)
+        return page
+
+    def _find_links(self, source: Source) -> tuple[Link | PendingLink, ...]:
+        url = source.url
+        if is_remote(url):
+            if is_archive(filename_of(strip_fragment(url)[0])):
+                return (link_from_url(url),)
+            return self._pages.get(url, lambda: self._page(url, url, required=True)) or ()
+        path = url_to_path(url)
+        if path.is_dir():
+            links: list[Link | PendingLink] = []
+            for entry in sorted(os.scandir(path), key=lambda e: e.name):
+                if not entry.is_file():
+                    continue
+                entry_url = Path(entry.path).as_uri()
+                if entry.name.lower().endswith(_HTML_SUFFIXES):
+                    links += self._page(entry_url, entry_url) or ()
+                elif is_archive(entry.name):
+                    links.append(Link(url=entry_url, filename=entry.name))
+            return tuple(links)
+        if path.is_file():
+            if path.name.lower().endswith(_HTML_SUFFIXES):
+                return self._page(url, url) or ()
+            return (Link(url=path.as_uri(), filename=path.name),)
+        _log.warning("find-links location %s does not exist; ignoring it", redact_url(url))
+        return ()
