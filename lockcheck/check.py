@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lockcheck.errors import IndexUnavailable, InputError, LockcheckError, redact_url
+from lockcheck.references import DirectReference
 
 __all__ = [
     "CredentialsInLock",
@@ -587,15 +588,12 @@ def structural_drift(
     if settings.generate_hashes:
         for entry in lock.entries:
             pkg = entry.package
-            if entry.commented or pkg.editable or pkg.hashes or _is_unhashable(pkg):
+            if entry.commented or pkg.editable or pkg.hashes:
+                continue
+            if pkg.link and not DirectReference.parse(pkg.link).hashable:
                 continue
             reasons.append(MissingHashes(lock_label, entry.line, pkg.name))
     return reasons
-
-
-def _is_unhashable(pkg: Any) -> bool:
-    link = pkg.link or ""
-    return bool(link) and ("+" in link.split("://", 1)[0] or not link.endswith((".whl", ".gz")))
 
 
 def _stale_vias(

@@ -42,6 +42,7 @@ from lockcheck.cutoff import parse_timestamp
 from lockcheck.errors import InputError, first_line, redact_url
 from lockcheck.lockfile.reader import LockEntry, ParsedLock
 from lockcheck.models import DistFile, IndexOptions, LockedPackage, Resolution
+from lockcheck.references import DirectReference
 
 if TYPE_CHECKING:
     from packaging.pylock import Package, Pylock
@@ -60,9 +61,7 @@ __all__ = [
 #: The only ``lock-version`` PEP 751 defines.
 LOCK_VERSION = "1.0"
 
-_VCS_SCHEMES = ("git", "hg", "svn", "bzr")
 _COMMIT_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-_ARCHIVE_SUFFIXES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".tar")
 _BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 _PACKAGES_HEADER_RE = re.compile(r"^\s*\[\[\s*packages\s*\]\]\s*(?:#.*)?$")
 _TABLE_HEADER_RE = re.compile(r"^\s*\[")
@@ -257,55 +256,24 @@ def _strip_userinfo(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def _split_fragment(link: str) -> tuple[str, dict[str, str]]:
-    base, _, fragment = link.partition("#")
-    return base, dict(urllib.parse.parse_qsl(fragment)) if fragment else {}
-
-
-def _is_url(link: str) -> bool:
-    return "://" in link or link.lower().startswith("file:")
-
-
 def _local_path(link: str, output_dir: Path) -> Path:
     """Absolute path of a local link (``file:`` URL, absolute or relative path)."""
-    from lockcheck.index.urls import url_to_path
-
-    if link.lower().startswith("file:"):
-        path = url_to_path(link)
-    else:
-        path = Path(os.path.expanduser(link))
-    if not path.is_absolute():
-        path = output_dir / path
-    return Path(os.path.abspath(path))
+    return DirectReference.parse(link).local_path(output_dir)
 
 
 def _written_path(link: str, output_dir: Path) -> str:
     """The ``path`` value for a local link: relative links stay as given (normalised, POSIX
     separators); absolute ones inside *output_dir* become relative to it."""
-    if not _is_url(link) and not os.path.isabs(link) and not link.startswith("~"):
+    reference = DirectReference.parse(link)
+    if not reference.is_url and not os.path.isabs(link) and not link.startswith("~"):
         return posixpath.normpath(link.replace(os.sep, "/"))
-    target = _local_path(link, output_dir)
+    target = reference.local_path(output_dir)
     base = Path(os.path.abspath(output_dir))
     try:
         relative = target.relative_to(base)
     except ValueError:
         return target.as_posix()
     return relative.as_posix() if relative.parts else "."
-
-
-def _is_vcs(link: str) -> bool:
-    scheme = link.split("://", 1)[0].lower() if "://" in link else ""
-    return "+" in scheme and scheme.split("+", 1)[0] in _VCS_SCHEMES
-
-
-def _looks_like_archive(link: str) -> bool:
-    path = urllib.parse.urlsplit(link).path if _is_url(link) else link
-    return path.lower().endswith(_ARCHIVE_SUFFIXES)
-
-
-def _filename_of(location: str) -> str:
-    path = urllib.parse.urlsplit(location).path if "://" in location else location
-    return urllib.parse.unquote(path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
 
 
 # --------------------------------------------------------------------------------------
@@ -391,9 +359,9 @@ def _vcs_table(package: LockedPackage, settings: PylockSettings) -> dict[str, ob
             "to pylock.toml",
             hint="clone it and use -e ./path, or drop -e to lock the commit",
         )
-    vcs_type, _, rest = link.partition("+")
-    base, params = _split_fragment(rest)
-    parts = urllib.parse.urlsplit(base)
+    reference = DirectReference.parse(link)
+    params = reference.params
+    parts = urllib.parse.urlsplit(reference.location.partition("+")[2])
     path, ref = parts.path, None
     if "@" in path:
         path, _, ref = path.rpartition("@")
@@ -407,7 +375,7 @@ def _vcs_table(package: LockedPackage, settings: PylockSettings) -> dict[str, ob
             "(PEP 751) requires the commit id of a VCS reference",
             hint="pin the full commit hash in the link (@<sha>)",
         )
-    table: dict[str, object] = {"type": vcs_type.lower(), "url": _strip_userinfo(url)}
+    table: dict[str, object] = {"type": reference.vcs, "url": _strip_userinfo(url)}
     if ref:
         table["requested-revision"] = ref
     table["commit-id"] = commit
@@ -417,10 +385,10 @@ def _vcs_table(package: LockedPackage, settings: PylockSettings) -> dict[str, ob
 
 
 def _archive_table(package: LockedPackage, settings: PylockSettings) -> dict[str, object]:
-    link = package.link or ""
-    base, params = _split_fragment(link)
+    reference = DirectReference.parse(package.link or "")
+    base, params = reference.location, reference.params
     table: dict[str, object] = {}
-    if base.lower().startswith(("http://", "https://")):
+    if reference.is_remote:
         table["url"] = _strip_userinfo(base)
     else:
         table["path"] = _written_path(base, settings.output_dir)
@@ -450,17 +418,15 @@ def _archive_table(package: LockedPackage, settings: PylockSettings) -> dict[str
 def _source(package: LockedPackage, settings: PylockSettings) -> tuple[str, dict[str, object]]:
     """(``vcs`` | ``directory`` | ``archive``, its table) of a direct reference."""
     link = package.link or ""
-    if _is_vcs(link):
+    reference = DirectReference.parse(link)
+    if reference.kind == "vcs":
         return "vcs", _vcs_table(package, settings)
-    remote = link.lower().startswith(("http://", "https://"))
-    if remote:
+    if reference.is_remote:
         if package.editable:
             raise InputError(f"{package.name}: an editable must be a local directory: {link}")
         return "archive", _archive_table(package, settings)
-    base, params = _split_fragment(link)
-    local = _local_path(base, settings.output_dir)
-    is_dir = local.is_dir() if local.exists() else not _looks_like_archive(base)
-    if package.editable or is_dir:
+    base, params = reference.location, reference.params
+    if package.editable or reference.is_dir(settings.output_dir):
         table: dict[str, object] = {
             "path": _written_path(base, settings.output_dir),
             "editable": package.editable,
@@ -750,7 +716,7 @@ def _read_package(entry: Package, base_dir: Path) -> LockedPackage:
         archive = entry.archive
         location = archive.url or _read_location(archive.path or "")
         files: tuple[DistFile, ...] = ()
-        filename = _filename_of(archive.url or archive.path or "")
+        filename = DirectReference.parse(archive.url or archive.path or "").filename
         parsed: tuple[Any, Version] | None = None
         try:
             if filename.lower().endswith(".whl"):
