@@ -123,6 +123,16 @@ class DirectReference:
         return self.scheme.split("+", 1)[0] if self.kind == "vcs" else None
 
     @property
+    def repository(self) -> tuple[str, str | None]:
+        """(repository URL, requested ref) of a VCS link: ``git+https://h/r@v1#egg=x`` is
+        (``https://h/r``, ``v1``)."""
+        parts = urllib.parse.urlsplit(self.location.partition("+")[2])
+        path, ref = parts.path, None
+        if "@" in path:
+            path, _, ref = path.rpartition("@")
+        return urllib.parse.urlunsplit(parts._replace(path=path)), ref or None
+
+    @property
     def filename(self) -> str:
         """The last segment of the path (unquoted), e.g. ``name-1.0.tar.gz``."""
         path = _path_of(self.location, self.scheme).replace("\\", "/").rstrip("/")

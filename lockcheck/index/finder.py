@@ -58,6 +58,7 @@ from lockcheck.index.urls import (
 )
 from lockcheck.index.wheelzip import read_metadata_member
 from lockcheck.models import CoreMetadata, DistFile
+from lockcheck.references import DirectReference
 
 if TYPE_CHECKING:
     import httpx
@@ -769,20 +770,18 @@ class PackageFinder:
     def _load_direct(
         self, link: str, base_dir: Path, editable: bool
     ) -> tuple[CoreMetadata, DistFile | None]:
-        lowered = link.lower()
-        if lowered.startswith("git+"):
+        reference = DirectReference.parse(link)
+        if reference.vcs == "git":
             return self._git_metadata(link), None
-        if lowered.startswith(("hg+", "svn+", "bzr+")):
+        if reference.vcs:
             raise MetadataError(f"{link}: only git VCS references are supported")
-        base, fragment = strip_fragment(link)
-        params = dict(urllib.parse.parse_qsl(fragment))
-        if is_remote(base):
+        if reference.is_remote:
             if editable:
                 raise MetadataError(f"{link}: an editable requirement must be a local directory")
             return self._remote_archive(link)
-        path = url_to_path(location_to_url(base, base_dir))
-        if params.get("subdirectory"):
-            path = path / params["subdirectory"]
+        path = reference.local_path(base_dir)
+        if reference.subdirectory:
+            path = path / reference.subdirectory
         if path.is_dir():
             meta, _raw = self._build(path, self.settings, str(path))
             return meta, None

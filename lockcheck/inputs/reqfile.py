@@ -42,12 +42,12 @@ from lockcheck.errors import (
     redact_url,
 )
 from lockcheck.models import IndexOptions, InputRequirement, ParsedInputs, parse_requirement
+from lockcheck.references import VCS_NAMES, DirectReference, is_url, url_scheme
 
 __all__ = [
     "STDIN",
     "Fetch",
     "RequirementFileParser",
-    "is_url",
     "parse_requirement_file",
     "parse_requirement_files",
     "preprocess",
@@ -69,25 +69,11 @@ _COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR_RE = re.compile(r"(?P<var>\$\{(?P<name>[A-Z0-9_]+)\})")
 _REMOTE_RE = re.compile(r"^https?:", re.I)
 _CHARSET_RE = re.compile(r";\s*charset\s*=\s*([^;\s]+)", re.I)
-_URL_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _EGG_RE = re.compile(r"[#&]egg=([^&]*)")
 _EGG_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])(\[[^\]]*\])?$", re.IGNORECASE)
 _EXTRAS_SUFFIX_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
 _PEP263_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
-_VCS_NAMES = ("git", "hg", "svn", "bzr")
-_VCS_SCHEMES = (
-    "ssh", "git", "hg", "bzr", "sftp", "svn",
-    "git+http", "git+https", "git+ssh", "git+git", "git+file",
-    "hg+file", "hg+http", "hg+https", "hg+ssh", "hg+static-http",
-    "svn+ssh", "svn+http", "svn+https", "svn+svn", "svn+file",
-    "bzr+http", "bzr+https", "bzr+ssh", "bzr+sftp", "bzr+ftp", "bzr+lp", "bzr+file",
-)  # fmt: skip
-_URL_SCHEMES = ("http", "https", "file", "ftp", *_VCS_SCHEMES)
-_ARCHIVE_EXTENSIONS = (
-    ".zip", ".whl", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma",
-    ".tar.gz", ".tgz", ".tar",
-)  # fmt: skip
 _STRONG_HASHES = ("sha256", "sha384", "sha512")
 _OPERATORS = ("~=", "==", "!=", "<=", ">=", "<", ">", "===")
 _BOMS: list[tuple[bytes, str]] = [
@@ -325,19 +311,6 @@ def _parse_line_options(line: str) -> tuple[str, optparse.Values]:
 # --------------------------------------------------------------------------------------
 
 
-def is_url(text: str) -> bool:
-    """True when *text* starts with a scheme pip treats as a URL (http, file, git+https ...)."""
-    return _url_scheme(text) in _URL_SCHEMES
-
-
-def _url_scheme(text: str) -> str:
-    """The lower-cased scheme of *text* ("" when none), read as urllib reads it, but without
-    urllib's validation of the host: a malformed ``[...]`` host is the requirement's problem,
-    reported where the URL is used."""
-    match = _URL_SCHEME_RE.match(text.lstrip())
-    return match.group(1).lower() if match else ""
-
-
 def _url_path(url: str) -> str:
     """The path of *url*; a URL that urllib cannot split is a _RequirementError."""
     try:
@@ -371,10 +344,6 @@ def _egg_fragment(link: str) -> str | None:
 
 def _looks_like_path(name: str) -> bool:
     return os.sep in name or (os.altsep is not None and os.altsep in name) or name.startswith(".")
-
-
-def _is_archive(name: str) -> bool:
-    return name.lower().endswith(_ARCHIVE_EXTENSIONS)
 
 
 def _is_installable_dir(path: str) -> bool:
@@ -449,7 +418,7 @@ def _parse_line_requirement(text: str) -> _Parsed:
                     "Neither 'setup.py' nor 'pyproject.toml' found."
                 )
             location = name
-        elif _is_archive(path):
+        elif DirectReference.parse(path).kind == "archive":
             before_at = name.split("@", 1)
             if os.path.isfile(path) or len(before_at) < 2 or _looks_like_path(before_at[0]):
                 if not os.path.isfile(path):
@@ -489,19 +458,19 @@ def _parse_editable(text: str) -> _Parsed:
     if direct is not None and direct.url:
         url = direct.url
         direct.url = None
-        if not (_is_vcs(url) or url.lower().startswith("file:")):
+        if not (_is_vcs(url) or url_scheme(url) == "file"):
             raise _RequirementError(_not_editable(text))
         return _Parsed(direct, url)
 
     location, extras = split_link_extras(text)
-    if os.path.isdir(location) or location.lower().startswith("file:"):
+    if os.path.isdir(location) or url_scheme(location) == "file":
         egg = _egg_fragment(location)
         if egg and extras:
             egg = f"{Requirement(egg).name}[{','.join(sorted(extras))}]"
         return _Parsed(_parse_requirement_string(egg) if egg else None, text)
 
     url = text
-    for vcs in _VCS_NAMES:
+    for vcs in VCS_NAMES:
         if url.lower().startswith(f"{vcs}:"):
             url = f"{vcs}+{url}"
             break
@@ -517,8 +486,8 @@ def _parse_editable(text: str) -> _Parsed:
 
 
 def _is_vcs(url: str) -> bool:
-    scheme = _url_scheme(url)
-    return "+" in scheme and scheme in _VCS_SCHEMES
+    """A VCS URL pip accepts for ``-e`` (a scheme of pip's own VCS backends)."""
+    return is_url(url) and DirectReference.parse(url).kind == "vcs"
 
 
 def _not_editable(text: str) -> str:

@@ -360,12 +360,7 @@ def _vcs_table(package: LockedPackage, settings: PylockSettings) -> dict[str, ob
             hint="clone it and use -e ./path, or drop -e to lock the commit",
         )
     reference = DirectReference.parse(link)
-    params = reference.params
-    parts = urllib.parse.urlsplit(reference.location.partition("+")[2])
-    path, ref = parts.path, None
-    if "@" in path:
-        path, _, ref = path.rpartition("@")
-    url = urllib.parse.urlunsplit(parts._replace(path=path))
+    url, ref = reference.repository
     commit = settings.vcs_commits.get(link)
     if commit is None and ref and _COMMIT_RE.match(ref.lower()):
         commit = ref.lower()
@@ -379,8 +374,8 @@ def _vcs_table(package: LockedPackage, settings: PylockSettings) -> dict[str, ob
     if ref:
         table["requested-revision"] = ref
     table["commit-id"] = commit
-    if params.get("subdirectory"):
-        table["subdirectory"] = params["subdirectory"]
+    if reference.subdirectory:
+        table["subdirectory"] = reference.subdirectory
     return table
 
 

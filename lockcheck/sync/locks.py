@@ -19,6 +19,7 @@ from packaging.utils import NormalizedName
 from lockcheck.errors import InputError
 from lockcheck.lockfile.reader import ParsedLock, read_lock
 from lockcheck.models import IndexOptions, LockedPackage
+from lockcheck.references import DirectReference
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.sync.links import LinkTarget, parse_link
 
@@ -120,8 +121,9 @@ def _same_source(a: LockedPackage, b: LockedPackage, a_dir: Path, b_dir: Path) -
     from lockcheck.index.urls import location_to_url
 
     def norm(link: str, base: Path) -> str:
-        if "://" in link or link.lower().startswith(("git+", "file:")):
-            return link.split("#", 1)[0].rstrip("/")
+        reference = DirectReference.parse(link)
+        if reference.is_url:
+            return reference.location.rstrip("/")
         return location_to_url(link, base).rstrip("/")
 
     return norm(a.link, a_dir) == norm(b.link, b_dir)
@@ -247,7 +249,7 @@ def require_hashes(wanted: Iterable[Wanted]) -> bool:
             continue
         link = package.link or ""
         if link and (
-            link.lower().startswith(("git+", "hg+", "svn+", "bzr+"))
+            DirectReference.parse(link).kind == "vcs"
             or _HASH_FRAGMENT.search(link)
             or _is_dir(item)
         ):
@@ -262,9 +264,5 @@ def require_hashes(wanted: Iterable[Wanted]) -> bool:
 
 
 def _is_dir(item: Wanted) -> bool:
-    from lockcheck.index.urls import location_to_url, strip_fragment, url_to_path
-
-    link = strip_fragment(item.package.link or "")[0]
-    if "://" in link and not link.lower().startswith("file:"):
-        return False
-    return url_to_path(location_to_url(link, item.base_dir)).is_dir()
+    reference = DirectReference.parse(item.package.link or "")
+    return reference.is_local and reference.local_path(item.base_dir).is_dir()
