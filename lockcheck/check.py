@@ -386,9 +386,9 @@ def _credentials(text: str, lock: str) -> list[Drift]:
     out: list[Drift] = []
     for number, line in enumerate(text.splitlines(), start=1):
         for match in _URL_CREDENTIALS.finditer(line):
-            userinfo = match.group("userinfo")
-            if userinfo == "****" or (match.group(0).startswith("git+ssh") and ":" not in userinfo):
-                continue
+            link = DirectReference.parse(match.group(0))
+            if match.group("userinfo") == "****" or link.redacted == link.link:
+                continue  # masked already, or a bare SSH user (what compile writes)
             out.append(CredentialsInLock(lock, number, redact_url(match.group(0))))
     return out
 

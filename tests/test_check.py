@@ -102,6 +102,22 @@ def test_credentials_in_a_lock_are_drift(project):
     assert "hunter2" not in result.stderr
 
 
+def test_a_bare_ssh_user_is_no_credential_in_a_lock(project):
+    """compile writes ``hg+ssh://hg@host`` as given (the account name is no secret, and
+    masking it breaks the link): check must not call the lock it wrote a leak."""
+    folder, _ = project
+    (folder / "requirements.in").write_text("flask\nthing @ hg+ssh://hg@host/repo\n")
+    text = (folder / LOCK).read_text()
+    (folder / LOCK).write_text(
+        text + "thing @ hg+ssh://hg@host/repo\n    # via -r requirements.in\n"
+    )
+    result = run_lockcheck("check", "--offline", cwd=folder)
+    assert "credentials" not in result.stderr, describe(result)
+    (folder / LOCK).write_text(text + "thing @ hg+ssh://hg:pw@host/repo\n")
+    result = run_lockcheck("check", "--offline", cwd=folder)
+    assert "the lock contains credentials in hg+ssh://****@host/repo" in result.stderr
+
+
 def test_malformed_input_is_an_error(project):
     folder, _ = project
     (folder / "requirements.in").write_text("flask\nfoo==\n")
