@@ -19,12 +19,16 @@ from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lockcheck.errors import IndexUnavailable, InputError, LockcheckError, redact_url
+from lockcheck.models import IndexOptions, ParsedInputs
 from lockcheck.references import DirectReference
+
+if TYPE_CHECKING:
+    from lockcheck.compile import CompileSettings
 
 __all__ = [
     "CredentialsInLock",
@@ -679,7 +683,7 @@ def _orphans(
 
 
 def check_lock(
-    settings: Any,
+    settings: CompileSettings,
     *,
     offline: bool = False,
     fix: str = "",
@@ -694,8 +698,7 @@ def check_lock(
     guessed input would be a false alarm, and the report says what was left out.
     The full level also asks the index which pins are yanked now (*allow_yanked*: the
     project names it accepts anyway); offline, the report says that was not asked."""
-    from lockcheck.compile import compile_lock
-    from lockcheck.models import IndexOptions, ParsedInputs
+    from lockcheck.compile import inputs_are_static
 
     cwd = (settings.cwd or Path.cwd()).resolve()
     output = settings.output_file
@@ -705,31 +708,8 @@ def check_lock(
     if not path.exists():
         report.reasons.append(LockMissing(name, None))
         return report
-    from lockcheck.compile import inputs_are_static, merge_index_options, read_settings_inputs
-    from lockcheck.index.remotefiles import RemoteFileFetcher
-
-    environ = dict(os.environ if settings.environ is None else settings.environ)
-    # Remote -r/-c files: fetched online, read from the last fetched copy offline.
-    remote_index = merge_index_options(
-        replace(settings, offline=offline or settings.offline), IndexOptions(), environ
-    )
     text = path.read_bytes().decode("utf-8", errors="replace")
-    guessed = ", ".join(p.as_posix() for p in settings.src_files)
-    aside = ""  # what the note adds about a guessed input
-    try:
-        # The structural level asks no build backend for build dependencies (offline,
-        # fast): the full level compiles them.
-        with RemoteFileFetcher(remote_index, environ=environ) as fetch:
-            inputs = (
-                read_settings_inputs(settings, cwd, build_hooks=False, fetch=fetch)
-                if settings.src_files
-                else ParsedInputs()
-            )
-    except (InputError, IndexUnavailable) as exc:  # IndexUnreachable: a remote -c/-r
-        if inputs_known:
-            raise
-        # Only a guess at the inputs: what it cannot tell is said, not made an error.
-        inputs, aside = ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
+    inputs, unread = _read_inputs(settings, cwd, offline=offline, inputs_known=inputs_known)
     unchecked = [
         f"{url} was not checked (no copy from an online run)" for url in inputs.unchecked_remote
     ]
@@ -751,27 +731,82 @@ def check_lock(
         )
     )
     if not inputs_known:
-        as_input = f" (with {guessed} as one of its inputs)" if guessed and not aside else ""
-        # The command may have edited its output (openedx's `make upgrade` deletes the
-        # Django pin): what the guessed input asks for is said, never counted as drift.
-        guesses = [r for r in report.reasons if isinstance(r, _GUESSED_REASONS)]
-        report.reasons = [r for r in report.reasons if not isinstance(r, _GUESSED_REASONS)]
-        if guesses:
-            aside = "not counted: " + "; ".join(r.message() for r in guesses)
-        report.note = (
-            "its header does not name its inputs, so only what the lock shows was checked"
-            + as_input
-            + (f" ({aside})" if aside else "")
-            + "; name them in [tool.lockcheck] for a full check"
-            + ("" if index_options else _index_lines_as_written(text, path))
-            + "".join(f"; {line}" for line in unchecked)
-        )
+        index_lines = "" if index_options else _index_lines_as_written(text, path)
+        report.note = _guessed_inputs_note(report, settings, unread, unchecked, index_lines)
         if not offline:
             report.reasons.extend(_foreign_hashes_on_index(text, path, name, settings))
         return report
     if offline:
         report.note = "; ".join(["yanked pins were not checked (offline)", *unchecked])
         return report
+    _full_check(report, settings, text, inputs, allow_yanked)
+    return report
+
+
+def _read_inputs(
+    settings: CompileSettings, cwd: Path, *, offline: bool, inputs_known: bool
+) -> tuple[ParsedInputs, str]:
+    """The lock's inputs as the structural level reads them, and why they could not be read
+    (``""`` when they were).  Remote -r/-c files are fetched online and read from the last
+    fetched copy offline; inputs that are only a guess and cannot be read are no error."""
+    from lockcheck.compile import merge_index_options, read_settings_inputs
+    from lockcheck.index.remotefiles import RemoteFileFetcher
+
+    environ = dict(os.environ if settings.environ is None else settings.environ)
+    remote_index = merge_index_options(
+        replace(settings, offline=offline or settings.offline), IndexOptions(), environ
+    )
+    try:
+        # The structural level asks no build backend for build dependencies (offline,
+        # fast): the full level compiles them.
+        with RemoteFileFetcher(remote_index, environ=environ) as fetch:
+            if not settings.src_files:
+                return ParsedInputs(), ""
+            return read_settings_inputs(settings, cwd, build_hooks=False, fetch=fetch), ""
+    except (InputError, IndexUnavailable) as exc:  # IndexUnreachable: a remote -c/-r
+        if inputs_known:
+            raise
+        guessed = ", ".join(p.as_posix() for p in settings.src_files)
+        return ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
+
+
+def _guessed_inputs_note(
+    report: LockReport,
+    settings: CompileSettings,
+    unread: str,
+    unchecked: Sequence[str],
+    index_lines: str,
+) -> str:
+    """What a check of a lock whose header does not name its inputs left out.  The command
+    may have edited its output (openedx's `make upgrade` deletes the Django pin): what the
+    guessed input asks for is said, never counted as drift (it is taken out of *report*)."""
+    guessed = ", ".join(p.as_posix() for p in settings.src_files)
+    as_input = f" (with {guessed} as one of its inputs)" if guessed and not unread else ""
+    guesses = [r for r in report.reasons if isinstance(r, _GUESSED_REASONS)]
+    report.reasons = [r for r in report.reasons if not isinstance(r, _GUESSED_REASONS)]
+    aside = "not counted: " + "; ".join(r.message() for r in guesses) if guesses else unread
+    return (
+        "its header does not name its inputs, so only what the lock shows was checked"
+        + as_input
+        + (f" ({aside})" if aside else "")
+        + "; name them in [tool.lockcheck] for a full check"
+        + index_lines
+        + "".join(f"; {line}" for line in unchecked)
+    )
+
+
+def _full_check(
+    report: LockReport,
+    settings: CompileSettings,
+    text: str,
+    inputs: ParsedInputs,
+    allow_yanked: frozenset[str],
+) -> None:
+    """The full level: compile again with every pin preferred and compare the bytes, then
+    ask which pins are yanked now; the reasons (and diff, fix) go into *report*."""
+    from lockcheck.compile import compile_lock
+
+    name = report.lock
     try:
         result = compile_lock(replace(settings, offline=False, dry_run=True))
     except LockcheckError as exc:
@@ -779,7 +814,7 @@ def check_lock(
             raise
         # What the lock itself shows is drift whatever the resolution says.
         report.note = f"the full check stopped: {redact_url(str(exc)).splitlines()[0]}"
-        return report
+        return
     # The compile is the authority on pins: a structural reason it contradicts is not what
     # the fix would change, so it is dropped rather than shown as the cause.
     same = result.text == text or _same_body_of_pip_compile_lock(text, result.text)
@@ -797,9 +832,8 @@ def check_lock(
         report.diff = _short_diff(text, result.text, name)
     yanked = _yanked_pins(text, name, result.resolution, settings, inputs, allow_yanked)
     if yanked and not report.reasons:
-        report.fix = _yanked_fix(yanked, inputs, fix)
+        report.fix = _yanked_fix(yanked, inputs, report.fix)
     report.reasons.extend(yanked)
-    return report
 
 
 def _yanked_pins(
@@ -1002,7 +1036,6 @@ def _foreign_hashes_on_index(text: str, path: Path, name: str, settings: Any) ->
     looked up on the index the lock itself names (where ``sync`` will fetch it)."""
     from lockcheck.compile import merge_index_options, read_any_lock
     from lockcheck.index.finder import PackageFinder
-    from lockcheck.models import IndexOptions
 
     lock = read_any_lock(text, path)
     hashed = [e for e in lock.entries if e.package.hashes and e.package.version is not None]
