@@ -13,6 +13,7 @@ GitHub workflow commands, JSON) only format them.  Two levels:
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections import defaultdict, deque
@@ -23,12 +24,29 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from lockcheck.compile import (
+    compile_lock,
+    expected_options_block,
+    inputs_are_static,
+    merge_index_options,
+    read_any_lock,
+    read_settings_inputs,
+    target_python,
+)
 from lockcheck.errors import IndexUnavailable, InputError, LockcheckError, redact_url
-from lockcheck.models import IndexOptions, ParsedInputs
+from lockcheck.index.remotefiles import RemoteFileFetcher
+from lockcheck.inputs.builddeps import build_targets
+from lockcheck.lockfile.reader import LockEntry, LockHeader, ParsedLock
+from lockcheck.models import DistFile, IndexOptions, LockedPackage, ParsedInputs, Resolution
+from lockcheck.options import command_options
 from lockcheck.references import DirectReference
+from lockcheck.resolve.candidates import is_pinned
+from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.yanked import yanked_release
 
 if TYPE_CHECKING:
     from lockcheck.compile import CompileSettings
+    from lockcheck.index.finder import PackageFinder
 
 __all__ = [
     "CredentialsInLock",
@@ -329,15 +347,13 @@ class LockReport:
 # ----------------------------------------------------------------------------------------
 
 
-def _pins(text: str, name: str) -> dict[tuple[NormalizedName, str], Any]:
+def _pins(text: str, name: str) -> dict[tuple[NormalizedName, str], LockEntry]:
     """Entries by (name, marker): a universal lock may pin one name once per environment."""
-    from lockcheck.compile import read_any_lock
-
     lock = read_any_lock(text, Path(name))
     return {(e.package.name, str(e.package.marker or "")): e for e in lock.entries}
 
 
-def _because(pkg: Any) -> str:
+def _because(pkg: LockedPackage) -> str:
     via = list(getattr(pkg, "via", ()) or ())
     inputs = [v for v in via if v.startswith(("-r ", "-c ")) or " (" in v]
     if inputs:
@@ -397,9 +413,7 @@ def _credentials(text: str, lock: str) -> list[Drift]:
     return out
 
 
-def _expected_header_options(settings: Any) -> dict[str, object]:
-    from lockcheck.options import command_options
-
+def _expected_header_options(settings: CompileSettings) -> dict[str, object]:
     options = command_options(settings)
     for volatile in ("--python-version",):
         options.pop(volatile, None)
@@ -436,7 +450,9 @@ _CONTENT_OPTIONS = {
 }
 
 
-def _header_drift(header: Any, settings: Any, env_python: str, lock: str) -> list[Drift]:
+def _header_drift(
+    header: LockHeader | None, settings: CompileSettings, env_python: str, lock: str
+) -> list[Drift]:
     out: list[Drift] = []
     if header is None:
         return out
@@ -486,7 +502,7 @@ def _show_option(option: str, value: object) -> str:
 INDEX_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "--trusted-host", "--no-index")
 
 
-def names_an_index(settings: Any) -> bool:
+def names_an_index(settings: CompileSettings) -> bool:
     """Whether the project's own settings (command line, config file) name index options;
     pip's ambient settings (pip.conf, ``PIP_INDEX_URL``) are not in these fields."""
     return bool(
@@ -499,13 +515,15 @@ def names_an_index(settings: Any) -> bool:
 
 
 def _option_drift(
-    lock: Any, settings: Any, inputs: Any, label: str, *, index_options: bool = True
+    lock: ParsedLock,
+    settings: CompileSettings,
+    inputs: ParsedInputs,
+    label: str,
+    *,
+    index_options: bool = True,
 ) -> list[Drift]:
     """Options-block lines that differ from what compile writes (credentials masked);
     *index_options* False leaves the index lines out of the comparison."""
-    from lockcheck.compile import expected_options_block
-    from lockcheck.lockfile.reader import ParsedLock
-
     if type(lock) is not ParsedLock:
         return []  # a ParsedPylock: pylock.toml has no options block
     expected: dict[str, list[str]] = defaultdict(list)
@@ -532,8 +550,8 @@ def _option_drift(
 
 
 def structural_drift(
-    settings: Any,
-    inputs: Any,
+    settings: CompileSettings,
+    inputs: ParsedInputs,
     lock_text: str,
     lock_label: str,
     *,
@@ -543,17 +561,13 @@ def structural_drift(
     """Every rule that needs no network (*inputs*: the settings' ParsedInputs); *orphans*
     False when the inputs are a guess, so a pin another input needs is not called one;
     *index_options* False when nothing the project says names the lock's index."""
-    from lockcheck.compile import read_any_lock, target_python
-    from lockcheck.resolve.environment import TargetEnvironment
-
     env = TargetEnvironment.for_python(target_python(settings, lock_text))
-    output = settings.output_file
-    lock = read_any_lock(lock_text, (settings.cwd or Path.cwd()) / output)
+    lock = read_any_lock(lock_text, (settings.cwd or Path.cwd()) / _output_file(settings))
     reasons: list[Drift] = list(_credentials(lock_text, lock_label))
     reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
     reasons += _option_drift(lock, settings, inputs, lock_label, index_options=index_options)
     # A universal lock may pin a name once per environment: judge the pin for the target.
-    entries: dict[NormalizedName, Any] = {}
+    entries: dict[NormalizedName, LockEntry] = {}
     for e in lock.entries:
         marker = e.package.marker
         if e.package.name not in entries or marker is None or env.evaluate(marker):
@@ -601,7 +615,11 @@ def structural_drift(
 
 
 def _stale_vias(
-    lock: Any, inputs: Any, label: str, gone: set[str], asking: Mapping[str, set[str]]
+    lock: ParsedLock,
+    inputs: ParsedInputs,
+    label: str,
+    gone: set[str],
+    asking: Mapping[NormalizedName, set[str]],
 ) -> list[StaleVia]:
     """Pins (not in *gone*: named for another reason) whose ``# via`` names an input that no longer
     names them, or does not name one that does (*asking*: pin -> the requirement files whose
@@ -633,21 +651,19 @@ def _stale_vias(
     return out
 
 
-def _backend_labels(settings: Any) -> tuple[str, ...]:
+def _backend_labels(settings: CompileSettings) -> tuple[str, ...]:
     """The ends of the ``# via`` labels pip-compile gives what a build backend's hooks asked
     for: the structural level asks no backend, so those pins count as asked for."""
-    from lockcheck.inputs.builddeps import build_targets
-
     return tuple(f"::build-system.backend::{t})" for t in build_targets(settings))
 
 
 def _orphans(
-    lock: Any, roots: set[NormalizedName], label: str, asked_by_backend: tuple[str, ...] = ()
+    lock: ParsedLock, roots: set[NormalizedName], label: str, asked_by_backend: tuple[str, ...] = ()
 ) -> list[Drift]:
     entries = [e for e in lock.entries if not e.commented]
     if not entries or not any(e.package.via for e in entries):
         return []  # written with --no-annotate: the graph is not in the file
-    children: dict[str, list[Any]] = defaultdict(list)
+    children: dict[str, list[LockEntry]] = defaultdict(list)
     for e in entries:
         for parent in e.package.via:
             children[canonicalize_name(parent)].append(e)
@@ -698,10 +714,8 @@ def check_lock(
     guessed input would be a false alarm, and the report says what was left out.
     The full level also asks the index which pins are yanked now (*allow_yanked*: the
     project names it accepts anyway); offline, the report says that was not asked."""
-    from lockcheck.compile import inputs_are_static
-
     cwd = (settings.cwd or Path.cwd()).resolve()
-    output = settings.output_file
+    output = _output_file(settings)
     path = output if output.is_absolute() else cwd / output
     name = label or output.as_posix()
     report = LockReport(name, fix=fix)
@@ -743,15 +757,19 @@ def check_lock(
     return report
 
 
+def _output_file(settings: CompileSettings) -> Path:
+    """The lock the settings write (every lock target names one)."""
+    if settings.output_file is None:
+        raise InputError("no lock to check: the output file is not known")
+    return settings.output_file
+
+
 def _read_inputs(
     settings: CompileSettings, cwd: Path, *, offline: bool, inputs_known: bool
 ) -> tuple[ParsedInputs, str]:
     """The lock's inputs as the structural level reads them, and why they could not be read
     (``""`` when they were).  Remote -r/-c files are fetched online and read from the last
     fetched copy offline; inputs that are only a guess and cannot be read are no error."""
-    from lockcheck.compile import merge_index_options, read_settings_inputs
-    from lockcheck.index.remotefiles import RemoteFileFetcher
-
     environ = dict(os.environ if settings.environ is None else settings.environ)
     remote_index = merge_index_options(
         replace(settings, offline=offline or settings.offline), IndexOptions(), environ
@@ -804,8 +822,6 @@ def _full_check(
 ) -> None:
     """The full level: compile again with every pin preferred and compare the bytes, then
     ask which pins are yanked now; the reasons (and diff, fix) go into *report*."""
-    from lockcheck.compile import compile_lock
-
     name = report.lock
     try:
         result = compile_lock(replace(settings, offline=False, dry_run=True))
@@ -819,7 +835,7 @@ def _full_check(
     # the fix would change, so it is dropped rather than shown as the cause.
     same = result.text == text or _same_body_of_pip_compile_lock(text, result.text)
     compiled = {} if same else _pins(result.text, name)
-    kept = {(k[0], str(e.package.version or "")) for k, e in compiled.items()}
+    kept: set[tuple[str, str]] = {(k[0], str(e.package.version or "")) for k, e in compiled.items()}
     kept |= {(k[0], source) for k, e in compiled.items() for source in e.package.via}
     report.reasons = [r for r in report.reasons if not _contradicted(r, same, kept)]
     report.reasons.extend(foreign_hashes(text, name, result.resolution))
@@ -839,18 +855,15 @@ def _full_check(
 def _yanked_pins(
     text: str,
     name: str,
-    resolution: Any,
-    settings: Any,
-    inputs: Any,
+    resolution: Resolution,
+    settings: CompileSettings,
+    inputs: ParsedInputs,
     allowed: frozenset[str],
-) -> list[Drift]:
+) -> list[YankedPin]:
     """Pins of *text* whose release is yanked now, unless *allowed*.  The compile's
     resolution knows the files of every pin it kept; a pin it would change is looked up."""
-    from lockcheck.compile import read_any_lock
-    from lockcheck.yanked import yanked_release
-
     allowed = frozenset(canonicalize_name(n) for n in allowed)
-    out: list[Drift] = []
+    out: list[YankedPin] = []
     finder = None
     try:
         for entry in read_any_lock(text, Path(name)).entries:
@@ -858,6 +871,7 @@ def _yanked_pins(
             if entry.commented or pkg.version is None or pkg.link or pkg.name in allowed:
                 continue
             resolved = resolution.packages.get(pkg.name)
+            files: Sequence[DistFile]
             if resolved is not None and resolved.version == pkg.version:
                 files = resolved.files
             else:
@@ -872,16 +886,16 @@ def _yanked_pins(
     return out
 
 
-def _yanked_fix(yanked: list[Drift], inputs: Any, fix: str) -> str:
+def _yanked_fix(yanked: list[YankedPin], inputs: ParsedInputs, fix: str) -> str:
     """The compile that moves off the yanked pins; an input that pins one exactly must be
     edited instead (compile takes a yanked release for an exact pin, as pip does)."""
-    from lockcheck.resolve.candidates import is_pinned
-
-    names = sorted({y.name for y in yanked})  # type: ignore[attr-defined]
-    exact = {
+    names = sorted({y.name for y in yanked})
+    exact: dict[str, str] = {
         req.name: req.source
         for req in (*inputs.requirements, *inputs.constraints)
-        if req.requirement is not None and is_pinned(req.requirement.specifier)
+        if req.name is not None
+        and req.requirement is not None
+        and is_pinned(req.requirement.specifier)
     }
     edits = [f"{exact[n]} ({n})" for n in names if n in exact]
     if edits:
@@ -889,11 +903,8 @@ def _yanked_fix(yanked: list[Drift], inputs: Any, fix: str) -> str:
     return " ".join([fix, *(f"--upgrade-package {n}" for n in names)])
 
 
-def _plain_finder(settings: Any, inputs: Any) -> Any:
+def _plain_finder(settings: CompileSettings, inputs: ParsedInputs) -> PackageFinder:
     """A finder on the lock's indexes without a cut-off: a yank is a yank at any age."""
-    import os
-
-    from lockcheck.compile import merge_index_options
     from lockcheck.index.finder import PackageFinder
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
@@ -926,8 +937,6 @@ _PIN_TEXT_PARTS = (
 
 def _text_changes(old: str, new: str, lock: str) -> list[Drift]:
     """What differs when no pin does: annotations, hashes, order, the unsafe section."""
-    from lockcheck.compile import read_any_lock
-
     before, after = read_any_lock(old, Path(lock)), read_any_lock(new, Path(lock))
     old_pins = {e.package.name: e for e in before.entries}
     new_pins = {e.package.name: e for e in after.entries}
@@ -982,7 +991,7 @@ def _same_body_of_pip_compile_lock(on_disk: str, compiled: str) -> bool:
     return normal.startswith(_PIP_COMPILE_HEADER) and _body(on_disk) == _body(compiled)
 
 
-def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
+def foreign_hashes(text: str, name: str, resolution: Resolution) -> list[ForeignHash]:
     """``--hash`` lines of *text* that belong to no file of *resolution*'s release.
 
     A pin listing only some of its release's files is not drift: pip-compile keeps an
@@ -990,7 +999,9 @@ def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
     return _foreign(text, name, _hashed_entries(text, name, resolution))
 
 
-def _foreign(text: str, name: str, hashed: Iterator[tuple[Any, set[str]]]) -> list[ForeignHash]:
+def _foreign(
+    text: str, name: str, hashed: Iterator[tuple[LockEntry, set[str]]]
+) -> list[ForeignHash]:
     """The digests of each (entry, the release's digests) in *hashed* that are not its."""
     out: list[ForeignHash] = []
     lines = text.replace("\r\n", "\n").split("\n")
@@ -1003,11 +1014,11 @@ def _foreign(text: str, name: str, hashed: Iterator[tuple[Any, set[str]]]) -> li
     return out
 
 
-def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any, set[str]]]:
+def _hashed_entries(
+    text: str, name: str, resolution: Resolution
+) -> Iterator[tuple[LockEntry, set[str]]]:
     """(entry, the release's ``sha256:<hex>`` digests) per hashed pin whose version the
     resolution kept (a changed pin is reported as such)."""
-    from lockcheck.compile import read_any_lock
-
     for entry in read_any_lock(text, Path(name)).entries:
         pkg = entry.package
         resolved = resolution.packages.get(pkg.name)
@@ -1021,8 +1032,6 @@ def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any
 
 def _index_lines_as_written(text: str, path: Path) -> str:
     """The note's clause for index lines left uncompared (credentials masked), or ""."""
-    from lockcheck.compile import read_any_lock
-
     lines = [
         f"{option} {redact_url(value)}".strip()
         for _, option, value in getattr(read_any_lock(text, path), "option_lines", ())
@@ -1031,10 +1040,11 @@ def _index_lines_as_written(text: str, path: Path) -> str:
     return f"; its index lines were taken as written ({', '.join(lines)})" if lines else ""
 
 
-def _foreign_hashes_on_index(text: str, path: Path, name: str, settings: Any) -> list[ForeignHash]:
+def _foreign_hashes_on_index(
+    text: str, path: Path, name: str, settings: CompileSettings
+) -> list[ForeignHash]:
     """Foreign hashes of a lock that is not resolved again: each hashed pin's release is
     looked up on the index the lock itself names (where ``sync`` will fetch it)."""
-    from lockcheck.compile import merge_index_options, read_any_lock
     from lockcheck.index.finder import PackageFinder
 
     lock = read_any_lock(text, path)
@@ -1047,8 +1057,10 @@ def _foreign_hashes_on_index(text: str, path: Path, name: str, settings: Any) ->
     with PackageFinder(index, environ=environ) as finder:
         finder.prefetch_pages(e.package.name for e in hashed)
 
-        def digests(entry: Any) -> set[str]:
+        def digests(entry: LockEntry) -> set[str]:
             pkg = entry.package
+            if pkg.version is None:  # not hashed: a pin has a version
+                return set()
             files = finder.project_versions(pkg.name).get(pkg.version, ())
             listed = {f"sha256:{f.hashes['sha256']}" for f in files if f.hashes.get("sha256")}
             if set(pkg.hashes) <= listed or all(f.hashes.get("sha256") for f in files):
@@ -1139,8 +1151,6 @@ def render_github(reports: Sequence[LockReport]) -> str:
 
 
 def render_json(reports: Sequence[LockReport], exit_code: int) -> str:
-    import json
-
     payload: Mapping[str, Any] = {
         "exit_code": exit_code,
         "locks": [r.to_dict() for r in reports],

@@ -31,9 +31,10 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from lockcheck.build import prepare_metadata
 from lockcheck.errors import InputError, first_line
 from lockcheck.inputs.builddeps import ask_backend, build_requirements, static_build_requires
-from lockcheck.models import InputRequirement, ParsedInputs, parse_requirement
+from lockcheck.models import CoreMetadata, InputRequirement, ParsedInputs, parse_requirement
 from lockcheck.paths import PROJECT_FILES
 
 if sys.version_info >= (3, 11):
@@ -524,8 +525,6 @@ def _project_requirements(
             return static
         data, text = _load_toml(path, display)
 
-    from lockcheck.build import prepare_metadata
-
     metadata = prepare_metadata(
         path.parent,
         isolation=build_isolation,
@@ -535,7 +534,7 @@ def _project_requirements(
 
 
 def _from_metadata(
-    metadata: Any,
+    metadata: CoreMetadata,
     path: Path,
     display: str,
     extras: Sequence[str],

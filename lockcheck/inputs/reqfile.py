@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn, TextIO
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -208,6 +208,14 @@ class _OptionError(Exception):
     pass
 
 
+def _values(parser: optparse.OptionParser) -> optparse.Values:
+    """The values a callback adds to (optparse sets them before calling any callback)."""
+    values = parser.values
+    if values is None:  # pragma: no cover - only outside parse_args
+        raise _OptionError("an option callback ran outside parse_args")
+    return values
+
+
 def _hash_callback(
     option: optparse.Option, opt: str, value: str, parser: optparse.OptionParser
 ) -> None:
@@ -219,7 +227,7 @@ def _hash_callback(
         )
     if algo not in _STRONG_HASHES:
         parser.error(f"Allowed hash algorithms for {opt} are {', '.join(_STRONG_HASHES)}.")
-    parser.values.hashes.append(f"{algo}:{digest}")
+    _values(parser).hashes.append(f"{algo}:{digest}")
 
 
 def _format_callback(
@@ -227,13 +235,13 @@ def _format_callback(
 ) -> None:
     if value.startswith("-"):
         parser.error("--no-binary / --only-binary option requires 1 argument.")
-    parser.values.format_ops.append((option.dest, value))
+    _values(parser).format_ops.append((option.dest, value))
 
 
 def _release_callback(
     option: optparse.Option, opt: str, value: str, parser: optparse.OptionParser
 ) -> None:
-    parser.values.release_ops.append((opt, value))
+    _values(parser).release_ops.append((opt, value))
 
 
 def _config_callback(
@@ -244,7 +252,7 @@ def _config_callback(
 
 
 def _build_parser() -> optparse.OptionParser:
-    parser = optparse.OptionParser(add_help_option=False)
+    parser = _RaisingParser(add_help_option=False)
     add = parser.add_option
     add("-i", "--index-url", "--pypi-url", dest="index_url", default=None)
     add("--extra-index-url", dest="extra_index_urls", action="append", default=[])
@@ -265,16 +273,17 @@ def _build_parser() -> optparse.OptionParser:
     add("--use-feature", dest="features_enabled", action="append", default=[])
     add("--hash", dest="hashes", action="callback", callback=_hash_callback, type="string")
     add("-C", "--config-settings", action="callback", callback=_config_callback, type="str")
+    return parser
 
-    def _exit(status: int = 0, msg: str | None = None) -> NoReturn:
+
+class _RaisingParser(optparse.OptionParser):
+    """optparse that raises on a bad option instead of printing usage and exiting."""
+
+    def exit(self, status: int = 0, msg: str | None = None) -> NoReturn:
         raise _OptionError((msg or "").strip().removeprefix("Usage:").strip())
 
-    def _error(msg: str) -> NoReturn:
+    def error(self, msg: str) -> NoReturn:
         raise _OptionError(msg)
-
-    parser.exit = _exit  # type: ignore[method-assign,assignment]
-    parser.error = _error  # type: ignore[method-assign,assignment]
-    return parser
 
 
 def _break_args_options(line: str) -> tuple[str, str]:
@@ -445,8 +454,8 @@ def _parse_line_requirement(text: str) -> _Parsed:
     else:
         egg = _egg_fragment(location)
         req_text = f"{egg}{extras_text}" if egg else None
-    req = _with_marker(_parse_requirement_string(req_text), marker_text) if req_text else None
-    return _Parsed(req, location)
+    named = _with_marker(_parse_requirement_string(req_text), marker_text) if req_text else None
+    return _Parsed(named, location)
 
 
 def _parse_editable(text: str) -> _Parsed:
@@ -609,7 +618,7 @@ class RequirementFileParser:
         *,
         environ: Mapping[str, str] | None = None,
         relative_to: Path | None = None,
-        stdin: Any = None,
+        stdin: TextIO | None = None,
         fetch: Fetch | None = None,
     ) -> None:
         self._environ = os.environ if environ is None else environ

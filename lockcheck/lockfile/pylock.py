@@ -21,6 +21,7 @@ import math
 import os
 import posixpath
 import re
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -40,12 +42,17 @@ from packaging.version import InvalidVersion, Version
 
 from lockcheck.cutoff import parse_timestamp
 from lockcheck.errors import InputError, first_line, redact_url
-from lockcheck.lockfile.reader import LockEntry, ParsedLock
+from lockcheck.lockfile.reader import LockEntry, ParsedLock, lock_source
 from lockcheck.models import DistFile, IndexOptions, LockedPackage, Resolution
 from lockcheck.references import DirectReference
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+
 if TYPE_CHECKING:
-    from packaging.pylock import Package, Pylock
+    from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
 __all__ = [
     "LOCK_VERSION",
@@ -572,6 +579,8 @@ class ParsedPylock(ParsedLock):
 
 def is_pylock_path(path: str | os.PathLike[str]) -> bool:
     """``pylock.toml`` or ``pylock.<name>.toml`` (PEP 751 file names)."""
+    # packaging.pylock here and in _validate: 16 ms of import that a requirements.txt,
+    # the common lock, never needs.
     from packaging.pylock import is_valid_pylock_path
 
     return is_valid_pylock_path(Path(path))
@@ -613,11 +622,6 @@ def _package_lines_of(text: str, count: int) -> list[tuple[int, int]] | None:
 
 def _parse_toml(text: str, where: str | Path) -> dict[str, Any]:
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
-    try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(
@@ -651,18 +655,16 @@ def _hash_strings(hashes: Mapping[str, str]) -> list[str]:
 
 def _read_file(
     entry: Package,
-    dist: Any,
+    dist: PackageWheel | PackageSdist,
     base_dir: Path,
     index: str,
 ) -> DistFile:
     """A DistFile from a ``wheels`` item or the ``sdist`` table."""
-    from packaging.tags import Tag
-
     filename = dist.filename
     if dist.url:
         url = dist.url
     else:
-        url = _local_path(dist.path, base_dir).as_uri()
+        url = _local_path(dist.path or "", base_dir).as_uri()  # validated: url or path
     tags: frozenset[Tag] = frozenset()
     is_wheel = filename.lower().endswith(".whl")
     if is_wheel:
@@ -717,7 +719,7 @@ def _read_package(entry: Package, base_dir: Path) -> LockedPackage:
         location = archive.url or _read_location(archive.path or "")
         files: tuple[DistFile, ...] = ()
         filename = DirectReference.parse(archive.url or archive.path or "").filename
-        parsed: tuple[Any, Version] | None = None
+        parsed: tuple[frozenset[Tag], Version] | None = None
         try:
             if filename.lower().endswith(".whl"):
                 wheel = parse_wheel_filename(filename)
@@ -750,7 +752,8 @@ def _read_package(entry: Package, base_dir: Path) -> LockedPackage:
             files=files,
         )
     index = entry.index or ""
-    dists = [*(entry.wheels or ()), *([entry.sdist] if entry.sdist else [])]
+    dists: list[PackageWheel | PackageSdist] = [*(entry.wheels or ())]
+    dists += [entry.sdist] if entry.sdist else []
     files = tuple(
         sorted((_read_file(entry, d, base_dir, index) for d in dists), key=lambda f: f.filename)
     )
@@ -774,8 +777,6 @@ def read_pylock(
     :class:`InputError` (with file and, when known, line) for invalid TOML or a file that
     breaks PEP 751.
     """
-    from lockcheck.lockfile.reader import lock_source
-
     path, data, where = lock_source(source, name, "<pylock.toml>")
     try:
         text = data.decode("utf-8")

@@ -84,8 +84,8 @@ def _direct_reference(name: str, extras: str, reference: DirectReference) -> str
     kept = [f"subdirectory={subdirectory}"] if subdirectory else []
     if digest:
         kept.append(digest)
-    reference = f"{name}{extras} @ {url}"
-    return f"{reference}#{'&'.join(kept)}" if kept else reference
+    written = f"{name}{extras} @ {url}"
+    return f"{written}#{'&'.join(kept)}" if kept else written
 
 
 # --------------------------------------------------------------------------------------
