@@ -36,6 +36,7 @@ from lockcheck.compile import (
 from lockcheck.errors import IndexUnavailable, InputError, LockcheckError, redact_url
 from lockcheck.index.remotefiles import RemoteFileFetcher
 from lockcheck.inputs.builddeps import build_targets
+from lockcheck.inputs.reqfile import split_link_extras
 from lockcheck.lockfile.reader import LockEntry, LockHeader, ParsedLock
 from lockcheck.models import DistFile, IndexOptions, LockedPackage, ParsedInputs, Resolution
 from lockcheck.options import command_options
@@ -562,7 +563,9 @@ def structural_drift(
     False when the inputs are a guess, so a pin another input needs is not called one;
     *index_options* False when nothing the project says names the lock's index."""
     env = TargetEnvironment.for_python(target_python(settings, lock_text))
-    lock = read_any_lock(lock_text, (settings.cwd or Path.cwd()) / _output_file(settings))
+    cwd = settings.cwd or Path.cwd()
+    lock_path = cwd / _output_file(settings)
+    lock = read_any_lock(lock_text, lock_path)
     reasons: list[Drift] = list(_credentials(lock_text, lock_label))
     reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
     reasons += _option_drift(lock, settings, inputs, lock_label, index_options=index_options)
@@ -579,7 +582,7 @@ def structural_drift(
         r = req.requirement
         if r is not None and r.marker is not None and not env.evaluate(r.marker, extras):
             continue
-        name = req.name
+        name = req.name or _pin_of_link(req.link, cwd, lock, lock_path.parent)
         if name is None:
             continue  # a path whose project name needs a build: the full check covers it
         entry = entries.get(name)
@@ -612,6 +615,25 @@ def structural_drift(
                 continue
             reasons.append(MissingHashes(lock_label, entry.line, pkg.name))
     return reasons
+
+
+def _pin_of_link(
+    link: str | None, cwd: Path, lock: ParsedLock, lock_dir: Path
+) -> NormalizedName | None:
+    """The pin of an input that names only a link (``./name-1.0.tar.gz``: its name needs a
+    build): the lock entry whose link points at the same place.  Inputs' relative paths are
+    relative to the working folder (as pip reads them), the lock's to its own folder."""
+    if not link:
+        return None
+    place = DirectReference.parse(split_link_extras(link)[0]).place(cwd)
+    for entry in lock.entries:
+        written = entry.package.link
+        if (
+            written
+            and DirectReference.parse(split_link_extras(written)[0]).place(lock_dir) == place
+        ):
+            return entry.package.name
+    return None
 
 
 def _stale_vias(
@@ -905,7 +927,7 @@ def _yanked_fix(yanked: list[YankedPin], inputs: ParsedInputs, fix: str) -> str:
 
 def _plain_finder(settings: CompileSettings, inputs: ParsedInputs) -> PackageFinder:
     """A finder on the lock's indexes without a cut-off: a yank is a yank at any age."""
-    from lockcheck.index.finder import PackageFinder
+    from lockcheck.index.finder import PackageFinder  # here: it imports httpx
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
     return PackageFinder(merge_index_options(settings, inputs.options, environ))
@@ -1045,7 +1067,7 @@ def _foreign_hashes_on_index(
 ) -> list[ForeignHash]:
     """Foreign hashes of a lock that is not resolved again: each hashed pin's release is
     looked up on the index the lock itself names (where ``sync`` will fetch it)."""
-    from lockcheck.index.finder import PackageFinder
+    from lockcheck.index.finder import PackageFinder  # here: it imports httpx
 
     lock = read_any_lock(text, path)
     hashed = [e for e in lock.entries if e.package.hashes and e.package.version is not None]

@@ -185,6 +185,13 @@ class DirectReference:
             path = base_dir / path
         return Path(os.path.abspath(path))
 
+    def place(self, base_dir: Path) -> str:
+        """Where the link points, comparable between files: the URL without its fragment,
+        or a local path as an absolute ``file:`` URL (relative to *base_dir*)."""
+        if self.is_url:
+            return self.location.rstrip("/")
+        return self.local_path(base_dir).as_uri().rstrip("/")
+
     def is_dir(self, base_dir: Path) -> bool:
         """Whether a local link names a source tree: the file system says so when the path
         exists, else the name does (no archive ending)."""

@@ -819,3 +819,17 @@ def test_a_zip_sdist_reference_needs_its_hash_as_pip_compile_writes_it(
     result = run_lockcheck("check", "--offline", cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     assert "zipped has no --hash lines but hashes are configured" in result.stderr
+
+
+def test_a_bare_archive_path_is_no_orphan(tmp_path, make_index, universe_wheelhouse):
+    """``./name-1.0.tar.gz`` has no name before its metadata is read; the structural check
+    must not call the pin it locks an orphan."""
+    from tests.fixtures.builders import make_sdist
+
+    server = make_index(universe_wheelhouse)
+    make_sdist(tmp_path, "bare", "1.0")
+    (tmp_path / "requirements.in").write_text("./bare-1.0.tar.gz\n")
+    made = run_lockcheck("compile", "-i", server.url, cwd=tmp_path)
+    assert made.returncode == 0, describe(made)
+    result = run_lockcheck("check", "--offline", LOCK, cwd=tmp_path)
+    assert result.returncode == 0, describe(result)

@@ -70,3 +70,13 @@ def test_local_paths(tmp_path: Path) -> None:
     assert DirectReference.parse("file:rel/x").local_path(tmp_path) == tmp_path / "rel" / "x"
     assert DirectReference.parse(tmp_path.as_uri()).local_path(Path("/")) == tmp_path
     assert not DirectReference.parse("https://h/x").is_dir(tmp_path)
+
+
+def test_place_compares_links_written_in_different_folders(tmp_path: Path) -> None:
+    """An input's ``./dist/x.tar.gz`` (from the working folder) and the lock's
+    ``../dist/x.tar.gz`` (from the lock's folder) point at one file."""
+    here = DirectReference.parse("./dist/x-1.0.tar.gz").place(tmp_path)
+    there = DirectReference.parse("../dist/x-1.0.tar.gz").place(tmp_path / "locks")
+    assert here == there == (tmp_path / "dist" / "x-1.0.tar.gz").as_uri()
+    assert DirectReference.parse(f"{here}#sha256=ab").place(Path("/")) == here
+    assert DirectReference.parse("https://h/x/").place(tmp_path) == "https://h/x"

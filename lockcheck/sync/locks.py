@@ -116,17 +116,9 @@ def _check_lock_environment(lock: ParsedLock, env: TargetEnvironment) -> None:
 def _same_source(a: LockedPackage, b: LockedPackage, a_dir: Path, b_dir: Path) -> bool:
     if (a.link is None) != (b.link is None) or a.editable != b.editable:
         return False
-    if a.link is None:
+    if a.link is None or b.link is None:
         return a.version == b.version
-    from lockcheck.index.urls import location_to_url
-
-    def norm(link: str, base: Path) -> str:
-        reference = DirectReference.parse(link)
-        if reference.is_url:
-            return reference.location.rstrip("/")
-        return location_to_url(link, base).rstrip("/")
-
-    return norm(a.link, a_dir) == norm(b.link, b_dir)
+    return DirectReference.parse(a.link).place(a_dir) == DirectReference.parse(b.link).place(b_dir)
 
 
 def _show(package: LockedPackage) -> str:
