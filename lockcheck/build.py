@@ -22,7 +22,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from lockcheck.errors import BuildError
 from lockcheck.metadata import parse_core_metadata
@@ -54,6 +54,12 @@ INDEX_ENV_KEYS = (
 )
 SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
 _TAIL_LINES = 25
+#: The build targets the PEP 517 ``get_requires_for_build_*`` hooks are named after.
+_BUILD_TARGETS: dict[str, Literal["sdist", "wheel", "editable"]] = {
+    "sdist": "sdist",
+    "wheel": "wheel",
+    "editable": "editable",
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -108,8 +114,11 @@ class BuildSession:
 
     def requires_for(self, target: str) -> tuple[str, ...]:
         """What ``get_requires_for_build_<target>`` returns (wheel, sdist, editable), sorted."""
+        hook = _BUILD_TARGETS.get(target)
+        if hook is None:
+            raise BuildError(f"no build target {target!r} (wheel, sdist or editable)")
         with _translate_errors(f"failed to get the requirements to build a {target}", self._source):
-            return tuple(sorted(self._builder.get_requires_for_build(target)))
+            return tuple(sorted(self._builder.get_requires_for_build(hook)))
 
     def metadata_bytes(self) -> bytes:
         """The ``METADATA`` ``prepare_metadata_for_build_wheel`` writes (or a built wheel's)."""
@@ -181,8 +190,8 @@ def unpack_sdist(archive: Path, dest: Path) -> Path:
         elif name.endswith(SDIST_SUFFIXES):
             with tarfile.open(archive, "r:*") as tf:
                 members = tf.getmembers()
-                for member in members:
-                    _check_tar_member(member, archive)
+                for tar_member in members:
+                    _check_tar_member(tar_member, archive)
                 if hasattr(tarfile, "data_filter"):
                     tf.extractall(dest, members=members, filter="data")
                 else:  # pragma: no cover - Pythons without extraction filters
@@ -357,7 +366,7 @@ def _install(
 
 
 @contextlib.contextmanager
-def _translate_errors(summary: str, source: Path):  # type: ignore[no-untyped-def]
+def _translate_errors(summary: str, source: Path) -> Iterator[None]:
     import build
     import pyproject_hooks
 
@@ -379,8 +388,8 @@ def _translate_errors(summary: str, source: Path):  # type: ignore[no-untyped-de
     except Exception as exc:
         # build's FailedProcessError (venv creation) and similar
         if type(exc).__module__.startswith("build"):
-            inner = getattr(exc, "exception", None)
-            raise _build_error(f"{summary}: {exc}", getattr(inner, "output", None), source) from exc
+            cause = getattr(exc, "exception", None)
+            raise _build_error(f"{summary}: {exc}", getattr(cause, "output", None), source) from exc
         raise
 
 
@@ -391,7 +400,7 @@ def _build_error(summary: str, output: bytes | str | None, source: Path) -> Buil
     tail = lines[-_TAIL_LINES:]
     message = summary if not tail else summary + "\n" + "\n".join(f"  {ln}" for ln in tail)
     error = BuildError(message, file=source)
-    error.output_tail = tail  # type: ignore[attr-defined]
+    error.output_tail = tail
     return error
 
 

@@ -13,17 +13,41 @@ GitHub workflow commands, JSON) only format them.  Two levels:
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from lockcheck.compile import (
+    compile_lock,
+    expected_options_block,
+    inputs_are_static,
+    merge_index_options,
+    read_any_lock,
+    read_settings_inputs,
+    target_python,
+)
 from lockcheck.errors import IndexUnavailable, InputError, LockcheckError, redact_url
+from lockcheck.index.remotefiles import RemoteFileFetcher
+from lockcheck.inputs.builddeps import build_targets
+from lockcheck.inputs.reqfile import split_link_extras
+from lockcheck.lockfile.reader import LockEntry, LockHeader, ParsedLock
+from lockcheck.models import DistFile, IndexOptions, LockedPackage, ParsedInputs, Resolution
+from lockcheck.options import command_options
+from lockcheck.references import DirectReference
+from lockcheck.resolve.candidates import is_pinned
+from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.yanked import yanked_release
+
+if TYPE_CHECKING:
+    from lockcheck.compile import CompileSettings
+    from lockcheck.index.finder import PackageFinder
 
 __all__ = [
     "CredentialsInLock",
@@ -324,15 +348,13 @@ class LockReport:
 # ----------------------------------------------------------------------------------------
 
 
-def _pins(text: str, name: str) -> dict[tuple[NormalizedName, str], Any]:
+def _pins(text: str, name: str) -> dict[tuple[NormalizedName, str], LockEntry]:
     """Entries by (name, marker): a universal lock may pin one name once per environment."""
-    from lockcheck.compile import read_any_lock
-
     lock = read_any_lock(text, Path(name))
     return {(e.package.name, str(e.package.marker or "")): e for e in lock.entries}
 
 
-def _because(pkg: Any) -> str:
+def _because(pkg: LockedPackage) -> str:
     via = list(getattr(pkg, "via", ()) or ())
     inputs = [v for v in via if v.startswith(("-r ", "-c ")) or " (" in v]
     if inputs:
@@ -385,16 +407,14 @@ def _credentials(text: str, lock: str) -> list[Drift]:
     out: list[Drift] = []
     for number, line in enumerate(text.splitlines(), start=1):
         for match in _URL_CREDENTIALS.finditer(line):
-            userinfo = match.group("userinfo")
-            if userinfo == "****" or (match.group(0).startswith("git+ssh") and ":" not in userinfo):
-                continue
+            link = DirectReference.parse(match.group(0))
+            if match.group("userinfo") == "****" or link.redacted == link.link:
+                continue  # masked already, or a bare SSH user (what compile writes)
             out.append(CredentialsInLock(lock, number, redact_url(match.group(0))))
     return out
 
 
-def _expected_header_options(settings: Any) -> dict[str, object]:
-    from lockcheck.options import command_options
-
+def _expected_header_options(settings: CompileSettings) -> dict[str, object]:
     options = command_options(settings)
     for volatile in ("--python-version",):
         options.pop(volatile, None)
@@ -431,7 +451,9 @@ _CONTENT_OPTIONS = {
 }
 
 
-def _header_drift(header: Any, settings: Any, env_python: str, lock: str) -> list[Drift]:
+def _header_drift(
+    header: LockHeader | None, settings: CompileSettings, env_python: str, lock: str
+) -> list[Drift]:
     out: list[Drift] = []
     if header is None:
         return out
@@ -481,7 +503,7 @@ def _show_option(option: str, value: object) -> str:
 INDEX_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "--trusted-host", "--no-index")
 
 
-def names_an_index(settings: Any) -> bool:
+def names_an_index(settings: CompileSettings) -> bool:
     """Whether the project's own settings (command line, config file) name index options;
     pip's ambient settings (pip.conf, ``PIP_INDEX_URL``) are not in these fields."""
     return bool(
@@ -494,13 +516,15 @@ def names_an_index(settings: Any) -> bool:
 
 
 def _option_drift(
-    lock: Any, settings: Any, inputs: Any, label: str, *, index_options: bool = True
+    lock: ParsedLock,
+    settings: CompileSettings,
+    inputs: ParsedInputs,
+    label: str,
+    *,
+    index_options: bool = True,
 ) -> list[Drift]:
     """Options-block lines that differ from what compile writes (credentials masked);
     *index_options* False leaves the index lines out of the comparison."""
-    from lockcheck.compile import expected_options_block
-    from lockcheck.lockfile.reader import ParsedLock
-
     if type(lock) is not ParsedLock:
         return []  # a ParsedPylock: pylock.toml has no options block
     expected: dict[str, list[str]] = defaultdict(list)
@@ -527,8 +551,8 @@ def _option_drift(
 
 
 def structural_drift(
-    settings: Any,
-    inputs: Any,
+    settings: CompileSettings,
+    inputs: ParsedInputs,
     lock_text: str,
     lock_label: str,
     *,
@@ -538,17 +562,15 @@ def structural_drift(
     """Every rule that needs no network (*inputs*: the settings' ParsedInputs); *orphans*
     False when the inputs are a guess, so a pin another input needs is not called one;
     *index_options* False when nothing the project says names the lock's index."""
-    from lockcheck.compile import read_any_lock, target_python
-    from lockcheck.resolve.environment import TargetEnvironment
-
     env = TargetEnvironment.for_python(target_python(settings, lock_text))
-    output = settings.output_file
-    lock = read_any_lock(lock_text, (settings.cwd or Path.cwd()) / output)
+    cwd = settings.cwd or Path.cwd()
+    lock_path = cwd / _output_file(settings)
+    lock = read_any_lock(lock_text, lock_path)
     reasons: list[Drift] = list(_credentials(lock_text, lock_label))
     reasons += _header_drift(lock.header, settings, env.python_version, lock_label)
     reasons += _option_drift(lock, settings, inputs, lock_label, index_options=index_options)
     # A universal lock may pin a name once per environment: judge the pin for the target.
-    entries: dict[NormalizedName, Any] = {}
+    entries: dict[NormalizedName, LockEntry] = {}
     for e in lock.entries:
         marker = e.package.marker
         if e.package.name not in entries or marker is None or env.evaluate(marker):
@@ -560,7 +582,7 @@ def structural_drift(
         r = req.requirement
         if r is not None and r.marker is not None and not env.evaluate(r.marker, extras):
             continue
-        name = req.name
+        name = req.name or _pin_of_link(req.link, cwd, lock, lock_path.parent)
         if name is None:
             continue  # a path whose project name needs a build: the full check covers it
         entry = entries.get(name)
@@ -587,19 +609,39 @@ def structural_drift(
     if settings.generate_hashes:
         for entry in lock.entries:
             pkg = entry.package
-            if entry.commented or pkg.editable or pkg.hashes or _is_unhashable(pkg):
+            if entry.commented or pkg.editable or pkg.hashes:
+                continue
+            if pkg.link and not DirectReference.parse(pkg.link).hashable:
                 continue
             reasons.append(MissingHashes(lock_label, entry.line, pkg.name))
     return reasons
 
 
-def _is_unhashable(pkg: Any) -> bool:
-    link = pkg.link or ""
-    return bool(link) and ("+" in link.split("://", 1)[0] or not link.endswith((".whl", ".gz")))
+def _pin_of_link(
+    link: str | None, cwd: Path, lock: ParsedLock, lock_dir: Path
+) -> NormalizedName | None:
+    """The pin of an input that names only a link (``./name-1.0.tar.gz``: its name needs a
+    build): the lock entry whose link points at the same place.  Inputs' relative paths are
+    relative to the working folder (as pip reads them), the lock's to its own folder."""
+    if not link:
+        return None
+    place = DirectReference.parse(split_link_extras(link)[0]).place(cwd)
+    for entry in lock.entries:
+        written = entry.package.link
+        if (
+            written
+            and DirectReference.parse(split_link_extras(written)[0]).place(lock_dir) == place
+        ):
+            return entry.package.name
+    return None
 
 
 def _stale_vias(
-    lock: Any, inputs: Any, label: str, gone: set[str], asking: Mapping[str, set[str]]
+    lock: ParsedLock,
+    inputs: ParsedInputs,
+    label: str,
+    gone: set[str],
+    asking: Mapping[NormalizedName, set[str]],
 ) -> list[StaleVia]:
     """Pins (not in *gone*: named for another reason) whose ``# via`` names an input that no longer
     names them, or does not name one that does (*asking*: pin -> the requirement files whose
@@ -631,21 +673,19 @@ def _stale_vias(
     return out
 
 
-def _backend_labels(settings: Any) -> tuple[str, ...]:
+def _backend_labels(settings: CompileSettings) -> tuple[str, ...]:
     """The ends of the ``# via`` labels pip-compile gives what a build backend's hooks asked
     for: the structural level asks no backend, so those pins count as asked for."""
-    from lockcheck.inputs.builddeps import build_targets
-
     return tuple(f"::build-system.backend::{t})" for t in build_targets(settings))
 
 
 def _orphans(
-    lock: Any, roots: set[NormalizedName], label: str, asked_by_backend: tuple[str, ...] = ()
+    lock: ParsedLock, roots: set[NormalizedName], label: str, asked_by_backend: tuple[str, ...] = ()
 ) -> list[Drift]:
     entries = [e for e in lock.entries if not e.commented]
     if not entries or not any(e.package.via for e in entries):
         return []  # written with --no-annotate: the graph is not in the file
-    children: dict[str, list[Any]] = defaultdict(list)
+    children: dict[str, list[LockEntry]] = defaultdict(list)
     for e in entries:
         for parent in e.package.via:
             children[canonicalize_name(parent)].append(e)
@@ -681,7 +721,7 @@ def _orphans(
 
 
 def check_lock(
-    settings: Any,
+    settings: CompileSettings,
     *,
     offline: bool = False,
     fix: str = "",
@@ -696,42 +736,16 @@ def check_lock(
     guessed input would be a false alarm, and the report says what was left out.
     The full level also asks the index which pins are yanked now (*allow_yanked*: the
     project names it accepts anyway); offline, the report says that was not asked."""
-    from lockcheck.compile import compile_lock
-    from lockcheck.models import IndexOptions, ParsedInputs
-
     cwd = (settings.cwd or Path.cwd()).resolve()
-    output = settings.output_file
+    output = _output_file(settings)
     path = output if output.is_absolute() else cwd / output
     name = label or output.as_posix()
     report = LockReport(name, fix=fix)
     if not path.exists():
         report.reasons.append(LockMissing(name, None))
         return report
-    from lockcheck.compile import inputs_are_static, merge_index_options, read_settings_inputs
-    from lockcheck.index.remotefiles import RemoteFileFetcher
-
-    environ = dict(os.environ if settings.environ is None else settings.environ)
-    # Remote -r/-c files: fetched online, read from the last fetched copy offline.
-    remote_index = merge_index_options(
-        replace(settings, offline=offline or settings.offline), IndexOptions(), environ
-    )
     text = path.read_bytes().decode("utf-8", errors="replace")
-    guessed = ", ".join(p.as_posix() for p in settings.src_files)
-    aside = ""  # what the note adds about a guessed input
-    try:
-        # The structural level asks no build backend for build dependencies (offline,
-        # fast): the full level compiles them.
-        with RemoteFileFetcher(remote_index, environ=environ) as fetch:
-            inputs = (
-                read_settings_inputs(settings, cwd, build_hooks=False, fetch=fetch)
-                if settings.src_files
-                else ParsedInputs()
-            )
-    except (InputError, IndexUnavailable) as exc:  # IndexUnreachable: a remote -c/-r
-        if inputs_known:
-            raise
-        # Only a guess at the inputs: what it cannot tell is said, not made an error.
-        inputs, aside = ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
+    inputs, unread = _read_inputs(settings, cwd, offline=offline, inputs_known=inputs_known)
     unchecked = [
         f"{url} was not checked (no copy from an online run)" for url in inputs.unchecked_remote
     ]
@@ -753,27 +767,84 @@ def check_lock(
         )
     )
     if not inputs_known:
-        as_input = f" (with {guessed} as one of its inputs)" if guessed and not aside else ""
-        # The command may have edited its output (openedx's `make upgrade` deletes the
-        # Django pin): what the guessed input asks for is said, never counted as drift.
-        guesses = [r for r in report.reasons if isinstance(r, _GUESSED_REASONS)]
-        report.reasons = [r for r in report.reasons if not isinstance(r, _GUESSED_REASONS)]
-        if guesses:
-            aside = "not counted: " + "; ".join(r.message() for r in guesses)
-        report.note = (
-            "its header does not name its inputs, so only what the lock shows was checked"
-            + as_input
-            + (f" ({aside})" if aside else "")
-            + "; name them in [tool.lockcheck] for a full check"
-            + ("" if index_options else _index_lines_as_written(text, path))
-            + "".join(f"; {line}" for line in unchecked)
-        )
+        index_lines = "" if index_options else _index_lines_as_written(text, path)
+        report.note = _guessed_inputs_note(report, settings, unread, unchecked, index_lines)
         if not offline:
             report.reasons.extend(_foreign_hashes_on_index(text, path, name, settings))
         return report
     if offline:
         report.note = "; ".join(["yanked pins were not checked (offline)", *unchecked])
         return report
+    _full_check(report, settings, text, inputs, allow_yanked)
+    return report
+
+
+def _output_file(settings: CompileSettings) -> Path:
+    """The lock the settings write (every lock target names one)."""
+    if settings.output_file is None:
+        raise InputError("no lock to check: the output file is not known")
+    return settings.output_file
+
+
+def _read_inputs(
+    settings: CompileSettings, cwd: Path, *, offline: bool, inputs_known: bool
+) -> tuple[ParsedInputs, str]:
+    """The lock's inputs as the structural level reads them, and why they could not be read
+    (``""`` when they were).  Remote -r/-c files are fetched online and read from the last
+    fetched copy offline; inputs that are only a guess and cannot be read are no error."""
+    environ = dict(os.environ if settings.environ is None else settings.environ)
+    remote_index = merge_index_options(
+        replace(settings, offline=offline or settings.offline), IndexOptions(), environ
+    )
+    try:
+        # The structural level asks no build backend for build dependencies (offline,
+        # fast): the full level compiles them.
+        with RemoteFileFetcher(remote_index, environ=environ) as fetch:
+            if not settings.src_files:
+                return ParsedInputs(), ""
+            return read_settings_inputs(settings, cwd, build_hooks=False, fetch=fetch), ""
+    except (InputError, IndexUnavailable) as exc:  # IndexUnreachable: a remote -c/-r
+        if inputs_known:
+            raise
+        guessed = ", ".join(p.as_posix() for p in settings.src_files)
+        return ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
+
+
+def _guessed_inputs_note(
+    report: LockReport,
+    settings: CompileSettings,
+    unread: str,
+    unchecked: Sequence[str],
+    index_lines: str,
+) -> str:
+    """What a check of a lock whose header does not name its inputs left out.  The command
+    may have edited its output (openedx's `make upgrade` deletes the Django pin): what the
+    guessed input asks for is said, never counted as drift (it is taken out of *report*)."""
+    guessed = ", ".join(p.as_posix() for p in settings.src_files)
+    as_input = f" (with {guessed} as one of its inputs)" if guessed and not unread else ""
+    guesses = [r for r in report.reasons if isinstance(r, _GUESSED_REASONS)]
+    report.reasons = [r for r in report.reasons if not isinstance(r, _GUESSED_REASONS)]
+    aside = "not counted: " + "; ".join(r.message() for r in guesses) if guesses else unread
+    return (
+        "its header does not name its inputs, so only what the lock shows was checked"
+        + as_input
+        + (f" ({aside})" if aside else "")
+        + "; name them in [tool.lockcheck] for a full check"
+        + index_lines
+        + "".join(f"; {line}" for line in unchecked)
+    )
+
+
+def _full_check(
+    report: LockReport,
+    settings: CompileSettings,
+    text: str,
+    inputs: ParsedInputs,
+    allow_yanked: frozenset[str],
+) -> None:
+    """The full level: compile again with every pin preferred and compare the bytes, then
+    ask which pins are yanked now; the reasons (and diff, fix) go into *report*."""
+    name = report.lock
     try:
         result = compile_lock(replace(settings, offline=False, dry_run=True))
     except LockcheckError as exc:
@@ -781,12 +852,12 @@ def check_lock(
             raise
         # What the lock itself shows is drift whatever the resolution says.
         report.note = f"the full check stopped: {redact_url(str(exc)).splitlines()[0]}"
-        return report
+        return
     # The compile is the authority on pins: a structural reason it contradicts is not what
     # the fix would change, so it is dropped rather than shown as the cause.
     same = result.text == text or _same_body_of_pip_compile_lock(text, result.text)
     compiled = {} if same else _pins(result.text, name)
-    kept = {(k[0], str(e.package.version or "")) for k, e in compiled.items()}
+    kept: set[tuple[str, str]] = {(k[0], str(e.package.version or "")) for k, e in compiled.items()}
     kept |= {(k[0], source) for k, e in compiled.items() for source in e.package.via}
     report.reasons = [r for r in report.reasons if not _contradicted(r, same, kept)]
     report.reasons.extend(foreign_hashes(text, name, result.resolution))
@@ -799,26 +870,22 @@ def check_lock(
         report.diff = _short_diff(text, result.text, name)
     yanked = _yanked_pins(text, name, result.resolution, settings, inputs, allow_yanked)
     if yanked and not report.reasons:
-        report.fix = _yanked_fix(yanked, inputs, fix)
+        report.fix = _yanked_fix(yanked, inputs, report.fix)
     report.reasons.extend(yanked)
-    return report
 
 
 def _yanked_pins(
     text: str,
     name: str,
-    resolution: Any,
-    settings: Any,
-    inputs: Any,
+    resolution: Resolution,
+    settings: CompileSettings,
+    inputs: ParsedInputs,
     allowed: frozenset[str],
-) -> list[Drift]:
+) -> list[YankedPin]:
     """Pins of *text* whose release is yanked now, unless *allowed*.  The compile's
     resolution knows the files of every pin it kept; a pin it would change is looked up."""
-    from lockcheck.compile import read_any_lock
-    from lockcheck.yanked import yanked_release
-
     allowed = frozenset(canonicalize_name(n) for n in allowed)
-    out: list[Drift] = []
+    out: list[YankedPin] = []
     finder = None
     try:
         for entry in read_any_lock(text, Path(name)).entries:
@@ -826,6 +893,7 @@ def _yanked_pins(
             if entry.commented or pkg.version is None or pkg.link or pkg.name in allowed:
                 continue
             resolved = resolution.packages.get(pkg.name)
+            files: Sequence[DistFile]
             if resolved is not None and resolved.version == pkg.version:
                 files = resolved.files
             else:
@@ -840,16 +908,16 @@ def _yanked_pins(
     return out
 
 
-def _yanked_fix(yanked: list[Drift], inputs: Any, fix: str) -> str:
+def _yanked_fix(yanked: list[YankedPin], inputs: ParsedInputs, fix: str) -> str:
     """The compile that moves off the yanked pins; an input that pins one exactly must be
     edited instead (compile takes a yanked release for an exact pin, as pip does)."""
-    from lockcheck.resolve.candidates import is_pinned
-
-    names = sorted({y.name for y in yanked})  # type: ignore[attr-defined]
-    exact = {
+    names = sorted({y.name for y in yanked})
+    exact: dict[str, str] = {
         req.name: req.source
         for req in (*inputs.requirements, *inputs.constraints)
-        if req.requirement is not None and is_pinned(req.requirement.specifier)
+        if req.name is not None
+        and req.requirement is not None
+        and is_pinned(req.requirement.specifier)
     }
     edits = [f"{exact[n]} ({n})" for n in names if n in exact]
     if edits:
@@ -857,12 +925,9 @@ def _yanked_fix(yanked: list[Drift], inputs: Any, fix: str) -> str:
     return " ".join([fix, *(f"--upgrade-package {n}" for n in names)])
 
 
-def _plain_finder(settings: Any, inputs: Any) -> Any:
+def _plain_finder(settings: CompileSettings, inputs: ParsedInputs) -> PackageFinder:
     """A finder on the lock's indexes without a cut-off: a yank is a yank at any age."""
-    import os
-
-    from lockcheck.compile import merge_index_options
-    from lockcheck.index.finder import PackageFinder
+    from lockcheck.index.finder import PackageFinder  # here: it imports httpx
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
     return PackageFinder(merge_index_options(settings, inputs.options, environ))
@@ -894,8 +959,6 @@ _PIN_TEXT_PARTS = (
 
 def _text_changes(old: str, new: str, lock: str) -> list[Drift]:
     """What differs when no pin does: annotations, hashes, order, the unsafe section."""
-    from lockcheck.compile import read_any_lock
-
     before, after = read_any_lock(old, Path(lock)), read_any_lock(new, Path(lock))
     old_pins = {e.package.name: e for e in before.entries}
     new_pins = {e.package.name: e for e in after.entries}
@@ -950,7 +1013,7 @@ def _same_body_of_pip_compile_lock(on_disk: str, compiled: str) -> bool:
     return normal.startswith(_PIP_COMPILE_HEADER) and _body(on_disk) == _body(compiled)
 
 
-def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
+def foreign_hashes(text: str, name: str, resolution: Resolution) -> list[ForeignHash]:
     """``--hash`` lines of *text* that belong to no file of *resolution*'s release.
 
     A pin listing only some of its release's files is not drift: pip-compile keeps an
@@ -958,7 +1021,9 @@ def foreign_hashes(text: str, name: str, resolution: Any) -> list[ForeignHash]:
     return _foreign(text, name, _hashed_entries(text, name, resolution))
 
 
-def _foreign(text: str, name: str, hashed: Iterator[tuple[Any, set[str]]]) -> list[ForeignHash]:
+def _foreign(
+    text: str, name: str, hashed: Iterator[tuple[LockEntry, set[str]]]
+) -> list[ForeignHash]:
     """The digests of each (entry, the release's digests) in *hashed* that are not its."""
     out: list[ForeignHash] = []
     lines = text.replace("\r\n", "\n").split("\n")
@@ -971,11 +1036,11 @@ def _foreign(text: str, name: str, hashed: Iterator[tuple[Any, set[str]]]) -> li
     return out
 
 
-def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any, set[str]]]:
+def _hashed_entries(
+    text: str, name: str, resolution: Resolution
+) -> Iterator[tuple[LockEntry, set[str]]]:
     """(entry, the release's ``sha256:<hex>`` digests) per hashed pin whose version the
     resolution kept (a changed pin is reported as such)."""
-    from lockcheck.compile import read_any_lock
-
     for entry in read_any_lock(text, Path(name)).entries:
         pkg = entry.package
         resolved = resolution.packages.get(pkg.name)
@@ -989,8 +1054,6 @@ def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any
 
 def _index_lines_as_written(text: str, path: Path) -> str:
     """The note's clause for index lines left uncompared (credentials masked), or ""."""
-    from lockcheck.compile import read_any_lock
-
     lines = [
         f"{option} {redact_url(value)}".strip()
         for _, option, value in getattr(read_any_lock(text, path), "option_lines", ())
@@ -999,12 +1062,12 @@ def _index_lines_as_written(text: str, path: Path) -> str:
     return f"; its index lines were taken as written ({', '.join(lines)})" if lines else ""
 
 
-def _foreign_hashes_on_index(text: str, path: Path, name: str, settings: Any) -> list[ForeignHash]:
+def _foreign_hashes_on_index(
+    text: str, path: Path, name: str, settings: CompileSettings
+) -> list[ForeignHash]:
     """Foreign hashes of a lock that is not resolved again: each hashed pin's release is
     looked up on the index the lock itself names (where ``sync`` will fetch it)."""
-    from lockcheck.compile import merge_index_options, read_any_lock
-    from lockcheck.index.finder import PackageFinder
-    from lockcheck.models import IndexOptions
+    from lockcheck.index.finder import PackageFinder  # here: it imports httpx
 
     lock = read_any_lock(text, path)
     hashed = [e for e in lock.entries if e.package.hashes and e.package.version is not None]
@@ -1016,8 +1079,10 @@ def _foreign_hashes_on_index(text: str, path: Path, name: str, settings: Any) ->
     with PackageFinder(index, environ=environ) as finder:
         finder.prefetch_pages(e.package.name for e in hashed)
 
-        def digests(entry: Any) -> set[str]:
+        def digests(entry: LockEntry) -> set[str]:
             pkg = entry.package
+            if pkg.version is None:  # not hashed: a pin has a version
+                return set()
             files = finder.project_versions(pkg.name).get(pkg.version, ())
             listed = {f"sha256:{f.hashes['sha256']}" for f in files if f.hashes.get("sha256")}
             if set(pkg.hashes) <= listed or all(f.hashes.get("sha256") for f in files):
@@ -1108,8 +1173,6 @@ def render_github(reports: Sequence[LockReport]) -> str:
 
 
 def render_json(reports: Sequence[LockReport], exit_code: int) -> str:
-    import json
-
     payload: Mapping[str, Any] = {
         "exit_code": exit_code,
         "locks": [r.to_dict() for r in reports],

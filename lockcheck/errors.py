@@ -136,6 +136,9 @@ class MetadataError(LockcheckError):
 class BuildError(MetadataError):
     """A PEP 517 build (metadata preparation or wheel) failed."""
 
+    #: The last lines of the backend's output (the message quotes them too).
+    output_tail: Sequence[str] = ()
+
 
 class HashMismatch(LockcheckError):
     """A file's digest differs from the expected one; nothing was installed or cached."""

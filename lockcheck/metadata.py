@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -52,7 +53,8 @@ def _plain_fields(text: bytes | str) -> dict[str, str | list[str]] | None:
         head = _HEAD_END.split(text, 1)[0]
     if "\r" in head or head.startswith(("From ", "\n")) or not head:
         return None  # CRLF, an mbox line, or no header block at all: the email parser
-    raw: dict[str, str | list[str]] = {"requires_dist": [], "provides_extra": []}
+    multiple: dict[str, list[str]] = {"requires_dist": [], "provides_extra": []}
+    single: dict[str, str] = {}
     wanted_open = False
     for line in head.split("\n"):
         if not line:
@@ -70,12 +72,12 @@ def _plain_fields(text: bytes | str) -> dict[str, str | list[str]] | None:
             continue
         value = value.lstrip(" \t")
         if key in _MULTIPLE:
-            raw[key].append(value)  # type: ignore[union-attr]
-        elif key in raw:
+            multiple[key].append(value)
+        elif key in single:
             return None  # a single-use field given twice: parse_email's call
         else:
-            raw[key] = value
-    return raw
+            single[key] = value
+    return {**single, **multiple}
 
 
 def _email_fields(text: bytes | str) -> dict[str, object]:
@@ -92,9 +94,8 @@ def parse_core_metadata(text: bytes | str, *, origin: str | None = None) -> Core
     Raises :class:`MetadataError` when Name or Version is missing or invalid.
     """
     where = origin or "<metadata>"
-    raw = _plain_fields(text)
-    if raw is None:
-        raw = _email_fields(text)  # type: ignore[assignment]
+    plain = _plain_fields(text)
+    raw: Mapping[str, object] = plain if plain is not None else _email_fields(text)
     name = raw.get("name")
     if not name or not isinstance(name, str):
         raise MetadataError(f"metadata of {where} has no Name field")
@@ -109,7 +110,7 @@ def parse_core_metadata(text: bytes | str, *, origin: str | None = None) -> Core
         ) from exc
 
     requires: list[Requirement] = []
-    for line in raw.get("requires_dist", []):  # type: ignore[union-attr]
+    for line in _strings(raw.get("requires_dist")):
         try:
             requires.append(Requirement(line))
         except InvalidRequirement as exc:
@@ -132,11 +133,7 @@ def parse_core_metadata(text: bytes | str, *, origin: str | None = None) -> Core
                 "%s %s (%s): ignoring invalid Requires-Python %r", name, version, where, rp_text
             )
 
-    extras = frozenset(
-        canonicalize_name(e)
-        for e in raw.get("provides_extra", [])  # type: ignore[union-attr]
-        if e
-    )
+    extras = frozenset(canonicalize_name(e) for e in _strings(raw.get("provides_extra")) if e)
     return CoreMetadata(
         name=name,
         version=version,
@@ -144,3 +141,8 @@ def parse_core_metadata(text: bytes | str, *, origin: str | None = None) -> Core
         requires_python=requires_python,
         provides_extra=extras,
     )
+
+
+def _strings(value: object) -> list[str]:
+    """A multiple-use field's values (absent: none)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []

@@ -15,7 +15,7 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 __all__ = [
@@ -75,8 +75,6 @@ class InputRequirement:
 
     @property
     def name(self) -> NormalizedName | None:
-        from packaging.utils import canonicalize_name
-
         return canonicalize_name(self.requirement.name) if self.requirement else None
 
 

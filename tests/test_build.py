@@ -151,7 +151,7 @@ def test_build_failure_message(tmp_path: Path) -> None:
     assert "RuntimeError: kaboom" in tail
     assert "noise line 0" not in tail  # only the last lines are kept
     assert 0 < len(rest) <= 25
-    assert info.value.output_tail[-1].strip() == "RuntimeError: kaboom"  # type: ignore[attr-defined]
+    assert info.value.output_tail[-1].strip() == "RuntimeError: kaboom"
 
 
 def test_missing_backend(tmp_path: Path) -> None:
@@ -194,7 +194,7 @@ def test_index_env_reaches_build_requirement_install(tmp_path: Path) -> None:
         prepare_metadata(root, isolation=True, index_env={"PIP_NO_INDEX": "1"})
     first = str(info.value).splitlines()[0]
     assert first.endswith("cannot install build requirements (helper-dep): pip exited with 1")
-    assert "helper-dep" in "\n".join(info.value.output_tail)  # type: ignore[attr-defined]
+    assert "helper-dep" in "\n".join(info.value.output_tail)
 
 
 # --------------------------------------------------------------------------------------

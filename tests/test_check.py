@@ -102,6 +102,22 @@ def test_credentials_in_a_lock_are_drift(project):
     assert "hunter2" not in result.stderr
 
 
+def test_a_bare_ssh_user_is_no_credential_in_a_lock(project):
+    """compile writes ``hg+ssh://hg@host`` as given (the account name is no secret, and
+    masking it breaks the link): check must not call the lock it wrote a leak."""
+    folder, _ = project
+    (folder / "requirements.in").write_text("flask\nthing @ hg+ssh://hg@host/repo\n")
+    text = (folder / LOCK).read_text()
+    (folder / LOCK).write_text(
+        text + "thing @ hg+ssh://hg@host/repo\n    # via -r requirements.in\n"
+    )
+    result = run_lockcheck("check", "--offline", cwd=folder)
+    assert "credentials" not in result.stderr, describe(result)
+    (folder / LOCK).write_text(text + "thing @ hg+ssh://hg:pw@host/repo\n")
+    result = run_lockcheck("check", "--offline", cwd=folder)
+    assert "the lock contains credentials in hg+ssh://****@host/repo" in result.stderr
+
+
 def test_malformed_input_is_an_error(project):
     folder, _ = project
     (folder / "requirements.in").write_text("flask\nfoo==\n")
@@ -758,3 +774,62 @@ def test_structural_drift_stands_when_the_full_resolution_fails(project):
     assert [r["kind"] for r in lock["reasons"]] == ["unsatisfied-pin"], lock
     assert lock["note"].startswith("the full check stopped: "), lock
     assert "werkzeug" in lock["note"], lock
+
+
+def _zip_sdist(folder: Path, name: str, version: str) -> Path:
+    """A real ``.zip`` sdist (the format setuptools wrote before 2020): the tar.gz sdist's
+    members repacked."""
+    import tarfile
+    import zipfile
+
+    from tests.fixtures.builders import make_sdist
+
+    built = make_sdist(folder / "build", name, version)
+    target = folder / f"{name}-{version}.zip"
+    with tarfile.open(built) as tar, zipfile.ZipFile(target, "w") as archive:
+        for member in tar.getmembers():
+            if member.isfile():
+                archive.writestr(member.name, tar.extractfile(member).read())
+    return target
+
+
+def test_a_zip_sdist_reference_needs_its_hash_as_pip_compile_writes_it(
+    tmp_path, make_index, universe_wheelhouse
+):
+    """pip-compile hashes every direct archive, ``.zip`` sdists included; the structural
+    check once took ``.zip`` (and ``.tar.bz2``) links for unhashable ones."""
+    server = make_index(universe_wheelhouse)
+    sdist = _zip_sdist(tmp_path, "zipped", "1.0")
+    (tmp_path / "requirements.in").write_text(f"zipped @ {sdist.as_uri()}\n")
+    pip_compiled = _pip_compile(
+        tmp_path, server, "--generate-hashes", "--output-file", "pc.txt", output="pc.txt"
+    )
+    assert "zipped @ file://" in pip_compiled and "--hash=sha256:" in pip_compiled
+    made = run_lockcheck("compile", "-i", server.url, "--generate-hashes", cwd=tmp_path)
+    assert made.returncode == 0, describe(made)
+    lock = (tmp_path / LOCK).read_text()
+    assert "--hash=sha256:" in lock
+    (tmp_path / ".lockcheck.toml").write_text(
+        f'generate-hashes = true\nindex-url = "{server.url}"\n'
+        '[[lock]]\ninputs = ["requirements.in"]\n'
+    )
+    assert run_lockcheck("check", "--offline", cwd=tmp_path).returncode == 0
+    unhashed = "".join(line for line in lock.splitlines(True) if "--hash" not in line)
+    (tmp_path / LOCK).write_text(unhashed.replace(" \\\n", "\n"))
+    result = run_lockcheck("check", "--offline", cwd=tmp_path)
+    assert result.returncode == 1, describe(result)
+    assert "zipped has no --hash lines but hashes are configured" in result.stderr
+
+
+def test_a_bare_archive_path_is_no_orphan(tmp_path, make_index, universe_wheelhouse):
+    """``./name-1.0.tar.gz`` has no name before its metadata is read; the structural check
+    must not call the pin it locks an orphan."""
+    from tests.fixtures.builders import make_sdist
+
+    server = make_index(universe_wheelhouse)
+    make_sdist(tmp_path, "bare", "1.0")
+    (tmp_path / "requirements.in").write_text("./bare-1.0.tar.gz\n")
+    made = run_lockcheck("compile", "-i", server.url, cwd=tmp_path)
+    assert made.returncode == 0, describe(made)
+    result = run_lockcheck("check", "--offline", LOCK, cwd=tmp_path)
+    assert result.returncode == 0, describe(result)

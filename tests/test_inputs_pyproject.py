@@ -14,14 +14,14 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 
 from lockcheck.errors import InputError
-from lockcheck.inputs import (
+from lockcheck.inputs import is_project_file, read_inputs
+from lockcheck.inputs.pyproject import (
     NeedsBuild,
-    is_project_file,
-    read_inputs,
+    _extras_of_marker,
     read_project_input,
     read_pyproject,
+    resolve_dependency_groups,
 )
-from lockcheck.inputs.pyproject import _extras_of_marker, resolve_dependency_groups
 from lockcheck.models import ParsedInputs
 from tests.fixtures.builders import make_project, make_setuptools_project, make_wheel
 from tests.helpers import describe, run_pip_compile

@@ -23,7 +23,6 @@ from packaging.requirements import Requirement
 from lockcheck.errors import InputError
 from lockcheck.inputs.reqfile import (
     RequirementFileParser,
-    is_url,
     parse_requirement_file,
     parse_requirement_files,
     preprocess,
@@ -480,21 +479,6 @@ def test_credentials_are_redacted_in_errors(work: Path) -> None:
 )
 def test_split_link_extras(link: str, expected: tuple[str, frozenset[str]]) -> None:
     assert split_link_extras(link) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("https://h/x", True),
-        ("git+ssh://git@h/r", True),
-        ("FILE:///x", True),
-        ("foo @ https://h/x", False),
-        ("./pkg", False),
-        ("c:/path", False),
-    ],
-)
-def test_is_url(text: str, expected: bool) -> None:
-    assert is_url(text) is expected
 
 
 # --------------------------------------------------------------------------------------

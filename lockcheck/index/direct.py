@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import threading
-import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,14 +20,13 @@ from lockcheck.index.metadatachain import wheel_metadata
 from lockcheck.index.pages import filename_of, link_from_url
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import (
-    is_remote,
-    location_to_url,
     split_credentials,
     strip_fragment,
     url_to_path,
 )
 from lockcheck.index.vcs import GitCheckouts, parse_git_link
 from lockcheck.models import CoreMetadata, DistFile
+from lockcheck.references import DirectReference
 
 __all__ = ["DirectReferences"]
 
@@ -49,20 +47,18 @@ class DirectReferences:
     def load(
         self, link: str, base_dir: Path, editable: bool
     ) -> tuple[CoreMetadata, DistFile | None]:
-        lowered = link.lower()
-        if lowered.startswith("git+"):
+        reference = DirectReference.parse(link)
+        if reference.vcs == "git":
             return self._git_metadata(link), None
-        if lowered.startswith(("hg+", "svn+", "bzr+")):
+        if reference.vcs:
             raise MetadataError(f"{link}: only git VCS references are supported")
-        base, fragment = strip_fragment(link)
-        params = dict(urllib.parse.parse_qsl(fragment))
-        if is_remote(base):
+        if reference.is_remote:
             if editable:
                 raise MetadataError(f"{link}: an editable requirement must be a local directory")
             return self._remote_archive(link)
-        path = url_to_path(location_to_url(base, base_dir))
-        if params.get("subdirectory"):
-            path = path / params["subdirectory"]
+        path = reference.local_path(base_dir)
+        if reference.subdirectory:
+            path = path / reference.subdirectory
         if path.is_dir():
             meta, _raw = self._builds.prepare(path, str(path))
             return meta, None

@@ -18,11 +18,11 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from lockcheck.errors import IndexUnavailable, MetadataError
+from lockcheck.references import DirectReference
 
 __all__ = ["GitCheckouts", "GitLink", "parse_git_link"]
 
@@ -39,16 +39,11 @@ class GitLink:
 
 def parse_git_link(link: str) -> GitLink:
     """Split a pip-style git URL into repository URL, ref and subdirectory."""
-    if not link.lower().startswith("git+"):
+    reference = DirectReference.parse(link)
+    if reference.vcs != "git":
         raise MetadataError(f"not a git URL: {link}")
-    base, _, fragment = link[4:].partition("#")
-    params = dict(urllib.parse.parse_qsl(fragment))
-    parts = urllib.parse.urlsplit(base)
-    path, ref = parts.path, None
-    if "@" in path:
-        path, _, ref = path.rpartition("@")
-    url = urllib.parse.urlunsplit(parts._replace(path=path))
-    return GitLink(url=url, ref=ref or None, subdirectory=params.get("subdirectory") or None)
+    url, ref = reference.repository
+    return GitLink(url=url, ref=ref, subdirectory=reference.subdirectory)
 
 
 def _key(text: str) -> str:

@@ -14,13 +14,14 @@ requires`` from the file and leaves the hooks' answers to the full level, which 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 from packaging.requirements import InvalidRequirement
 
+from lockcheck.build import open_build
 from lockcheck.errors import InputError, first_line
 from lockcheck.models import CoreMetadata, InputRequirement, parse_requirement
 
@@ -53,7 +54,24 @@ class BuildRequires:
     backend: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def build_targets(settings: Any) -> tuple[str, ...]:
+class BuildDepsOptions(Protocol):
+    """The options that choose build targets (CompileSettings has them)."""
+
+    @property
+    def build_deps_for(self) -> Sequence[str]: ...
+    @property
+    def all_build_deps(self) -> bool: ...
+    @property
+    def only_build_deps(self) -> bool: ...
+    @property
+    def extras(self) -> Sequence[str]: ...
+    @property
+    def all_extras(self) -> bool: ...
+    @property
+    def groups(self) -> Sequence[str]: ...
+
+
+def build_targets(settings: BuildDepsOptions) -> tuple[str, ...]:
     """The build targets *settings* ask for, by pip-compile's rules for combining the three
     options (a bad combination is an :class:`InputError`)."""
     asked = tuple(settings.build_deps_for)
@@ -85,8 +103,6 @@ def ask_backend(
     """The project's metadata and build requirements, from one build environment (the one
     pip-compile asks: ``[build-system] requires`` plus what a wheel build needs); errors
     name the input as *shown*."""
-    from lockcheck.build import open_build
-
     with open_build(source_dir, isolation=isolation, index_env=index_env, shown=shown) as session:
         metadata = session.metadata()
         backend = {target: session.requires_for(target) for target in targets}

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lockcheck.errors import InputError
+from lockcheck.inputs.builddeps import NOT_A_PROJECT
+from lockcheck.inputs.pyproject import read_project_input
 from lockcheck.inputs.reqfile import STDIN, Fetch, RequirementFileParser
 from lockcheck.models import InputRequirement, ParsedInputs
 from lockcheck.paths import PROJECT_FILES
@@ -56,8 +58,6 @@ def read_inputs(
             f"{what} has effect only with pyproject.toml, setup.cfg and setup.py inputs"
         )
     if build_targets:
-        from lockcheck.inputs.builddeps import NOT_A_PROJECT
-
         for path in paths:
             if not is_project_file(path):
                 raise InputError(NOT_A_PROJECT, file=Path(path).as_posix())
@@ -67,8 +67,6 @@ def read_inputs(
     files: list[Path] = []
     for path in paths:
         if is_project_file(path):
-            from lockcheck.inputs.pyproject import read_project_input
-
             project = read_project_input(
                 Path(path),
                 extras=extras,

@@ -31,8 +31,10 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from lockcheck.build import prepare_metadata
 from lockcheck.errors import InputError, first_line
-from lockcheck.models import InputRequirement, ParsedInputs, parse_requirement
+from lockcheck.inputs.builddeps import ask_backend, build_requirements, static_build_requires
+from lockcheck.models import CoreMetadata, InputRequirement, ParsedInputs, parse_requirement
 from lockcheck.paths import PROJECT_FILES
 
 if sys.version_info >= (3, 11):
@@ -476,15 +478,13 @@ def read_project_input(
             path, display, extras, all_extras, groups, build_isolation, index_env, relative_to
         )
 
-    from lockcheck.inputs import builddeps
-
     pyproject_path = path.parent / "pyproject.toml"
     data: dict[str, Any] = {}
     text = ""
     if pyproject_path.is_file():
         data, text = _load_toml(pyproject_path, _display_path(pyproject_path, relative_to))
     if build_hooks:
-        metadata, requires = builddeps.ask_backend(
+        metadata, requires = ask_backend(
             path.parent,
             build_targets,
             isolation=build_isolation,
@@ -494,12 +494,12 @@ def read_project_input(
         name = metadata.name
         runtime = _from_metadata(metadata, path, display, extras, all_extras, groups, data, text)
     else:
-        requires = builddeps.static_build_requires(data, display)
+        requires = static_build_requires(data, display)
         runtime = _project_requirements(
             path, display, extras, all_extras, groups, build_isolation, index_env, relative_to
         )
         name = str((data.get("project") or {}).get("name") or path.parent.absolute().name)
-    build = builddeps.build_requirements(name, display, requires, path.absolute())
+    build = build_requirements(name, display, requires, path.absolute())
     kept = () if only_build_deps else runtime.requirements
     return ParsedInputs(requirements=(*kept, *build), files=runtime.files)
 
@@ -525,8 +525,6 @@ def _project_requirements(
             return static
         data, text = _load_toml(path, display)
 
-    from lockcheck.build import prepare_metadata
-
     metadata = prepare_metadata(
         path.parent,
         isolation=build_isolation,
@@ -536,7 +534,7 @@ def _project_requirements(
 
 
 def _from_metadata(
-    metadata: Any,
+    metadata: CoreMetadata,
     path: Path,
     display: str,
     extras: Sequence[str],

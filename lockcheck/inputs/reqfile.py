@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn, TextIO
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -42,12 +42,12 @@ from lockcheck.errors import (
     redact_url,
 )
 from lockcheck.models import IndexOptions, InputRequirement, ParsedInputs, parse_requirement
+from lockcheck.references import VCS_NAMES, DirectReference, is_url, url_scheme
 
 __all__ = [
     "STDIN",
     "Fetch",
     "RequirementFileParser",
-    "is_url",
     "parse_requirement_file",
     "parse_requirement_files",
     "preprocess",
@@ -69,25 +69,11 @@ _COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR_RE = re.compile(r"(?P<var>\$\{(?P<name>[A-Z0-9_]+)\})")
 _REMOTE_RE = re.compile(r"^https?:", re.I)
 _CHARSET_RE = re.compile(r";\s*charset\s*=\s*([^;\s]+)", re.I)
-_URL_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _EGG_RE = re.compile(r"[#&]egg=([^&]*)")
 _EGG_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])(\[[^\]]*\])?$", re.IGNORECASE)
 _EXTRAS_SUFFIX_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
 _PEP263_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
-_VCS_NAMES = ("git", "hg", "svn", "bzr")
-_VCS_SCHEMES = (
-    "ssh", "git", "hg", "bzr", "sftp", "svn",
-    "git+http", "git+https", "git+ssh", "git+git", "git+file",
-    "hg+file", "hg+http", "hg+https", "hg+ssh", "hg+static-http",
-    "svn+ssh", "svn+http", "svn+https", "svn+svn", "svn+file",
-    "bzr+http", "bzr+https", "bzr+ssh", "bzr+sftp", "bzr+ftp", "bzr+lp", "bzr+file",
-)  # fmt: skip
-_URL_SCHEMES = ("http", "https", "file", "ftp", *_VCS_SCHEMES)
-_ARCHIVE_EXTENSIONS = (
-    ".zip", ".whl", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma",
-    ".tar.gz", ".tgz", ".tar",
-)  # fmt: skip
 _STRONG_HASHES = ("sha256", "sha384", "sha512")
 _OPERATORS = ("~=", "==", "!=", "<=", ">=", "<", ">", "===")
 _BOMS: list[tuple[bytes, str]] = [
@@ -222,6 +208,14 @@ class _OptionError(Exception):
     pass
 
 
+def _values(parser: optparse.OptionParser) -> optparse.Values:
+    """The values a callback adds to (optparse sets them before calling any callback)."""
+    values = parser.values
+    if values is None:  # pragma: no cover - only outside parse_args
+        raise _OptionError("an option callback ran outside parse_args")
+    return values
+
+
 def _hash_callback(
     option: optparse.Option, opt: str, value: str, parser: optparse.OptionParser
 ) -> None:
@@ -233,7 +227,7 @@ def _hash_callback(
         )
     if algo not in _STRONG_HASHES:
         parser.error(f"Allowed hash algorithms for {opt} are {', '.join(_STRONG_HASHES)}.")
-    parser.values.hashes.append(f"{algo}:{digest}")
+    _values(parser).hashes.append(f"{algo}:{digest}")
 
 
 def _format_callback(
@@ -241,13 +235,13 @@ def _format_callback(
 ) -> None:
     if value.startswith("-"):
         parser.error("--no-binary / --only-binary option requires 1 argument.")
-    parser.values.format_ops.append((option.dest, value))
+    _values(parser).format_ops.append((option.dest, value))
 
 
 def _release_callback(
     option: optparse.Option, opt: str, value: str, parser: optparse.OptionParser
 ) -> None:
-    parser.values.release_ops.append((opt, value))
+    _values(parser).release_ops.append((opt, value))
 
 
 def _config_callback(
@@ -258,7 +252,7 @@ def _config_callback(
 
 
 def _build_parser() -> optparse.OptionParser:
-    parser = optparse.OptionParser(add_help_option=False)
+    parser = _RaisingParser(add_help_option=False)
     add = parser.add_option
     add("-i", "--index-url", "--pypi-url", dest="index_url", default=None)
     add("--extra-index-url", dest="extra_index_urls", action="append", default=[])
@@ -279,16 +273,17 @@ def _build_parser() -> optparse.OptionParser:
     add("--use-feature", dest="features_enabled", action="append", default=[])
     add("--hash", dest="hashes", action="callback", callback=_hash_callback, type="string")
     add("-C", "--config-settings", action="callback", callback=_config_callback, type="str")
+    return parser
 
-    def _exit(status: int = 0, msg: str | None = None) -> NoReturn:
+
+class _RaisingParser(optparse.OptionParser):
+    """optparse that raises on a bad option instead of printing usage and exiting."""
+
+    def exit(self, status: int = 0, msg: str | None = None) -> NoReturn:
         raise _OptionError((msg or "").strip().removeprefix("Usage:").strip())
 
-    def _error(msg: str) -> NoReturn:
+    def error(self, msg: str) -> NoReturn:
         raise _OptionError(msg)
-
-    parser.exit = _exit  # type: ignore[method-assign,assignment]
-    parser.error = _error  # type: ignore[method-assign,assignment]
-    return parser
 
 
 def _break_args_options(line: str) -> tuple[str, str]:
@@ -325,19 +320,6 @@ def _parse_line_options(line: str) -> tuple[str, optparse.Values]:
 # --------------------------------------------------------------------------------------
 
 
-def is_url(text: str) -> bool:
-    """True when *text* starts with a scheme pip treats as a URL (http, file, git+https ...)."""
-    return _url_scheme(text) in _URL_SCHEMES
-
-
-def _url_scheme(text: str) -> str:
-    """The lower-cased scheme of *text* ("" when none), read as urllib reads it, but without
-    urllib's validation of the host: a malformed ``[...]`` host is the requirement's problem,
-    reported where the URL is used."""
-    match = _URL_SCHEME_RE.match(text.lstrip())
-    return match.group(1).lower() if match else ""
-
-
 def _url_path(url: str) -> str:
     """The path of *url*; a URL that urllib cannot split is a _RequirementError."""
     try:
@@ -371,10 +353,6 @@ def _egg_fragment(link: str) -> str | None:
 
 def _looks_like_path(name: str) -> bool:
     return os.sep in name or (os.altsep is not None and os.altsep in name) or name.startswith(".")
-
-
-def _is_archive(name: str) -> bool:
-    return name.lower().endswith(_ARCHIVE_EXTENSIONS)
 
 
 def _is_installable_dir(path: str) -> bool:
@@ -449,7 +427,7 @@ def _parse_line_requirement(text: str) -> _Parsed:
                     "Neither 'setup.py' nor 'pyproject.toml' found."
                 )
             location = name
-        elif _is_archive(path):
+        elif DirectReference.parse(path).kind == "archive":
             before_at = name.split("@", 1)
             if os.path.isfile(path) or len(before_at) < 2 or _looks_like_path(before_at[0]):
                 if not os.path.isfile(path):
@@ -476,8 +454,8 @@ def _parse_line_requirement(text: str) -> _Parsed:
     else:
         egg = _egg_fragment(location)
         req_text = f"{egg}{extras_text}" if egg else None
-    req = _with_marker(_parse_requirement_string(req_text), marker_text) if req_text else None
-    return _Parsed(req, location)
+    named = _with_marker(_parse_requirement_string(req_text), marker_text) if req_text else None
+    return _Parsed(named, location)
 
 
 def _parse_editable(text: str) -> _Parsed:
@@ -489,19 +467,19 @@ def _parse_editable(text: str) -> _Parsed:
     if direct is not None and direct.url:
         url = direct.url
         direct.url = None
-        if not (_is_vcs(url) or url.lower().startswith("file:")):
+        if not (_is_vcs(url) or url_scheme(url) == "file"):
             raise _RequirementError(_not_editable(text))
         return _Parsed(direct, url)
 
     location, extras = split_link_extras(text)
-    if os.path.isdir(location) or location.lower().startswith("file:"):
+    if os.path.isdir(location) or url_scheme(location) == "file":
         egg = _egg_fragment(location)
         if egg and extras:
             egg = f"{Requirement(egg).name}[{','.join(sorted(extras))}]"
         return _Parsed(_parse_requirement_string(egg) if egg else None, text)
 
     url = text
-    for vcs in _VCS_NAMES:
+    for vcs in VCS_NAMES:
         if url.lower().startswith(f"{vcs}:"):
             url = f"{vcs}+{url}"
             break
@@ -517,8 +495,8 @@ def _parse_editable(text: str) -> _Parsed:
 
 
 def _is_vcs(url: str) -> bool:
-    scheme = _url_scheme(url)
-    return "+" in scheme and scheme in _VCS_SCHEMES
+    """A VCS URL pip accepts for ``-e`` (a scheme of pip's own VCS backends)."""
+    return is_url(url) and DirectReference.parse(url).kind == "vcs"
 
 
 def _not_editable(text: str) -> str:
@@ -640,7 +618,7 @@ class RequirementFileParser:
         *,
         environ: Mapping[str, str] | None = None,
         relative_to: Path | None = None,
-        stdin: Any = None,
+        stdin: TextIO | None = None,
         fetch: Fetch | None = None,
     ) -> None:
         self._environ = os.environ if environ is None else environ

@@ -24,9 +24,9 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from os import PathLike
-from urllib.parse import urlsplit
 
 from lockcheck.errors import InputError, redact_url
+from lockcheck.references import is_url
 
 __all__ = [
     "EXCLUDED_OPTIONS",
@@ -152,26 +152,11 @@ _SHORT_OPTIONS = {
     "-q": "--quiet",
     "-r": "--rebuild",
 }
-# pip's vcs.is_url schemes: only values that are URLs get their credentials masked.
-_URL_SCHEMES = frozenset(
-    {"http", "https", "file", "ftp"}
-    | {f"{vcs}+{s}" for vcs in ("git", "hg", "svn", "bzr") for s in ("http", "https", "ssh")}
-    | {"git+file", "git+git", "git", "hg+file", "hg+static-http", "svn+svn", "svn", "bzr+ftp"}
-    | {"bzr+sftp", "bzr+lp", "bzr+file", "svn+file"}
-)
-
-
-def _is_url(value: str) -> bool:
-    try:
-        scheme = urlsplit(value).scheme
-    except ValueError:
-        return False
-    return bool(scheme) and scheme.lower() in _URL_SCHEMES
 
 
 def _format_value(option: str, value: object) -> str:
     text = str(value)
-    if _is_url(text):
+    if is_url(text):  # only values that are URLs get their credentials masked
         text = redact_url(text)
     if option == "--pip-args":
         # pip-tools uses repr() here: shlex.quote would make nested quoting unreadable.

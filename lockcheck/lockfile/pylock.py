@@ -21,6 +21,7 @@ import math
 import os
 import posixpath
 import re
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -40,11 +42,17 @@ from packaging.version import InvalidVersion, Version
 
 from lockcheck.cutoff import parse_timestamp
 from lockcheck.errors import InputError, first_line, redact_url
-from lockcheck.lockfile.reader import LockEntry, ParsedLock
+from lockcheck.lockfile.reader import LockEntry, ParsedLock, lock_source
 from lockcheck.models import DistFile, IndexOptions, LockedPackage, Resolution
+from lockcheck.references import DirectReference
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 if TYPE_CHECKING:
-    from packaging.pylock import Package, Pylock
+    from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
 __all__ = [
     "LOCK_VERSION",
@@ -60,9 +68,7 @@ __all__ = [
 #: The only ``lock-version`` PEP 751 defines.
 LOCK_VERSION = "1.0"
 
-_VCS_SCHEMES = ("git", "hg", "svn", "bzr")
 _COMMIT_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-_ARCHIVE_SUFFIXES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".tar")
 _BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 _PACKAGES_HEADER_RE = re.compile(r"^\s*\[\[\s*packages\s*\]\]\s*(?:#.*)?$")
 _TABLE_HEADER_RE = re.compile(r"^\s*\[")
@@ -139,6 +145,11 @@ class PylockSettings:
 # --------------------------------------------------------------------------------------
 # TOML writing (only what a pylock.toml needs)
 # --------------------------------------------------------------------------------------
+# Written by hand on purpose (issue 14, measured on examples/library/pylock.toml, 15
+# packages, 138 kB): tomli-w cannot write the inline layout of PEP 751's examples and uv
+# (``wheels = [ { ... }, ]``, literal strings for markers, ``...Z`` times), so every lock
+# written so far would read as drift; tomlkit can come close (not byte for byte: it writes
+# ``{name = ...}``) at 172 ms a render against 37 ms here, plus 20 ms of import.
 
 
 def _toml_key(key: str) -> str:
@@ -257,55 +268,24 @@ def _strip_userinfo(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def _split_fragment(link: str) -> tuple[str, dict[str, str]]:
-    base, _, fragment = link.partition("#")
-    return base, dict(urllib.parse.parse_qsl(fragment)) if fragment else {}
-
-
-def _is_url(link: str) -> bool:
-    return "://" in link or link.lower().startswith("file:")
-
-
 def _local_path(link: str, output_dir: Path) -> Path:
     """Absolute path of a local link (``file:`` URL, absolute or relative path)."""
-    from lockcheck.index.urls import url_to_path
-
-    if link.lower().startswith("file:"):
-        path = url_to_path(link)
-    else:
-        path = Path(os.path.expanduser(link))
-    if not path.is_absolute():
-        path = output_dir / path
-    return Path(os.path.abspath(path))
+    return DirectReference.parse(link).local_path(output_dir)
 
 
 def _written_path(link: str, output_dir: Path) -> str:
     """The ``path`` value for a local link: relative links stay as given (normalised, POSIX
     separators); absolute ones inside *output_dir* become relative to it."""
-    if not _is_url(link) and not os.path.isabs(link) and not link.startswith("~"):
+    reference = DirectReference.parse(link)
+    if not reference.is_url and not os.path.isabs(link) and not link.startswith("~"):
         return posixpath.normpath(link.replace(os.sep, "/"))
-    target = _local_path(link, output_dir)
+    target = reference.local_path(output_dir)
     base = Path(os.path.abspath(output_dir))
     try:
         relative = target.relative_to(base)
     except ValueError:
         return target.as_posix()
     return relative.as_posix() if relative.parts else "."
-
-
-def _is_vcs(link: str) -> bool:
-    scheme = link.split("://", 1)[0].lower() if "://" in link else ""
-    return "+" in scheme and scheme.split("+", 1)[0] in _VCS_SCHEMES
-
-
-def _looks_like_archive(link: str) -> bool:
-    path = urllib.parse.urlsplit(link).path if _is_url(link) else link
-    return path.lower().endswith(_ARCHIVE_SUFFIXES)
-
-
-def _filename_of(location: str) -> str:
-    path = urllib.parse.urlsplit(location).path if "://" in location else location
-    return urllib.parse.unquote(path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
 
 
 # --------------------------------------------------------------------------------------
@@ -391,13 +371,8 @@ def _vcs_table(package: LockedPackage, settings: PylockSettings) -> dict[str, ob
             "to pylock.toml",
             hint="clone it and use -e ./path, or drop -e to lock the commit",
         )
-    vcs_type, _, rest = link.partition("+")
-    base, params = _split_fragment(rest)
-    parts = urllib.parse.urlsplit(base)
-    path, ref = parts.path, None
-    if "@" in path:
-        path, _, ref = path.rpartition("@")
-    url = urllib.parse.urlunsplit(parts._replace(path=path))
+    reference = DirectReference.parse(link)
+    url, ref = reference.repository
     commit = settings.vcs_commits.get(link)
     if commit is None and ref and _COMMIT_RE.match(ref.lower()):
         commit = ref.lower()
@@ -407,20 +382,20 @@ def _vcs_table(package: LockedPackage, settings: PylockSettings) -> dict[str, ob
             "(PEP 751) requires the commit id of a VCS reference",
             hint="pin the full commit hash in the link (@<sha>)",
         )
-    table: dict[str, object] = {"type": vcs_type.lower(), "url": _strip_userinfo(url)}
+    table: dict[str, object] = {"type": reference.vcs, "url": _strip_userinfo(url)}
     if ref:
         table["requested-revision"] = ref
     table["commit-id"] = commit
-    if params.get("subdirectory"):
-        table["subdirectory"] = params["subdirectory"]
+    if reference.subdirectory:
+        table["subdirectory"] = reference.subdirectory
     return table
 
 
 def _archive_table(package: LockedPackage, settings: PylockSettings) -> dict[str, object]:
-    link = package.link or ""
-    base, params = _split_fragment(link)
+    reference = DirectReference.parse(package.link or "")
+    base, params = reference.location, reference.params
     table: dict[str, object] = {}
-    if base.lower().startswith(("http://", "https://")):
+    if reference.is_remote:
         table["url"] = _strip_userinfo(base)
     else:
         table["path"] = _written_path(base, settings.output_dir)
@@ -450,17 +425,15 @@ def _archive_table(package: LockedPackage, settings: PylockSettings) -> dict[str
 def _source(package: LockedPackage, settings: PylockSettings) -> tuple[str, dict[str, object]]:
     """(``vcs`` | ``directory`` | ``archive``, its table) of a direct reference."""
     link = package.link or ""
-    if _is_vcs(link):
+    reference = DirectReference.parse(link)
+    if reference.kind == "vcs":
         return "vcs", _vcs_table(package, settings)
-    remote = link.lower().startswith(("http://", "https://"))
-    if remote:
+    if reference.is_remote:
         if package.editable:
             raise InputError(f"{package.name}: an editable must be a local directory: {link}")
         return "archive", _archive_table(package, settings)
-    base, params = _split_fragment(link)
-    local = _local_path(base, settings.output_dir)
-    is_dir = local.is_dir() if local.exists() else not _looks_like_archive(base)
-    if package.editable or is_dir:
+    base, params = reference.location, reference.params
+    if package.editable or reference.is_dir(settings.output_dir):
         table: dict[str, object] = {
             "path": _written_path(base, settings.output_dir),
             "editable": package.editable,
@@ -606,6 +579,8 @@ class ParsedPylock(ParsedLock):
 
 def is_pylock_path(path: str | os.PathLike[str]) -> bool:
     """``pylock.toml`` or ``pylock.<name>.toml`` (PEP 751 file names)."""
+    # packaging.pylock here and in _validate: 16 ms of import that a requirements.txt,
+    # the common lock, never needs.
     from packaging.pylock import is_valid_pylock_path
 
     return is_valid_pylock_path(Path(path))
@@ -647,11 +622,6 @@ def _package_lines_of(text: str, count: int) -> list[tuple[int, int]] | None:
 
 def _parse_toml(text: str, where: str | Path) -> dict[str, Any]:
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
-    try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(
@@ -685,18 +655,16 @@ def _hash_strings(hashes: Mapping[str, str]) -> list[str]:
 
 def _read_file(
     entry: Package,
-    dist: Any,
+    dist: PackageWheel | PackageSdist,
     base_dir: Path,
     index: str,
 ) -> DistFile:
     """A DistFile from a ``wheels`` item or the ``sdist`` table."""
-    from packaging.tags import Tag
-
     filename = dist.filename
     if dist.url:
         url = dist.url
     else:
-        url = _local_path(dist.path, base_dir).as_uri()
+        url = _local_path(dist.path or "", base_dir).as_uri()  # validated: url or path
     tags: frozenset[Tag] = frozenset()
     is_wheel = filename.lower().endswith(".whl")
     if is_wheel:
@@ -750,8 +718,8 @@ def _read_package(entry: Package, base_dir: Path) -> LockedPackage:
         archive = entry.archive
         location = archive.url or _read_location(archive.path or "")
         files: tuple[DistFile, ...] = ()
-        filename = _filename_of(archive.url or archive.path or "")
-        parsed: tuple[Any, Version] | None = None
+        filename = DirectReference.parse(archive.url or archive.path or "").filename
+        parsed: tuple[frozenset[Tag], Version] | None = None
         try:
             if filename.lower().endswith(".whl"):
                 wheel = parse_wheel_filename(filename)
@@ -784,7 +752,8 @@ def _read_package(entry: Package, base_dir: Path) -> LockedPackage:
             files=files,
         )
     index = entry.index or ""
-    dists = [*(entry.wheels or ()), *([entry.sdist] if entry.sdist else [])]
+    dists: list[PackageWheel | PackageSdist] = [*(entry.wheels or ())]
+    dists += [entry.sdist] if entry.sdist else []
     files = tuple(
         sorted((_read_file(entry, d, base_dir, index) for d in dists), key=lambda f: f.filename)
     )
@@ -808,8 +777,6 @@ def read_pylock(
     :class:`InputError` (with file and, when known, line) for invalid TOML or a file that
     breaks PEP 751.
     """
-    from lockcheck.lockfile.reader import lock_source
-
     path, data, where = lock_source(source, name, "<pylock.toml>")
     try:
         text = data.decode("utf-8")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -30,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 from lockcheck.errors import InputError, first_line
 from lockcheck.lockfile.command import parse_compile_command
 from lockcheck.models import IndexOptions, LockedPackage, Resolution
+from lockcheck.references import DirectReference
 
 __all__ = ["LockEntry", "LockHeader", "ParsedLock", "read_lock"]
 
@@ -155,9 +156,7 @@ def _name_from_link(link: str) -> tuple[str | None, Version | None]:
     egg = _EGG_RE.search(link)
     if egg:
         return unquote(egg.group(1)).split("[")[0], None
-    path = urlsplit(link).path if "://" in link else link.split("#")[0]
-    base = unquote(path.rstrip("/").rsplit("/", 1)[-1])
-    base = base.split("@")[0]
+    base = DirectReference.parse(link).filename.split("@")[0]
     try:
         name, version, _, _ = parse_wheel_filename(base)
         return name, version
@@ -210,7 +209,7 @@ def _marker(text: str, ctx: _Context, line: int) -> Marker:
 
 
 def _looks_like_link(text: str) -> bool:
-    return "://" in text or text.startswith(("file:", ".", "/", "~")) or "/" in text
+    return DirectReference.parse(text).is_url or text.startswith((".", "/", "~")) or "/" in text
 
 
 def _parse_requirement(

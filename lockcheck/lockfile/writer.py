@@ -17,13 +17,13 @@ import secrets
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
 from lockcheck.errors import LockcheckError, redact_url
 from lockcheck.lockfile.settings import OutputSettings
 from lockcheck.models import LockedPackage, Resolution
+from lockcheck.references import DirectReference
 
 __all__ = [
     "MESSAGE_UNHASHED_PACKAGE",
@@ -65,30 +65,12 @@ _NEWLINES = {"lf": "\n", "crlf": "\r\n", "native": os.linesep}
 # --------------------------------------------------------------------------------------
 
 
-def _redact_link(link: str) -> str:
-    """Mask credentials in a link, keeping a bare SSH user (``git+ssh://git@host``).
-
-    A user name alone on an ssh URL is an account name, not a secret; masking it would make
-    the VCS requirement uninstallable.
-    """
-    try:
-        parts = urlsplit(link)
-    except ValueError:
-        return redact_url(link)
-    if parts.scheme.endswith("ssh") and parts.username and parts.password is None:
-        return link
-    return redact_url(link)
-
-
-def _is_url(link: str) -> bool:
-    return "://" in link or link.startswith("file:")
-
-
-def _direct_reference(name: str, extras: str, link: str) -> str:
+def _direct_reference(name: str, extras: str, reference: DirectReference) -> str:
     """``name[extras] @ url`` as pip-tools writes it: ``#egg=`` dropped, subdirectory and hash
     fragments kept (in that order).  A relative path (kept relative on purpose) cannot be a
     PEP 508 direct reference, so it is written bare, as pip-tools writes relative links."""
-    if not _is_url(link):
+    link = reference.redacted
+    if not reference.is_url:
         return link
     url, _, fragment = link.partition("#")
     subdirectory = None
@@ -102,8 +84,8 @@ def _direct_reference(name: str, extras: str, link: str) -> str:
     kept = [f"subdirectory={subdirectory}"] if subdirectory else []
     if digest:
         kept.append(digest)
-    reference = f"{name}{extras} @ {url}"
-    return f"{reference}#{'&'.join(kept)}" if kept else reference
+    written = f"{name}{extras} @ {url}"
+    return f"{written}#{'&'.join(kept)}" if kept else written
 
 
 # --------------------------------------------------------------------------------------
@@ -119,9 +101,9 @@ def _requirement_text(package: LockedPackage, settings: OutputSettings) -> str:
     if package.editable:
         if not package.link:
             raise ValueError(f"editable {package.name} has no link")
-        return f"-e {_redact_link(package.link)}"
+        return f"-e {DirectReference.parse(package.link).redacted}"
     if package.link:
-        return _direct_reference(package.name, extras, _redact_link(package.link))
+        return _direct_reference(package.name, extras, DirectReference.parse(package.link))
     if package.version is None:
         raise ValueError(f"{package.name} has neither a version nor a link")
     return f"{package.name}{extras}=={package.version}"

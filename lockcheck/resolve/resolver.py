@@ -17,7 +17,6 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -30,6 +29,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
 from lockcheck.inputs.reqfile import split_link_extras
 from lockcheck.models import DistFile, InputRequirement, LockedPackage, Resolution
+from lockcheck.references import DirectReference
 from lockcheck.resolve.candidates import FormatControl, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.resolve.explain import explain_impossible
@@ -497,7 +497,7 @@ def hashes_for(
     pip install a file nobody published under that version: then the whole set is written
     anew from the index.
     """
-    if cand.link is not None and _is_local_dir_or_vcs(cand.link):
+    if cand.link is not None and not DirectReference.parse(cand.link).hashable:
         return ()
     released = {f"sha256:{f.hashes.get('sha256') or index.sha256(f)}" for f in files}
     pin = request.existing_pins.get(cand.name)
@@ -508,19 +508,9 @@ def hashes_for(
     return tuple(sorted(released))
 
 
-def _is_local_dir_or_vcs(link: str) -> bool:
-    if "+" in link.split("://", 1)[0]:
-        return True
-    if link.startswith("file:"):
-        return Path(unquote(urlsplit(link).path)).is_dir()
-    if "://" in link:
-        return False
-    return bool(not link.endswith((".whl", ".tar.gz", ".zip")))
-
-
 def _link_for_output(link: str, request: ResolveRequest) -> str:
     """Relative local paths are rewritten relative to the output file's folder."""
-    if "://" in link or link.startswith("file:") or request.output_dir is None:
+    if DirectReference.parse(link).is_url or request.output_dir is None:
         return link
     target = (request.base_dir / link).resolve()
     rel = os.path.relpath(target, request.output_dir.resolve())

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from lockcheck import build as builds
+
 __all__ = ["build_editable"]
 
 
@@ -27,10 +29,8 @@ def build_editable(
 
     Raises :class:`~lockcheck.errors.BuildError` (backend without PEP 660 support included).
     """
-    import build
+    import build  # here: pypa build is only needed when an editable is (re)built
     import build.env
-
-    from lockcheck import build as builds
 
     source = Path(source)
     Path(out_dir).mkdir(parents=True, exist_ok=True)

@@ -9,24 +9,17 @@ what lets a sync skip an editable on every checkout instead of rebuilding it eac
 from __future__ import annotations
 
 import os
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lockcheck.errors import InputError
-from lockcheck.index.urls import (
-    is_remote,
-    location_to_url,
-    split_credentials,
-    strip_fragment,
-    url_to_path,
-)
+from lockcheck.index.urls import split_credentials, url_to_path
+from lockcheck.index.vcs import parse_git_link
+from lockcheck.references import DirectReference, url_scheme
 
 __all__ = ["LinkTarget", "direct_url_matches", "parse_link", "with_commit"]
-
-_VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 
 
 @dataclass(frozen=True)
@@ -74,26 +67,20 @@ class LinkTarget:
         return f"{prefix}{split_credentials(self.link)[0] if self.link else self.url}"
 
 
-def _fragment_params(fragment: str) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(fragment))
-
-
 def parse_link(
     link: str, *, base_dir: Path, editable: bool = False, hashes: tuple[str, ...] = ()
 ) -> LinkTarget:
     """Classify a lock's link (no I/O beyond checking whether a local path is a directory)."""
     lock_hashes = dict(h.split(":", 1) for h in hashes if ":" in h)
-    lowered = link.lower()
-    if lowered.startswith(_VCS_PREFIXES):
-        if not lowered.startswith("git+"):
+    reference = DirectReference.parse(link)
+    if reference.kind == "vcs":
+        if reference.vcs != "git":
             raise InputError(f"{link}: only git VCS references are supported")
         if editable:
             raise InputError(
                 f"-e {link}: editable VCS checkouts are not supported by sync",
                 hint="clone it and use -e ./path, or drop -e to install the commit",
             )
-        from lockcheck.index.vcs import parse_git_link
-
         parsed = parse_git_link(link)
         clean = split_credentials(parsed.url)[0]
         ref = parsed.ref
@@ -103,18 +90,14 @@ def parse_link(
         return LinkTarget(
             "vcs", clean, link=link, subdirectory=parsed.subdirectory, ref=ref, commit=commit
         )
-    base, fragment = strip_fragment(link)
-    params = _fragment_params(fragment)
-    subdirectory = params.get("subdirectory") or None
-    for algorithm in ("sha256", "sha384", "sha512", "md5"):
-        if params.get(algorithm):
-            lock_hashes.setdefault(algorithm, params[algorithm])
-    if is_remote(base):
+    base, subdirectory = reference.location, reference.subdirectory
+    for algorithm, digest in reference.hashes.items():
+        lock_hashes.setdefault(algorithm, digest)
+    if reference.is_remote:
         if editable:
             raise InputError(f"-e {link}: an editable requirement must be a local directory")
         return LinkTarget("archive", split_credentials(base)[0], link=link, hashes=lock_hashes)
-    path = url_to_path(location_to_url(base, base_dir))
-    path = Path(os.path.abspath(path))
+    path = reference.local_path(base_dir)
     tree = path / subdirectory if subdirectory else path
     if path.is_dir():
         return LinkTarget(
@@ -131,7 +114,7 @@ def parse_link(
 
 
 def _same_url(a: str, b: str) -> bool:
-    if a.lower().startswith("file:") and b.lower().startswith("file:"):
+    if url_scheme(a) == "file" and url_scheme(b) == "file":
         return os.path.realpath(url_to_path(a)) == os.path.realpath(url_to_path(b))
     return split_credentials(a)[0].rstrip("/") == split_credentials(b)[0].rstrip("/")
 

@@ -19,6 +19,7 @@ from packaging.utils import NormalizedName
 from lockcheck.errors import InputError
 from lockcheck.lockfile.reader import ParsedLock, read_lock
 from lockcheck.models import IndexOptions, LockedPackage
+from lockcheck.references import DirectReference
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.sync.links import LinkTarget, parse_link
 
@@ -115,16 +116,9 @@ def _check_lock_environment(lock: ParsedLock, env: TargetEnvironment) -> None:
 def _same_source(a: LockedPackage, b: LockedPackage, a_dir: Path, b_dir: Path) -> bool:
     if (a.link is None) != (b.link is None) or a.editable != b.editable:
         return False
-    if a.link is None:
+    if a.link is None or b.link is None:
         return a.version == b.version
-    from lockcheck.index.urls import location_to_url
-
-    def norm(link: str, base: Path) -> str:
-        if "://" in link or link.lower().startswith(("git+", "file:")):
-            return link.split("#", 1)[0].rstrip("/")
-        return location_to_url(link, base).rstrip("/")
-
-    return norm(a.link, a_dir) == norm(b.link, b_dir)
+    return DirectReference.parse(a.link).place(a_dir) == DirectReference.parse(b.link).place(b_dir)
 
 
 def _show(package: LockedPackage) -> str:
@@ -247,7 +241,7 @@ def require_hashes(wanted: Iterable[Wanted]) -> bool:
             continue
         link = package.link or ""
         if link and (
-            link.lower().startswith(("git+", "hg+", "svn+", "bzr+"))
+            DirectReference.parse(link).kind == "vcs"
             or _HASH_FRAGMENT.search(link)
             or _is_dir(item)
         ):
@@ -262,9 +256,5 @@ def require_hashes(wanted: Iterable[Wanted]) -> bool:
 
 
 def _is_dir(item: Wanted) -> bool:
-    from lockcheck.index.urls import location_to_url, strip_fragment, url_to_path
-
-    link = strip_fragment(item.package.link or "")[0]
-    if "://" in link and not link.lower().startswith("file:"):
-        return False
-    return url_to_path(location_to_url(link, item.base_dir)).is_dir()
+    reference = DirectReference.parse(item.package.link or "")
+    return reference.is_local and reference.local_path(item.base_dir).is_dir()
