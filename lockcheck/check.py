@@ -326,7 +326,7 @@ class LockReport:
 
 def _pins(text: str, name: str) -> dict[tuple[NormalizedName, str], Any]:
     """Entries by (name, marker): a universal lock may pin one name once per environment."""
-    from lockcheck.compile import read_any_lock
+    from lockcheck.lockfile.existing import read_any_lock
 
     lock = read_any_lock(text, Path(name))
     return {(e.package.name, str(e.package.marker or "")): e for e in lock.entries}
@@ -485,11 +485,11 @@ def names_an_index(settings: Any) -> bool:
     """Whether the project's own settings (command line, config file) name index options;
     pip's ambient settings (pip.conf, ``PIP_INDEX_URL``) are not in these fields."""
     return bool(
-        settings.index_url
-        or settings.extra_index_urls
-        or settings.find_links
-        or settings.trusted_hosts
-        or settings.no_index
+        settings.network.index_url
+        or settings.network.extra_index_urls
+        or settings.network.find_links
+        or settings.network.trusted_hosts
+        or settings.network.no_index
     )
 
 
@@ -538,8 +538,9 @@ def structural_drift(
     """Every rule that needs no network (*inputs*: the settings' ParsedInputs); *orphans*
     False when the inputs are a guess, so a pin another input needs is not called one;
     *index_options* False when nothing the project says names the lock's index."""
-    from lockcheck.compile import read_any_lock, target_python
+    from lockcheck.lockfile.existing import read_any_lock
     from lockcheck.resolve.environment import TargetEnvironment
+    from lockcheck.settings import target_python
 
     env = TargetEnvironment.for_python(target_python(settings, lock_text))
     output = settings.output_file
@@ -707,13 +708,16 @@ def check_lock(
     if not path.exists():
         report.reasons.append(LockMissing(name, None))
         return report
-    from lockcheck.compile import inputs_are_static, merge_index_options, read_settings_inputs
     from lockcheck.index.remotefiles import RemoteFileFetcher
+    from lockcheck.index.settings import merge_index_options
+    from lockcheck.inputs.selection import inputs_are_static, read_settings_inputs
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
     # Remote -r/-c files: fetched online, read from the last fetched copy offline.
     remote_index = merge_index_options(
-        replace(settings, offline=offline or settings.offline), IndexOptions(), environ
+        replace(settings.network, offline=offline or settings.network.offline),
+        IndexOptions(),
+        environ,
     )
     text = path.read_bytes().decode("utf-8", errors="replace")
     guessed = ", ".join(p.as_posix() for p in settings.src_files)
@@ -775,7 +779,8 @@ def check_lock(
         report.note = "; ".join(["yanked pins were not checked (offline)", *unchecked])
         return report
     try:
-        result = compile_lock(replace(settings, offline=False, dry_run=True))
+        online = replace(settings.network, offline=False)
+        result = compile_lock(replace(settings, network=online, dry_run=True))
     except LockcheckError as exc:
         if not report.reasons:
             raise
@@ -814,7 +819,7 @@ def _yanked_pins(
 ) -> list[Drift]:
     """Pins of *text* whose release is yanked now, unless *allowed*.  The compile's
     resolution knows the files of every pin it kept; a pin it would change is looked up."""
-    from lockcheck.compile import read_any_lock
+    from lockcheck.lockfile.existing import read_any_lock
     from lockcheck.yanked import yanked_release
 
     allowed = frozenset(canonicalize_name(n) for n in allowed)
@@ -861,11 +866,11 @@ def _plain_finder(settings: Any, inputs: Any) -> Any:
     """A finder on the lock's indexes without a cut-off: a yank is a yank at any age."""
     import os
 
-    from lockcheck.compile import merge_index_options
     from lockcheck.index.finder import PackageFinder
+    from lockcheck.index.settings import merge_index_options
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
-    return PackageFinder(merge_index_options(settings, inputs.options, environ))
+    return PackageFinder(merge_index_options(settings.network, inputs.options, environ))
 
 
 _PIN_REASONS = (OrphanPin, MissingPin, UnsatisfiedPin, MissingHashes, StaleVia)
@@ -894,7 +899,7 @@ _PIN_TEXT_PARTS = (
 
 def _text_changes(old: str, new: str, lock: str) -> list[Drift]:
     """What differs when no pin does: annotations, hashes, order, the unsafe section."""
-    from lockcheck.compile import read_any_lock
+    from lockcheck.lockfile.existing import read_any_lock
 
     before, after = read_any_lock(old, Path(lock)), read_any_lock(new, Path(lock))
     old_pins = {e.package.name: e for e in before.entries}
@@ -974,7 +979,7 @@ def _foreign(text: str, name: str, hashed: Iterator[tuple[Any, set[str]]]) -> li
 def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any, set[str]]]:
     """(entry, the release's ``sha256:<hex>`` digests) per hashed pin whose version the
     resolution kept (a changed pin is reported as such)."""
-    from lockcheck.compile import read_any_lock
+    from lockcheck.lockfile.existing import read_any_lock
 
     for entry in read_any_lock(text, Path(name)).entries:
         pkg = entry.package
@@ -989,7 +994,7 @@ def _hashed_entries(text: str, name: str, resolution: Any) -> Iterator[tuple[Any
 
 def _index_lines_as_written(text: str, path: Path) -> str:
     """The note's clause for index lines left uncompared (credentials masked), or ""."""
-    from lockcheck.compile import read_any_lock
+    from lockcheck.lockfile.existing import read_any_lock
 
     lines = [
         f"{option} {redact_url(value)}".strip()
@@ -1002,8 +1007,9 @@ def _index_lines_as_written(text: str, path: Path) -> str:
 def _foreign_hashes_on_index(text: str, path: Path, name: str, settings: Any) -> list[ForeignHash]:
     """Foreign hashes of a lock that is not resolved again: each hashed pin's release is
     looked up on the index the lock itself names (where ``sync`` will fetch it)."""
-    from lockcheck.compile import merge_index_options, read_any_lock
     from lockcheck.index.finder import PackageFinder
+    from lockcheck.index.settings import merge_index_options
+    from lockcheck.lockfile.existing import read_any_lock
     from lockcheck.models import IndexOptions
 
     lock = read_any_lock(text, path)
@@ -1012,7 +1018,7 @@ def _foreign_hashes_on_index(text: str, path: Path, name: str, settings: Any) ->
         return []
     environ = dict(os.environ if settings.environ is None else settings.environ)
     file_opts = getattr(lock, "options", None) or IndexOptions()
-    index = merge_index_options(settings, file_opts, environ)
+    index = merge_index_options(settings.network, file_opts, environ)
     with PackageFinder(index, environ=environ) as finder:
         finder.prefetch_pages(e.package.name for e in hashed)
 

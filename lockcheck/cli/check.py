@@ -7,7 +7,6 @@ one answers from the stamp (here, or before click loads: see :mod:`lockcheck._en
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,36 +14,18 @@ import click
 
 from lockcheck import stamps
 from lockcheck.cli.exits import fail
-from lockcheck.cli.options import index_url_options
+from lockcheck.cli.options import Overrides, run_switches, settings_options
 from lockcheck.cli.stamping import index_answer_expiry, steering_files, write_argv_stamp
 from lockcheck.ui import use_colour
 
 if TYPE_CHECKING:
     from lockcheck.check import LockReport
-    from lockcheck.compile import CompileSettings
     from lockcheck.config import LockTarget, ProjectConfig
+    from lockcheck.settings import CompileSettings
 
 __all__ = ["check_command"]
 
 _EXIT_CODES = {"clean": 0, "drift": 1, "error": 2}
-
-
-@dataclass(frozen=True)
-class _Overrides:
-    """What check's own command line changes in every lock's settings."""
-
-    python_version: str | None = None
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-
-    def apply(self, settings: CompileSettings) -> CompileSettings:
-        if self.python_version:
-            settings = replace(settings, python_version=self.python_version)
-        if self.index_url:
-            settings = replace(settings, index_url=self.index_url)
-        if self.extra_index_urls:
-            settings = replace(settings, extra_index_urls=self.extra_index_urls)
-        return settings
 
 
 @click.command("check")
@@ -64,14 +45,8 @@ class _Overrides:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
 )
 @click.option("--no-config", is_flag=True, help="Read no configuration file.")
-@index_url_options
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("-v", "--verbose", count=True)
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Force colours on or off (default: on a terminal, unless NO_COLOR is set).",
-)
+@settings_options("check")
+@run_switches
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -102,7 +77,7 @@ def check_command(
         raise
     except Exception as exc:
         ctx.exit(fail(exc, verbose > 0))
-    overrides = _Overrides(python_version, index_url, extra_index_urls)
+    overrides = Overrides(python_version, index_url, extra_index_urls)
     reports = [_check_one(t, config, overrides, offline) for t in targets]
     worst = max((_EXIT_CODES[r.status] for r in reports), default=0)
     output = _render(reports, worst, output_format)
@@ -134,7 +109,7 @@ def _targets(
 
 
 def _check_one(
-    target: LockTarget, config: ProjectConfig, overrides: _Overrides, offline: bool
+    target: LockTarget, config: ProjectConfig, overrides: Overrides, offline: bool
 ) -> LockReport:
     """One lock's report; an error becomes that lock's report, the others still run."""
     from lockcheck.check import LockReport, check_lock
@@ -210,10 +185,10 @@ def _colour_line(line: str) -> str:
 
 
 def _fix_command(settings: CompileSettings, root: Path) -> str:
-    from lockcheck.compile import _header_command
+    from lockcheck.lockfile.command import header_command
 
     assert settings.output_file is not None  # a check target always names its lock
     output = (
         settings.output_file if settings.output_file.is_absolute() else root / settings.output_file
     )
-    return _header_command(settings, settings.src_files, output, root)
+    return header_command(settings, settings.src_files, output, root)

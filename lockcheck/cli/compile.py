@@ -16,13 +16,14 @@ import click
 from lockcheck import stamps
 from lockcheck.cli.exits import fail
 from lockcheck.cli.messages import shown, warn_dropped_hashes, warn_once
-from lockcheck.cli.options import index_options
+from lockcheck.cli.options import run_switches, settings_options
 from lockcheck.cli.stamping import steering_files
 from lockcheck.ui import exit_interrupted, status
 
 if TYPE_CHECKING:
-    from lockcheck.compile import CompileResult, CompileSettings
+    from lockcheck.compile import CompileResult
     from lockcheck.config import LockTarget, ProjectConfig
+    from lockcheck.settings import CompileSettings
 
 __all__ = ["compile_command", "run_compile"]
 
@@ -31,162 +32,8 @@ __all__ = ["compile_command", "run_compile"]
 @click.argument(
     "src_files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
 )
-@click.option(
-    "-o",
-    "--output-file",
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Lock file to write ('-' for standard output).",
-)
-@click.option(
-    "--python-version",
-    metavar="X.Y",
-    help="Target Python for markers, Requires-Python and the header.",
-)
-@click.option(
-    "--python-platform",
-    metavar="PLATFORM",
-    help="Target platform: linux, macos, windows (or linux-aarch64, macos-x86_64, ...).",
-)
-@click.option("--universal", is_flag=True, help="One lock for every platform and Python version.")
-@click.option(
-    "--environment",
-    "environments",
-    multiple=True,
-    metavar="MARKER",
-    help="Universal lock limited to environments matching this PEP 508 marker (repeatable).",
-)
-@click.option(
-    "--format",
-    "lock_format",
-    type=click.Choice(["requirements", "pylock", "requirements.txt", "pylock.toml"]),
-    default=None,
-    help="Lock format (default: from the output name; pylock.toml is PEP 751). uv's "
-    "requirements.txt and pylock.toml are the same.",
-)
-@click.option("--extra", "extras", multiple=True, help="Optional dependencies to include.")
-@click.option("--all-extras", is_flag=True, help="Include every optional dependency.")
-@click.option("--group", "groups", multiple=True, help="PEP 735 dependency group to include.")
-@click.option(
-    "--build-deps-for",
-    "build_deps_for",
-    multiple=True,
-    type=click.Choice(["editable", "sdist", "wheel"]),  # builddeps.ALL_BUILD_TARGETS
-    help="Also lock what building this target of the project needs, with [build-system] "
-    "requires (repeatable).",
-)
-@click.option(
-    "--all-build-deps",
-    is_flag=True,
-    help="Also lock what building the project needs, for every target (wheel, sdist, editable).",
-)
-@click.option(
-    "--only-build-deps",
-    is_flag=True,
-    help="Lock only the build dependencies, not the project's own requirements.",
-)
-@click.option(
-    "-c",
-    "--constraint",
-    "constraint_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Constraints file.",
-)
-@click.option("-U", "--upgrade", is_flag=True, help="Ignore existing pins; take newest versions.")
-@click.option(
-    "-P",
-    "--upgrade-package",
-    "upgrade_packages",
-    multiple=True,
-    metavar="NAME[SPEC]",
-    help="Upgrade one package (repeatable).",
-)
-@click.option("-p", "--pre", is_flag=True, help="Allow pre-releases.")
-@click.option("--generate-hashes", is_flag=True, help="Add --hash lines for every file.")
-@click.option(
-    "--reuse-hashes/--no-reuse-hashes",
-    default=True,
-    help="Keep hashes of unchanged pins from the existing lock.",
-)
-@click.option(
-    "--allow-unsafe/--no-allow-unsafe",
-    default=False,
-    help="Pin setuptools, pip and distribute too.",
-)
-@click.option(
-    "--unsafe-package",
-    "unsafe_packages",
-    multiple=True,
-    help="Treat this package as unsafe (repeatable).",
-)
-@click.option(
-    "--strip-extras/--no-strip-extras",
-    default=True,
-    help="Write pins without extras (default), so the lock works as constraints.",
-)
-@click.option("--annotate/--no-annotate", default=True, help="Write '# via' annotations.")
-@click.option("--annotation-style", type=click.Choice(["split", "line"]), default="split")
-@click.option("--header/--no-header", default=True, help="Write the header comment.")
-@click.option(
-    "--header-style",
-    type=click.Choice(["lockcheck", "pip-compile"]),
-    default=None,
-    help="Header lines as lockcheck writes them, or as pip-compile does (for update bots that "
-    "re-run the header's command). Default: the existing lock's style, else lockcheck's.",
-)
-@click.option("--emit-options/--no-emit-options", default=True)
-@click.option("--emit-index-url/--no-emit-index-url", default=True)
-@click.option("--emit-trusted-host/--no-emit-trusted-host", default=True)
-@click.option("--emit-find-links/--no-emit-find-links", default=True)
-@click.option(
-    "--newline",
-    type=click.Choice(["LF", "CRLF", "native", "preserve"], case_sensitive=False),
-    default="preserve",
-)
-@index_options
-@click.option("--only-binary", "only_binary", multiple=True)
-@click.option("--no-binary", "no_binary", multiple=True)
-@click.option(
-    "--exclude-newer",
-    "--uploaded-prior-to",
-    "exclude_newer",
-    metavar="WHEN",
-    help="Only files uploaded before WHEN: an RFC 3339 timestamp, a date (midnight UTC) or a "
-    "duration counted back from now (P7D, PT12H).",
-)
-@click.option(
-    "--exclude-newer-package",
-    "exclude_newer_package",
-    multiple=True,
-    metavar="NAME=WHEN",
-    help="Another cut-off for one package (WHEN 'false': none) (repeatable).",
-)
-@click.option(
-    "--pip-args",
-    metavar="ARGS",
-    help="pip-compile's: the pip options among ARGS that lockcheck has (index, TLS, "
-    "--only-binary, --no-binary, --pre, --no-build-isolation, --timeout, --retries).",
-)
-@click.option(
-    "--resolver",
-    metavar="backtracking",
-    help="pip-compile's: only 'backtracking', which is what lockcheck's resolver does.",
-)
-@click.option(
-    "--max-rounds",
-    type=int,
-    help="pip-compile's: raises the resolver's bound of 5000 rounds (never lowers it).",
-)
-@click.option("--refresh", is_flag=True, help="Revalidate every cached index page.")
-@click.option("-r", "--rebuild", is_flag=True, help="pip-compile's name for --refresh.")
-@click.option("-n", "--dry-run", is_flag=True, help="Print the lock instead of writing it.")
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("-v", "--verbose", count=True)
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Force colours on or off (default: on a terminal, unless NO_COLOR is set).",
-)
+@settings_options("compile")
+@run_switches
 @click.option(
     "--changed",
     is_flag=True,
@@ -273,18 +120,18 @@ def _compile_plan(
     explicit: dict[str, Any], changed: bool, config_file: Path | None, no_config: bool = False
 ) -> list[CompileSettings]:
     """The CompileSettings to run, from the command line, the config and the project."""
-    from lockcheck.compile import CompileSettings
     from lockcheck.config import load_config
     from lockcheck.options import normalised_changes
+    from lockcheck.settings import CompileSettings, with_changes
 
     config = load_config(Path.cwd(), config_file=config_file, no_config=no_config)
     src_files = tuple(explicit.pop("src_files", ()))
     overrides = normalised_changes(explicit)
     if changed:
         chosen = _changed_targets(config, src_files)
-        return [replace(t.settings, **overrides) for t in chosen]
+        return [with_changes(t.settings, overrides) for t in chosen]
     if not src_files and config.configured and "output_file" not in overrides:
-        return [replace(t.settings, **overrides) for t in config.targets]
+        return [with_changes(t.settings, overrides) for t in config.targets]
     base = dict(config.options)
     if config.configured:
         base = {
@@ -292,7 +139,7 @@ def _compile_plan(
             for k, v in base.items()
             if k not in ("src_files", "output_file", "constraint_files")
         }
-    return [replace(CompileSettings(), src_files=src_files, **{**base, **overrides})]
+    return [with_changes(CompileSettings(src_files=src_files), {**base, **overrides})]
 
 
 def _changed_targets(config: ProjectConfig, src_files: tuple[Path, ...]) -> list[LockTarget]:
@@ -375,7 +222,7 @@ def run_compile(
 
 
 def _record_run(record: _Record, settings: CompileSettings, result: CompileResult) -> None:
-    from lockcheck.compile import inputs_are_static
+    from lockcheck.inputs.selection import inputs_are_static
 
     assert result.output_file is not None
     cwd = settings.cwd or Path.cwd()
@@ -401,10 +248,11 @@ def _compile_for(
         ) as progress:
             return compile_lock(settings, progress=progress)
     except IndexUnreachable as unreachable:
-        if not hook or settings.offline:
+        if not hook or settings.network.offline:
             raise
+        offline = replace(settings.network, offline=True)
         try:
-            result = compile_lock(replace(settings, offline=True))
+            result = compile_lock(replace(settings, network=offline))
         except IndexUnavailable as missing:
             raise IndexUnavailable(
                 f"this hook needs the network: {unreachable.message}, and the cache does not "

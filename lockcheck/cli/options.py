@@ -1,41 +1,124 @@
-"""Click options shared by several commands (index, TLS, cache, network)."""
+"""Click options generated from the option table (:data:`lockcheck.options.TABLE`), and the
+run switches every command shares."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-__all__ = ["index_options", "index_url_options"]
+from lockcheck.options import DEFAULTS, TABLE, Option
+
+if TYPE_CHECKING:
+    from lockcheck.settings import CompileSettings
+
+__all__ = ["Overrides", "given_options", "run_switches", "settings_options"]
+
+S = TypeVar("S")
 
 F = TypeVar("F", bound=Callable[..., object])
-
-_INDEX_OPTIONS = (
-    click.option("-i", "--index-url", help="Base URL of the package index."),
-    click.option("--extra-index-url", "extra_index_urls", multiple=True),
-    click.option("--no-index", is_flag=True, help="Ignore package indexes (find-links only)."),
-    click.option("-f", "--find-links", "find_links", multiple=True),
-    click.option("--trusted-host", "trusted_hosts", multiple=True),
-    click.option("--cert", help="CA bundle to verify TLS with."),
-    click.option("--client-cert", help="Client certificate (PEM)."),
-    click.option("--build-isolation/--no-build-isolation", default=True),
-    click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path)),
-    click.option("--offline", is_flag=True, help="Use only the cache; no network."),
-)
+Decorator = Callable[[F], F]
 
 
-def index_options(command: F) -> F:
-    """Add the package-index options every networked command takes, in one place."""
-    for option in reversed(_INDEX_OPTIONS):
+def _click_option(option: Option, command_name: str) -> Callable[[F], F]:
+    """The click option for one row of the table."""
+    dest = option.dest or option.field
+    flags = [f for f in option.flags if not f.startswith("--")]
+    longs = [option.long, *(f for f in option.flags if f.startswith("--"))]
+    kwargs: dict[str, Any] = {"help": option.help_for(command_name)}
+    if option.metavar:
+        kwargs["metavar"] = option.metavar
+    if option.kind == "flag":
+        decls = [*flags, *longs, dest]
+        kwargs["is_flag"] = True
+    elif option.kind == "negatable":
+        decls = [*flags, f"{option.long}/--no-{option.long[2:]}", dest]
+        kwargs["default"] = DEFAULTS[option.field]
+    else:
+        decls = [*flags, *longs, dest]
+        if option.kind in ("multi", "multipath"):
+            kwargs["multiple"] = True
+        if option.kind in ("path", "multipath"):
+            kwargs["type"] = _path_type(option)
+        elif option.kind == "int":
+            kwargs["type"] = int
+        elif option.click_choices:
+            kwargs["type"] = click.Choice(
+                list(option.click_choices), case_sensitive=not option.any_case
+            )
+            # Shown in --help; what the command line left at it is still "not given".
+            kwargs["default"] = DEFAULTS.get(option.field)
+    return click.option(*decls, **kwargs)
+
+
+def _path_type(option: Option) -> click.Path:
+    if option.field == "output_file":
+        return click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+    if option.field == "cache_dir":
+        return click.Path(file_okay=False, path_type=Path)
+    return click.Path(dir_okay=False, path_type=Path)
+
+
+def _apply(options: Sequence[Callable[[F], F]], command: F) -> F:
+    for option in reversed(options):
         command = option(command)
     return command
 
 
-def index_url_options(command: F) -> F:
-    """Only ``--index-url`` and ``--extra-index-url`` (check: which index to resolve against,
-    and where the credentials a lock masks come from)."""
-    for option in reversed(_INDEX_OPTIONS[:2]):
-        command = option(command)
-    return command
+def settings_options(command_name: str) -> Decorator[Any]:
+    """Every settings option *command_name* takes, in the table's order."""
+    options = [_click_option(o, command_name) for o in TABLE if command_name in o.commands]
+
+    def decorate(command: F) -> F:
+        return _apply(options, command)
+
+    return decorate
+
+
+def run_switches(command: F) -> F:
+    """``-q``, ``-v`` and ``--color/--no-color``: how a run talks, not what it does."""
+    return _apply(
+        [
+            click.option("-q", "--quiet", is_flag=True),
+            click.option("-v", "--verbose", count=True),
+            click.option(
+                "--color/--no-color",
+                default=None,
+                help="Force colours on or off (default: on a terminal, unless NO_COLOR is set).",
+            ),
+        ],
+        command,
+    )
+
+
+def given_options(ctx: click.Context, params: Mapping[str, object], base: S) -> S:
+    """*base* (settings from the config) with what the command line gave among *params*
+    (those it left at their defaults keep *base*'s value)."""
+    given = {
+        name: value
+        for name, value in params.items()
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    }
+    return replace(base, **given) if given else base  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What ``check``'s and ``upgrade``'s own command lines change in every lock's settings
+    (the rest comes from the config or the lock's header)."""
+
+    python_version: str | None = None
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+
+    def apply(self, settings: CompileSettings) -> CompileSettings:
+        network = settings.network
+        if self.index_url:
+            network = replace(network, index_url=self.index_url)
+        if self.extra_index_urls:
+            network = replace(network, extra_index_urls=self.extra_index_urls)
+        python_version = self.python_version or settings.python_version
+        return replace(settings, python_version=python_version, network=network)

@@ -16,7 +16,7 @@ import click
 
 from lockcheck.cli.exits import fail
 from lockcheck.cli.messages import warn
-from lockcheck.cli.options import index_options
+from lockcheck.cli.options import given_options, run_switches, settings_options
 from lockcheck.cli.stamping import write_argv_stamp
 from lockcheck.errors import InputError
 from lockcheck.ui import exit_interrupted, status
@@ -50,16 +50,9 @@ __all__ = ["sync_command"]
     default=False,
     help="Byte-compile installed modules with the target interpreter.",
 )
-@index_options
-@click.option("--pip-args", metavar="ARGS", help="pip-sync's: the index and TLS options in ARGS.")
+@settings_options("sync")
 @click.option("--no-config", is_flag=True, help="Read no configuration file.")
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("-v", "--verbose", count=True)
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Force colours on or off (default: on a terminal, unless NO_COLOR is set).",
-)
+@run_switches
 @click.pass_context
 def sync_command(
     ctx: click.Context,
@@ -69,21 +62,11 @@ def sync_command(
     ask: bool,
     force: bool,
     compile_bytecode: bool,
-    index_url: str | None,
-    extra_index_urls: tuple[str, ...],
-    no_index: bool,
-    find_links: tuple[str, ...],
-    trusted_hosts: tuple[str, ...],
-    cert: str | None,
-    client_cert: str | None,
-    build_isolation: bool,
-    cache_dir: Path | None,
-    offline: bool,
-    pip_args: str | None,
     no_config: bool,
     quiet: bool,
     verbose: int,
     color: bool | None,
+    **network_params: object,
 ) -> None:
     """Make a virtualenv hold exactly what LOCKS pin (default: requirements.txt).
 
@@ -97,31 +80,16 @@ def sync_command(
     from lockcheck.sync.engine import SyncOptions
     from lockcheck.sync.target import resolve_target
 
-    given = {
-        "index_url": index_url,
-        "extra_index_urls": extra_index_urls,
-        "no_index": no_index,
-        "find_links": find_links,
-        "trusted_hosts": trusted_hosts,
-        "cert": cert,
-        "client_cert": client_cert,
-        "build_isolation": build_isolation,
-        "pip_args": pip_args,
-    }
     try:
         defaults = sync_defaults(Path.cwd(), no_config=no_config)
         # The command line wins over the configuration, option by option.
-        for name, value in defaults.options.items():
-            if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
-                given[name] = value
+        network = given_options(ctx, network_params, defaults.network)
         options = SyncOptions(
             dry_run=dry_run,
             use_stamp=not force,
             compile_bytecode=compile_bytecode,
-            cache_dir=cache_dir,
-            offline=offline,
+            network=network,
             warn=warn,
-            **given,
         )
         lock_paths = list(locks) or list(defaults.locks) or [_default_lock()]
         if python is None and defaults.python is not None:

@@ -7,20 +7,19 @@ configured order, so a lock layered on another (``-c requirements.txt``) sees it
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from lockcheck.cli.exits import fail
 from lockcheck.cli.messages import shown, warn_dropped_hashes, warn_once
-from lockcheck.cli.options import index_url_options
+from lockcheck.cli.options import Overrides, settings_options
 from lockcheck.ui import exit_interrupted, status
 
 if TYPE_CHECKING:
-    from lockcheck.compile import CompileSettings
     from lockcheck.config import LockTarget
+    from lockcheck.settings import CompileSettings
     from lockcheck.upgrade import LockUpgrade
 
 __all__ = ["upgrade_command"]
@@ -52,7 +51,7 @@ __all__ = ["upgrade_command"]
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Configuration file (default: .lockcheck.toml or pyproject.toml, found upwards).",
 )
-@index_url_options
+@settings_options("upgrade")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
 @click.pass_context
@@ -75,11 +74,7 @@ def upgrade_command(
     """
     try:
         targets = _targets(locks, config_file)
-        overrides: dict[str, Any] = {}
-        if index_url:
-            overrides["index_url"] = index_url
-        if extra_index_urls:
-            overrides["extra_index_urls"] = extra_index_urls
+        overrides = Overrides(index_url=index_url, extra_index_urls=extra_index_urls)
         results = _upgrade_all(targets, packages, overrides, dry_run, quiet, verbose)
     except KeyboardInterrupt:
         exit_interrupted("lockcheck: interrupted; every lock not yet reported is untouched")
@@ -109,7 +104,7 @@ def _targets(locks: tuple[Path, ...], config_file: Path | None) -> list[LockTarg
 def _upgrade_all(
     targets: list[LockTarget],
     packages: tuple[str, ...],
-    overrides: dict[str, Any],
+    overrides: Overrides,
     dry_run: bool,
     quiet: bool,
     verbose: int,
@@ -137,7 +132,7 @@ def _upgrade_all(
 
     results = []
     for target in targets:
-        settings = replace(upgrade_settings(target.settings, packages), **overrides)
+        settings = overrides.apply(upgrade_settings(target.settings, packages))
         with status(f"Upgrading {target.name}", quiet=quiet, verbose=verbose) as progress:
             result = compile_lock(settings, progress=progress)
         warn_dropped_hashes(result)

@@ -21,12 +21,19 @@ The options mapping, long option name -> value (only options that differ from de
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lockcheck.errors import InputError, redact_url
+from lockcheck.options import command_options
+
+if TYPE_CHECKING:
+    from lockcheck.settings import CompileSettings
 
 __all__ = [
     "EXCLUDED_OPTIONS",
@@ -36,6 +43,7 @@ __all__ = [
     "POSITIVE_ONLY_FLAGS",
     "VALUE_OPTIONS",
     "format_compile_command",
+    "header_command",
     "parse_compile_command",
     "pip_compile_options",
 ]
@@ -339,3 +347,30 @@ def parse_compile_command(header_line: str) -> tuple[dict[str, object], list[str
         else:
             options[name] = True
     return options, sources
+
+
+def header_command(
+    settings: CompileSettings,
+    src_files: Sequence[Path],
+    output: Path | None,
+    cwd: Path,
+    *,
+    style: str = "lockcheck",
+) -> str:
+    """The command that writes *output* from *src_files* with *settings*, as the header (of
+    *style*: ``lockcheck`` or ``pip-compile``) and check's fix line show it."""
+    options = command_options(settings)
+    program = "lockcheck compile"
+    if style == "pip-compile":
+        options = pip_compile_options(options, strip_extras=settings.strip_extras)
+        program = "pip-compile"
+    if output is not None:
+        try:
+            shown = os.path.relpath(output, cwd)
+        except ValueError:  # pragma: no cover - other drive on Windows
+            shown = str(output)
+        options["--output-file"] = shown.replace(os.sep, "/")
+    else:
+        options["--output-file"] = "-"
+    sources = [str(s).replace(os.sep, "/") for s in src_files]
+    return format_compile_command(options, sources, program=program)
