@@ -7,6 +7,7 @@ frozen :class:`CompileSettings`, so tests, bots and ``check`` can call it in-pro
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +23,12 @@ from lockcheck.lockfile.existing import is_pylock_output, read_any_lock
 from lockcheck.models import IndexOptions, ParsedInputs, Resolution
 from lockcheck.paths import default_output_for, discover_inputs
 from lockcheck.settings import CompileSettings, format_control, target_python
+from lockcheck.yanked import yanked_release
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 if TYPE_CHECKING:
     from lockcheck.index.finder import PackageFinder
@@ -59,8 +66,6 @@ class CompileResult:
         PEP 592 lets only an exact pin choose such a release; pip warns when it does, so
         the reader learns why the release was pulled before shipping it.
         """
-        from lockcheck.yanked import yanked_release
-
         # A universal lock keys a package pinned at two versions "name@version": use .name.
         found = (
             yanked_release(p.name, p.version, p.files)
@@ -403,8 +408,6 @@ def _requires_python(
     candidates.append(cwd / "pyproject.toml")
     for path in candidates:
         if path.is_file():
-            import tomllib  # Python 3.11+; universal locks need it, as before
-
             with path.open("rb") as fh:
                 value = tomllib.load(fh).get("project", {}).get("requires-python")
             if isinstance(value, str):

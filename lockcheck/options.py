@@ -12,25 +12,25 @@ is a new setting, a field in :mod:`lockcheck.settings`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockcheck.errors import InputError
-from lockcheck.settings import CompileSettings, NetworkOptions
 
 if TYPE_CHECKING:
-    from lockcheck.settings import CompileSettings as _Settings
+    from lockcheck.settings import CompileSettings
 
 __all__ = [
     "ALIASES",
     "CONFIG_OPTIONS",
-    "DEFAULTS",
     "OPTIONS",
     "TABLE",
     "Option",
     "command_options",
+    "defaults",
     "normalised_changes",
     "option_value",
     "settings_changes_from_options",
@@ -85,10 +85,10 @@ class Option:
     @property
     def network(self) -> bool:
         """Whether the field belongs to :class:`~lockcheck.settings.NetworkOptions`."""
-        return self.field in _NETWORK_FIELDS
+        from lockcheck.settings import NETWORK_FIELDS
 
+        return self.field in NETWORK_FIELDS
 
-_NETWORK_FIELDS = frozenset(f.name for f in fields(NetworkOptions))
 
 _BUILD_TARGETS = ("editable", "sdist", "wheel")  # builddeps.ALL_BUILD_TARGETS
 
@@ -396,28 +396,29 @@ ALIASES = {flag: o.long for o in OPTIONS for flag in o.flags if flag.startswith(
 _BY_LONG = {o.long: o for o in OPTIONS}
 
 
-def _defaults() -> dict[str, object]:
+@functools.cache
+def defaults() -> Mapping[str, object]:
+    """Settings field -> its default (the settings module is imported on first use only:
+    ``lockcheck --help`` builds the click options without it)."""
+    from lockcheck.settings import CompileSettings, NetworkOptions
+
     out: dict[str, object] = {}
     for cls in (CompileSettings, NetworkOptions):
         out.update({f.name: f.default for f in fields(cls) if f.default is not MISSING})
     return out
 
 
-#: Settings field -> its default.
-DEFAULTS = _defaults()
-
-
-def settings_value(settings: _Settings, option: Option) -> object:
+def settings_value(settings: CompileSettings, option: Option) -> object:
     """The value *option* has in *settings*."""
     return getattr(settings.network if option.network else settings, option.field)
 
 
-def command_options(settings: _Settings) -> dict[str, object]:
+def command_options(settings: CompileSettings) -> dict[str, object]:
     """Long option -> value for every header option of *settings* not at its default."""
     out: dict[str, object] = {}
     for option in OPTIONS:
         value = settings_value(settings, option)
-        if value == DEFAULTS.get(option.field) or value in (None, ()):
+        if value == defaults().get(option.field) or value in (None, ()):
             continue
         if option.kind in ("multi", "multipath"):
             out[option.long] = tuple(str(v) for v in value)  # type: ignore[attr-defined]

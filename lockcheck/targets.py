@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from lockcheck.config import LockTarget, ProjectConfig, order_targets
 from lockcheck.errors import InputError
+from lockcheck.lockfile.command import parse_compile_command
 from lockcheck.lockfile.existing import is_pylock_output
+from lockcheck.lockfile.reader import LockHeader, read_lock
 from lockcheck.options import settings_changes_from_options
 from lockcheck.paths import PROJECT_FILES, default_output_for, discover_inputs
 from lockcheck.settings import CompileSettings, with_changes
 
 if TYPE_CHECKING:
-    from lockcheck.lockfile.reader import LockHeader, ParsedLock
+    from lockcheck.lockfile.reader import ParsedLock
 
 __all__ = [
     "discover_header_locks",
@@ -108,8 +110,6 @@ def _under_root(root: Path, lock: Path) -> Path:
 
 def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     """The configured target writing *lock*, else one rebuilt from the lock's header."""
-    from lockcheck.lockfile.reader import read_lock
-
     root = config.root
     wanted = os.path.normpath(root / lock)
     for target in config.targets:
@@ -183,9 +183,7 @@ def _options_from_content(lock: ParsedLock) -> dict[str, Any]:
 
 def _pylock_header(path: Path) -> LockHeader | None:
     """A pylock.toml keeps its compile command in [tool.lockcheck]: read it like a header."""
-    from lockcheck.lockfile.command import parse_compile_command
     from lockcheck.lockfile.pylock import read_pylock
-    from lockcheck.lockfile.reader import LockHeader
 
     parsed = read_pylock(path)
     command = (parsed.tool or {}).get("lockcheck", {}).get("command")

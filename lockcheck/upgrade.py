@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from lockcheck.errors import InputError
+from lockcheck.lockfile.existing import read_any_lock
 
 if TYPE_CHECKING:
     from lockcheck.settings import CompileSettings
@@ -99,7 +100,6 @@ def check_packages_are_pinned(packages: Sequence[str], lock_texts: dict[str, str
 
 
 def _pinned_names(text: str, shown: str) -> set[str]:
-    from lockcheck.lockfile.existing import read_any_lock
 
     lock = read_any_lock(text, Path(shown))
     return {canonicalize_name(e.package.name) for e in lock.entries}

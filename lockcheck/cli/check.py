@@ -16,6 +16,7 @@ from lockcheck import stamps
 from lockcheck.cli.exits import fail
 from lockcheck.cli.options import Overrides, run_switches, settings_options
 from lockcheck.cli.stamping import index_answer_expiry, steering_files, write_argv_stamp
+from lockcheck.errors import LockcheckError, redact_url
 from lockcheck.ui import use_colour
 
 if TYPE_CHECKING:
@@ -113,7 +114,6 @@ def _check_one(
 ) -> LockReport:
     """One lock's report; an error becomes that lock's report, the others still run."""
     from lockcheck.check import LockReport, check_lock
-    from lockcheck.errors import LockcheckError, redact_url
 
     settings = overrides.apply(target.settings)
     fix = "lockcheck compile" if config.configured else _fix_command(settings, config.root)

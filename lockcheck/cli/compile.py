@@ -18,6 +18,7 @@ from lockcheck.cli.exits import fail
 from lockcheck.cli.messages import shown, warn_dropped_hashes, warn_once
 from lockcheck.cli.options import run_switches, settings_options
 from lockcheck.cli.stamping import steering_files
+from lockcheck.errors import IndexUnavailable, IndexUnreachable
 from lockcheck.ui import exit_interrupted, status
 
 if TYPE_CHECKING:
@@ -240,7 +241,6 @@ def _compile_for(
     """compile_lock; in a hook without network (pre-commit.ci runs hooks offline), the
     cache stands in for the index when it holds everything the resolution needs."""
     from lockcheck.compile import compile_lock
-    from lockcheck.errors import IndexUnavailable, IndexUnreachable
 
     try:
         with status(

@@ -7,8 +7,6 @@ is an internal error, printed as one redacted line (with the traceback under ``-
 
 from __future__ import annotations
 
-import traceback
-
 import click
 
 from lockcheck.errors import LockcheckError, redact_url
@@ -26,6 +24,8 @@ def fail(exc: BaseException, verbose: bool) -> int:
             click.echo(f"  hint: {exc.hint}", err=True)
         return exc.exit_code
     if verbose:
+        import traceback  # only here: not worth its import on every start-up
+
         traceback.print_exc()
     message = redact_url(f"{type(exc).__name__}: {exc}")
     click.echo(f"lockcheck: internal error: {message}", err=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from lockcheck.options import DEFAULTS, TABLE, Option
+from lockcheck.options import TABLE, Option, defaults
 
 if TYPE_CHECKING:
     from lockcheck.settings import CompileSettings
@@ -36,7 +36,7 @@ def _click_option(option: Option, command_name: str) -> Callable[[F], F]:
         kwargs["is_flag"] = True
     elif option.kind == "negatable":
         decls = [*flags, f"{option.long}/--no-{option.long[2:]}", dest]
-        kwargs["default"] = DEFAULTS[option.field]
+        kwargs["default"] = _settings_default(option)
     else:
         decls = [*flags, *longs, dest]
         if option.kind in ("multi", "multipath"):
@@ -50,8 +50,13 @@ def _click_option(option: Option, command_name: str) -> Callable[[F], F]:
                 list(option.click_choices), case_sensitive=not option.any_case
             )
             # Shown in --help; what the command line left at it is still "not given".
-            kwargs["default"] = DEFAULTS.get(option.field)
+            kwargs["default"] = _settings_default(option)
     return click.option(*decls, **kwargs)
+
+
+def _settings_default(option: Option) -> Callable[[], object]:
+    """The settings' default for *option*, asked when a command runs (not for --help)."""
+    return lambda: defaults().get(option.field)
 
 
 def _path_type(option: Option) -> click.Path:

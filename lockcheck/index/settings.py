@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockcheck.errors import ConfigError
+from lockcheck.index.auth import fill_masked
+from lockcheck.index.pipconfig import read_pip_options
 from lockcheck.index.urls import is_masked, split_credentials
 
 if TYPE_CHECKING:
@@ -139,8 +141,6 @@ class IndexSettings:
         (``--extra-index-url``, ``--find-links``, ``--trusted-host``) to the configured ones;
         a caller wanting that passes ``base.extra_index_urls + given``.
         """
-        from lockcheck.index.pipconfig import read_pip_options
-
         environ = os.environ if environ is None else environ
         values = _pip_values(read_pip_options(environ, command))
         fields = {f.name for f in dataclasses.fields(cls)}
@@ -161,8 +161,6 @@ class IndexSettings:
         as read from a lock) given the credentials of the *configured* URL naming the same
         index; a URL no configured one matches stays masked (its host's credentials are
         then looked up elsewhere: see :mod:`lockcheck.index.auth`)."""
-        from lockcheck.index.auth import fill_masked
-
         configured = tuple(configured)
         return dataclasses.replace(
             self,

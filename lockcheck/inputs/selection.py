@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lockcheck.inputs import read_inputs
 from lockcheck.inputs.builddeps import build_targets
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 if TYPE_CHECKING:
     from lockcheck.inputs.reqfile import Fetch
@@ -45,8 +52,6 @@ def read_settings_inputs(
     """The inputs and ``--constraint`` files of *settings*, read relative to *cwd*
     (*build_hooks*: see :func:`lockcheck.inputs.pyproject.read_project_input`; *fetch*
     reads remote requirement files, see :mod:`lockcheck.index.remotefiles`)."""
-    from lockcheck.inputs import read_inputs
-
     with _working_directory(cwd):
         return read_inputs(
             list(settings.src_files),
@@ -91,8 +96,6 @@ def _built(path: Path) -> bool:
     if path.name != "pyproject.toml":
         return False
     try:
-        import tomllib  # Python 3.11+, as before: a 3.10 run never stamps such a project
-
         project = tomllib.loads(path.read_text(encoding="utf-8")).get("project")
     except (OSError, ValueError):
         return True

@@ -17,9 +17,13 @@ Only this module's top-level imports run on the fast path: keep them stdlib-only
 
 from __future__ import annotations
 
+import configparser
+import importlib
+import logging
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -152,8 +156,6 @@ def _static_name(tree: Path) -> str | None:
             return name
     setup_cfg = tree / "setup.cfg"
     if setup_cfg.is_file():
-        import configparser
-
         parser = configparser.ConfigParser()
         try:
             parser.read(setup_cfg, encoding="utf-8")
@@ -354,8 +356,6 @@ def _sync_existing(
 
     with venv_lock(venv, waiting=progress):
         if recover(venv):
-            import logging
-
             logging.getLogger(__name__).warning(
                 "%s: rolled back a sync that was interrupted before it finished", venv
             )
@@ -419,9 +419,6 @@ def _execute(
     cache_root: Path,
     progress: Callable[[str], None] | None,
 ) -> None:
-    import importlib
-    import tempfile
-
     from lockcheck.resolve.candidates import FormatControl
     from lockcheck.sync.apply import apply_plan, check_removable, compile_bytecode
     from lockcheck.sync.fetch import prepare_wheels
