@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lockcheck.errors import InputError, redact_url
-from lockcheck.options import command_options
+from lockcheck.options import TABLE, command_options
 
 if TYPE_CHECKING:
     from lockcheck.settings import CompileSettings
@@ -100,8 +100,16 @@ POSITIVE_ONLY_FLAGS = frozenset(
 )
 #: Flags whose only form is negative (pip-tools' ``ONLY_NEGATIVE_OPTIONS`` and ``--no-config``).
 ONLY_NEGATIVE_FLAGS = frozenset({"--no-index", "--no-config"})
-#: Options that take a value (``--name=value`` or ``--name value`` when read back).
+#: Options that take a value (``--name=value`` or ``--name value`` when read back): pip-compile's,
+#: and every valued option of lockcheck's table (its other spellings too).
+_VALUED_KINDS = ("value", "int", "path", "multi", "multipath")
 VALUE_OPTIONS = frozenset(
+    flag
+    for o in TABLE
+    if o.kind in _VALUED_KINDS
+    for flag in (o.long, *o.flags)
+    if flag.startswith("--")
+) | frozenset(
     {
         "--extra",
         "--find-links",
@@ -131,8 +139,8 @@ VALUE_OPTIONS = frozenset(
         "--only-binary",
     }
 )
-#: Value options that may repeat; read back as tuples.
-MULTIPLE_OPTIONS = frozenset(
+#: Value options that may repeat; read back as tuples (pip-compile's, and the table's).
+MULTIPLE_OPTIONS = frozenset(o.long for o in TABLE if o.kind in ("multi", "multipath")) | frozenset(
     {
         "--extra",
         "--find-links",
