@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 
 from lockcheck.stamps import fast_answer
-from lockcheck.ui import exit_interrupted
 
 __all__ = ["main"]
 
@@ -24,4 +23,6 @@ def main(argv: list[str] | None = None) -> int:
 
         return full_main(args)
     except KeyboardInterrupt:  # outside a command's own handling (start-up, click)
+        from lockcheck.ui import exit_interrupted  # not on the fast path: it loads typing
+
         exit_interrupted()

@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from lockcheck import __version__
 from lockcheck.cachedir import default_cache_dir
@@ -65,7 +64,7 @@ def _state(path: Path) -> list[object] | None:
     return [st.st_size, st.st_mtime_ns, _digest(path)]
 
 
-def load_fresh(key: str, environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+def load_fresh(key: str, environ: Mapping[str, str] | None = None) -> dict | None:
     """The stamp's payload when every recorded file is as it was, else None."""
     path = stamp_dir(environ) / f"{key}.json"
     try:

@@ -1,5 +1,9 @@
 """Click options generated from the option table (:data:`lockcheck.options.TABLE`), and the
-run switches every command shares."""
+run switches every command shares.
+
+A settings option the command line does not give is None (or ``()``) here: only the options
+given count (``ParameterSource``), the config and the settings' own defaults fill the rest,
+and parsing a command line never builds the settings dataclasses."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from lockcheck.options import TABLE, Option, defaults
+from lockcheck.options import TABLE, Option
 
 if TYPE_CHECKING:
     from lockcheck.settings import CompileSettings
@@ -36,7 +40,7 @@ def _click_option(option: Option, command_name: str) -> Callable[[F], F]:
         kwargs["is_flag"] = True
     elif option.kind == "negatable":
         decls = [*flags, f"{option.long}/--no-{option.long[2:]}", dest]
-        kwargs["default"] = _settings_default(option)
+        kwargs["default"] = None  # not given: the config's value, else the settings' default
     else:
         decls = [*flags, *longs, dest]
         if option.kind in ("multi", "multipath"):
@@ -49,14 +53,7 @@ def _click_option(option: Option, command_name: str) -> Callable[[F], F]:
             kwargs["type"] = click.Choice(
                 list(option.click_choices), case_sensitive=not option.any_case
             )
-            # Shown in --help; what the command line left at it is still "not given".
-            kwargs["default"] = _settings_default(option)
     return click.option(*decls, **kwargs)
-
-
-def _settings_default(option: Option) -> Callable[[], object]:
-    """The settings' default for *option*, asked when a command runs (not for --help)."""
-    return lambda: defaults().get(option.field)
 
 
 def _path_type(option: Option) -> click.Path:
