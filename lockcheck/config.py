@@ -521,7 +521,8 @@ def sync_defaults(start: Path, *, no_config: bool = False) -> SyncDefaults:
             if not isinstance(value, str):
                 raise ConfigError(f"{where}{raw_key} must be a path string", file=path)
             python = root / value
-    network = replace(NetworkOptions(), **options)  # type: ignore[arg-type]  # typed by _coerce
+    # Field -> value pairs of NetworkOptions, each typed by _coerce from its option's kind.
+    network = replace(NetworkOptions(), **options)  # type: ignore[arg-type]
     return SyncDefaults(tuple(_configured_locks(table, root, kind)), python, network)
 
 

@@ -421,7 +421,7 @@ def command_options(settings: CompileSettings) -> dict[str, object]:
         if value == defaults().get(option.field) or value in (None, ()):
             continue
         if option.kind in ("multi", "multipath"):
-            out[option.long] = tuple(str(v) for v in value)  # type: ignore[attr-defined]
+            out[option.long] = tuple(str(v) for v in _as_tuple(value))
         elif option.kind in ("value", "int"):
             out[option.long] = str(value)
         else:

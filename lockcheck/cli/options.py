@@ -17,11 +17,9 @@ import click
 from lockcheck.options import TABLE, Option
 
 if TYPE_CHECKING:
-    from lockcheck.settings import CompileSettings
+    from lockcheck.settings import CompileSettings, NetworkOptions
 
 __all__ = ["Overrides", "given_options", "run_switches", "settings_options"]
-
-S = TypeVar("S")
 
 F = TypeVar("F", bound=Callable[..., object])
 Decorator = Callable[[F], F]
@@ -96,7 +94,9 @@ def run_switches(command: F) -> F:
     )
 
 
-def given_options(ctx: click.Context, params: Mapping[str, object], base: S) -> S:
+def given_options(
+    ctx: click.Context, params: Mapping[str, object], base: NetworkOptions
+) -> NetworkOptions:
     """*base* (settings from the config) with what the command line gave among *params*
     (those it left at their defaults keep *base*'s value)."""
     given = {
@@ -104,7 +104,8 @@ def given_options(ctx: click.Context, params: Mapping[str, object], base: S) -> 
         for name, value in params.items()
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     }
-    return replace(base, **given) if given else base  # type: ignore[type-var]
+    # click named each parameter after its NetworkOptions field and typed its value.
+    return replace(base, **given) if given else base  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
