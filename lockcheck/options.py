@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from lockcheck.errors import InputError
 
@@ -44,8 +43,9 @@ _NETWORK = frozenset({"compile", "sync"})
 _INDEX = frozenset({"compile", "sync", "check", "upgrade"})
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
+    """One option (a NamedTuple, not a dataclass: ``lockcheck --help`` builds all of them)."""
+
     long: str  # "--generate-hashes"
     field: str  # CompileSettings (or NetworkOptions) field
     kind: str
@@ -400,6 +400,8 @@ _BY_LONG = {o.long: o for o in OPTIONS}
 def defaults() -> Mapping[str, object]:
     """Settings field -> its default (the settings module is imported on first use only:
     ``lockcheck --help`` builds the click options without it)."""
+    from dataclasses import MISSING, fields
+
     from lockcheck.settings import CompileSettings, NetworkOptions
 
     out: dict[str, object] = {}

@@ -7,7 +7,6 @@ Exit codes: 0 written (or up to date), 1 when the git hook (``--changed``) rewro
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -240,6 +239,8 @@ def _compile_for(
 ) -> CompileResult:
     """compile_lock; in a hook without network (pre-commit.ci runs hooks offline), the
     cache stands in for the index when it holds everything the resolution needs."""
+    from dataclasses import replace  # not loaded for --help
+
     from lockcheck.compile import compile_lock
 
     try:

@@ -8,9 +8,8 @@ and parsing a command line never builds the settings dataclasses."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
@@ -104,12 +103,13 @@ def given_options(
         for name, value in params.items()
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     }
+    from dataclasses import replace  # not loaded for --help
+
     # click named each parameter after its NetworkOptions field and typed its value.
     return replace(base, **given) if given else base  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class Overrides:
+class Overrides(NamedTuple):
     """What ``check``'s and ``upgrade``'s own command lines change in every lock's settings
     (the rest comes from the config or the lock's header)."""
 
@@ -118,6 +118,8 @@ class Overrides:
     extra_index_urls: tuple[str, ...] = ()
 
     def apply(self, settings: CompileSettings) -> CompileSettings:
+        from dataclasses import replace  # not loaded for --help
+
         network = settings.network
         if self.index_url:
             network = replace(network, index_url=self.index_url)
