@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import sys
 
+from lockcheck.stamps import fast_answer
+
 __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        from lockcheck.stamps import fast_answer
-
         code = fast_answer(args)
         if code is not None:
             return code
-        from lockcheck.cli import main as full_main
+        from lockcheck.cli import main as full_main  # click and the commands: not on the fast path
 
         return full_main(args)
     except KeyboardInterrupt:  # outside a command's own handling (start-up, click)
-        from lockcheck.ui import exit_interrupted
+        from lockcheck.ui import exit_interrupted  # not on the fast path: it loads typing
 
         exit_interrupted()

@@ -24,30 +24,26 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lockcheck.compile import (
-    compile_lock,
-    expected_options_block,
-    inputs_are_static,
-    merge_index_options,
-    read_any_lock,
-    read_settings_inputs,
-    target_python,
-)
+from lockcheck.compile import compile_lock, expected_options_block
 from lockcheck.errors import IndexUnavailable, InputError, LockcheckError, redact_url
 from lockcheck.index.remotefiles import RemoteFileFetcher
+from lockcheck.index.settings import merge_index_options
 from lockcheck.inputs.builddeps import build_targets
 from lockcheck.inputs.reqfile import split_link_extras
+from lockcheck.inputs.selection import inputs_are_static, read_settings_inputs
+from lockcheck.lockfile.existing import read_any_lock
 from lockcheck.lockfile.reader import LockEntry, LockHeader, ParsedLock
 from lockcheck.models import DistFile, IndexOptions, LockedPackage, ParsedInputs, Resolution
 from lockcheck.options import command_options
 from lockcheck.references import DirectReference
 from lockcheck.resolve.candidates import is_pinned
 from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.settings import target_python
 from lockcheck.yanked import yanked_release
 
 if TYPE_CHECKING:
-    from lockcheck.compile import CompileSettings
     from lockcheck.index.finder import PackageFinder
+    from lockcheck.settings import CompileSettings
 
 __all__ = [
     "CredentialsInLock",
@@ -507,11 +503,11 @@ def names_an_index(settings: CompileSettings) -> bool:
     """Whether the project's own settings (command line, config file) name index options;
     pip's ambient settings (pip.conf, ``PIP_INDEX_URL``) are not in these fields."""
     return bool(
-        settings.index_url
-        or settings.extra_index_urls
-        or settings.find_links
-        or settings.trusted_hosts
-        or settings.no_index
+        settings.network.index_url
+        or settings.network.extra_index_urls
+        or settings.network.find_links
+        or settings.network.trusted_hosts
+        or settings.network.no_index
     )
 
 
@@ -794,7 +790,9 @@ def _read_inputs(
     fetched copy offline; inputs that are only a guess and cannot be read are no error."""
     environ = dict(os.environ if settings.environ is None else settings.environ)
     remote_index = merge_index_options(
-        replace(settings, offline=offline or settings.offline), IndexOptions(), environ
+        replace(settings.network, offline=offline or settings.network.offline),
+        IndexOptions(),
+        environ,
     )
     try:
         # The structural level asks no build backend for build dependencies (offline,
@@ -846,7 +844,8 @@ def _full_check(
     ask which pins are yanked now; the reasons (and diff, fix) go into *report*."""
     name = report.lock
     try:
-        result = compile_lock(replace(settings, offline=False, dry_run=True))
+        online = replace(settings.network, offline=False)
+        result = compile_lock(replace(settings, network=online, dry_run=True))
     except LockcheckError as exc:
         if not report.reasons:
             raise
@@ -930,7 +929,7 @@ def _plain_finder(settings: CompileSettings, inputs: ParsedInputs) -> PackageFin
     from lockcheck.index.finder import PackageFinder  # here: it imports httpx
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
-    return PackageFinder(merge_index_options(settings, inputs.options, environ))
+    return PackageFinder(merge_index_options(settings.network, inputs.options, environ))
 
 
 _PIN_REASONS = (OrphanPin, MissingPin, UnsatisfiedPin, MissingHashes, StaleVia)
@@ -1075,7 +1074,7 @@ def _foreign_hashes_on_index(
         return []
     environ = dict(os.environ if settings.environ is None else settings.environ)
     file_opts = getattr(lock, "options", None) or IndexOptions()
-    index = merge_index_options(settings, file_opts, environ)
+    index = merge_index_options(settings.network, file_opts, environ)
     with PackageFinder(index, environ=environ) as finder:
         finder.prefetch_pages(e.package.name for e in hashed)
 

@@ -21,14 +21,21 @@ Unknown keys are errors that name the key: a typo must not silently change a loc
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lockcheck.errors import ConfigError, InputError, first_line
-from lockcheck.options import normalised_changes
+from lockcheck.options import CONFIG_OPTIONS, TABLE, Option, normalised_changes
 from lockcheck.paths import default_output_for
+from lockcheck.settings import CompileSettings, NetworkOptions, with_changes
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 __all__ = [
     "CONFIG_FILES",
@@ -79,20 +86,6 @@ _PIP_TOOLS_ALIASES = {
 }
 
 
-def _grid_options() -> dict[str, Any]:
-    from lockcheck.options import Option
-
-    return {
-        "python-versions": Option("--python-versions", "python_versions", "multi"),
-        "platforms": Option("--platforms", "platforms", "multi"),
-        # pip-compile's --rebuild, a one-off on the command line, is lockcheck's --refresh.
-        "rebuild": Option("--refresh", "refresh", "flag"),
-    }
-
-
-_GRID_OPTIONS = _grid_options()
-
-
 @dataclass(frozen=True)
 class LockTarget:
     """One lock the project keeps: its inputs, output, layering and compile settings."""
@@ -102,7 +95,7 @@ class LockTarget:
     # Other locks' outputs (or any constraints files) this lock is layered on.
     constraints: tuple[Path, ...] = ()
     # CompileSettings with src_files, output_file, constraint_files and cwd filled in.
-    settings: Any = None
+    settings: CompileSettings = field(default_factory=CompileSettings)
     # False when nothing names the inputs (a header with a custom command such as
     # "make upgrade", no config): ``inputs`` is then a guess, and check reports no drift
     # that depends on it.
@@ -135,10 +128,6 @@ class ProjectConfig:
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -229,16 +218,7 @@ def _option_changes(
     table: Mapping[str, Any], path: Path, where: str, *, pip_tools: bool
 ) -> dict[str, object]:
     """CompileSettings field changes from option keys of *table* (others are skipped)."""
-    from lockcheck.options import OPTIONS
-
-    by_key = {o.key: o for o in OPTIONS}
-    # pip-tools spells the repeatable ones in the singular or the plural.
-    by_key.update({"extra-index-urls": by_key["extra-index-url"]})
-    by_key.update({"trusted-hosts": by_key["trusted-host"]})
-    by_key.update({"unsafe-packages": by_key["unsafe-package"]})
-    by_key.update({"extras": by_key["extra"], "groups": by_key["group"]})
-    by_key.update({"environments": by_key["environment"]})
-    by_key.update(_GRID_OPTIONS)
+    by_key = CONFIG_OPTIONS
     changes: dict[str, object] = {}
     spelled: dict[str, str] = {}
     for raw_key, value in table.items():
@@ -267,14 +247,14 @@ def _option_changes(
         raise ConfigError(f"{where}{exc}", file=path) from None
 
 
-def _negated(key: str, by_key: Mapping[str, Any]) -> bool:
+def _negated(key: str, by_key: Mapping[str, Option]) -> bool:
     """``no-annotate``: the negative spelling of a ``--x/--no-x`` option (pip-tools'
     configs write them so); ``no-index`` is an option of its own."""
     option = by_key.get(key[3:]) if key.startswith("no-") else None
     return option is not None and option.kind == "negatable"
 
 
-def _coerce(option: Any, value: object, path: Path, key: str) -> object:
+def _coerce(option: Option, value: object, path: Path, key: str) -> object:
     if option.field in ("exclude_newer", "exclude_newer_package"):
         return _cutoff_value(option, value, path, key)
     if option.kind in ("flag", "negatable"):
@@ -291,11 +271,10 @@ def _coerce(option: Any, value: object, path: Path, key: str) -> object:
     return str(value)
 
 
-def _cutoff_value(option: Any, value: object, path: Path, key: str) -> object:
+def _cutoff_value(option: Option, value: object, path: Path, key: str) -> object:
     """``exclude-newer = "P7D"``; ``exclude-newer-package = { name = WHEN }`` (or a list of
     ``name=WHEN``), checked here so a bad value names this file."""
     from lockcheck.cutoff import package_cutoffs, parse_when
-    from lockcheck.errors import InputError
 
     if option.kind == "multi" and isinstance(value, dict):
         items = []
@@ -324,14 +303,14 @@ def _cutoff_value(option: Any, value: object, path: Path, key: str) -> object:
     return value
 
 
-def _known_key(key: str, allowed: set[str]) -> bool:
-    from lockcheck.options import OPTIONS
+#: Every option key a config file may hold, with the negative spellings of ``--x/--no-x``.
+_OPTION_KEYS = frozenset(CONFIG_OPTIONS) | {
+    f"no-{key}" for key, o in CONFIG_OPTIONS.items() if o.kind == "negatable"
+}
 
-    known = allowed | {o.key for o in OPTIONS}
-    known |= {f"no-{o.key}" for o in OPTIONS if o.kind == "negatable"}
-    known |= {"extra-index-urls", "trusted-hosts", "unsafe-packages", "extras", "groups"}
-    known |= {"environments", *_GRID_OPTIONS}
-    return key in known
+
+def _known_key(key: str, allowed: set[str]) -> bool:
+    return key in allowed or key in _OPTION_KEYS
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], path: Path, where: str) -> None:
@@ -394,8 +373,6 @@ def load_config(
 ) -> ProjectConfig:
     """Read the project configuration for *start* (default: the working directory);
     *no_config* (``--no-config``) reads none: zero config, as pip-tools' option."""
-    from lockcheck.compile import CompileSettings
-
     start = (start or Path.cwd()).resolve()
     if no_config:
         found = None
@@ -416,8 +393,8 @@ def load_config(
     else:
         _check_keys(table, _GLOBAL_KEYS, path, where)
     base_changes = _option_changes(table, path, where, pip_tools=pip_tools)
-    python = base_changes.get("python_version")
-    default_python = None if python else _project_python(root)
+    configured_python = base_changes.get("python_version")
+    default_python = None if configured_python else _project_python(root)
     if default_python:
         base_changes["default_python_version"] = default_python
     requires_python = _project_requires_python(root)
@@ -427,64 +404,74 @@ def load_config(
     if venv is not None and not isinstance(venv, str):
         raise ConfigError("venv must be a path string", file=path)
     allow_yanked = _allow_yanked(table.get("allow-yanked", []), path)
-
-    lock_tables: list[Mapping[str, Any]] = []
-    if pip_tools:
-        if "src-files" in {_normalise_key(k) for k in table} or "output-file" in {
-            _normalise_key(k) for k in table
-        }:
-            lock_tables.append(
-                {
-                    "inputs": table.get("src-files", table.get("src_files", [])),
-                    "output": table.get("output-file", table.get("output_file")),
-                }
-            )
-    else:
-        locks = table.get("lock", [])
-        if not isinstance(locks, list) or not all(isinstance(t, dict) for t in locks):
-            raise ConfigError(
-                "lock must be an array of tables ([[tool.lockcheck.lock]])", file=path
-            )
-        lock_tables = locks
-
-    targets: list[LockTarget] = []
-    for i, lock in enumerate(lock_tables):
-        lwhere = f"{where}lock[{i}]."
-        if not pip_tools:
-            _check_keys(lock, _LOCK_KEYS, path, lwhere)
-        inputs = _paths(lock.get("inputs") or [], path, f"{lwhere}inputs")
-        if not inputs:
-            raise ConfigError(f"{lwhere}inputs is required", file=path)
-        output_value = lock.get("output")
-        if output_value is not None and not isinstance(output_value, str):
-            raise ConfigError(f"{lwhere}output must be a path string", file=path)
-        output = (
-            Path(output_value)
-            if output_value
-            else _relative(default_output_for(inputs, root), root)
-        )
-        constraints = _paths(lock.get("constraints") or [], path, f"{lwhere}constraints")
-        changes = dict(base_changes)
-        changes.update(_option_changes(lock, path, lwhere, pip_tools=False))
-        changes["constraint_files"] = tuple(changes.get("constraint_files", ())) + constraints
-        settings = replace(
-            CompileSettings(),
-            src_files=inputs,
-            output_file=output,
-            cwd=root,
-            **changes,
-        )
-        targets.append(LockTarget(output, inputs, constraints, settings))
+    lock_tables = _lock_tables(table, path, pip_tools=pip_tools)
+    targets = [
+        _lock_target(lock, f"{where}lock[{i}].", base_changes, path, pip_tools=pip_tools)
+        for i, lock in enumerate(lock_tables)
+    ]
+    shown_python = configured_python or default_python
     return ProjectConfig(
         root=root,
         path=path,
         source=kind,
         targets=order_targets(targets, path),
         venv=Path(venv) if venv else None,
-        python_version=str(python or default_python) if (python or default_python) else None,
+        python_version=str(shown_python) if shown_python else None,
         options=base_changes,
         allow_yanked=allow_yanked,
     )
+
+
+def _lock_tables(
+    table: Mapping[str, Any], path: Path, *, pip_tools: bool
+) -> list[Mapping[str, Any]]:
+    """The tables that each declare one lock: ``[[tool.lockcheck.lock]]``, or pip-tools'
+    ``src-files`` / ``output-file`` keys as one lock."""
+    if pip_tools:
+        keys = {_normalise_key(k) for k in table}
+        if "src-files" not in keys and "output-file" not in keys:
+            return []
+        return [
+            {
+                "inputs": table.get("src-files", table.get("src_files", [])),
+                "output": table.get("output-file", table.get("output_file")),
+            }
+        ]
+    locks = table.get("lock", [])
+    if not isinstance(locks, list) or not all(isinstance(t, dict) for t in locks):
+        raise ConfigError("lock must be an array of tables ([[tool.lockcheck.lock]])", file=path)
+    return locks
+
+
+def _lock_target(
+    lock: Mapping[str, Any],
+    lwhere: str,
+    base_changes: Mapping[str, object],
+    path: Path,
+    *,
+    pip_tools: bool,
+) -> LockTarget:
+    """One declared lock, its options over the table's shared ones."""
+    root = path.parent
+    if not pip_tools:
+        _check_keys(lock, _LOCK_KEYS, path, lwhere)
+    inputs = _paths(lock.get("inputs") or [], path, f"{lwhere}inputs")
+    if not inputs:
+        raise ConfigError(f"{lwhere}inputs is required", file=path)
+    output_value = lock.get("output")
+    if output_value is not None and not isinstance(output_value, str):
+        raise ConfigError(f"{lwhere}output must be a path string", file=path)
+    output = (
+        Path(output_value) if output_value else _relative(default_output_for(inputs, root), root)
+    )
+    constraints = _paths(lock.get("constraints") or [], path, f"{lwhere}constraints")
+    changes = dict(base_changes)
+    changes.update(_option_changes(lock, path, lwhere, pip_tools=False))
+    configured = changes.get("constraint_files", ())
+    assert isinstance(configured, tuple)  # _coerce makes every multi-path value a tuple
+    changes["constraint_files"] = (*configured, *constraints)
+    target = CompileSettings(src_files=inputs, output_file=output, cwd=root)
+    return LockTarget(output, inputs, constraints, with_changes(target, changes))
 
 
 def _allow_yanked(value: object, path: Path) -> frozenset[str]:
@@ -495,20 +482,8 @@ def _allow_yanked(value: object, path: Path) -> frozenset[str]:
     return frozenset(canonicalize_name(i) for i in value)
 
 
-#: The settings that apply to sync too (index and TLS options), as SyncOptions fields.
-_SYNC_FIELDS = frozenset(
-    {
-        "index_url",
-        "extra_index_urls",
-        "no_index",
-        "find_links",
-        "trusted_hosts",
-        "cert",
-        "client_cert",
-        "build_isolation",
-        "pip_args",
-    }
-)
+#: The settings the config gives ``sync`` too (index and TLS options, ``pip-args``).
+_SYNC_FIELDS = frozenset(o.field for o in TABLE if o.config and "sync" in o.commands)
 
 
 @dataclass(frozen=True)
@@ -518,8 +493,8 @@ class SyncDefaults:
     locks: tuple[Path, ...] = ()
     # The target venv (lockcheck's ``venv``) or interpreter (pip-tools' python-executable).
     python: Path | None = None
-    # SyncOptions field -> value, for the options the command line leaves unset.
-    options: Mapping[str, object] = field(default_factory=dict)
+    # The configured index options (the command line's, where given, win).
+    network: NetworkOptions = field(default_factory=NetworkOptions)
 
 
 def sync_defaults(start: Path, *, no_config: bool = False) -> SyncDefaults:
@@ -546,7 +521,9 @@ def sync_defaults(start: Path, *, no_config: bool = False) -> SyncDefaults:
             if not isinstance(value, str):
                 raise ConfigError(f"{where}{raw_key} must be a path string", file=path)
             python = root / value
-    return SyncDefaults(tuple(_configured_locks(table, root, kind)), python, options)
+    # Field -> value pairs of NetworkOptions, each typed by _coerce from its option's kind.
+    network = replace(NetworkOptions(), **options)  # type: ignore[arg-type]
+    return SyncDefaults(tuple(_configured_locks(table, root, kind)), python, network)
 
 
 def _configured_locks(table: Mapping[str, Any], root: Path, kind: str) -> list[Path]:

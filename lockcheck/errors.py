@@ -3,7 +3,7 @@
 Every error the tool reports on purpose derives from :class:`LockcheckError`, carries data
 (file, line, URL, causes) and renders as one line.  Third-party exceptions are translated at
 the adapter that calls the library (``raise InputError(...) from exc``); exit codes are mapped
-once, in ``cli.py``, from :attr:`LockcheckError.exit_code`.
+once, in ``lockcheck.cli.exits``, from :attr:`LockcheckError.exit_code`.
 
     LockcheckError (exit 2)
     ├── InputError            malformed requirement file, pyproject.toml, bad option value

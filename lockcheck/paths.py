@@ -1,6 +1,7 @@
 """File-name conventions shared by compile, config, sync and the input readers.
 
-Kept dependency-free: the no-op paths read the config without loading the compile machinery.
+Kept dependency-free (lockcheck.errors only): the no-op paths read the config without
+loading the compile machinery.
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["PROJECT_FILES", "default_output_for"]
+from lockcheck.errors import InputError
+
+__all__ = ["PROJECT_FILES", "default_output_for", "discover_inputs"]
 
 #: Inputs that describe a project (read through PEP 621 or a PEP 517 build).
 PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
@@ -24,3 +27,15 @@ def default_output_for(src_files: Sequence[Path], cwd: Path) -> Path:
     if first.suffix == ".in":
         return first.with_suffix(".txt")
     return first.parent / (first.name + ".txt")
+
+
+def discover_inputs(cwd: Path) -> tuple[Path, ...]:
+    """pip-compile's default input: the first of requirements.in, setup.py, pyproject.toml
+    and setup.cfg found in *cwd*."""
+    for name in ("requirements.in", "setup.py", "pyproject.toml", "setup.cfg"):
+        if (cwd / name).exists():
+            return (Path(name),)
+    raise InputError(
+        "no input given and none of requirements.in, setup.py, pyproject.toml, setup.cfg "
+        "exists here"
+    )

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import functools
 import shlex
-from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from lockcheck.errors import InputError
 
-__all__ = ["parse_pip_args", "with_pip_args"]
+__all__ = ["merged_pip_args", "parse_pip_args"]
 
-#: pip option -> (CompileSettings field, how the value applies).
+#: pip option -> (settings field, how the value applies).
 _VALUED = {
     "--index-url": ("index_url", "set"),
     "-i": ("index_url", "set"),
@@ -119,21 +117,10 @@ def parse_pip_args(text: str | None) -> dict[str, object]:
     return changes
 
 
-def with_pip_args(settings: Any) -> Any:
-    """*settings* with its ``--pip-args`` applied (unchanged when it has none)."""
-    text = getattr(settings, "pip_args", None)
-    if not text:
-        return settings
-    changes: dict[str, object] = {}
-    for field, value in parse_pip_args(text).items():
-        current = getattr(settings, field, None)
-        if isinstance(value, tuple):
-            changes[field] = tuple(dict.fromkeys((*(current or ()), *value)))
-        else:
-            changes[field] = value
-    return replace(settings, **_known(settings, changes))
-
-
-def _known(settings: Any, changes: Mapping[str, object]) -> dict[str, object]:
-    fields = getattr(settings, "__dataclass_fields__", {})
-    return {k: v for k, v in changes.items() if k in fields}
+def merged_pip_args(current: object, value: object) -> object:
+    """A setting's value after ``--pip-args`` gave *value*: a repeatable option adds to
+    what is there (once each), a single-valued one replaces it."""
+    if isinstance(value, tuple):
+        existing = current if isinstance(current, tuple) else ()
+        return tuple(dict.fromkeys((*existing, *value)))
+    return value

@@ -13,9 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+
+from lockcheck import __version__
+from lockcheck.cachedir import default_cache_dir
 
 __all__ = ["argv_key", "command_key", "fast_answer", "load_fresh", "stamp_dir", "write_stamp"]
 
@@ -33,16 +37,12 @@ _ENV_PREFIXES = (
 
 
 def stamp_dir(environ: Mapping[str, str] | None = None) -> Path:
-    from lockcheck.cachedir import default_cache_dir
-
     return default_cache_dir(environ) / "stamps"
 
 
 def command_key(
     kind: str, argv: Sequence[str], cwd: Path, environ: Mapping[str, str] | None = None
 ) -> str:
-    from lockcheck import __version__
-
     env = os.environ if environ is None else environ
     steering = sorted((k, v) for k, v in env.items() if k.startswith(_ENV_PREFIXES))
     payload = json.dumps([__version__, kind, str(cwd), list(argv), steering])
@@ -132,8 +132,6 @@ def fast_answer(args: Sequence[str]) -> int | None:
     stamp = load_fresh(argv_key(args))
     if stamp is None:
         return None
-    import sys
-
     stream = sys.stderr if stamp.get("stream") == "stderr" else sys.stdout
     stream.write(str(stamp.get("output", "")))
     stream.flush()

@@ -12,13 +12,20 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockcheck.config import LockTarget, ProjectConfig, order_targets
 from lockcheck.errors import InputError
-from lockcheck.paths import PROJECT_FILES, default_output_for
+from lockcheck.lockfile.command import parse_compile_command
+from lockcheck.lockfile.existing import is_pylock_output
+from lockcheck.lockfile.reader import LockHeader, read_lock
+from lockcheck.options import settings_changes_from_options
+from lockcheck.paths import PROJECT_FILES, default_output_for, discover_inputs
+from lockcheck.settings import CompileSettings, with_changes
+
+if TYPE_CHECKING:
+    from lockcheck.lockfile.reader import ParsedLock
 
 __all__ = [
     "discover_header_locks",
@@ -103,10 +110,6 @@ def _under_root(root: Path, lock: Path) -> Path:
 
 def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     """The configured target writing *lock*, else one rebuilt from the lock's header."""
-    from lockcheck.compile import CompileSettings
-    from lockcheck.lockfile.reader import read_lock
-    from lockcheck.options import settings_changes_from_options
-
     root = config.root
     wanted = os.path.normpath(root / lock)
     for target in config.targets:
@@ -115,7 +118,7 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     path = root / lock
     if not path.exists():
         raise InputError(f"{lock} does not exist and no configured lock writes it")
-    parsed = None if _is_pylock(path) else read_lock(path)
+    parsed = None if is_pylock_output(path) else read_lock(path)
     header = _pylock_header(path) if parsed is None else parsed.header
     changes: dict[str, Any] = {}
     if header is not None and header.options is not None:
@@ -147,14 +150,14 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     if "python_version" not in changes and header and header.python_version:
         # Without an explicit setting the lock's own Python stands, over requires-python.
         changes["default_python_version"] = header.python_version
-    settings = replace(
-        CompileSettings(), src_files=sources, output_file=Path(lock), cwd=root, **changes
+    settings = with_changes(
+        CompileSettings(src_files=sources, output_file=Path(lock), cwd=root), changes
     )
     constraints = tuple(settings.constraint_files)
     return LockTarget(Path(lock), sources, constraints, settings, inputs_known=inputs_known)
 
 
-def _tool_defaults(header: Any) -> dict[str, Any]:
+def _tool_defaults(header: LockHeader | None) -> dict[str, Any]:
     """Settings in which the tool that wrote the header differs from lockcheck's defaults:
     a lock is read by the rules of the tool its header names (pip-compile 7 keeps extras
     unless its command says ``--strip-extras``)."""
@@ -163,7 +166,7 @@ def _tool_defaults(header: Any) -> dict[str, Any]:
     return {}
 
 
-def _options_from_content(lock: Any) -> dict[str, Any]:
+def _options_from_content(lock: ParsedLock) -> dict[str, Any]:
     """Content options of a lock whose header command does not say them (a custom command
     such as ``make upgrade``, or no header): what the lock itself shows was asked for."""
     entries = [e for e in lock.entries if not e.commented]
@@ -178,17 +181,9 @@ def _options_from_content(lock: Any) -> dict[str, Any]:
     return changes
 
 
-def _is_pylock(path: Path) -> bool:
-    from lockcheck.lockfile.pylock import is_pylock_path
-
-    return is_pylock_path(path)
-
-
-def _pylock_header(path: Path) -> Any:
+def _pylock_header(path: Path) -> LockHeader | None:
     """A pylock.toml keeps its compile command in [tool.lockcheck]: read it like a header."""
-    from lockcheck.lockfile.command import parse_compile_command
     from lockcheck.lockfile.pylock import read_pylock
-    from lockcheck.lockfile.reader import LockHeader
 
     parsed = read_pylock(path)
     command = (parsed.tool or {}).get("lockcheck", {}).get("command")
@@ -204,16 +199,14 @@ def _pylock_header(path: Path) -> Any:
 
 def zero_config_target(config: ProjectConfig, src_files: Sequence[Path] = ()) -> LockTarget:
     """pip-compile's default: requirements.in (else a project file) -> requirements.txt."""
-    from lockcheck.compile import CompileSettings, _discover_inputs
-
     root = config.root
-    sources = tuple(src_files) or _discover_inputs(root)
+    sources = tuple(src_files) or discover_inputs(root)
     output = default_output_for(sources, root)
     with contextlib.suppress(ValueError):
         output = output.relative_to(root)
     changes = dict(config.options)
-    settings = replace(
-        CompileSettings(), src_files=sources, output_file=output, cwd=root, **changes
+    settings = with_changes(
+        CompileSettings(src_files=sources, output_file=output, cwd=root), changes
     )
     return LockTarget(output, sources, (), settings)
 

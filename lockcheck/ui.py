@@ -1,6 +1,6 @@
 """Console output: a rich spinner on a terminal, nothing (or plain lines) in CI.
 
-Only this module and ``cli.py`` import rich, and only when a terminal is there to draw on.
+Only this module imports rich, and only when a terminal is there to draw on.
 """
 
 from __future__ import annotations

@@ -13,13 +13,17 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from lockcheck.errors import InputError
+from lockcheck.lockfile.existing import read_any_lock
+
+if TYPE_CHECKING:
+    from lockcheck.settings import CompileSettings
 
 __all__ = [
     "LockUpgrade",
@@ -71,7 +75,7 @@ class LockUpgrade:
     project_page: Callable[[str, str | None], str | None] | None = None
 
 
-def upgrade_settings(settings: Any, packages: Sequence[str]) -> Any:
+def upgrade_settings(settings: CompileSettings, packages: Sequence[str]) -> CompileSettings:
     """*settings* for one upgrade run: every pin, or only *packages* and what they force."""
     if packages:
         return replace(settings, upgrade=False, upgrade_packages=tuple(packages), hold_pins=False)
@@ -96,7 +100,6 @@ def check_packages_are_pinned(packages: Sequence[str], lock_texts: dict[str, str
 
 
 def _pinned_names(text: str, shown: str) -> set[str]:
-    from lockcheck.compile import read_any_lock
 
     lock = read_any_lock(text, Path(shown))
     return {canonicalize_name(e.package.name) for e in lock.entries}
@@ -108,12 +111,14 @@ def pin_updates(old_text: str | None, new_text: str, lock: str) -> tuple[PinUpda
 
     updates: list[PinUpdate] = []
     for change in pin_changes(old_text, new_text, lock):
+        if not isinstance(change, (PinAdded, PinRemoved, PinChanged)):
+            continue
         name, _, marker = change.name.partition(" ; ")
         if isinstance(change, PinAdded):
             updates.append(PinUpdate(lock, name, None, change.version, "added", marker))
         elif isinstance(change, PinRemoved):
             updates.append(PinUpdate(lock, name, change.version, None, "removed", marker))
-        elif isinstance(change, PinChanged):
+        else:
             kind = _direction(change.old, change.new)
             updates.append(PinUpdate(lock, name, change.old, change.new, kind, marker))
     return tuple(updates)

@@ -107,7 +107,7 @@ def test_pip_tools_table_is_the_fallback(tmp_path):
     (target,) = config.targets
     assert target.output == Path("locked.txt")
     assert target.settings.generate_hashes and target.settings.allow_unsafe
-    assert target.settings.extra_index_urls == ("https://example.invalid/simple",)
+    assert target.settings.network.extra_index_urls == ("https://example.invalid/simple",)
 
 
 def test_pip_tools_compile_and_sync_sections(tmp_path):
@@ -124,7 +124,7 @@ def test_pip_tools_compile_and_sync_sections(tmp_path):
     (target,) = config.targets
     assert target.output == Path("locked.txt")
     assert target.settings.generate_hashes and target.settings.allow_unsafe
-    assert target.settings.extra_index_urls == ("https://a.invalid/simple",)
+    assert target.settings.network.extra_index_urls == ("https://a.invalid/simple",)
 
 
 @pytest.mark.parametrize("section", ["compile", "sync"])
@@ -234,6 +234,7 @@ def test_choice_values_take_pip_compiles_spelling(tmp_path):
 
 def test_sync_takes_index_options_from_either_table(tmp_path):
     from lockcheck.config import sync_defaults
+    from lockcheck.settings import NetworkOptions
 
     write(
         tmp_path,
@@ -245,10 +246,12 @@ def test_sync_takes_index_options_from_either_table(tmp_path):
         },
     )
     defaults = sync_defaults(tmp_path)
-    assert defaults.options == {"index_url": "https://a.invalid/simple", "build_isolation": False}
+    assert defaults.network == NetworkOptions(
+        index_url="https://a.invalid/simple", build_isolation=False
+    )
     assert defaults.python == tmp_path / "env"
     assert defaults.locks == (tmp_path / "requirements.txt",)
-    assert sync_defaults(tmp_path, no_config=True).options == {}
+    assert sync_defaults(tmp_path, no_config=True).network == NetworkOptions()
 
 
 def test_sync_reads_a_bad_value_as_an_error_naming_the_key(tmp_path):

@@ -231,18 +231,19 @@ def test_masked_credentials_are_never_looked_up_as_credentials(tmp_path: Path) -
 
 
 def test_merged_settings_give_a_lock_s_masked_index_the_configured_credentials() -> None:
-    from lockcheck.compile import CompileSettings, merge_index_options
+    from lockcheck.index.settings import merge_index_options
     from lockcheck.models import IndexOptions
+    from lockcheck.settings import NetworkOptions
 
     lock = IndexOptions(index_url=MASKED, extra_index_urls=("https://****@two.example/simple",))
     env = {"PIP_CONFIG_FILE": os.devnull, "PIP_EXTRA_INDEX_URL": "https://e:f@two.example/simple"}
-    given = CompileSettings(index_url="https://u:p@idx.example/simple")
+    given = NetworkOptions(index_url="https://u:p@idx.example/simple")
     merged = merge_index_options(given, lock, env)
     assert merged.index_urls == (
         "https://u:p@idx.example/simple/",
         "https://e:f@two.example/simple",
     )
-    alone = merge_index_options(CompileSettings(), lock, {"PIP_CONFIG_FILE": os.devnull})
+    alone = merge_index_options(NetworkOptions(), lock, {"PIP_CONFIG_FILE": os.devnull})
     assert alone.index_url == MASKED  # stays masked: the host's credentials are looked up
 
 

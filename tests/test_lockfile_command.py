@@ -242,3 +242,29 @@ def test_parse_rejects_other_commands(line: str) -> None:
 def test_parse_option_missing_value() -> None:
     with pytest.raises(InputError, match="needs a value"):
         parse_compile_command("pip-compile --output-file")
+
+
+def test_every_repeatable_or_valued_option_of_the_table_reads_back_from_a_header():
+    """A header names lockcheck's own options too: ``--group=a --group=b`` must come back
+    as both groups (check rebuilds the lock from it), and ``--python-platform linux`` as a
+    value, not as a flag followed by a source named ``linux``."""
+    from lockcheck.lockfile.command import parse_compile_command
+    from lockcheck.options import OPTIONS, settings_changes_from_options
+
+    options, sources = parse_compile_command(
+        "lockcheck compile --group=a --group=b --environment=x --environment=y "
+        "--python-platform linux --output-file=r.txt pyproject.toml"
+    )
+    assert sources == ["pyproject.toml"]
+    changes = settings_changes_from_options(options)
+    assert changes["groups"] == ("a", "b")
+    assert changes["environments"] == ("x", "y")
+    assert changes["python_platform"] == "linux"
+    # Each valued option of the table, written with a space, reads back as its value.
+    for option in OPTIONS:
+        if option.kind in ("flag", "negatable"):
+            continue
+        parsed, rest = parse_compile_command(f"lockcheck compile {option.long} 7 in.txt")
+        assert rest == ["in.txt"], option.long
+        value = parsed[option.long]
+        assert value == (("7",) if option.kind in ("multi", "multipath") else "7"), option.long

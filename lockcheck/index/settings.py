@@ -12,11 +12,18 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockcheck.errors import ConfigError
+from lockcheck.index.auth import fill_masked
+from lockcheck.index.pipconfig import read_pip_options
 from lockcheck.index.urls import is_masked, split_credentials
 
-__all__ = ["DEFAULT_INDEX_URL", "IndexSettings"]
+if TYPE_CHECKING:
+    from lockcheck.models import IndexOptions
+    from lockcheck.settings import NetworkOptions
+
+__all__ = ["DEFAULT_INDEX_URL", "IndexSettings", "merge_index_options"]
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
@@ -52,6 +59,35 @@ def _unmasked(url: str) -> str:
     without any it looks in ~/.netrc and its keyring."""
     clean, creds = split_credentials(url)
     return clean if is_masked(creds) else url
+
+
+def _pip_values(options: Mapping[str, str]) -> dict[str, object]:
+    """IndexSettings fields from pip's options (``index-url`` ... as pip.conf names them)."""
+    values: dict[str, object] = {}
+    if "index-url" in options:
+        values["index_url"] = options["index-url"].strip()
+    for key, name in _PIP_LISTS.items():
+        if key in options:
+            values[name] = tuple(options[key].split())
+    if "no-index" in options:
+        values["no_index"] = _strtobool("no-index", options["no-index"])
+    for key in ("cert", "client-cert"):
+        if key in options:
+            values[key.replace("-", "_")] = options[key].strip()
+    # pip's --timeout has the alias --default-timeout (PIP_DEFAULT_TIMEOUT).
+    for key in ("default-timeout", "timeout"):
+        if key in options:
+            values["timeout"] = float(_number(key, options[key], float))
+    if "retries" in options:
+        values["retries"] = int(_number("retries", options["retries"], int))
+    return values
+
+
+_PIP_LISTS = {
+    "extra-index-url": "extra_index_urls",
+    "find-links": "find_links",
+    "trusted-host": "trusted_hosts",
+}
 
 
 @dataclass(frozen=True)
@@ -105,31 +141,8 @@ class IndexSettings:
         (``--extra-index-url``, ``--find-links``, ``--trusted-host``) to the configured ones;
         a caller wanting that passes ``base.extra_index_urls + given``.
         """
-        from lockcheck.index.pipconfig import read_pip_options
-
         environ = os.environ if environ is None else environ
-        options = read_pip_options(environ, command)
-        values: dict[str, object] = {}
-        if "index-url" in options:
-            values["index_url"] = options["index-url"].strip()
-        if "extra-index-url" in options:
-            values["extra_index_urls"] = tuple(options["extra-index-url"].split())
-        if "find-links" in options:
-            values["find_links"] = tuple(options["find-links"].split())
-        if "trusted-host" in options:
-            values["trusted_hosts"] = tuple(options["trusted-host"].split())
-        if "no-index" in options:
-            values["no_index"] = _strtobool("no-index", options["no-index"])
-        if "cert" in options:
-            values["cert"] = options["cert"].strip()
-        if "client-cert" in options:
-            values["client_cert"] = options["client-cert"].strip()
-        # pip's --timeout has the alias --default-timeout (PIP_DEFAULT_TIMEOUT).
-        for key in ("default-timeout", "timeout"):
-            if key in options:
-                values["timeout"] = float(_number(key, options[key], float))
-        if "retries" in options:
-            values["retries"] = int(_number("retries", options["retries"], int))
+        values = _pip_values(read_pip_options(environ, command))
         fields = {f.name for f in dataclasses.fields(cls)}
         for key, value in (overrides or {}).items():
             if key not in fields:
@@ -148,8 +161,6 @@ class IndexSettings:
         as read from a lock) given the credentials of the *configured* URL naming the same
         index; a URL no configured one matches stays masked (its host's credentials are
         then looked up elsewhere: see :mod:`lockcheck.index.auth`)."""
-        from lockcheck.index.auth import fill_masked
-
         configured = tuple(configured)
         return dataclasses.replace(
             self,
@@ -184,3 +195,71 @@ class IndexSettings:
             "PIP_DEFAULT_TIMEOUT": "",
             "PIP_RETRIES": str(self.retries),
         }
+
+
+def merge_index_options(
+    network: NetworkOptions, file_opts: IndexOptions, environ: Mapping[str, str]
+) -> IndexSettings:
+    """pip's precedence: pip.conf < PIP_* env < command line < requirement-file lines.
+
+    Shared by compile, check and sync (a lock's options block plays the requirement file's
+    part).  *network* is what the project gave (command line and config, ``--pip-args``
+    included); masked credentials in the result are filled from it and from pip's settings.
+    """
+    given = network.with_pip_args()
+    base = IndexSettings.from_pip_config(environ=environ)
+    merged = dataclasses.replace(
+        base,
+        index_url=given.index_url or base.index_url,
+        extra_index_urls=tuple(given.extra_index_urls) or base.extra_index_urls,
+        no_index=True if given.no_index else base.no_index,
+        find_links=tuple(given.find_links) or base.find_links,
+        trusted_hosts=tuple(given.trusted_hosts) or base.trusted_hosts,
+        cert=given.cert or base.cert,
+        client_cert=given.client_cert or base.client_cert,
+        cache_dir=given.cache_dir or base.cache_dir,
+        timeout=base.timeout if given.timeout is None else given.timeout,
+        retries=base.retries if given.retries is None else given.retries,
+        offline=given.offline,
+        refresh=given.refresh,
+        build_isolation=given.build_isolation,
+    )
+    final = _with_file_options(merged, file_opts)
+    # A lock's "https://****@host/simple/" takes the credentials given for that index on
+    # the command line or in pip's settings (which the lock's own line outranks).
+    configured = (
+        given.index_url or "",
+        *given.extra_index_urls,
+        *given.find_links,
+        base.index_url,
+        *base.extra_index_urls,
+        *base.find_links,
+    )
+    return final.with_credentials(configured)
+
+
+def _with_file_options(merged: IndexSettings, file_opts: IndexOptions) -> IndexSettings:
+    """*merged* with a requirement file's own option lines, which outrank everything."""
+    if file_opts.index_url:
+        # pip replaces its whole index list when a requirement file names an index.
+        merged = dataclasses.replace(
+            merged,
+            index_url=file_opts.index_url,
+            extra_index_urls=tuple(file_opts.extra_index_urls),
+        )
+    elif file_opts.extra_index_urls:
+        extra = _dedup((*merged.extra_index_urls, *file_opts.extra_index_urls))
+        merged = dataclasses.replace(merged, extra_index_urls=extra)
+    if file_opts.no_index:
+        merged = dataclasses.replace(merged, no_index=True)
+    if file_opts.find_links:
+        find_links = _dedup((*merged.find_links, *file_opts.find_links))
+        merged = dataclasses.replace(merged, find_links=find_links)
+    if file_opts.trusted_hosts:
+        hosts = _dedup((*merged.trusted_hosts, *file_opts.trusted_hosts))
+        merged = dataclasses.replace(merged, trusted_hosts=hosts)
+    return merged
+
+
+def _dedup(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))

@@ -21,12 +21,19 @@ The options mapping, long option name -> value (only options that differ from de
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockcheck.errors import InputError, redact_url
+from lockcheck.options import TABLE, command_options
 from lockcheck.references import is_url
+
+if TYPE_CHECKING:
+    from lockcheck.settings import CompileSettings
 
 __all__ = [
     "EXCLUDED_OPTIONS",
@@ -36,6 +43,7 @@ __all__ = [
     "POSITIVE_ONLY_FLAGS",
     "VALUE_OPTIONS",
     "format_compile_command",
+    "header_command",
     "parse_compile_command",
     "pip_compile_options",
 ]
@@ -92,8 +100,16 @@ POSITIVE_ONLY_FLAGS = frozenset(
 )
 #: Flags whose only form is negative (pip-tools' ``ONLY_NEGATIVE_OPTIONS`` and ``--no-config``).
 ONLY_NEGATIVE_FLAGS = frozenset({"--no-index", "--no-config"})
-#: Options that take a value (``--name=value`` or ``--name value`` when read back).
+#: Options that take a value (``--name=value`` or ``--name value`` when read back): pip-compile's,
+#: and every valued option of lockcheck's table (its other spellings too).
+_VALUED_KINDS = ("value", "int", "path", "multi", "multipath")
 VALUE_OPTIONS = frozenset(
+    flag
+    for o in TABLE
+    if o.kind in _VALUED_KINDS
+    for flag in (o.long, *o.flags)
+    if flag.startswith("--")
+) | frozenset(
     {
         "--extra",
         "--find-links",
@@ -123,8 +139,8 @@ VALUE_OPTIONS = frozenset(
         "--only-binary",
     }
 )
-#: Value options that may repeat; read back as tuples.
-MULTIPLE_OPTIONS = frozenset(
+#: Value options that may repeat; read back as tuples (pip-compile's, and the table's).
+MULTIPLE_OPTIONS = frozenset(o.long for o in TABLE if o.kind in ("multi", "multipath")) | frozenset(
     {
         "--extra",
         "--find-links",
@@ -324,3 +340,30 @@ def parse_compile_command(header_line: str) -> tuple[dict[str, object], list[str
         else:
             options[name] = True
     return options, sources
+
+
+def header_command(
+    settings: CompileSettings,
+    src_files: Sequence[Path],
+    output: Path | None,
+    cwd: Path,
+    *,
+    style: str = "lockcheck",
+) -> str:
+    """The command that writes *output* from *src_files* with *settings*, as the header (of
+    *style*: ``lockcheck`` or ``pip-compile``) and check's fix line show it."""
+    options = command_options(settings)
+    program = "lockcheck compile"
+    if style == "pip-compile":
+        options = pip_compile_options(options, strip_extras=settings.strip_extras)
+        program = "pip-compile"
+    if output is not None:
+        try:
+            shown = os.path.relpath(output, cwd)
+        except ValueError:  # pragma: no cover - other drive on Windows
+            shown = str(output)
+        options["--output-file"] = shown.replace(os.sep, "/")
+    else:
+        options["--output-file"] = "-"
+    sources = [str(s).replace(os.sep, "/") for s in src_files]
+    return format_compile_command(options, sources, program=program)

@@ -1,7 +1,7 @@
 """``lockcheck sync``: make a virtualenv hold exactly what its locks pin.
 
 * :mod:`~lockcheck.sync.engine` — ``sync_env(locks, venv, options) -> SyncReport``, the
-  library entry point; :mod:`~lockcheck.sync.command` — the click command over it.
+  library entry point (its click command is :mod:`lockcheck.cli.sync`).
 * :mod:`~lockcheck.sync.plan` — the pure ``plan(locked, installed, env) -> SyncPlan``.
 * :mod:`~lockcheck.sync.target` (which venv), :mod:`~lockcheck.sync.interpreter` (what its
   python is), :mod:`~lockcheck.sync.installed` (what it holds), :mod:`~lockcheck.sync.locks`

@@ -17,14 +17,22 @@ Only this module's top-level imports run on the fast path: keep them stdlib-only
 
 from __future__ import annotations
 
+import configparser
+import importlib
+import logging
 import os
 import shutil
+import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lockcheck import __version__
+from lockcheck.cachedir import default_cache_dir
+from lockcheck.errors import InputError
+from lockcheck.settings import NetworkOptions
 from lockcheck.sync import stamp
 from lockcheck.sync.target import (
     base_python,
@@ -33,6 +41,11 @@ from lockcheck.sync.target import (
     is_venv,
     venv_python,
 )
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 if TYPE_CHECKING:
     from lockcheck.index.finder import PackageFinder
@@ -58,18 +71,8 @@ class SyncOptions:
     #: Byte-compile installed modules with the target interpreter.
     compile_bytecode: bool = False
     create: bool = True
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    no_index: bool = False
-    find_links: tuple[str, ...] = ()
-    trusted_hosts: tuple[str, ...] = ()
-    cert: str | None = None
-    client_cert: str | None = None
-    cache_dir: Path | None = None
-    offline: bool = False
-    build_isolation: bool = True
-    # pip-sync's --pip-args: its index and TLS options apply (lockcheck.pipargs).
-    pip_args: str | None = None
+    #: Index, TLS and cache options, as for compile (pip-sync's --pip-args among them).
+    network: NetworkOptions = field(default_factory=NetworkOptions)
     environ: Mapping[str, str] | None = None
     # Told each warning (a yanked release about to be installed) before the venv changes.
     warn: Callable[[str], None] | None = None
@@ -114,22 +117,9 @@ def _index_settings(
     options: SyncOptions, file_opts: IndexOptions, environ: Mapping[str, str]
 ) -> IndexSettings:
     """compile's precedence (pip.conf < PIP_* < command line < the locks' option lines)."""
-    from lockcheck.compile import CompileSettings, merge_index_options
+    from lockcheck.index.settings import merge_index_options
 
-    settings = CompileSettings(
-        index_url=options.index_url,
-        extra_index_urls=tuple(options.extra_index_urls),
-        no_index=options.no_index,
-        find_links=tuple(options.find_links),
-        trusted_hosts=tuple(options.trusted_hosts),
-        cert=options.cert,
-        client_cert=options.client_cert,
-        cache_dir=options.cache_dir,
-        offline=options.offline,
-        build_isolation=options.build_isolation,
-        pip_args=options.pip_args,
-    )
-    return merge_index_options(settings, file_opts, environ)
+    return merge_index_options(options.network, file_opts, environ)
 
 
 class _LazyFinder:
@@ -157,10 +147,6 @@ def _static_name(tree: Path) -> str | None:
     pyproject = tree / "pyproject.toml"
     if pyproject.is_file():
         try:
-            import tomllib  # type: ignore[import-not-found]
-        except ImportError:  # pragma: no cover - Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
-        try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
@@ -169,8 +155,6 @@ def _static_name(tree: Path) -> str | None:
             return name
     setup_cfg = tree / "setup.cfg"
     if setup_cfg.is_file():
-        import configparser
-
         parser = configparser.ConfigParser()
         try:
             parser.read(setup_cfg, encoding="utf-8")
@@ -192,7 +176,6 @@ def _describe_links(
     from the same place, else statically (file name, pyproject.toml), else its metadata."""
     from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
-    from lockcheck.errors import InputError
     from lockcheck.index.pages import filename_of
     from lockcheck.sync.links import direct_url_matches, with_commit
 
@@ -273,30 +256,14 @@ def sync_env(
     ):
         return SyncReport(venv, python, dry_run=options.dry_run)
 
-    if progress:
-        progress("reading the locks")
-    from lockcheck.errors import InputError
-    from lockcheck.index.cache import default_cache_dir
-    from lockcheck.sync.interpreter import query_interpreter
-    from lockcheck.sync.locks import read_locks
-
-    if not lock_paths:
-        raise InputError("no lock to sync from")
-    parsed = read_locks(lock_paths)
-    unfinished = is_unfinished_venv(venv)  # a sync was killed creating it: make it again
-    if unfinished and not options.dry_run:
-        shutil.rmtree(venv)
-    if venv.exists() and not is_venv(venv):
-        raise InputError(f"{venv} exists but is not a virtual environment")
-    cache_root = options.cache_dir or default_cache_dir(environ)
+    parsed = _read_locks(lock_paths, progress)
+    unfinished = _check_venv(venv, dry_run=options.dry_run)
+    cache_root = options.network.cache_dir or default_cache_dir(environ)
 
     created = False
     if unfinished or not venv.exists():
         if options.dry_run or not options.create:
-            if not options.dry_run:
-                raise InputError(f"the virtualenv {venv} does not exist")
-            info = query_interpreter(base_python(), cache_root)
-            return _dry_run_report(parsed, {}, info, options, environ, venv, python, created)
+            return _without_venv(parsed, options, environ, venv, python, cache_root)
         if progress:
             progress(f"creating {venv}")
         create_venv(venv)
@@ -318,6 +285,45 @@ def sync_env(
         if created:  # the venv did not exist before this run: leave none behind
             shutil.rmtree(venv, ignore_errors=True)
         raise
+
+
+def _read_locks(lock_paths: list[Path], progress: Callable[[str], None] | None) -> list[Any]:
+    from lockcheck.sync.locks import read_locks
+
+    if progress:
+        progress("reading the locks")
+    if not lock_paths:
+        raise InputError("no lock to sync from")
+    return list(read_locks(lock_paths))
+
+
+def _check_venv(venv: Path, *, dry_run: bool) -> bool:
+    """Whether *venv* must be made (again): a sync killed while creating it left it
+    unfinished, and a real run removes it.  Anything else there must be a virtualenv."""
+    unfinished = is_unfinished_venv(venv)
+    if unfinished and not dry_run:
+        shutil.rmtree(venv)
+    if venv.exists() and not is_venv(venv):
+        raise InputError(f"{venv} exists but is not a virtual environment")
+    return unfinished
+
+
+def _without_venv(
+    parsed: Sequence[Any],
+    options: SyncOptions,
+    environ: Mapping[str, str],
+    venv: Path,
+    python: Path,
+    cache_root: Path,
+) -> SyncReport:
+    """A dry run's plan for a venv not made yet (the base interpreter stands in), or the
+    error of a run told not to create one."""
+    from lockcheck.sync.interpreter import query_interpreter
+
+    if not options.dry_run:
+        raise InputError(f"the virtualenv {venv} does not exist")
+    info = query_interpreter(base_python(), cache_root)
+    return _dry_run_report(parsed, {}, info, options, environ, venv, python, False)
 
 
 def _sync_existing(
@@ -349,8 +355,6 @@ def _sync_existing(
 
     with venv_lock(venv, waiting=progress):
         if recover(venv):
-            import logging
-
             logging.getLogger(__name__).warning(
                 "%s: rolled back a sync that was interrupted before it finished", venv
             )
@@ -414,9 +418,6 @@ def _execute(
     cache_root: Path,
     progress: Callable[[str], None] | None,
 ) -> None:
-    import importlib
-    import tempfile
-
     from lockcheck.resolve.candidates import FormatControl
     from lockcheck.sync.apply import apply_plan, check_removable, compile_bytecode
     from lockcheck.sync.fetch import prepare_wheels

@@ -7,11 +7,23 @@ run answered by the stamp imports nothing heavy (no httpx, rich, resolvelib, ins
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from lockcheck.cli_options import index_options
+from lockcheck.cli.exits import fail
+from lockcheck.cli.messages import warn
+from lockcheck.cli.options import given_options, run_switches, settings_options
+from lockcheck.cli.stamping import write_argv_stamp
+from lockcheck.errors import InputError
+from lockcheck.ui import exit_interrupted, status
+
+if TYPE_CHECKING:
+    from lockcheck.sync.engine import SyncOptions, SyncReport
+    from lockcheck.sync.plan import SyncPlan
 
 __all__ = ["sync_command"]
 
@@ -38,16 +50,9 @@ __all__ = ["sync_command"]
     default=False,
     help="Byte-compile installed modules with the target interpreter.",
 )
-@index_options
-@click.option("--pip-args", metavar="ARGS", help="pip-sync's: the index and TLS options in ARGS.")
+@settings_options("sync")
 @click.option("--no-config", is_flag=True, help="Read no configuration file.")
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("-v", "--verbose", count=True)
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Force colours on or off (default: on a terminal, unless NO_COLOR is set).",
-)
+@run_switches
 @click.pass_context
 def sync_command(
     ctx: click.Context,
@@ -57,21 +62,11 @@ def sync_command(
     ask: bool,
     force: bool,
     compile_bytecode: bool,
-    index_url: str | None,
-    extra_index_urls: tuple[str, ...],
-    no_index: bool,
-    find_links: tuple[str, ...],
-    trusted_hosts: tuple[str, ...],
-    cert: str | None,
-    client_cert: str | None,
-    build_isolation: bool,
-    cache_dir: Path | None,
-    offline: bool,
-    pip_args: str | None,
     no_config: bool,
     quiet: bool,
     verbose: int,
     color: bool | None,
+    **network_params: object,
 ) -> None:
     """Make a virtualenv hold exactly what LOCKS pin (default: requirements.txt).
 
@@ -79,36 +74,22 @@ def sync_command(
     lockcheck are never removed.  Every file is downloaded, verified and built before the
     venv is touched, and a failure puts the venv back as it was.
     """
+    # The engine, the config reader and the target's layers load only for a real run (and
+    # not for --help).
+    from lockcheck.config import sync_defaults
     from lockcheck.sync.engine import SyncOptions
     from lockcheck.sync.target import resolve_target
 
-    given = {
-        "index_url": index_url,
-        "extra_index_urls": extra_index_urls,
-        "no_index": no_index,
-        "find_links": find_links,
-        "trusted_hosts": trusted_hosts,
-        "cert": cert,
-        "client_cert": client_cert,
-        "build_isolation": build_isolation,
-        "pip_args": pip_args,
-    }
     try:
-        from lockcheck.config import sync_defaults
-
         defaults = sync_defaults(Path.cwd(), no_config=no_config)
         # The command line wins over the configuration, option by option.
-        for name, value in defaults.options.items():
-            if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
-                given[name] = value
+        network = given_options(ctx, network_params, defaults.network)
         options = SyncOptions(
             dry_run=dry_run,
             use_stamp=not force,
             compile_bytecode=compile_bytecode,
-            cache_dir=cache_dir,
-            offline=offline,
-            warn=_warn,
-            **given,
+            network=network,
+            warn=warn,
         )
         lock_paths = list(locks) or list(defaults.locks) or [_default_lock()]
         if python is None and defaults.python is not None:
@@ -116,13 +97,21 @@ def sync_command(
         venv = resolve_target(python)
         report = _run(lock_paths, venv, options, ask=ask, quiet=quiet, verbose=verbose, color=color)
     except KeyboardInterrupt:
-        from lockcheck.ui import exit_interrupted
-
         exit_interrupted()
     except Exception as exc:
-        from lockcheck.cli import fail
-
         ctx.exit(fail(exc, verbose > 0))
+    _show(report, ask=ask, dry_run=dry_run, quiet=quiet, verbose=verbose)
+    if report.declined or (dry_run and report.changes):
+        ctx.exit(1)
+    if not ask and not (dry_run and report.created):
+        # A dry run that got here found nothing to change: its repeat is as cheap as a
+        # no-op sync (unless the venv does not exist yet).
+        _write_fast_stamp(lock_paths, report.venv, quiet)
+    ctx.exit(0)
+
+
+def _show(report: SyncReport, *, ask: bool, dry_run: bool, quiet: bool, verbose: int) -> None:
+    """The plan (unless --ask showed it already), then the summary."""
     plan = report.plan
     shown_by_ask = ask and plan is not None and plan.changes
     if (
@@ -139,17 +128,6 @@ def sync_command(
         if report.created:
             click.echo(f"Created {report.venv}")
         click.echo(report.summary())
-    if report.declined or (dry_run and report.changes):
-        ctx.exit(1)
-    if not ask and not (dry_run and report.created):
-        # A dry run that got here found nothing to change: its repeat is as cheap as a
-        # no-op sync (unless the venv does not exist yet).
-        _write_fast_stamp(lock_paths, report.venv, quiet)
-    ctx.exit(0)
-
-
-def _warn(line: str) -> None:
-    click.echo(f"lockcheck: warning: {line}", err=True)
 
 
 def _write_fast_stamp(locks: list[Path], venv: Path, quiet: bool) -> None:
@@ -158,9 +136,6 @@ def _write_fast_stamp(locks: list[Path], venv: Path, quiet: bool) -> None:
     It watches the locks, the config files, the venv's site-packages folders (any install
     or removal changes their mtime) and each metadata folder in them (a file of an install
     deleted, or added late, changes that folder's mtime), besides the venv's own stamp."""
-    import sys
-
-    from lockcheck import stamps
     from lockcheck.config import CONFIG_FILES
     from lockcheck.sync.stamp import STAMP_NAME, dist_dirs, site_packages_dirs
 
@@ -172,14 +147,12 @@ def _write_fast_stamp(locks: list[Path], venv: Path, quiet: bool) -> None:
     files.update(dist_dirs(sites))
     files.add(venv / "pyvenv.cfg")
     output = "" if quiet else "Everything up-to-date\n"
-    stamps.write_stamp(stamps.argv_key(sys.argv[1:]), files, {"output": output})
+    write_argv_stamp(files, {"output": output})
 
 
 def _default_lock() -> Path:
     path = Path("requirements.txt")
     if not path.exists():
-        from lockcheck.errors import InputError
-
         raise InputError(
             "no lock given and requirements.txt does not exist here",
             hint="pass the lock files to sync, e.g. lockcheck sync requirements-dev.txt",
@@ -191,19 +164,15 @@ class _LazyProgress:
     """Progress that starts drawing on its first update: the stamp path never imports rich."""
 
     def __init__(self, *, quiet: bool, verbose: int, color: bool | None = None) -> None:
-        import contextlib
-
         self._quiet = quiet
         self._verbose = verbose
         self._color = color
         self._stack = contextlib.ExitStack()
-        self._callback = None
+        self._callback: Callable[[str], None] | None = None
         self._started = False
 
     def __call__(self, line: str) -> None:
         if not self._started:
-            from lockcheck.ui import status
-
             self._started = True
             self._callback = self._stack.enter_context(
                 status("Syncing", quiet=self._quiet, verbose=self._verbose, color=self._color)
@@ -217,12 +186,21 @@ class _LazyProgress:
         self._callback = None
 
 
-def _run(locks, venv, options, *, ask: bool, quiet: bool, verbose: int, color=None):  # type: ignore[no-untyped-def]
+def _run(
+    locks: list[Path],
+    venv: Path,
+    options: SyncOptions,
+    *,
+    ask: bool,
+    quiet: bool,
+    verbose: int,
+    color: bool | None = None,
+) -> SyncReport:
     from lockcheck.sync.engine import sync_env
 
     progress = _LazyProgress(quiet=quiet, verbose=verbose, color=color)
 
-    def confirm(plan):  # type: ignore[no-untyped-def]
+    def confirm(plan: SyncPlan) -> bool:
         progress.close()
         for line in plan.lines():
             click.echo(f"  {line}")

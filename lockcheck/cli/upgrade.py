@@ -8,11 +8,19 @@ configured order, so a lock layered on another (``-c requirements.txt``) sees it
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from lockcheck.cli_options import index_url_options
+from lockcheck.cli.exits import fail
+from lockcheck.cli.messages import shown, warn_dropped_hashes, warn_once
+from lockcheck.cli.options import Overrides, settings_options
+from lockcheck.ui import exit_interrupted, status
+
+if TYPE_CHECKING:
+    from lockcheck.config import LockTarget
+    from lockcheck.settings import CompileSettings
+    from lockcheck.upgrade import LockUpgrade
 
 __all__ = ["upgrade_command"]
 
@@ -43,7 +51,7 @@ __all__ = ["upgrade_command"]
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Configuration file (default: .lockcheck.toml or pyproject.toml, found upwards).",
 )
-@index_url_options
+@settings_options("upgrade")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
 @click.pass_context
@@ -64,19 +72,11 @@ def upgrade_command(
     Without PACKAGE, every pin of every configured lock (or each -o LOCK); with PACKAGE
     (NAME or NAME<SPEC), only those and what they force: every other pin is kept.
     """
-    from lockcheck.cli import fail
-
     try:
         targets = _targets(locks, config_file)
-        overrides: dict[str, Any] = {}
-        if index_url:
-            overrides["index_url"] = index_url
-        if extra_index_urls:
-            overrides["extra_index_urls"] = extra_index_urls
+        overrides = Overrides(index_url=index_url, extra_index_urls=extra_index_urls)
         results = _upgrade_all(targets, packages, overrides, dry_run, quiet, verbose)
     except KeyboardInterrupt:
-        from lockcheck.ui import exit_interrupted
-
         exit_interrupted("lockcheck: interrupted; every lock not yet reported is untouched")
     except Exception as exc:
         ctx.exit(fail(exc, verbose > 0))
@@ -92,7 +92,7 @@ def upgrade_command(
     ctx.exit(1 if dry_run and moved else 0)
 
 
-def _targets(locks: tuple[Path, ...], config_file: Path | None) -> list[Any]:
+def _targets(locks: tuple[Path, ...], config_file: Path | None) -> list[LockTarget]:
     """Each -o LOCK, else the configured locks, else the locks with a header, else the default."""
     from lockcheck.config import load_config
     from lockcheck.targets import lock_targets, zero_config_target
@@ -102,19 +102,15 @@ def _targets(locks: tuple[Path, ...], config_file: Path | None) -> list[Any]:
 
 
 def _upgrade_all(
-    targets: list[Any],
+    targets: list[LockTarget],
     packages: tuple[str, ...],
-    overrides: dict[str, Any],
+    overrides: Overrides,
     dry_run: bool,
     quiet: bool,
     verbose: int,
-) -> list[Any]:
-    from dataclasses import replace
-
-    from lockcheck.cli import _shown, _warn_dropped_hashes, _warn_once
+) -> list[LockUpgrade]:
     from lockcheck.compile import compile_lock
     from lockcheck.lockfile.writer import write_atomically
-    from lockcheck.ui import status
     from lockcheck.upgrade import (
         LockUpgrade,
         check_packages_are_pinned,
@@ -123,31 +119,32 @@ def _upgrade_all(
         upgrade_settings,
     )
 
-    def output_of(settings: Any) -> Path:
+    def output_of(settings: CompileSettings) -> Path:
+        assert settings.output_file is not None  # a target always names its lock
         output = Path(settings.output_file)
         return output if output.is_absolute() else (settings.cwd or Path.cwd()) / output
 
     texts = {}
     for target in targets:
         path = output_of(target.settings)
-        texts[_shown(path)] = path.read_text(encoding="utf-8") if path.exists() else None
+        texts[shown(path)] = path.read_text(encoding="utf-8") if path.exists() else None
     check_packages_are_pinned(packages, texts)
 
     results = []
     for target in targets:
-        settings = replace(upgrade_settings(target.settings, packages), **overrides)
+        settings = overrides.apply(upgrade_settings(target.settings, packages))
         with status(f"Upgrading {target.name}", quiet=quiet, verbose=verbose) as progress:
             result = compile_lock(settings, progress=progress)
-        _warn_dropped_hashes(result)
-        _warn_once(result.warnings(), None)
+        warn_dropped_hashes(result)
+        warn_once(result.warnings(), None)
         assert result.output_file is not None  # upgrade targets always name their lock
-        shown = _shown(result.output_file)
+        name = shown(result.output_file)
         if result.changed and not dry_run:
             write_atomically(result.output_file, result.text)
         results.append(
             LockUpgrade(
-                lock=shown,
-                updates=pin_updates(result.previous_text, result.text, shown),
+                lock=name,
+                updates=pin_updates(result.previous_text, result.text, name),
                 rewritten=result.changed,
                 project_page=project_page_for(result.resolution),
             )
