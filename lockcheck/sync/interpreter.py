@@ -21,6 +21,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import packaging
+
 from lockcheck.errors import InstallFailed
 from lockcheck.resolve.environment import TargetEnvironment
 
@@ -152,8 +154,6 @@ class InterpreterInfo:
 
 
 def _packaging_dir() -> str:
-    import packaging
-
     return str(Path(packaging.__file__).resolve().parent.parent)
 
 
@@ -162,8 +162,6 @@ def _cache_key(python: Path) -> str | None:
         stat = python.stat()
     except OSError:
         return None
-    import packaging
-
     parts = [
         str(_CACHE_FORMAT),
         os.path.abspath(python),
