@@ -86,7 +86,8 @@ def parse_when(when: str, *, now: _dt.datetime | None = None, option: str = "") 
     date = _DATE_RE.match(text)
     if date:
         try:
-            return _dt.datetime(*map(int, date.groups()), tzinfo=_dt.timezone.utc)
+            year, month, day = (int(part) for part in date.groups())
+            return _dt.datetime(year, month, day, tzinfo=_dt.timezone.utc)
         except ValueError:
             pass
     moment = parse_timestamp(text)

@@ -1,4 +1,5 @@
-"""Run the lockcheck CLI and pip-compile in subprocesses, the way a user would.
+"""Run the lockcheck CLI and pip-compile in subprocesses, the way a user would, or lockcheck
+in-process (:func:`call_lockcheck`) where a test checks logic rather than the console script.
 
 Both helpers inherit ``os.environ``, which the autouse ``_isolated_environment`` fixture in
 conftest has already cleaned (no pip.conf, no PIP_* index settings, private caches), and
@@ -8,14 +9,17 @@ and put ``describe(result)`` in the assertion message.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 __all__ = [
     "PIP_COMPILE",
+    "call_lockcheck",
     "describe",
     "run_lockcheck",
     "run_pip_compile",
@@ -62,6 +66,65 @@ def run_lockcheck(
 ) -> subprocess.CompletedProcess[str]:
     """``python -m lockcheck *args`` in *cwd* with the test interpreter."""
     return _run([sys.executable, "-m", "lockcheck", *map(str, args)], cwd, env, timeout)
+
+
+@contextlib.contextmanager
+def _environment(
+    env: Mapping[str, str | None] | None, cwd: str | Path, argv: list[str]
+) -> Iterator[None]:
+    saved_env, saved_cwd, saved_argv = dict(os.environ), os.getcwd(), sys.argv
+    os.environ.clear()
+    os.environ.update(subprocess_env(env) if env else saved_env)
+    os.chdir(cwd)
+    sys.argv = ["lockcheck", *argv]  # as the console script sees it (stamps key on it)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+class _Captured(io.TextIOWrapper):
+    """A text stream with a ``.buffer`` (lockcheck writes a lock to ``-`` as bytes)."""
+
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO(), encoding="utf-8", newline="")
+
+    def text(self) -> str:
+        self.flush()
+        return self.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+
+
+def call_lockcheck(
+    *args: str | Path,
+    cwd: str | Path,
+    env: Mapping[str, str | None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``lockcheck *args`` in this process (``lockcheck._entry.main``, the console script's
+    own entry, fast path included), with the same result shape as :func:`run_lockcheck`.
+
+    Several times faster than a subprocess; use it where a test checks what lockcheck decides
+    (drift reasons, settings, errors). Tests of the real console script, signals, hooks and
+    crash safety keep :func:`run_lockcheck`.
+    """
+    from lockcheck._entry import main
+
+    argv = [str(arg) for arg in args]
+    stdout, stderr = _Captured(), _Captured()
+    with (
+        _environment(env, cwd, argv),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(
+        ["lockcheck", *argv], code, stdout=stdout.text(), stderr=stderr.text()
+    )
 
 
 def run_pip_compile(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import describe, run_lockcheck
+from tests.helpers import call_lockcheck, describe
 
 LOCK = "requirements.txt"
 
@@ -21,7 +21,7 @@ def test_clean_lock_passes_and_nothing_is_written(project):
     folder, _ = project
     before = snapshot(folder)
     for args in ((), ("--offline",)):
-        result = run_lockcheck("check", *args, cwd=folder)
+        result = call_lockcheck("check", *args, cwd=folder)
         assert result.returncode == 0, describe(result)
         assert "requirements.txt: up to date" in result.stdout
     assert snapshot(folder) == before
@@ -31,7 +31,7 @@ def test_added_input_is_named_with_the_fix(project):
     folder, server = project
     (folder / "requirements.in").write_text("flask\nrequests\n")
     before = snapshot(folder)
-    result = run_lockcheck("check", cwd=folder)
+    result = call_lockcheck("check", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "requests (-r requirements.in) has no pin in requirements.txt" in result.stderr
     assert "idna==3.6 would be added (needed by requests)" in result.stderr
@@ -45,7 +45,7 @@ def test_added_input_is_named_with_the_fix(project):
 def test_offline_check_detects_added_input_without_network(project):
     folder, server = project
     (folder / "requirements.in").write_text("flask\nrequests\n")
-    result = run_lockcheck("check", "--offline", cwd=folder)
+    result = call_lockcheck("check", "--offline", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "requests (-r requirements.in) has no pin" in result.stderr
     assert server.count("/") == 0
@@ -54,7 +54,7 @@ def test_offline_check_detects_added_input_without_network(project):
 def test_removed_input_leaves_orphans(project):
     folder, _ = project
     (folder / "requirements.in").write_text("click\n")
-    result = run_lockcheck("check", "--offline", cwd=folder)
+    result = call_lockcheck("check", "--offline", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "flask==3.0.0 is pinned but no input needs it any more" in result.stderr
     assert "werkzeug==3.0.0 is pinned but no input needs it any more" in result.stderr
@@ -67,7 +67,7 @@ def test_hand_edited_pin_that_breaks_the_graph(project):
     folder, _ = project
     text = (folder / LOCK).read_text().replace("werkzeug==3.0.0", "werkzeug==2.3.0")
     (folder / LOCK).write_text(text)
-    result = run_lockcheck("check", cwd=folder)
+    result = call_lockcheck("check", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "werkzeug would change 2.3.0 -> 3.0.0" in result.stderr
 
@@ -76,7 +76,7 @@ def test_hand_edited_version_keeps_foreign_hashes(project):
     folder, _ = project
     text = (folder / LOCK).read_text().replace("flask==3.0.0", "flask==2.3.0")
     (folder / LOCK).write_text(text)
-    result = run_lockcheck("check", cwd=folder)
+    result = call_lockcheck("check", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "flask==2.3.0 lists sha256:" in result.stderr
     assert "not a file of that release" in result.stderr
@@ -85,7 +85,7 @@ def test_hand_edited_version_keeps_foreign_hashes(project):
 def test_unsatisfied_pin_is_structural(project):
     folder, _ = project
     (folder / "requirements.in").write_text("flask<3\n")
-    result = run_lockcheck("check", "--offline", cwd=folder)
+    result = call_lockcheck("check", "--offline", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "flask==3.0.0 does not satisfy flask<3 (-r requirements.in)" in result.stderr
 
@@ -96,7 +96,7 @@ def test_credentials_in_a_lock_are_drift(project):
     (folder / LOCK).write_text(
         text.replace("--index-url http://", "--index-url http://bob:hunter2@", 1)
     )
-    result = run_lockcheck("check", "--offline", cwd=folder)
+    result = call_lockcheck("check", "--offline", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "the lock contains credentials in http://****@127.0.0.1" in result.stderr
     assert "hunter2" not in result.stderr
@@ -121,7 +121,7 @@ def test_a_bare_ssh_user_is_no_credential_in_a_lock(project):
 def test_malformed_input_is_an_error(project):
     folder, _ = project
     (folder / "requirements.in").write_text("flask\nfoo==\n")
-    result = run_lockcheck("check", cwd=folder)
+    result = call_lockcheck("check", cwd=folder)
     assert result.returncode == 2, describe(result)
     assert "requirements.in:2" in result.stderr
     assert "Traceback" not in result.stderr
@@ -130,7 +130,7 @@ def test_malformed_input_is_an_error(project):
 def test_json_and_github_formats(project):
     folder, _ = project
     (folder / "requirements.in").write_text("flask\nidna\n")
-    result = run_lockcheck("check", "--offline", "--format", "json", cwd=folder)
+    result = call_lockcheck("check", "--offline", "--format", "json", cwd=folder)
     assert result.returncode == 1, describe(result)
     payload = json.loads(result.stdout)
     assert payload["exit_code"] == 1
@@ -139,7 +139,7 @@ def test_json_and_github_formats(project):
     assert lock["reasons"][0]["kind"] == "missing-pin"
     assert lock["reasons"][0]["name"] == "idna"
     assert lock["fix"].startswith("lockcheck compile")
-    result = run_lockcheck("check", "--offline", cwd=folder, env={"GITHUB_ACTIONS": "true"})
+    result = call_lockcheck("check", "--offline", cwd=folder, env={"GITHUB_ACTIONS": "true"})
     assert result.returncode == 1, describe(result)
     assert result.stdout.startswith("::error file=requirements.txt,title=lockcheck drift::")
 
@@ -156,36 +156,36 @@ def test_configured_layered_locks(tmp_path, make_index, universe_wheelhouse):
     )
     (tmp_path / "requirements.in").write_text("requests\n")
     (tmp_path / "requirements-dev.in").write_text("requests\nidna\n")
-    result = run_lockcheck("compile", cwd=tmp_path)
+    result = call_lockcheck("compile", cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     dev = (tmp_path / "requirements-dev.txt").read_text()
     assert "urllib3==2.0.7" in dev
     assert "-c requirements.txt" in dev
-    result = run_lockcheck("check", cwd=tmp_path)
+    result = call_lockcheck("check", cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     # The prod input moves: the prod lock drifts; `lockcheck compile` moves both locks.
     (tmp_path / "requirements.in").write_text("requests\nurllib3<2\n")
-    result = run_lockcheck("check", cwd=tmp_path)
+    result = call_lockcheck("check", cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     assert "urllib3==2.0.7 does not satisfy urllib3<2 (-r requirements.in)" in result.stderr
     assert "fix: lockcheck compile" in result.stderr
-    result = run_lockcheck("compile", cwd=tmp_path)
+    result = call_lockcheck("compile", cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     assert "urllib3==1.26.18" in (tmp_path / "requirements.txt").read_text()
     assert "urllib3==1.26.18" in (tmp_path / "requirements-dev.txt").read_text()
-    assert run_lockcheck("check", cwd=tmp_path).returncode == 0
+    assert call_lockcheck("check", cwd=tmp_path).returncode == 0
 
 
 def test_configured_hashes_missing_from_lock(tmp_path, make_index, universe_wheelhouse):
     server = make_index(universe_wheelhouse)
     (tmp_path / ".git").mkdir()
     (tmp_path / "requirements.in").write_text("idna\n")
-    assert run_lockcheck("compile", "-i", server.url, cwd=tmp_path).returncode == 0
+    assert call_lockcheck("compile", "-i", server.url, cwd=tmp_path).returncode == 0
     (tmp_path / ".lockcheck.toml").write_text(
         f'generate-hashes = true\nindex-url = "{server.url}"\n'
         '[[lock]]\ninputs = ["requirements.in"]\n'
     )
-    result = run_lockcheck("check", "--offline", cwd=tmp_path)
+    result = call_lockcheck("check", "--offline", cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     assert "idna has no --hash lines but hashes are configured" in result.stderr
     assert "the lock was compiled with no --generate-hashes" in result.stderr
@@ -194,16 +194,16 @@ def test_configured_hashes_missing_from_lock(tmp_path, make_index, universe_whee
 def test_changed_mode_recompiles_and_exits_1(project):
     folder, _ = project
     (folder / "requirements.in").write_text("flask\nidna\n")
-    result = run_lockcheck("compile", "--changed", "requirements.in", cwd=folder)
+    result = call_lockcheck("compile", "--changed", "requirements.in", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "requirements.txt was out of date and has been rewritten" in result.stderr
     assert "+ idna==3.6 (asked for by -r requirements.in)" in result.stderr
     assert "git add requirements.txt" in result.stderr
     assert "idna==3.6" in (folder / LOCK).read_text()
     # Second run: nothing to do.
-    result = run_lockcheck("compile", "--changed", "requirements.in", cwd=folder)
+    result = call_lockcheck("compile", "--changed", "requirements.in", cwd=folder)
     assert result.returncode == 0, describe(result)
-    result = run_lockcheck("compile", "--changed", "README.md", cwd=folder)
+    result = call_lockcheck("compile", "--changed", "README.md", cwd=folder)
     assert result.returncode == 0, describe(result)
     assert "no lock depends on the changed files" in result.stderr
 
@@ -215,7 +215,7 @@ def test_target_python_mismatch_is_drift(project):
         f'python-version = "3.12"\ngenerate-hashes = true\nindex-url = "{server.url}"\n'
         '[[lock]]\ninputs = ["requirements.in"]\n'
     )
-    result = run_lockcheck("check", "--offline", cwd=folder)
+    result = call_lockcheck("check", "--offline", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert "the lock targets Python 3.11 but the settings target Python 3.12" in result.stderr
 
@@ -225,7 +225,7 @@ def test_repeated_clean_check_answers_before_the_cli_loads(project):
     import sys
 
     folder, server = project
-    assert run_lockcheck("check", cwd=folder).returncode == 0  # writes the stamp
+    assert call_lockcheck("check", cwd=folder).returncode == 0  # writes the stamp
     probe = (
         "import sys\nfrom lockcheck._entry import main\nsys.argv = ['lockcheck', 'check']\n"
         "code = main(['check'])\nprint('click' in sys.modules, 'httpx' in sys.modules, code)"
@@ -239,7 +239,7 @@ def test_repeated_clean_check_answers_before_the_cli_loads(project):
     assert server.count("/") == 0
     # Any change to what the check read makes it a real check again.
     (folder / "requirements.in").write_text("flask\nidna\n")
-    result = run_lockcheck("check", cwd=folder)
+    result = call_lockcheck("check", cwd=folder)
     assert result.returncode == 1, describe(result)
 
 
@@ -263,10 +263,10 @@ def test_a_lock_written_by_pip_compile_is_checked_by_its_body(
     (tmp_path / "requirements.in").write_text("flask\n")
     text = _pip_compile(tmp_path, server, "--strip-extras")
     assert text.startswith("#\n# This file is autogenerated by pip-compile")
-    result = run_lockcheck("check", LOCK, cwd=tmp_path)
+    result = call_lockcheck("check", LOCK, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     (tmp_path / "requirements.in").write_text("flask\nidna\n")
-    result = run_lockcheck("check", LOCK, cwd=tmp_path)
+    result = call_lockcheck("check", LOCK, cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     assert "idna (-r requirements.in) has no pin" in result.stderr
 
@@ -293,7 +293,7 @@ def test_a_pip_tools_5_header_keeps_every_input_and_option(
     assert old_style != text
     lock.write_text(old_style)
     for args in (("--offline",), ()):
-        result = run_lockcheck("check", LOCK, *args, cwd=tmp_path)
+        result = call_lockcheck("check", LOCK, *args, cwd=tmp_path)
         assert result.returncode == 0, describe(result)
 
 
@@ -306,7 +306,7 @@ def test_a_pip_compile_lock_keeps_extras_by_pip_compiles_default(
     (tmp_path / "requirements.in").write_text("flask[dotenv]\n")
     assert "flask[dotenv]==" in _pip_compile(tmp_path, server)
     for args in (("--offline",), ()):
-        result = run_lockcheck("check", LOCK, *args, cwd=tmp_path)
+        result = call_lockcheck("check", LOCK, *args, cwd=tmp_path)
         assert result.returncode == 0, describe(result)
 
 
@@ -321,9 +321,9 @@ def test_the_header_python_stands_over_requires_python(tmp_path, make_index, uni
         '[project]\nname = "app"\nversion = "1"\nrequires-python = ">=3.9"\n'
     )
     for args in (("--offline",), ()):
-        result = run_lockcheck("check", LOCK, *args, cwd=tmp_path)
+        result = call_lockcheck("check", LOCK, *args, cwd=tmp_path)
         assert result.returncode == 0, describe(result)
-    result = run_lockcheck("compile", "-i", server.url, "--strip-extras", cwd=tmp_path)
+    result = call_lockcheck("compile", "-i", server.url, "--strip-extras", cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     assert "with Python 3.11" in (tmp_path / LOCK).read_text()
 
@@ -338,7 +338,7 @@ def test_dependencies_of_an_unsafe_package_are_not_orphans(
     text = _pip_compile(tmp_path, server, "--strip-extras", "--unsafe-package=requests")
     assert "\n# requests\n" in text and "certifi==" in text
     for args in (("--offline",), ()):
-        result = run_lockcheck("check", LOCK, *args, cwd=tmp_path)
+        result = call_lockcheck("check", LOCK, *args, cwd=tmp_path)
         assert result.returncode == 0, describe(result)
 
 
@@ -354,7 +354,7 @@ def test_a_custom_compile_command_header_is_read_from_the_content(
     text = _pip_compile(tmp_path, server, "--allow-unsafe", "--generate-hashes", env=custom)
     assert "#    make upgrade\n" in text and "\nsetuptools==" in text and "--hash=" in text
     for args in (("--offline",), ()):
-        result = run_lockcheck(
+        result = call_lockcheck(
             "check", LOCK, *args, cwd=tmp_path, env={"PIP_INDEX_URL": server.url}
         )
         assert result.returncode == 0, describe(result)
@@ -373,14 +373,14 @@ def test_a_custom_command_that_hides_the_inputs_reports_no_guessed_drift(
     _pip_compile(tmp_path, server, *options, env={"CUSTOM_COMPILE_COMMAND": "make upgrade"})
     env = {"PIP_INDEX_URL": server.url}
     for args in (("--offline",), ()):
-        result = run_lockcheck("check", LOCK, *args, cwd=tmp_path, env=env)
+        result = call_lockcheck("check", LOCK, *args, cwd=tmp_path, env=env)
         assert result.returncode == 0, describe(result)
         assert "orphan" not in result.stderr and "no input needs" not in result.stderr
         assert "does not name its inputs" in result.stdout + result.stderr, describe(result)
     # What the lock itself shows is still checked: credentials written in the file.
     text = (tmp_path / LOCK).read_text()
     (tmp_path / LOCK).write_text(text.replace(server.url, server.url.replace("//", "//u:pw@")))
-    result = run_lockcheck("check", LOCK, "--offline", cwd=tmp_path, env=env)
+    result = call_lockcheck("check", LOCK, "--offline", cwd=tmp_path, env=env)
     assert result.returncode == 1, describe(result)
 
 
@@ -392,7 +392,7 @@ def test_a_custom_command_lock_without_a_sibling_input_is_checked_as_far_as_it_s
     custom = {"CUSTOM_COMPILE_COMMAND": "./build.sh upgrade-requirements"}
     options = ("--strip-extras", "--output-file=locked.txt", "deps.in")
     _pip_compile(tmp_path, server, *options, env=custom, output="locked.txt")
-    result = run_lockcheck("check", "locked.txt", cwd=tmp_path, env={"PIP_INDEX_URL": server.url})
+    result = call_lockcheck("check", "locked.txt", cwd=tmp_path, env={"PIP_INDEX_URL": server.url})
     assert result.returncode == 0, describe(result)
     assert "does not name its inputs" in result.stdout + result.stderr, describe(result)
 
@@ -432,7 +432,7 @@ def test_a_text_only_change_is_named_for_what_the_fix_changes(project, edit, wor
     changed = edit(lock.read_text())
     assert changed != lock.read_text()
     lock.write_text(changed)
-    result = run_lockcheck("check", "--format", "json", cwd=folder)
+    result = call_lockcheck("check", "--format", "json", cwd=folder)
     assert result.returncode == 1, describe(result)
     reasons = json.loads(result.stdout)["locks"][0]["reasons"]
     assert [r["kind"] for r in reasons] == ["text"], reasons
@@ -561,7 +561,7 @@ def test_a_pip_compile_lock_with_build_dependencies_gets_the_full_check(
     make(project)
     for level, args in (("offline", ("--offline",)), ("full", ())):
         code, named = expected.get(level, (0, set()))
-        result = run_lockcheck("check", LOCK, "--format", "json", *args, cwd=project)
+        result = call_lockcheck("check", LOCK, "--format", "json", *args, cwd=project)
         assert result.returncode == code, describe(result)
         report = json.loads(result.stdout)["locks"][0]
         # Offline, the only note is that yanks were not asked about.
@@ -572,9 +572,9 @@ def test_a_pip_compile_lock_with_build_dependencies_gets_the_full_check(
     if drift != "none":
         fix = shlex.split(report["fix"])
         assert "--all-build-deps" in fix, report["fix"]
-        fixed = run_lockcheck(*fix[1:], cwd=project)
+        fixed = call_lockcheck(*fix[1:], cwd=project)
         assert fixed.returncode == 0, describe(fixed)
-        assert run_lockcheck("check", LOCK, cwd=project).returncode == 0
+        assert call_lockcheck("check", LOCK, cwd=project).returncode == 0
 
 
 #: The two ways a lock hides its inputs: a custom header command, and no header at all.
@@ -610,7 +610,7 @@ def test_index_lines_of_a_lock_whose_inputs_are_unknown_are_taken_as_written(
     ambient = [{}, {"PIP_INDEX_URL": "https://pypi.invalid/simple/"}]
     for extra_env in ambient:
         for args in (("--offline",), ()):
-            result = run_lockcheck("check", LOCK, *args, cwd=tmp_path, env=extra_env)
+            result = call_lockcheck("check", LOCK, *args, cwd=tmp_path, env=extra_env)
             assert result.returncode == 0, describe(result)
             assert "index-option" not in result.stderr and "--index-url is" not in result.stderr
             out = result.stdout
@@ -628,11 +628,11 @@ def test_index_lines_are_compared_when_the_projects_own_settings_name_an_index(
     server = make_index(universe_wheelhouse)
     _lock_with_index_lines(tmp_path, server, env, header)
     other = "https://other.example/simple/"
-    result = run_lockcheck("check", LOCK, "--offline", "--index-url", other, cwd=tmp_path)
+    result = call_lockcheck("check", LOCK, "--offline", "--index-url", other, cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     assert f"--index-url is {server.url} but the settings give {other}" in result.stderr
     (tmp_path / ".pip-tools.toml").write_text(f'[tool.pip-tools]\nindex-url = "{other}"\n')
-    result = run_lockcheck("check", LOCK, "--offline", "--format", "json", cwd=tmp_path)
+    result = call_lockcheck("check", LOCK, "--offline", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     kinds = {r["kind"] for r in json.loads(result.stdout)["locks"][0]["reasons"]}
     assert kinds == {"index-option"}, describe(result)
@@ -648,13 +648,13 @@ def test_a_foreign_hash_in_a_lock_whose_inputs_are_unknown_is_still_drift(
 
     server = make_index(universe_wheelhouse)
     text = _lock_with_index_lines(tmp_path, server, env, header, "--generate-hashes")
-    result = run_lockcheck("check", LOCK, cwd=tmp_path)
+    result = call_lockcheck("check", LOCK, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     digest = re.search(r"^flask==3\.0\.0 \\\n    --hash=(\S+)", text, re.M)
     assert digest, text
     bogus = "sha256:" + "0" * 64
     (tmp_path / LOCK).write_text(text.replace(digest.group(1), bogus, 1))
-    result = run_lockcheck("check", LOCK, "--format", "json", cwd=tmp_path)
+    result = call_lockcheck("check", LOCK, "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     reasons = json.loads(result.stdout)["locks"][0]["reasons"]
     assert [(r["kind"], r["name"]) for r in reasons] == [("foreign-hash", "flask")], reasons
@@ -675,10 +675,10 @@ def test_a_guessed_input_that_cannot_be_read_leaves_the_lock_checked_as_far_as_i
     remote = "https://raw.example.invalid/common_constraints.txt"
     (tmp_path / "constraints.txt").write_text(f"-c {remote}\nclick<9\n")
     env = {"PIP_INDEX_URL": server.url, "PIP_RETRIES": "0"}
-    result = run_lockcheck("check", LOCK, "--offline", cwd=tmp_path, env=env)
+    result = call_lockcheck("check", LOCK, "--offline", cwd=tmp_path, env=env)
     assert result.returncode == 0, describe(result)
     assert f"{remote} was not checked (no copy from an online run)" in result.stdout
-    result = run_lockcheck("check", LOCK, cwd=tmp_path, env=env)
+    result = call_lockcheck("check", LOCK, cwd=tmp_path, env=env)
     assert result.returncode == 0, describe(result)
     assert "requirements.in could not be read" in result.stdout, describe(result)
     assert f"constraints.txt:1: could not fetch constraint file: cannot reach {remote}" in (
@@ -689,7 +689,7 @@ def test_a_guessed_input_that_cannot_be_read_leaves_the_lock_checked_as_far_as_i
         f'[tool.lockcheck]\nindex-url = "{server.url}"\n'
         '[[tool.lockcheck.lock]]\ninputs = ["requirements.in"]\n'
     )
-    result = run_lockcheck("check", cwd=tmp_path, env={"PIP_RETRIES": "0"})
+    result = call_lockcheck("check", cwd=tmp_path, env={"PIP_RETRIES": "0"})
     assert result.returncode == 2, describe(result)
     assert "could not fetch constraint file" in result.stderr, describe(result)
 
@@ -707,7 +707,7 @@ def test_a_pin_the_custom_command_took_out_is_no_drift(
     start = text.index("idna==")
     (tmp_path / LOCK).write_text(text[:start] + text[text.index("itsdangerous==") :])
     for args in (("--offline",), ()):
-        result = run_lockcheck(
+        result = call_lockcheck(
             "check", LOCK, *args, cwd=tmp_path, env={"PIP_INDEX_URL": server.url}
         )
         assert result.returncode == 0, describe(result)
@@ -733,7 +733,7 @@ def test_an_input_dropped_but_still_needed_is_drift_offline(
 def _assert_only_stale_via(folder, name: str, words: str) -> None:
     """Both levels exit 1 with one reason: *name*'s "# via", in *words*."""
     for args in (("--offline",), ()):
-        result = run_lockcheck("check", LOCK, *args, "--format", "json", cwd=folder)
+        result = call_lockcheck("check", LOCK, *args, "--format", "json", cwd=folder)
         assert result.returncode == 1, describe(result)
         reasons = json.loads(result.stdout)["locks"][0]["reasons"]
         assert [(r["kind"], r["name"]) for r in reasons] == [("stale-via", name)], reasons
@@ -768,7 +768,7 @@ def test_structural_drift_stands_when_the_full_resolution_fails(project):
     says why the full level stopped."""
     folder, _ = project
     (folder / "requirements.in").write_text("flask\nwerkzeug<0.1\n")
-    result = run_lockcheck("check", "--format", "json", cwd=folder)
+    result = call_lockcheck("check", "--format", "json", cwd=folder)
     assert result.returncode == 1, describe(result)
     (lock,) = json.loads(result.stdout)["locks"]
     assert [r["kind"] for r in lock["reasons"]] == ["unsatisfied-pin"], lock

@@ -19,6 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
+
+import packaging
 
 from lockcheck.errors import InstallFailed
 from lockcheck.resolve.environment import TargetEnvironment
@@ -134,24 +137,23 @@ class InterpreterInfo:
         }
 
     @classmethod
-    def from_json(cls, python: str, data: Mapping[str, object]) -> InterpreterInfo:
-        version = tuple(int(v) for v in data["version"])  # type: ignore[union-attr]
+    def from_json(cls, python: str, data: Mapping[str, Any]) -> InterpreterInfo:
+        """*data* is what the probe script printed (or a cache of it): JSON, so untyped."""
+        major, minor, micro = (*(int(v) for v in data["version"]), 0, 0, 0)[:3]
         return cls(
             python=python,
-            markers={str(k): str(v) for k, v in dict(data["markers"]).items()},  # type: ignore[arg-type]
-            tags=tuple(str(t) for t in (data.get("tags") or ())),  # type: ignore[union-attr]
-            paths={str(k): str(v) for k, v in dict(data["paths"]).items()},  # type: ignore[arg-type]
+            markers={str(k): str(v) for k, v in dict(data["markers"]).items()},
+            tags=tuple(str(t) for t in (data.get("tags") or ())),
+            paths={str(k): str(v) for k, v in dict(data["paths"]).items()},
             prefix=str(data["prefix"]),
             base_prefix=str(data.get("base_prefix") or data["prefix"]),
-            version=((*version, 0, 0, 0))[:3],  # type: ignore[arg-type]
+            version=(major, minor, micro),
             implementation=str(data.get("implementation") or "cpython"),
             cache_tag=str(data["cache_tag"]) if data.get("cache_tag") else None,
         )
 
 
 def _packaging_dir() -> str:
-    import packaging
-
     return str(Path(packaging.__file__).resolve().parent.parent)
 
 
@@ -160,8 +162,6 @@ def _cache_key(python: Path) -> str | None:
         stat = python.stat()
     except OSError:
         return None
-    import packaging
-
     parts = [
         str(_CACHE_FORMAT),
         os.path.abspath(python),

@@ -17,6 +17,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from lockcheck.sync.journal import has_pending
+
 __all__ = [
     "STAMP_NAME",
     "clear",
@@ -103,8 +105,6 @@ def _stamp_path(venv: Path) -> Path:
 def is_fresh(locks: Iterable[Path], venv: Path, python: Path, extra: str = "") -> bool:
     """Whether the stamp in *venv* matches the current state exactly (never while a
     transaction a killed run left behind is pending)."""
-    from lockcheck.sync.journal import has_pending
-
     if has_pending(venv):
         return False
     try:

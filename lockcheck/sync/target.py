@@ -15,7 +15,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from lockcheck.errors import InputError
+from lockcheck.errors import InputError, InstallFailed
+from lockcheck.sync.crashpoint import crash_point
 
 __all__ = [
     "DEFAULT_VENV_NAME",
@@ -161,10 +162,7 @@ def create_venv(venv: Path) -> Path:
     instant instead of seconds, and the lock then decides everything the venv holds (pin pip
     with ``--allow-unsafe`` to get one, or run ``python -m ensurepip``).
     """
-    import venv as stdlib_venv
-
-    from lockcheck.errors import InstallFailed
-    from lockcheck.sync.crashpoint import crash_point
+    import venv as stdlib_venv  # here: only a new venv needs it, not a no-op sync
 
     try:
         venv.mkdir(parents=True)
