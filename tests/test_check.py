@@ -111,10 +111,10 @@ def test_a_bare_ssh_user_is_no_credential_in_a_lock(project):
     (folder / LOCK).write_text(
         text + "thing @ hg+ssh://hg@host/repo\n    # via -r requirements.in\n"
     )
-    result = run_lockcheck("check", "--offline", cwd=folder)
+    result = call_lockcheck("check", "--offline", cwd=folder)
     assert "credentials" not in result.stderr, describe(result)
     (folder / LOCK).write_text(text + "thing @ hg+ssh://hg:pw@host/repo\n")
-    result = run_lockcheck("check", "--offline", cwd=folder)
+    result = call_lockcheck("check", "--offline", cwd=folder)
     assert "the lock contains credentials in hg+ssh://****@host/repo" in result.stderr
 
 
@@ -805,7 +805,7 @@ def test_a_zip_sdist_reference_needs_its_hash_as_pip_compile_writes_it(
         tmp_path, server, "--generate-hashes", "--output-file", "pc.txt", output="pc.txt"
     )
     assert "zipped @ file://" in pip_compiled and "--hash=sha256:" in pip_compiled
-    made = run_lockcheck("compile", "-i", server.url, "--generate-hashes", cwd=tmp_path)
+    made = call_lockcheck("compile", "-i", server.url, "--generate-hashes", cwd=tmp_path)
     assert made.returncode == 0, describe(made)
     lock = (tmp_path / LOCK).read_text()
     assert "--hash=sha256:" in lock
@@ -813,10 +813,10 @@ def test_a_zip_sdist_reference_needs_its_hash_as_pip_compile_writes_it(
         f'generate-hashes = true\nindex-url = "{server.url}"\n'
         '[[lock]]\ninputs = ["requirements.in"]\n'
     )
-    assert run_lockcheck("check", "--offline", cwd=tmp_path).returncode == 0
+    assert call_lockcheck("check", "--offline", cwd=tmp_path).returncode == 0
     unhashed = "".join(line for line in lock.splitlines(True) if "--hash" not in line)
     (tmp_path / LOCK).write_text(unhashed.replace(" \\\n", "\n"))
-    result = run_lockcheck("check", "--offline", cwd=tmp_path)
+    result = call_lockcheck("check", "--offline", cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     assert "zipped has no --hash lines but hashes are configured" in result.stderr
 
@@ -829,7 +829,7 @@ def test_a_bare_archive_path_is_no_orphan(tmp_path, make_index, universe_wheelho
     server = make_index(universe_wheelhouse)
     make_sdist(tmp_path, "bare", "1.0")
     (tmp_path / "requirements.in").write_text("./bare-1.0.tar.gz\n")
-    made = run_lockcheck("compile", "-i", server.url, cwd=tmp_path)
+    made = call_lockcheck("compile", "-i", server.url, cwd=tmp_path)
     assert made.returncode == 0, describe(made)
-    result = run_lockcheck("check", "--offline", LOCK, cwd=tmp_path)
+    result = call_lockcheck("check", "--offline", LOCK, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
