@@ -69,19 +69,15 @@ def run_lockcheck(
 
 
 @contextlib.contextmanager
-def _environment(
-    env: Mapping[str, str | None] | None, cwd: str | Path, argv: list[str]
-) -> Iterator[None]:
-    saved_env, saved_cwd, saved_argv = dict(os.environ), os.getcwd(), sys.argv
+def _environment(env: Mapping[str, str | None] | None, cwd: str | Path) -> Iterator[None]:
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
     os.environ.clear()
     os.environ.update(subprocess_env(env) if env else saved_env)
     os.chdir(cwd)
-    sys.argv = ["lockcheck", *argv]  # as the console script sees it (stamps key on it)
     try:
         yield
     finally:
         os.chdir(saved_cwd)
-        sys.argv = saved_argv
         os.environ.clear()
         os.environ.update(saved_env)
 
@@ -114,7 +110,7 @@ def call_lockcheck(
     argv = [str(arg) for arg in args]
     stdout, stderr = _Captured(), _Captured()
     with (
-        _environment(env, cwd, argv),
+        _environment(env, cwd),
         contextlib.redirect_stdout(stdout),
         contextlib.redirect_stderr(stderr),
     ):

@@ -833,3 +833,20 @@ def test_a_bare_archive_path_is_no_orphan(tmp_path, make_index, universe_wheelho
     assert made.returncode == 0, describe(made)
     result = call_lockcheck("check", "--offline", LOCK, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
+
+
+def test_main_called_in_process_stamps_its_own_command_line(project, monkeypatch, capsys):
+    """``main(argv)`` is the library's entry: its stamp is keyed on *argv*, not on whatever
+    ``sys.argv`` the host process has, so the same command line answers from it next time."""
+    import sys
+
+    from lockcheck.cli import main
+    from lockcheck.stamps import fast_answer
+
+    folder, _server = project
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(sys, "argv", ["host-program", "--its-own-flag"])
+    assert main(["check"]) == 0
+    capsys.readouterr()
+    assert fast_answer(["check"]) == 0
+    assert "requirements.txt: up to date" in capsys.readouterr().out

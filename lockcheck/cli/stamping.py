@@ -10,7 +10,16 @@ from pathlib import Path
 
 from lockcheck import stamps
 
-__all__ = ["index_answer_expiry", "steering_files", "write_argv_stamp"]
+__all__ = ["index_answer_expiry", "remember_command_line", "steering_files", "write_argv_stamp"]
+
+#: The command line :func:`lockcheck.cli.main` was given: the key the fast path will compute
+#: for the same command (``sys.argv`` is the host's when ``main`` is called as a library).
+_command_line: list[str] | None = None
+
+
+def remember_command_line(argv: list[str]) -> None:
+    global _command_line
+    _command_line = list(argv)
 
 
 def steering_files(cwd: Path) -> set[Path]:
@@ -32,4 +41,5 @@ def index_answer_expiry() -> float:
 
 def write_argv_stamp(files: Iterable[Path], payload: dict[str, object]) -> None:
     """Let the next identical command line answer before click loads (see lockcheck._entry)."""
-    stamps.write_stamp(stamps.argv_key(sys.argv[1:]), files, payload)
+    argv = sys.argv[1:] if _command_line is None else _command_line
+    stamps.write_stamp(stamps.argv_key(argv), files, payload)
