@@ -71,8 +71,9 @@ def run_lockcheck(
 @contextlib.contextmanager
 def _environment(env: Mapping[str, str | None] | None, cwd: str | Path) -> Iterator[None]:
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    wanted = subprocess_env(env)
     os.environ.clear()
-    os.environ.update(subprocess_env(env) if env else saved_env)
+    os.environ.update(wanted)
     os.chdir(cwd)
     try:
         yield

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.builders import PackageSpec, make_project, make_setuptools_project
-from tests.helpers import describe, run_lockcheck, run_pip_compile
+from tests.helpers import call_lockcheck, describe, run_pip_compile
 
 LOCK = "requirements.txt"
 
@@ -83,7 +83,7 @@ def test_compile_writes_what_pip_compile_writes(tmp_path, index, options):
     ours = _project(tmp_path / "lockcheck")
     args = (*options, f"--output-file={LOCK}", "pyproject.toml")
     expected = _pip_compile(theirs, index, *args)
-    result = run_lockcheck("compile", "--index-url", index.url, *args, cwd=ours)
+    result = call_lockcheck("compile", "--index-url", index.url, *args, cwd=ours)
     assert result.returncode == 0, describe(result)
     assert (ours / LOCK).read_text() == expected
 
@@ -96,7 +96,7 @@ def test_build_deps_of_a_project_in_a_subfolder(tmp_path, index):
     args = ("--all-build-deps", f"--output-file={LOCK}", "My_App/pyproject.toml")
     expected = _pip_compile(theirs, index, *args)
     assert "My_App (My_App/pyproject.toml::build-system.backend::sdist)" in expected
-    result = run_lockcheck("compile", "--index-url", index.url, *args, cwd=ours)
+    result = call_lockcheck("compile", "--index-url", index.url, *args, cwd=ours)
     assert result.returncode == 0, describe(result)
     assert (ours / LOCK).read_text() == expected
 
@@ -112,7 +112,7 @@ def test_build_deps_of_a_setuptools_project(tmp_path, index, style):
     args = ("--all-build-deps", "--no-build-isolation", f"--output-file={LOCK}")
     expected = _pip_compile(theirs, index, *args, f"legacy/{style}")
     assert f"legacy (legacy/{style})" in expected
-    result = run_lockcheck("compile", "--index-url", index.url, *args, f"legacy/{style}", cwd=ours)
+    result = call_lockcheck("compile", "--index-url", index.url, *args, f"legacy/{style}", cwd=ours)
     assert result.returncode == 0, describe(result)
     assert (ours / LOCK).read_text() == expected
 
@@ -147,10 +147,10 @@ def test_config_keys_ask_for_build_deps(tmp_path, index, table, options):
     pyproject.write_text(pyproject.read_text() + "\n" + table)
     expected = _pip_compile(theirs, index, *options, f"--output-file={LOCK}", "pyproject.toml")
     args = () if configured else ("--index-url", index.url, "pyproject.toml")
-    result = run_lockcheck("compile", *args, cwd=ours)
+    result = call_lockcheck("compile", *args, cwd=ours)
     assert result.returncode == 0, describe(result)
     assert (ours / LOCK).read_text() == expected
-    result = run_lockcheck("check", cwd=ours)
+    result = call_lockcheck("check", cwd=ours)
     assert result.returncode == 0, describe(result)
 
 
@@ -159,22 +159,22 @@ def test_the_hook_recompiles_build_deps_from_the_header(tmp_path, index):
     hook and check rebuild it the same way, and a new build requirement is compiled in."""
     project = _project(tmp_path)
     args = ("--all-build-deps", f"--output-file={LOCK}", "pyproject.toml")
-    result = run_lockcheck("compile", "--index-url", index.url, *args, cwd=project)
+    result = call_lockcheck("compile", "--index-url", index.url, *args, cwd=project)
     assert result.returncode == 0, describe(result)
     text = (project / LOCK).read_text()
     assert f"lockcheck compile --all-build-deps --index-url={index.url}" in text
-    assert run_lockcheck("compile", "--changed", "pyproject.toml", cwd=project).returncode == 0
+    assert call_lockcheck("compile", "--changed", "pyproject.toml", cwd=project).returncode == 0
     assert (project / LOCK).read_text() == text
     for check_args in ((), ("--offline",)):
-        result = run_lockcheck("check", *check_args, cwd=project)
+        result = call_lockcheck("check", *check_args, cwd=project)
         assert result.returncode == 0, describe(result)
 
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('"sdistdep"', '"sdistdep", "wheel"'))
-    result = run_lockcheck("check", cwd=project)
+    result = call_lockcheck("check", cwd=project)
     assert result.returncode == 1, describe(result)
     assert "wheel==0.43.0" in result.stderr + result.stdout, describe(result)
-    result = run_lockcheck("compile", "--changed", "pyproject.toml", cwd=project)
+    result = call_lockcheck("compile", "--changed", "pyproject.toml", cwd=project)
     assert result.returncode == 1, describe(result)
     assert (
         "wheel==0.43.0\n    # via My_App (pyproject.toml::build-system.backend::sdist)"
@@ -209,7 +209,7 @@ def test_bad_build_deps_options_are_one_line_and_write_nothing(tmp_path, index, 
     project = _project(tmp_path)
     (project / "requirements.in").write_text("click\n")
     (project / LOCK).write_text("# untouched\n")
-    result = run_lockcheck("compile", "--index-url", index.url, *args, cwd=project)
+    result = call_lockcheck("compile", "--index-url", index.url, *args, cwd=project)
     assert result.returncode == 2, describe(result)
     assert result.stderr.splitlines()[0] == f"lockcheck: error: {message}", describe(result)
     assert (project / LOCK).read_text() == "# untouched\n"
@@ -224,7 +224,7 @@ def test_a_failing_backend_hook_is_an_error_and_writes_nothing(tmp_path, index):
     )
     (project / LOCK).write_text("# untouched\n")
     args = ("--index-url", index.url, "--all-build-deps", "pyproject.toml")
-    result = run_lockcheck("compile", *args, cwd=project)
+    result = call_lockcheck("compile", *args, cwd=project)
     assert result.returncode == 2, describe(result)
     first = result.stderr.splitlines()[0]
     assert first.startswith("lockcheck: error: pyproject.toml: "), describe(result)

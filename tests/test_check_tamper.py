@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import describe, run_lockcheck
+from tests.helpers import call_lockcheck, describe
 
 LOCK = "requirements.txt"
 EVIL = "https://evil.example/simple/"
@@ -46,7 +46,7 @@ def reasons(result) -> list[dict]:
 def test_edited_index_url_is_drift(project, level):
     folder, server = project
     edit(folder, f"--index-url {server.url}\n", f"--index-url {EVIL}\n")
-    result = run_lockcheck("check", *level, cwd=folder)
+    result = call_lockcheck("check", *level, cwd=folder)
     assert result.returncode == 1, describe(result)
     line = line_of(folder, f"--index-url {EVIL}")
     assert (
@@ -67,7 +67,7 @@ def test_edited_index_url_is_drift(project, level):
 def test_an_added_option_line_is_drift(project, added, level):
     folder, server = project
     edit(folder, f"--index-url {server.url}\n", f"--index-url {server.url}\n{added}\n")
-    result = run_lockcheck("check", *level, cwd=folder)
+    result = call_lockcheck("check", *level, cwd=folder)
     assert result.returncode == 1, describe(result)
     option, _, value = added.partition(" ")
     expected = f"line {line_of(folder, added)}: {LOCK}: {option} is {value or 'set'} but the "
@@ -79,11 +79,11 @@ def test_an_index_url_added_where_none_is_written(tmp_path, make_index, universe
     server = make_index(universe_wheelhouse)
     (tmp_path / "requirements.in").write_text("idna\n")
     args = ("compile", "-i", server.url, "--no-emit-index-url")
-    assert run_lockcheck(*args, cwd=tmp_path).returncode == 0
+    assert call_lockcheck(*args, cwd=tmp_path).returncode == 0
     assert "--index-url " not in (tmp_path / LOCK).read_text()
     edit(tmp_path, "idna==", f"--index-url {EVIL}\n\nidna==")
     for level in ((), ("--offline",)):
-        result = run_lockcheck("check", *level, cwd=tmp_path)
+        result = call_lockcheck("check", *level, cwd=tmp_path)
         assert result.returncode == 1, describe(result)
         assert f"{LOCK}: --index-url is {EVIL} but the settings write none" in result.stderr
 
@@ -93,11 +93,11 @@ def test_index_url_from_the_environment_is_the_settings(tmp_path, make_index, un
     server = make_index(universe_wheelhouse)
     env = {"PIP_INDEX_URL": server.url}
     (tmp_path / "requirements.in").write_text("idna\n")
-    assert run_lockcheck("compile", cwd=tmp_path, env=env).returncode == 0
+    assert call_lockcheck("compile", cwd=tmp_path, env=env).returncode == 0
     assert f"--index-url {server.url}\n" in (tmp_path / LOCK).read_text()
-    result = run_lockcheck("check", "--offline", cwd=tmp_path, env=env)
+    result = call_lockcheck("check", "--offline", cwd=tmp_path, env=env)
     assert result.returncode == 0, describe(result)
-    result = run_lockcheck("check", "--offline", cwd=tmp_path)
+    result = call_lockcheck("check", "--offline", cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     assert f"--index-url is {server.url} but the settings write none" in result.stderr
 
@@ -119,10 +119,10 @@ def test_credentials_are_compared_masked(tmp_path, make_index, universe_wheelhou
         f"--index-url {masked_url}\n\nidna==3.6\n    # via -r requirements.in\n"
     )
     (tmp_path / LOCK).write_text(lock)
-    result = run_lockcheck("check", "--offline", cwd=tmp_path)
+    result = call_lockcheck("check", "--offline", cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     (tmp_path / LOCK).write_text(lock.replace("@127.0.0.1", "@evil.example"))
-    result = run_lockcheck("check", "--offline", cwd=tmp_path)
+    result = call_lockcheck("check", "--offline", cwd=tmp_path)
     assert result.returncode == 1, describe(result)
     assert f"--index-url is {masked_url.replace('127.0.0.1', 'evil.example')}" in result.stderr
     assert f"but the settings give {masked_url}" in result.stderr
@@ -132,7 +132,7 @@ def test_credentials_are_compared_masked(tmp_path, make_index, universe_wheelhou
 def test_option_drift_in_json_and_github(project):
     folder, server = project
     edit(folder, f"--index-url {server.url}\n", f"--index-url {server.url}\n--find-links /tmp\n")
-    result = run_lockcheck("check", "--offline", "--format", "json", cwd=folder)
+    result = call_lockcheck("check", "--offline", "--format", "json", cwd=folder)
     assert result.returncode == 1, describe(result)
     (reason,) = reasons(result)
     assert reason["kind"] == "index-option"
@@ -140,7 +140,7 @@ def test_option_drift_in_json_and_github(project):
     assert reason["found"] == ["/tmp"]
     assert reason["expected"] == []
     assert reason["line"] == line_of(folder, "--find-links")
-    result = run_lockcheck("check", "--format", "github", cwd=folder)
+    result = call_lockcheck("check", "--format", "github", cwd=folder)
     assert result.returncode == 1, describe(result)
     assert (
         f"::error file={LOCK},line={line_of(folder, '--find-links')},title=lockcheck drift::"
@@ -156,20 +156,20 @@ def test_option_drift_in_json_and_github(project):
 def test_a_bogus_hash_is_reported_and_compile_drops_it(project):
     folder, _ = project
     edit(folder, "flask==3.0.0 \\\n", f"flask==3.0.0 \\\n    --hash={BOGUS} \\\n")
-    result = run_lockcheck("check", cwd=folder)
+    result = call_lockcheck("check", cwd=folder)
     assert result.returncode == 1, describe(result)
     line = line_of(folder, BOGUS)
     assert f"line {line}: flask==3.0.0 lists sha256:0000000000000000..." in result.stderr
     # The fix it prints recomputes the hashes instead of writing the bogus one back.
     fix = result.stderr.split("  fix: ", 1)[1].splitlines()[0]
-    result = run_lockcheck(*shlex.split(fix)[1:], cwd=folder)
+    result = call_lockcheck(*shlex.split(fix)[1:], cwd=folder)
     assert result.returncode == 0, describe(result)
     assert (
         f"lockcheck: warning: {LOCK}: dropped --hash={BOGUS} of flask==3.0.0: "
         "no file of that release has it"
     ) in result.stderr
     assert BOGUS not in (folder / LOCK).read_text()
-    result = run_lockcheck("check", cwd=folder)
+    result = call_lockcheck("check", cwd=folder)
     assert result.returncode == 0, describe(result)
 
 
@@ -182,10 +182,10 @@ def test_a_pin_listing_some_of_its_files_is_kept_as_pip_compile_keeps_it(project
     edit(folder, f"    --hash={first} \\\n", "")
     before = (folder / LOCK).read_bytes()
     for args in ((), ("--offline",)):
-        result = run_lockcheck("check", *args, cwd=folder)
+        result = call_lockcheck("check", *args, cwd=folder)
         assert result.returncode == 0, describe(result)
     fix = (folder / LOCK).read_text().split("#    ", 1)[1].splitlines()[0]
-    result = run_lockcheck(*shlex.split(fix)[1:], cwd=folder)
+    result = call_lockcheck(*shlex.split(fix)[1:], cwd=folder)
     assert result.returncode == 0, describe(result)
     assert (folder / LOCK).read_bytes() == before
 
@@ -222,7 +222,7 @@ def _claim_input(folder: Path, name: str) -> None:
 
 
 def _recompile(folder: Path, server, *args: str) -> None:
-    result = run_lockcheck("compile", "-i", server.url, "--generate-hashes", *args, cwd=folder)
+    result = call_lockcheck("compile", "-i", server.url, "--generate-hashes", *args, cwd=folder)
     assert result.returncode == 0, describe(result)
 
 
@@ -366,15 +366,15 @@ def test_every_fix_command_makes_the_next_check_pass(project, name):
     folder, server = project
     tamper = TAMPERS[name]
     tamper.make(folder, server)
-    result = run_lockcheck("check", "--format", "json", cwd=folder)
+    result = call_lockcheck("check", "--format", "json", cwd=folder)
     assert result.returncode == 1, describe(result)
     found = {r["kind"] for r in reasons(result)}
     assert tamper.kinds <= found, describe(result)
     (fix,) = {lock["fix"] for lock in json.loads(result.stdout)["locks"] if lock["reasons"]}
     argv = shlex.split(fix)
     assert argv[:2] == ["lockcheck", "compile"], fix
-    done = run_lockcheck(*argv[1:], cwd=folder)
+    done = call_lockcheck(*argv[1:], cwd=folder)
     assert done.returncode == 0, describe(done)
     for level in ((), ("--offline",)):
-        after = run_lockcheck("check", *level, cwd=folder)
+        after = call_lockcheck("check", *level, cwd=folder)
         assert after.returncode == 0, f"fix: {fix}\n" + describe(after)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import describe, run_lockcheck
+from tests.helpers import call_lockcheck, describe
 from tests.test_differential import STRIP, compare
 
 pytestmark = pytest.mark.slow
@@ -99,7 +99,7 @@ def test_relative_include_in_remote_file_joins_its_url(tmp_path, universe_index,
 
 
 def _compile(folder: Path, index_url: str, *args: str, env=None):
-    return run_lockcheck("compile", "--index-url", index_url, *STRIP, *args, cwd=folder, env=env)
+    return call_lockcheck("compile", "--index-url", index_url, *STRIP, *args, cwd=folder, env=env)
 
 
 def test_missing_remote_file_is_one_clear_error(tmp_path, universe_index, file_server):
@@ -146,11 +146,11 @@ def test_remote_change_is_never_answered_from_the_stamp(tmp_path, universe_index
     first = _compile(tmp_path, universe_index.url)
     assert first.returncode == 0, describe(first)
     assert "urllib3==1.26.18" in (tmp_path / "requirements.txt").read_text()
-    clean = run_lockcheck("check", cwd=tmp_path)
+    clean = call_lockcheck("check", cwd=tmp_path)
     assert clean.returncode == 0, describe(clean)
 
     file_server.put("/c.txt", "urllib3>=2\n")
-    check = run_lockcheck("check", cwd=tmp_path)
+    check = call_lockcheck("check", cwd=tmp_path)
     assert check.returncode == 1, describe(check)
     second = _compile(tmp_path, universe_index.url)
     assert second.returncode == 0, describe(second)
@@ -162,12 +162,12 @@ def test_check_offline_uses_the_last_fetched_copy(tmp_path, universe_index, file
     (tmp_path / "requirements.in").write_text(f"-c {file_server.url}/c.txt\nrequests\n")
     assert _compile(tmp_path, universe_index.url).returncode == 0
     file_server.close()  # no network from here on
-    offline = run_lockcheck("check", "--offline", cwd=tmp_path)
+    offline = call_lockcheck("check", "--offline", cwd=tmp_path)
     assert offline.returncode == 0, describe(offline)
     # A hand edit that breaks the cached constraint is drift, offline too.
     lock = tmp_path / "requirements.txt"
     lock.write_text(lock.read_text().replace("urllib3==1.26.18", "urllib3==2.0.7"))
-    drift = run_lockcheck("check", "--offline", cwd=tmp_path)
+    drift = call_lockcheck("check", "--offline", cwd=tmp_path)
     assert drift.returncode == 1, describe(drift)
 
 
@@ -186,7 +186,7 @@ def test_check_offline_without_a_cached_copy_says_so(
     (tmp_path / "requirements.in").write_text(lines.format(url=file_server.url))
     assert _compile(tmp_path, universe_index.url).returncode == 0
     monkeypatch.setenv("LOCKCHECK_CACHE_DIR", str(tmp_path / "empty-cache"))
-    offline = run_lockcheck("check", "--offline", cwd=tmp_path)
+    offline = call_lockcheck("check", "--offline", cwd=tmp_path)
     assert offline.returncode == 0, describe(offline)
     note = f"{file_server.url}{served} was not checked (no copy from an online run)"
     assert note in offline.stdout + offline.stderr, describe(offline)
@@ -256,7 +256,7 @@ def test_hook_without_network_compiles_from_the_cached_remote_copy(
     server.stop()
     file_server.close()
     (tmp_path / "requirements.in").write_text(f"-c {file_server.url}/c.txt\nrequests\nidna\n")
-    result = run_lockcheck(
+    result = call_lockcheck(
         "compile", "--changed", "--refresh", "requirements.in", cwd=tmp_path,
         env={"PIP_RETRIES": "0"},
     )  # fmt: skip

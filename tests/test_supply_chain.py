@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.builders import PackageSpec
-from tests.helpers import describe, run_lockcheck, run_pip_compile
+from tests.helpers import call_lockcheck, describe, run_pip_compile
 
 
 def _ago(**delta: float) -> str:
@@ -45,7 +45,7 @@ def _pins(lock: Path) -> dict[str, str]:
 
 
 def _compile(folder: Path, server, *args: str, env=None):
-    return run_lockcheck("compile", "-i", server.url, *args, cwd=folder, env=env)
+    return call_lockcheck("compile", "-i", server.url, *args, cwd=folder, env=env)
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_a_release_that_aged_in_is_not_drift(folder, make_index, tmp_path):
     for filename in [f for f in server.upload_times if f.startswith("lib-3.0")]:
         server.upload_times[filename] = _ago(hours=25)
     fresh_cache = {"LOCKCHECK_CACHE_DIR": str(tmp_path / "later-cache")}
-    check = run_lockcheck("check", cwd=folder, env=fresh_cache)
+    check = call_lockcheck("check", cwd=folder, env=fresh_cache)
     assert check.returncode == 0, describe(check)
     again = _compile(folder, server, "--exclude-newer", "P1D", env=fresh_cache)
     assert again.returncode == 0, describe(again)
@@ -163,7 +163,7 @@ def test_a_pin_newer_than_the_cut_off_is_drift(folder, make_index):
         '[tool.lockcheck]\nexclude-newer = "P1D"\nindex-url = "' + server.url + '"\n'
         '[[tool.lockcheck.lock]]\ninputs = ["requirements.in"]\n'
     )
-    check = run_lockcheck("check", cwd=folder)
+    check = call_lockcheck("check", cwd=folder)
     assert check.returncode == 1, describe(check)
     assert "lib would change 3.0 -> 2.0" in check.stderr, describe(check)
     assert "--exclude-newer" in check.stderr  # the header does not say the config's cut-off
@@ -189,7 +189,7 @@ def test_per_package_exception_on_the_command_line(folder, make_index):
     assert _pins(folder / "requirements.txt") == {"dep": "1.1", "lib": "3.0"}
     text = (folder / "requirements.txt").read_text()
     assert "--exclude-newer-package=LIB=false --exclude-newer-package=dep=2024-06-01" in text
-    check = run_lockcheck("check", cwd=folder)
+    check = call_lockcheck("check", cwd=folder)
     assert check.returncode == 0, describe(check)
 
 
@@ -202,13 +202,13 @@ def test_per_package_exception_in_config(folder, make_index):
         'exclude-newer-package = { lib = "2024-04-01T00:00:00Z" }\n'
         '[[tool.lockcheck.lock]]\ninputs = ["requirements.in"]\n'
     )
-    result = run_lockcheck("compile", cwd=folder)
+    result = call_lockcheck("compile", cwd=folder)
     assert result.returncode == 0, describe(result)
     assert _pins(folder / "requirements.txt") == {"dep": "1.0", "lib": "2.0"}
     text = (folder / "requirements.txt").read_text()
     assert "--exclude-newer=2024-02-01T00:00:00Z" in text
     assert "--exclude-newer-package=lib=2024-04-01T00:00:00Z" in text
-    assert run_lockcheck("check", cwd=folder).returncode == 0
+    assert call_lockcheck("check", cwd=folder).returncode == 0
 
 
 def test_a_bad_cut_off_in_config_names_the_file(folder, make_index):
@@ -216,7 +216,7 @@ def test_a_bad_cut_off_in_config_names_the_file(folder, make_index):
         '[tool.lockcheck]\nexclude-newer-package = { lib = "soon" }\n'
         '[[tool.lockcheck.lock]]\ninputs = ["requirements.in"]\n'
     )
-    result = run_lockcheck("compile", cwd=folder)
+    result = call_lockcheck("compile", cwd=folder)
     assert result.returncode == 2, describe(result)
     assert "pyproject.toml" in result.stderr and "'soon' is not a cut-off" in result.stderr
 
@@ -227,7 +227,7 @@ def test_pip_tools_config_uploaded_prior_to_is_the_cut_off(folder, make_index):
         f'[tool.pip-tools]\nindex-url = "{server.url}"\n'
         'uploaded-prior-to = "2024-02-01T00:00:00Z"\n'
     )
-    result = run_lockcheck("compile", cwd=folder)
+    result = call_lockcheck("compile", cwd=folder)
     assert result.returncode == 0, describe(result)
     assert _pins(folder / "requirements.txt")["lib"] == "1.0"
 
@@ -242,7 +242,7 @@ def test_remote_files_without_upload_time_fail_naming_the_index(folder, make_ind
     server = make_index(specs, auth=("alice", "s3cret"))
     url = server.url.replace("http://", "http://alice:s3cret@")
     argv = ("compile", "-i", url, "--exclude-newer", "2024-02-01T00:00:00Z")
-    result = run_lockcheck(*argv, cwd=folder)
+    result = call_lockcheck(*argv, cwd=folder)
     assert result.returncode == 2, describe(result)
     assert "s3cret" not in result.stderr + result.stdout
     masked = server.url.replace("http://", "http://****@")
@@ -250,7 +250,7 @@ def test_remote_files_without_upload_time_fail_naming_the_index(folder, make_ind
     assert not (folder / "requirements.txt").exists()
     # The way out the hint gives: no cut-off for that package.
     assert "--exclude-newer-package dep=false" in result.stderr
-    lifted = run_lockcheck(*argv, "--exclude-newer-package", "dep=false", cwd=folder)
+    lifted = call_lockcheck(*argv, "--exclude-newer-package", "dep=false", cwd=folder)
     assert lifted.returncode == 0, describe(lifted)
     assert _pins(folder / "requirements.txt") == {"dep": "1.1", "lib": "1.0"}
 
@@ -265,7 +265,7 @@ def test_html_only_index_cannot_be_judged(folder, make_index):
 def test_local_find_links_are_kept_with_one_warning(folder, make_index, tmp_path):
     server = make_index(_universe())
     argv = ("compile", "--no-index", "-f", server.directory, "--exclude-newer", "2024-02-01")
-    result = run_lockcheck(*argv, cwd=folder)
+    result = call_lockcheck(*argv, cwd=folder)
     assert result.returncode == 0, describe(result)
     # Not judged, as pip does for local files: the newest of each is taken...
     assert _pins(folder / "requirements.txt") == {"dep": "1.1", "lib": "3.0"}
@@ -273,7 +273,7 @@ def test_local_find_links_are_kept_with_one_warning(folder, make_index, tmp_path
     warning = f"{server.directory.as_uri()} gives no upload times"
     assert result.stderr.count(warning) == 1, describe(result)
     # A run answered by its stamp says it again.
-    again = run_lockcheck(*argv, cwd=folder)
+    again = call_lockcheck(*argv, cwd=folder)
     assert again.stderr.count(warning) == 1, describe(again)
 
 
@@ -301,7 +301,7 @@ def test_compile_allows_an_exact_yanked_pin_with_a_warning(yanked_lock):
 
 def test_check_fails_on_a_yanked_pin_in_every_format(yanked_lock):
     folder, _server, _ = yanked_lock
-    text = run_lockcheck("check", cwd=folder)
+    text = call_lockcheck("check", cwd=folder)
     assert text.returncode == 1, describe(text)
     assert "requirements.txt: pins a yanked release\n" in text.stderr
     assert f"lib==2.0 is yanked: {REASON}" in text.stderr
@@ -310,7 +310,7 @@ def test_check_fails_on_a_yanked_pin_in_every_format(yanked_lock):
     assert "fix: pin another version in -r requirements.in (lib), then lockcheck compile" in (
         text.stderr
     )
-    js = run_lockcheck("check", "--format", "json", cwd=folder)
+    js = call_lockcheck("check", "--format", "json", cwd=folder)
     assert js.returncode == 1, describe(js)
     [reason] = json.loads(js.stdout)["locks"][0]["reasons"]
     assert (reason["kind"], reason["name"], reason["version"], reason["reason"]) == (
@@ -319,7 +319,7 @@ def test_check_fails_on_a_yanked_pin_in_every_format(yanked_lock):
         "2.0",
         REASON,
     )
-    gh = run_lockcheck("check", "--format", "github", cwd=folder)
+    gh = call_lockcheck("check", "--format", "github", cwd=folder)
     assert gh.returncode == 1, describe(gh)
     assert "::error file=requirements.txt,line=" in gh.stdout
     assert "lib==2.0 is yanked" in gh.stdout
@@ -327,7 +327,7 @@ def test_check_fails_on_a_yanked_pin_in_every_format(yanked_lock):
 
 def test_allow_yanked_passes_and_offline_says_yanks_were_not_checked(yanked_lock):
     folder, server, _ = yanked_lock
-    offline = run_lockcheck("check", "--offline", cwd=folder)
+    offline = call_lockcheck("check", "--offline", cwd=folder)
     assert offline.returncode == 0, describe(offline)
     assert "yanked pins were not checked (offline)" in offline.stdout
     (folder / "pyproject.toml").write_text(
@@ -335,19 +335,19 @@ def test_allow_yanked_passes_and_offline_says_yanks_were_not_checked(yanked_lock
         "generate-hashes = true\n"
         '[[tool.lockcheck.lock]]\ninputs = ["requirements.in"]\n'
     )
-    allowed = run_lockcheck("check", cwd=folder)
+    allowed = call_lockcheck("check", cwd=folder)
     assert allowed.returncode == 0, describe(allowed)
 
 
 def test_a_release_yanked_after_the_lock_was_written_fails_check(folder, make_index, tmp_path):
     server = make_index(_universe())
     assert _compile(folder, server).returncode == 0
-    assert run_lockcheck("check", cwd=folder).returncode == 0
+    assert call_lockcheck("check", cwd=folder).returncode == 0
     for filename in [f for f in server.upload_times if f.startswith("lib-3.0")]:
         server.yanked[filename] = "hijacked account"
     # A later run (the index pages cached by the first one are not fresh any more).
     later = {"LOCKCHECK_CACHE_DIR": str(tmp_path / "later-cache")}
-    check = run_lockcheck("check", cwd=folder, env=later)
+    check = call_lockcheck("check", cwd=folder, env=later)
     assert check.returncode == 1, describe(check)
     assert "lib==3.0 is yanked: hijacked account" in check.stderr
     # The compile keeps an existing pin even yanked (an exact pin may take it, as in
@@ -356,13 +356,13 @@ def test_a_release_yanked_after_the_lock_was_written_fails_check(folder, make_in
     fixed = _compile(folder, server, "--upgrade-package", "lib", env=later)
     assert fixed.returncode == 0, describe(fixed)
     assert _pins(folder / "requirements.txt")["lib"] == "2.0"
-    assert run_lockcheck("check", cwd=folder, env=later).returncode == 0
+    assert call_lockcheck("check", cwd=folder, env=later).returncode == 0
 
 
 def test_sync_warns_before_installing_a_yanked_release(yanked_lock, tmp_path):
     folder, _server, _ = yanked_lock
     venv = tmp_path / "venv"
-    result = run_lockcheck("sync", "--python", venv, cwd=folder)
+    result = call_lockcheck("sync", "--python", venv, cwd=folder)
     assert result.returncode == 0, describe(result)
     assert f"lockcheck: warning: installing lib==2.0 is yanked: {REASON}" in result.stderr
     assert list(venv.glob("lib/python*/site-packages/lib-2.0.dist-info"))

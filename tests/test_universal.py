@@ -13,7 +13,7 @@ from packaging.markers import Marker
 from lockcheck.resolve.platforms import environment_for
 from lockcheck.resolve.universal import build_universe, marker_for
 from tests.fixtures.builders import PackageSpec as P
-from tests.helpers import describe, run_lockcheck
+from tests.helpers import call_lockcheck, describe
 
 EXTRA = [
     P("winonly", "1.0", deps=("colorama",)),
@@ -55,7 +55,7 @@ def _body(text: str) -> list[str]:
 
 def test_universal_lock_has_markers_and_forks(tmp_path, uni_index):
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
-    result = run_lockcheck(
+    result = call_lockcheck(
         "compile", "--universal", "-i", uni_index.url, "pyproject.toml", cwd=tmp_path
     )
     assert result.returncode == 0, describe(result)
@@ -75,7 +75,7 @@ def test_universal_lock_has_markers_and_forks(tmp_path, uni_index):
         'winonly==1.0 ; sys_platform == "win32"',
     ]
     # Same bytes whatever --python-version the caller's interpreter would default to.
-    again = run_lockcheck(
+    again = call_lockcheck(
         "compile",
         "--universal",
         "-i",
@@ -93,7 +93,7 @@ def test_universal_lock_has_markers_and_forks(tmp_path, uni_index):
 
 def test_universal_lock_installs_the_right_subset(tmp_path, uni_index):
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
-    result = run_lockcheck(
+    result = call_lockcheck(
         "compile",
         "--universal",
         "--generate-hashes",
@@ -153,7 +153,7 @@ def test_universal_lock_installs_the_right_subset(tmp_path, uni_index):
 
 def test_other_platform_target(tmp_path, universe_index):
     (tmp_path / "requirements.in").write_text("pytest\nnativelib\n")
-    result = run_lockcheck(
+    result = call_lockcheck(
         "compile",
         "--python-platform",
         "windows",
@@ -168,7 +168,7 @@ def test_other_platform_target(tmp_path, universe_index):
     assert result.returncode == 0, describe(result)
     assert "colorama==0.4.6" in result.stdout  # pytest's Windows-only dependency
     assert "nativelib==1.0.0" in result.stdout
-    result = run_lockcheck(
+    result = call_lockcheck(
         "compile",
         "--python-platform",
         "linux",
@@ -181,7 +181,7 @@ def test_other_platform_target(tmp_path, universe_index):
         cwd=tmp_path,
     )
     assert "colorama" not in result.stdout
-    bad = run_lockcheck("compile", "--python-platform", "beos", cwd=tmp_path)
+    bad = call_lockcheck("compile", "--python-platform", "beos", cwd=tmp_path)
     assert bad.returncode == 2
     assert "unknown platform 'beos'" in bad.stderr
 
@@ -244,7 +244,7 @@ def test_pylock_round_trip_compile_check_sync(tmp_path, uni_index):
 
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     (tmp_path / ".git").mkdir()
-    result = run_lockcheck(
+    result = call_lockcheck(
         "compile",
         "--universal",
         "-i",
@@ -269,9 +269,9 @@ def test_pylock_round_trip_compile_check_sync(tmp_path, uni_index):
     assert wheel["size"] > 0
 
     # check reads it back: clean, then drift when an input is added.
-    assert run_lockcheck("check", "pylock.toml", cwd=tmp_path).returncode == 0
+    assert call_lockcheck("check", "pylock.toml", cwd=tmp_path).returncode == 0
     (tmp_path / "pyproject.toml").write_text(PYPROJECT.replace('"pytest",', '"pytest", "idna",'))
-    drift = run_lockcheck("check", "--offline", "pylock.toml", cwd=tmp_path)
+    drift = call_lockcheck("check", "--offline", "pylock.toml", cwd=tmp_path)
     assert drift.returncode == 1, describe(drift)
     assert "idna" in drift.stderr
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
@@ -279,7 +279,7 @@ def test_pylock_round_trip_compile_check_sync(tmp_path, uni_index):
     # sync installs the subset for the running interpreter from the pylock.toml.
     target = tmp_path / "venv"
     venv.create(target, with_pip=False)
-    synced = run_lockcheck("sync", "pylock.toml", "--python", str(target), cwd=tmp_path)
+    synced = call_lockcheck("sync", "pylock.toml", "--python", str(target), cwd=tmp_path)
     assert synced.returncode == 0, describe(synced)
     site = next((target / "lib").glob("python3.*/site-packages"))
     installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.builders import PackageSpec
-from tests.helpers import describe, run_lockcheck
+from tests.helpers import call_lockcheck, describe
 
 PY = ">=3.8"
 
@@ -39,10 +39,10 @@ def old_lock(tmp_path: Path, make_index):
     """requirements.txt holding the old pins, compiled by lockcheck so its header is current."""
     index = make_index(PACKAGES)
     (tmp_path / "requirements.in").write_text(OLD_PINS)
-    result = run_lockcheck("compile", "-i", index.url, cwd=tmp_path)
+    result = call_lockcheck("compile", "-i", index.url, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     (tmp_path / "requirements.in").write_text("requests\nflask\n")
-    result = run_lockcheck("compile", "-i", index.url, cwd=tmp_path)
+    result = call_lockcheck("compile", "-i", index.url, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     lock = (tmp_path / "requirements.txt").read_text()
     assert "requests==2.31.0" in lock and "flask==2.3.0" in lock, lock
@@ -60,7 +60,7 @@ def _pins(text: str) -> dict[str, str]:
 
 def test_upgrade_all_reports_each_bump_as_json_and_rewrites_the_lock(old_lock) -> None:
     cwd, index = old_lock
-    result = run_lockcheck("upgrade", "--format", "json", "-i", index.url, cwd=cwd)
+    result = call_lockcheck("upgrade", "--format", "json", "-i", index.url, cwd=cwd)
     assert result.returncode == 0, describe(result)
     rows = json.loads(result.stdout)
     assert sorted(rows, key=lambda r: r["name"]) == [
@@ -80,13 +80,13 @@ def test_upgrade_all_reports_each_bump_as_json_and_rewrites_the_lock(old_lock) -
         "requests": "2.32.3",
         "urllib3": "2.2.1",
     }
-    check = run_lockcheck("check", "-i", index.url, cwd=cwd)
+    check = call_lockcheck("check", "-i", index.url, cwd=cwd)
     assert check.returncode == 0, describe(check)
 
 
 def test_upgrade_one_package_moves_what_it_forces_and_nothing_else(old_lock) -> None:
     cwd, index = old_lock
-    result = run_lockcheck("upgrade", "requests", "--format", "markdown", "-i", index.url, cwd=cwd)
+    result = call_lockcheck("upgrade", "requests", "--format", "markdown", "-i", index.url, cwd=cwd)
     assert result.returncode == 0, describe(result)
     assert _pins((cwd / "requirements.txt").read_text()) == {
         "click": "8.1.3",
@@ -103,13 +103,13 @@ def test_upgrade_one_package_moves_what_it_forces_and_nothing_else(old_lock) -> 
         "| urllib3 | `requirements.txt` | `1.26.18` | `2.2.1` | upgraded |",
     ]
     assert "2 pins changed in 1 lock." in result.stdout
-    check = run_lockcheck("check", "-i", index.url, cwd=cwd)
+    check = call_lockcheck("check", "-i", index.url, cwd=cwd)
     assert check.returncode == 0, describe(check)
 
 
 def test_upgrade_with_a_spec_stops_where_the_spec_says(old_lock) -> None:
     cwd, index = old_lock
-    result = run_lockcheck("upgrade", "urllib3<2", "idna", "-i", index.url, cwd=cwd)
+    result = call_lockcheck("upgrade", "urllib3<2", "idna", "-i", index.url, cwd=cwd)
     assert result.returncode == 0, describe(result)
     pins = _pins((cwd / "requirements.txt").read_text())
     assert pins["urllib3"] == "1.26.18" and pins["idna"] == "3.7", pins
@@ -120,7 +120,7 @@ def test_upgrade_with_a_spec_stops_where_the_spec_says(old_lock) -> None:
 def test_dry_run_reports_exits_1_and_writes_nothing(old_lock) -> None:
     cwd, index = old_lock
     before = (cwd / "requirements.txt").read_bytes()
-    result = run_lockcheck("upgrade", "--dry-run", "-i", index.url, cwd=cwd)
+    result = call_lockcheck("upgrade", "--dry-run", "-i", index.url, cwd=cwd)
     assert result.returncode == 1, describe(result)
     assert (cwd / "requirements.txt").read_bytes() == before
     assert "requests" in result.stdout and "2.31.0 -> 2.32.3" in result.stdout
@@ -129,12 +129,12 @@ def test_dry_run_reports_exits_1_and_writes_nothing(old_lock) -> None:
 
 def test_nothing_to_upgrade_exits_0_and_says_so(old_lock) -> None:
     cwd, index = old_lock
-    assert run_lockcheck("upgrade", "-i", index.url, cwd=cwd).returncode == 0
-    result = run_lockcheck("upgrade", "--dry-run", "-i", index.url, cwd=cwd)
+    assert call_lockcheck("upgrade", "-i", index.url, cwd=cwd).returncode == 0
+    result = call_lockcheck("upgrade", "--dry-run", "-i", index.url, cwd=cwd)
     assert result.returncode == 0, describe(result)
     assert "every pin is already the newest allowed" in result.stdout
     assert (
-        json.loads(run_lockcheck("upgrade", "--format", "json", "-i", index.url, cwd=cwd).stdout)
+        json.loads(call_lockcheck("upgrade", "--format", "json", "-i", index.url, cwd=cwd).stdout)
         == []
     )
 
@@ -142,7 +142,7 @@ def test_nothing_to_upgrade_exits_0_and_says_so(old_lock) -> None:
 def test_a_package_no_lock_pins_is_an_error_and_nothing_is_written(old_lock) -> None:
     cwd, index = old_lock
     before = (cwd / "requirements.txt").read_bytes()
-    result = run_lockcheck("upgrade", "reqeusts", "-i", index.url, cwd=cwd)
+    result = call_lockcheck("upgrade", "reqeusts", "-i", index.url, cwd=cwd)
     assert result.returncode == 2, describe(result)
     assert "reqeusts is not pinned in requirements.txt" in result.stderr, describe(result)
     assert (cwd / "requirements.txt").read_bytes() == before
@@ -153,7 +153,7 @@ def test_removed_and_added_pins_are_reported(old_lock) -> None:
     lock = cwd / "requirements.txt"
     # A pin no input needs any more goes; the upgrade reports it as removed.
     lock.write_text(lock.read_text() + "gone==1.0\n    # via -r requirements.in\n")
-    result = run_lockcheck("upgrade", "--format", "json", "-i", index.url, cwd=cwd)
+    result = call_lockcheck("upgrade", "--format", "json", "-i", index.url, cwd=cwd)
     assert result.returncode == 0, describe(result)
     kinds = {row["name"]: row["kind"] for row in json.loads(result.stdout)}
     assert kinds["gone"] == "removed", kinds
@@ -172,17 +172,17 @@ def test_configured_locks_are_upgraded_in_order_and_layered_locks_follow(
         '[[tool.lockcheck.lock]]\ninputs = ["requirements.in"]\noutput = "requirements.txt"\n'
         '[[tool.lockcheck.lock]]\ninputs = ["dev.in"]\noutput = "dev.txt"\n'
     )
-    result = run_lockcheck("compile", cwd=tmp_path)
+    result = call_lockcheck("compile", cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     (tmp_path / "requirements.in").write_text("requests\n")
     (tmp_path / "dev.in").write_text("-c requirements.txt\nrequests\nflask\n")
-    result = run_lockcheck("upgrade", "--format", "json", cwd=tmp_path)
+    result = call_lockcheck("upgrade", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     rows = {(r["lock"], r["name"]): (r["old"], r["new"]) for r in json.loads(result.stdout)}
     assert rows[("requirements.txt", "requests")] == ("2.31.0", "2.32.3"), rows
     assert rows[("dev.txt", "requests")] == ("2.31.0", "2.32.3"), rows
     assert rows[("dev.txt", "flask")] == ("2.3.0", "3.0.0"), rows
-    check = run_lockcheck("check", cwd=tmp_path)
+    check = call_lockcheck("check", cwd=tmp_path)
     assert check.returncode == 0, describe(check)
 
 
@@ -190,10 +190,10 @@ def test_only_the_lock_named_with_o_moves(tmp_path: Path, make_index) -> None:
     index = make_index(PACKAGES)
     for name in ("a", "b"):
         (tmp_path / f"{name}.in").write_text("idna==3.6\n")
-        result = run_lockcheck("compile", "-i", index.url, f"{name}.in", cwd=tmp_path)
+        result = call_lockcheck("compile", "-i", index.url, f"{name}.in", cwd=tmp_path)
         assert result.returncode == 0, describe(result)
         (tmp_path / f"{name}.in").write_text("idna\n")
-    result = run_lockcheck("upgrade", "-o", "a.txt", "-i", index.url, cwd=tmp_path)
+    result = call_lockcheck("upgrade", "-o", "a.txt", "-i", index.url, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     assert "idna==3.7" in (tmp_path / "a.txt").read_text()
     assert "idna==3.6" in (tmp_path / "b.txt").read_text()
