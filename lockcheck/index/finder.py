@@ -200,6 +200,8 @@ class PackageFinder:
         self._files: OnceMap[tuple[str, tuple[tuple[str, str], ...]], Path] = OnceMap()
         self._digests: OnceMap[str, str] = OnceMap()
         self._walked: set[NormalizedName] = set()
+        #: Indexes that do not serve unadvertised ``<wheel>.metadata`` (Range reads there).
+        self._no_metadata_files: set[str] = set()
         self._parse_slots = threading.Semaphore(2)
         self._direct: OnceMap[tuple[str, str, bool], tuple[CoreMetadata, DistFile | None]] = (
             OnceMap()
@@ -659,6 +661,10 @@ class PackageFinder:
         if not self.settings.offline:
             if file.metadata_hashes is not None:
                 raw = self._pep658_metadata(file)
+            elif file.is_wheel and file.index not in self._no_metadata_files:
+                meta = self._unadvertised_metadata(file, key)
+                if meta is not None:
+                    return meta
             if raw is None and file.is_wheel:
                 raw = self._range_metadata(file)
         if raw is None:
@@ -709,6 +715,20 @@ class PackageFinder:
                         f"{algorithm}:{expected}, got {algorithm}:{got}"
                     )
         return data
+
+    def _unadvertised_metadata(self, file: DistFile, key: str) -> CoreMetadata | None:
+        """``<wheel>.metadata`` where the page does not advertise it: PyPI serves one for
+        every wheel, and one small GET beats two Range reads and a zip parse (issue 17).
+        An index that answers otherwise, or with another file's metadata, is not asked
+        again this run; None sends the caller to Range reads."""
+        raw = self._pep658_metadata(file)
+        if raw is not None:
+            try:
+                return self._store(key, raw, file)
+            except MetadataError:
+                pass
+        self._no_metadata_files.add(file.index)
+        return None
 
     def _range_metadata(self, file: DistFile) -> bytes | None:
         """METADATA through Range requests; None when the server does not do ranges."""
