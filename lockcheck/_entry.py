@@ -6,9 +6,17 @@ changed, the answer is in a stamp, and importing the CLI would cost more than th
 
 from __future__ import annotations
 
+import gc
 import sys
 
 __all__ = ["main"]
+
+#: Collect the youngest generation every 5,000 allocations instead of 700.  A cold compile
+#: keeps hundreds of thousands of objects alive (page entries, versions, candidates), and
+#: with the default threshold the collector walked them about 900 times on the large set:
+#: 0.6 s of its 5 s of CPU (issue 17).  Cyclic garbage is rare here; peak memory moved
+#: within its run-to-run spread.
+_GC_THRESHOLD = (5000, 10, 10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         code = fast_answer(args)
         if code is not None:
             return code
+        gc.set_threshold(*_GC_THRESHOLD)
         from lockcheck.cli import main as full_main
 
+        gc.freeze()  # what the imports made lives until exit: no collection walks it again
         return full_main(args)
     except KeyboardInterrupt:  # outside a command's own handling (start-up, click)
         from lockcheck.ui import exit_interrupted
