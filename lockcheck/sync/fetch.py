@@ -35,7 +35,7 @@ from lockcheck.resolve.candidates import FormatControl, applicable_versions
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.sync.links import LinkTarget, with_commit
 from lockcheck.sync.plan import Action
-from lockcheck.sync.unpacked import UnpackedWheel, find_unpacked, unpack_wheel
+from lockcheck.sync.unpacked import UnpackedWheel, claim_cache, find_unpacked, unpack_wheel
 from lockcheck.yanked import yanked_release
 
 if TYPE_CHECKING:
@@ -394,6 +394,8 @@ def prepare_wheels(
     if not todo:
         return []
     staging = staging or Path(tempfile.mkdtemp(prefix="lockcheck-sync-"))
+    if cache_root is not None and not claim_cache(cache_root):
+        cache_root = None  # being pruned by another process, or not writable: go without it
     preparer = _Preparer(
         finder=finder,
         settings=settings,
