@@ -394,6 +394,7 @@ class _SetRun:
     def display(self, argv: Sequence[str], tool: str) -> str:
         replacements = {
             str(self.cache_dir(tool)): "CACHE",
+            str(self.tool_dir(tool) / "universal-cache"): "CACHE",
             str(self.root / "target-venv"): "TARGET",
             str(self.paths.uv_python): "python",
             str(self.paths.lockcheck_python): "python",
