@@ -131,8 +131,10 @@ class HttpSession:
             # httpx's proxy transports take a context as it is: build it now.
             context = build_context(settings, environ)
             for pattern, proxy in proxies.items():
-                mounts[pattern] = proxy and httpx.HTTPTransport(
-                    proxy=proxy, verify=context, limits=limits, trust_env=True
+                mounts[pattern] = (
+                    httpx.HTTPTransport(proxy=proxy, verify=context, limits=limits, trust_env=True)
+                    if proxy
+                    else None
                 )
         else:
             # Built in a thread while the run gets ready; the first handshake waits for it.

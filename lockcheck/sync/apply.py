@@ -196,9 +196,9 @@ class Transaction:
             except OSError as exc:
                 problems.append(f"cannot delete {path}: {exc}")
             crash_point("rollback")
-        for path in self._removed_dirs:
+        for removed in self._removed_dirs:
             with contextlib.suppress(OSError):
-                path.mkdir(parents=True, exist_ok=True)
+                removed.mkdir(parents=True, exist_ok=True)
         for original, saved in reversed(self._moved):
             if not os.path.lexists(saved):
                 continue  # restored by an earlier, interrupted rollback (or never moved)
@@ -208,9 +208,9 @@ class Transaction:
             except OSError as exc:
                 problems.append(f"cannot restore {original}: {exc}")
             crash_point("rollback")
-        for path in reversed(self._created_dirs):
+        for created in reversed(self._created_dirs):
             with contextlib.suppress(OSError):
-                path.rmdir()
+                created.rmdir()
         if not problems:
             self._drop()
         return problems

@@ -242,6 +242,7 @@ class _Preparer:
         wanted = action.wanted
         assert wanted is not None
         package = wanted.package
+        assert package.version is not None  # a pin, not a direct reference (see prepare)
         # A pylock.toml names the exact files; a requirements.txt leaves them to the index.
         # Only the pinned version's files are built from the index page (the whole list
         # would build, and for a big page read again in full, every release's files).
