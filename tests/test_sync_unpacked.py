@@ -140,13 +140,20 @@ def _prune_due(cache: Path) -> None:
     (cache / "v1" / "unpacked" / ".pruned").unlink(missing_ok=True)
 
 
-def test_entries_unused_for_a_month_are_pruned_and_used_ones_kept(
-    tmp_path: Path, server: IndexServer
-) -> None:
+def _cache_of_both(tmp_path: Path, server: IndexServer) -> tuple[Path, Path, Path]:
+    """Locks of alpha + bigpkg and of alpha alone, and a cache a sync of the first filled
+    (venv ``one``)."""
     both = write_lock(tmp_path / "both.txt", server, "alpha==1.0", "bigpkg==1.0")
     only_alpha = write_lock(tmp_path / "alpha.txt", server, "alpha==1.0")
     cache = tmp_path / "cache"
     assert _sync(tmp_path / "one", both, cache).returncode == 0
+    return both, only_alpha, cache
+
+
+def test_entries_unused_for_a_month_are_pruned_and_used_ones_kept(
+    tmp_path: Path, server: IndexServer
+) -> None:
+    both, only_alpha, cache = _cache_of_both(tmp_path, server)
     [alpha, bigpkg] = sorted(_unpacked(cache), key=lambda e: not (e / "alpha").is_dir())
     _age(alpha, 20)
     _age(bigpkg, 40)
@@ -168,10 +175,7 @@ def test_nothing_is_removed_while_another_sync_uses_the_cache(
 ) -> None:
     from lockcheck.sync import unpacked
 
-    both = write_lock(tmp_path / "both.txt", server, "alpha==1.0", "bigpkg==1.0")
-    only_alpha = write_lock(tmp_path / "alpha.txt", server, "alpha==1.0")
-    cache = tmp_path / "cache"
-    assert _sync(tmp_path / "one", both, cache).returncode == 0
+    _both, only_alpha, cache = _cache_of_both(tmp_path, server)
     # A sync in another process holds the cache (as each one does from its first use).
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
