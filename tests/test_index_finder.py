@@ -399,6 +399,21 @@ def test_unadvertised_metadata_file_of_another_wheel_falls_back(
     assert any("range" in r.headers for r in server.requests_for("/files/"))
 
 
+def test_an_index_refusing_unadvertised_metadata_files_falls_back_to_range_reads(
+    dist_factory: DistFactory, make_index, open_finder
+) -> None:
+    # Some private indexes answer 403 (not 404) for a path they do not know: the probe is
+    # an optimisation, so that is no error, and the index is not asked again.
+    for version in ("1.0", "2.0"):
+        dist_factory.wheel("guarded", version, requires_dist=["six"])
+    server = make_index(pep658=False)
+    server.fail_next("/files/guarded-", status=403, times=1)
+    finder = open_finder(server.url)
+    for file in finder.project_files("guarded"):
+        assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
+    assert sum(r.path.endswith(".metadata") for r in server.requests_for("/files/")) == 1
+
+
 def test_metadata_via_range_requests_does_not_download_the_wheel(
     dist_factory: DistFactory, make_index, open_finder
 ) -> None:

@@ -37,6 +37,7 @@ from packaging.version import InvalidVersion, Version
 from lockcheck.errors import (
     HashMismatch,
     IndexUnavailable,
+    IndexUnreachable,
     LockcheckError,
     MetadataError,
     redact_url,
@@ -721,7 +722,13 @@ class PackageFinder:
         every wheel, and one small GET beats two Range reads and a zip parse (issue 17).
         An index that answers otherwise, or with another file's metadata, is not asked
         again this run; None sends the caller to Range reads."""
-        raw = self._pep658_metadata(file)
+        try:
+            raw = self._pep658_metadata(file)
+        except IndexUnreachable:
+            raise  # the network is down: Range reads would fail the same way
+        except IndexUnavailable as exc:  # e.g. 403 for a path the index does not know
+            _log.debug("no metadata file for %s (%s)", redact_url(file.url), exc)
+            raw = None
         if raw is not None:
             try:
                 return self._store(key, raw, file)
