@@ -3,6 +3,7 @@
     python benchmarks/run.py                     # every set, 3 cold + 5 warm runs per cell
     python benchmarks/run.py --quick             # web + datascience, 1 cold + 2 warm, no sync
     python benchmarks/run.py --sets web --tools lockcheck,uv --repeat 3
+    python benchmarks/run.py --sets datascience --hook --universal   # only those columns
     python benchmarks/run.py --sync-only --sets datascience   # the sync column alone
     python benchmarks/run.py --render benchmarks/results/latest.json   # re-print a table
     python benchmarks/run.py --render benchmarks/results/latest.json --readme  # README part
@@ -28,7 +29,7 @@ if str(HERE) not in sys.path:
 
 from benchlib.commands import COMPILE_TOOLS  # noqa: E402
 from benchlib.report import render_markdown, render_readme_section  # noqa: E402
-from benchlib.runner import RunOptions, run_benchmarks  # noqa: E402
+from benchlib.runner import COLUMNS, RunOptions, run_benchmarks  # noqa: E402
 from benchlib.tools import ToolSetupError  # noqa: E402
 
 SETS = ("web", "django", "datascience", "large")
@@ -119,6 +120,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="byte-compile in the sync column (lockcheck --compile, uv --compile-bytecode, "
         "pip-sync as pip does); default: off on every side",
     )
+    column_help = {
+        "cold": "cold compiles (empty cache, no output)",
+        "warm": "warm compiles (cache and output kept; lockcheck may answer from its stamp)",
+        "resolve": "warm compiles that resolve: lockcheck's stamps removed, against uv's warm",
+        "hook": "the commit-hook workload: warm cache, lock present, one input line added "
+        "(lockcheck and uv)",
+        "universal": "cold universal locks: --universal against uv pip compile --universal",
+        "startup": "lockcheck check / sync on an unchanged lock against a bare interpreter",
+        "sync": "the sync column (new venv, branch switch)",
+    }
+    columns = parser.add_argument_group(
+        "columns",
+        "measure only the columns named (default: every one; a column that needs a "
+        "warm cache and a lock gets one unmeasured cold compile first)",
+    )
+    for name in COLUMNS:
+        columns.add_argument(f"--{name}", dest=f"column_{name}", action="store_true",
+                             help=column_help[name])  # fmt: skip
     parser.add_argument(
         "--render",
         type=Path,
@@ -146,6 +165,8 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
     if cold < 1 or warm < 1:
         raise SystemExit("run.py: --repeat and --cold-repeat must be at least 1")
     sets = args.sets or (QUICK_SETS if args.quick else SETS)
+    chosen = tuple(c for c in COLUMNS if getattr(args, f"column_{c}", False))
+    columns = chosen or tuple(c for c in COLUMNS if not (args.quick and c == "sync"))
     return RunOptions(
         sets=tuple(sets),
         tools=tuple(t for t in COMPILE_TOOLS if t in args.tools),
@@ -164,6 +185,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         sync_column=not (args.skip_sync or args.quick),
         sync_only=args.sync_only,
         sync_bytecode=args.sync_bytecode,
+        columns=columns,
     )
 
 

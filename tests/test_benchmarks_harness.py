@@ -543,3 +543,64 @@ def test_sync_only_options() -> None:
     only = run.options_from_args(parser.parse_args(["--sync-only", "--sync-bytecode"]))
     assert only.sync_only and only.sync_bytecode and only.mode == "sync"
     assert not run.options_from_args(parser.parse_args(["--quick"])).sync_column
+
+
+# --- issue 17 columns -----------------------------------------------------------------------
+
+
+def test_run_measured_reports_cpu_time(tmp_path: Path) -> None:
+    busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    sample = measure.run_measured(
+        [sys.executable, "-c", busy], cwd=tmp_path, env={}, timeout=60, log_path=tmp_path / "l"
+    )
+    assert sample.ok
+    assert sample.cpu_s is not None and sample.cpu_s >= 0.3
+    summary = stats.summarize([sample, stats.Sample(1.0, 1, 0, cpu_s=9.0)])
+    assert summary.to_dict()["median_cpu_s"] == pytest.approx((sample.cpu_s + 9.0) / 2)
+
+
+def test_universal_compile_commands(paths: commands.ToolPaths, tmp_path: Path) -> None:
+    for tool in ("uv", "lockcheck"):
+        argv = commands.compile_command(tool, paths, tmp_path, outfile="u.txt", universal=True)
+        assert argv[-2:] == ["--universal", "requirements.in"]
+        assert argv[argv.index("-o") + 1] == "u.txt"
+    with pytest.raises(ValueError, match="no universal"):
+        commands.compile_command("pip-compile", paths, tmp_path, universal=True)
+
+
+def test_hook_line_is_a_package_the_lock_does_not_pin() -> None:
+    lock = "# header\ntabulate==0.9\nIniConfig==2.0\n    # via x\ntomli_w==1.0 \\\n"
+    assert lockdiff.pinned_names(lock) == {"tabulate", "iniconfig", "tomli-w"}
+    assert lockdiff.hook_line(lock) == "humanize"
+    assert lockdiff.hook_line("flask==3.0\n") == "tabulate"
+
+
+def test_column_flags_select_only_those_columns() -> None:
+    run = _load_run_module()
+    parser = run.build_parser()
+    assert run.options_from_args(parser.parse_args([])).columns == run.COLUMNS
+    assert "sync" not in run.options_from_args(parser.parse_args(["--quick"])).columns
+    only = run.options_from_args(parser.parse_args(["--sets", "datascience", "--hook", "--cold"]))
+    assert only.columns == ("cold", "hook")
+    assert only.sets == ("datascience",)
+
+
+def test_issue17_tables_and_targets() -> None:
+    results = _results()
+    results["sets"][0]["name"] = "datascience"
+    comp = results["sets"][0]["compile"]
+    comp["lockcheck"]["warm_resolve"] = _summary(0.5)
+    comp["lockcheck"]["hook"] = _summary(0.3)
+    comp["uv"]["hook"] = _summary(0.5)
+    comp["lockcheck"]["universal"] = {**_summary(2.0), "pins": 140}
+    comp["uv"]["universal"] = {**_summary(1.0), "pins": 150}
+    lines = report.render_markdown(results).splitlines()
+    assert "## lockcheck against uv (issue 17)" in lines
+    # cold 1.0/0.5, warm 0.5/0.25, resolving 0.5/0.25 (uv's warm), hook 0.3/0.5, universal 2/1
+    section = lines[lines.index("## lockcheck against uv (issue 17)") :]
+    row = next(line for line in section if line.startswith("| datascience | 2.00x ✗ |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[3:7] == ["2.00x", "2.00x", "0.60x ✓", "2.00x ✗"]
+    assert cells[8] == "1.25x"  # peak RSS 50 / 40, no target on this set
+    workload = next(line for line in lines if line.startswith("| datascience | lockcheck | 1.00"))
+    assert "| 140 |" in workload

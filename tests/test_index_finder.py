@@ -222,7 +222,7 @@ def test_url_credentials_reach_files(dist_factory: DistFactory, make_index, open
     (file,) = finder.project_files("secret")
     assert "user" not in file.url and "user" not in file.index
     assert [str(r) for r in finder.metadata(file).requires_dist] == ["x"]
-    assert {r.status for r in server.responses} <= {200, 206}
+    assert {r.status for r in _without_metadata_probe(server.responses)} <= {200, 206}
 
 
 def test_wrong_credentials_are_reported_redacted(
@@ -335,6 +335,14 @@ def test_pep658_metadata_hash_mismatch(dist_factory: DistFactory, make_index, op
 # --------------------------------------------------------------------------------------
 
 
+def _without_metadata_probe(log: list) -> list:
+    """Requests or responses without the one ``.metadata`` probe of an index that answers
+    404 there (tried before Range reads, since PyPI serves them unadvertised)."""
+    probes = [r for r in log if r.path.endswith(".metadata")]
+    assert len(probes) <= 1
+    return [r for r in log if not r.path.endswith(".metadata")]
+
+
 def test_metadata_via_pep658(dist_factory: DistFactory, make_index, open_finder) -> None:
     _big_wheel(dist_factory.directory, "meta", "1.0", requires_dist=["dep>=1; extra == 'x'"])
     server = make_index()
@@ -346,6 +354,66 @@ def test_metadata_via_pep658(dist_factory: DistFactory, make_index, open_finder)
     assert paths == ["/simple/meta/", "/files/meta-1.0-py3-none-any.whl.metadata"]
 
 
+def test_unadvertised_metadata_file_is_tried_before_range_reads(
+    dist_factory: DistFactory, make_index, open_finder
+) -> None:
+    # PyPI serves <wheel>.metadata for wheels whose page entry does not advertise it: one
+    # small GET answers instead of two Range reads and a zip parse.
+    _big_wheel(dist_factory.directory, "quiet", "1.0", requires_dist=["idna"])
+    _big_wheel(dist_factory.directory, "quiet", "2.0", requires_dist=["attrs"])
+    server = make_index(pep658=False, serve_metadata=True)
+    finder = open_finder(server.url)
+    files = finder.project_files("quiet")
+    assert all(not f.has_metadata_file for f in files)
+    metas = [finder.metadata(f) for f in files]
+    assert [[str(r) for r in m.requires_dist] for m in metas] == [["idna"], ["attrs"]]
+    file_requests = server.requests_for("/files/")
+    assert [r.path for r in file_requests] == [f"/files/{f.filename}.metadata" for f in files]
+    assert not any("range" in r.headers for r in file_requests)
+
+
+def test_index_without_metadata_files_is_probed_once(
+    dist_factory: DistFactory, make_index, open_finder
+) -> None:
+    for version in ("1.0", "2.0", "3.0"):
+        dist_factory.wheel("plain", version, requires_dist=["six"])
+    server = make_index(pep658=False)
+    finder = open_finder(server.url)
+    for file in finder.project_files("plain"):
+        assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
+    probes = [r for r in server.requests_for("/files/") if r.path.endswith(".metadata")]
+    assert len(probes) == 1  # a 404 there: Range reads from then on
+    assert len(server.requests_for("/files/")) > 3
+
+
+def test_unadvertised_metadata_file_of_another_wheel_falls_back(
+    tmp_path: Path, dist_factory: DistFactory, make_index, open_finder
+) -> None:
+    # A .metadata answer that is not this wheel's metadata is not trusted: Range reads decide.
+    dist_factory.wheel("mixed", "1.0", requires_dist=["six"])
+    server = make_index(pep658=False, serve_metadata=True)
+    finder = open_finder(server.url)
+    file = finder.project_files("mixed")[0]
+    server.corrupt(file.filename + ".metadata")
+    assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
+    assert any("range" in r.headers for r in server.requests_for("/files/"))
+
+
+def test_an_index_refusing_unadvertised_metadata_files_falls_back_to_range_reads(
+    dist_factory: DistFactory, make_index, open_finder
+) -> None:
+    # Some private indexes answer 403 (not 404) for a path they do not know: the probe is
+    # an optimisation, so that is no error, and the index is not asked again.
+    for version in ("1.0", "2.0"):
+        dist_factory.wheel("guarded", version, requires_dist=["six"])
+    server = make_index(pep658=False)
+    server.fail_next("/files/guarded-", status=403, times=1)
+    finder = open_finder(server.url)
+    for file in finder.project_files("guarded"):
+        assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
+    assert sum(r.path.endswith(".metadata") for r in server.requests_for("/files/")) == 1
+
+
 def test_metadata_via_range_requests_does_not_download_the_wheel(
     dist_factory: DistFactory, make_index, open_finder
 ) -> None:
@@ -355,9 +423,11 @@ def test_metadata_via_range_requests_does_not_download_the_wheel(
     finder = open_finder(server.url)
     meta = finder.metadata(finder.project_files("ranged")[0])
     assert [str(r) for r in meta.requires_dist] == ["idna"]
-    file_requests = server.requests_for("/files/")
+    file_requests = _without_metadata_probe(server.requests_for("/files/"))
     assert file_requests and all("range" in r.headers for r in file_requests)
-    file_responses = [r for r in server.responses if r.path.startswith("/files/")]
+    file_responses = _without_metadata_probe(
+        [r for r in server.responses if r.path.startswith("/files/")]
+    )
     assert {r.status for r in file_responses} == {206}
     assert len(file_requests) <= 3
     assert size > 5 * 64 * 1024  # the tail reads were a fraction of the file
@@ -380,10 +450,12 @@ def test_range_with_metadata_far_from_the_tail(tmp_path: Path, make_index, open_
     finder = open_finder(server.url)
     meta = finder.metadata(finder.project_files("farmeta")[0])
     assert [str(r) for r in meta.requires_dist] == ["six"]
-    ranges = [r.headers["range"] for r in server.requests_for("/files/")]
+    requests = _without_metadata_probe(server.requests_for("/files/"))
+    ranges = [r.headers["range"] for r in requests]
     assert ranges[0] == "bytes=-65536" and len(ranges) == 2
     assert ranges[1].startswith("bytes=0-")
-    statuses = [r.status for r in server.responses if r.path.startswith("/files/")]
+    responses = _without_metadata_probe(server.responses)
+    statuses = [r.status for r in responses if r.path.startswith("/files/")]
     assert statuses == [206, 206]
 
 
@@ -395,10 +467,10 @@ def test_metadata_via_whole_wheel_without_ranges(
     finder = open_finder(server.url)
     file = finder.project_files("whole")[0]
     assert [str(r) for r in finder.metadata(file).requires_dist] == ["attrs"]
-    assert server.count("/files/") == 1
+    assert server.count("/files/") == 2  # the .metadata probe (404), then the wheel
     # The downloaded wheel is reused by download(): no second transfer.
     assert finder.download(file, tmp_path / "out").is_file()
-    assert server.count("/files/") == 1
+    assert server.count("/files/") == 2
 
 
 def test_metadata_of_sdist_through_a_build(

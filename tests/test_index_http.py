@@ -278,3 +278,37 @@ def test_offline_never_touches_the_network(tmp_path: Path) -> None:
         finder.project_files("foo")
     assert recorder.requests == []
     assert info.value.hint and "without --offline" in info.value.hint
+
+
+def test_a_compile_that_needs_no_request_does_not_import_httpx(
+    tmp_path: Path, universe_index
+) -> None:  # type: ignore[no-untyped-def]
+    # The commit-hook workload with a warm cache reads pages and metadata from disk: building
+    # an HTTP client (httpx's import is a sixth of such a run's CPU) waits for a request.
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.helpers import describe, run_lockcheck, subprocess_env
+
+    (tmp_path / "requirements.in").write_text("idna\n")
+    args = ("compile", "-i", universe_index.url, "--cache-dir", tmp_path / "cache")
+    stamps = {"LOCKCHECK_CACHE_DIR": str(tmp_path / "stamps")}
+    first = run_lockcheck(*args, cwd=tmp_path, env=stamps)
+    assert first.returncode == 0, describe(first)
+    shutil.rmtree(tmp_path / "stamps")  # no stamp: a real resolution
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('lockcheck.resolve.resolver' in sys.modules,\n"
+        "                              'httpx' in sys.modules, file=sys.stderr))\n"
+        "from lockcheck._entry import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = subprocess_env(stamps)
+    again = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.strip().splitlines()[-1] == "True False", again.stderr
+    assert "idna==" in (tmp_path / "requirements.txt").read_text()

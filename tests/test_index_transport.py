@@ -210,23 +210,25 @@ def test_proxy_from_the_environment_is_used(
 
     def forward(request: BaseHTTPRequestHandler) -> None:
         proxied.append(request.path)  # absolute-form target: the proxy protocol
-        with urllib.request.urlopen(request.path) as upstream:
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with direct.open(request.path) as upstream:  # not through the proxy variables
             body = upstream.read()
         _reply(body)(request)
 
     proxy = serve(forward)
     environ = {"HTTP_PROXY": proxy.url, "NO_PROXY": ""}
     settings = IndexSettings(index_url=origin.url, cache_dir=tmp_path)
-    # httpx reads proxies from os.environ; HttpSession passes trust_env=True.
+    # httpx reads proxies from os.environ when the client is built (on the first request);
+    # HttpSession passes trust_env=True.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HTTP_PROXY", proxy.url)
         patch.delenv("NO_PROXY", raising=False)
         patch.delenv("no_proxy", raising=False)
         session = HttpSession(settings, environ=environ)
-    try:
-        assert session.get(origin.url + "/via").content == b"from origin"
-    finally:
-        session.close()
+        try:
+            assert session.get(origin.url + "/via").content == b"from origin"
+        finally:
+            session.close()
     assert proxied == [origin.url + "/via"]
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -98,9 +101,11 @@ def test_a_sync_killed_while_unpacking_leaves_no_entry_and_the_next_one_installs
     assert killed.returncode == KILLED, describe(killed)
     assert _unpacked(cache) == []  # only a temporary directory, never a half entry
     assert not list(site_packages(venv).glob("*.dist-info"))
+    assert list((cache / "v1" / "tmp").glob("unpack-*"))  # what the kill left
     result = _sync(venv, lock, cache)
     assert result.returncode == 0, describe(result)
     assert len(_unpacked(cache)) == 2
+    assert not list((cache / "v1" / "tmp").glob("unpack-*"))  # removed by the next sync
     assert_whole(venv, "after a kill while unpacking")
     assert freeze(venv) == pins(lock)
 
@@ -122,3 +127,119 @@ def test_a_cache_on_another_filesystem_is_copied_from(tmp_path: Path, server: In
         assert freeze(venv) == pins(lock)
     finally:
         shutil.rmtree(shm, ignore_errors=True)
+
+
+def _age(entry: Path, days: float) -> None:
+    """Make *entry* look last used *days* ago."""
+    then = time.time() - days * 86400
+    os.utime(entry / ".lockcheck-manifest.json", (then, then))
+
+
+def _prune_due(cache: Path) -> None:
+    """Make the next sync's once-a-day pruning due."""
+    (cache / "v1" / "unpacked" / ".pruned").unlink(missing_ok=True)
+
+
+def _cache_of_both(tmp_path: Path, server: IndexServer) -> tuple[Path, Path, Path]:
+    """Locks of alpha + bigpkg and of alpha alone, and a cache a sync of the first filled
+    (venv ``one``)."""
+    both = write_lock(tmp_path / "both.txt", server, "alpha==1.0", "bigpkg==1.0")
+    only_alpha = write_lock(tmp_path / "alpha.txt", server, "alpha==1.0")
+    cache = tmp_path / "cache"
+    assert _sync(tmp_path / "one", both, cache).returncode == 0
+    return both, only_alpha, cache
+
+
+def test_entries_unused_for_a_month_are_pruned_and_used_ones_kept(
+    tmp_path: Path, server: IndexServer
+) -> None:
+    both, only_alpha, cache = _cache_of_both(tmp_path, server)
+    [alpha, bigpkg] = sorted(_unpacked(cache), key=lambda e: not (e / "alpha").is_dir())
+    _age(alpha, 20)
+    _age(bigpkg, 40)
+    _prune_due(cache)
+    result = _sync(tmp_path / "two", only_alpha, cache)
+    assert result.returncode == 0, describe(result)
+    [kept] = _unpacked(cache)
+    assert (kept / "alpha").is_dir()
+    # The venvs hold their own links: pruning the cache leaves the first venv whole.
+    assert_whole(tmp_path / "one", "after pruning")
+    # Pruning is not due again on the same day: a fresh stale entry stays until then.
+    _age(kept, 40)
+    assert _sync(tmp_path / "three", both, cache).returncode == 0
+    assert len(_unpacked(cache)) == 2
+
+
+def test_nothing_is_removed_while_another_sync_uses_the_cache(
+    tmp_path: Path, server: IndexServer
+) -> None:
+    from lockcheck.sync import unpacked
+
+    _both, only_alpha, cache = _cache_of_both(tmp_path, server)
+    # A sync in another process holds the cache (as each one does from its first use).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from lockcheck.sync.unpacked import claim_cache; "
+         "assert claim_cache(Path(sys.argv[1])); print('held', flush=True); time.sleep(60)",
+         str(cache)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    stray = cache / "v1" / "tmp" / "unpack-inflight"
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        for entry in _unpacked(cache):
+            _age(entry, 40)
+        _prune_due(cache)
+        stray.mkdir(parents=True)
+        result = _sync(tmp_path / "two", only_alpha, cache)
+        assert result.returncode == 0, describe(result)
+        assert len(_unpacked(cache)) == 2  # the other sync may still link bigpkg
+        assert stray.is_dir()  # ... or be unpacking into its temporary directory
+    finally:
+        holder.kill()
+        holder.wait()
+    result = _sync(tmp_path / "three", only_alpha, cache)
+    assert result.returncode == 0, describe(result)
+    assert len(_unpacked(cache)) == 1
+    assert not stray.exists()
+    assert unpacked.PRUNE_AFTER_DAYS == 30
+
+
+def test_compile_byte_compiles_every_installed_module(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    # Enough modules for the files to be shared among several compileall processes.
+    modules = {f"many/m{i:03d}.py": f"N = {i}\n" for i in range(160)}
+    dist_factory.wheel("many", "1.0", files=modules)
+    server = make_index()
+    lock = write_lock(tmp_path / "lock.txt", server, "many==1.0")
+    venv = make_venv(tmp_path / "venv")
+    result = run_lockcheck(
+        "sync", "--python", venv, "--cache-dir", tmp_path / "cache", "--compile", lock,
+        cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, describe(result)
+    package = site_packages(venv) / "many"
+    compiled = {p.name.split(".")[0] for p in (package / "__pycache__").glob("*.pyc")}
+    assert compiled == {f"m{i:03d}" for i in range(160)}
+
+
+def test_a_sync_killed_while_pruning_leaves_whole_entries_and_the_next_one_finishes(
+    tmp_path: Path, server: IndexServer
+) -> None:
+    lock = write_lock(tmp_path / "lock.txt", server, "alpha==1.0", "bigpkg==1.0")
+    cache = tmp_path / "cache"
+    assert _sync(tmp_path / "one", lock, cache).returncode == 0
+    for entry in _unpacked(cache):
+        _age(entry, 40)
+    _prune_due(cache)
+    killed = _sync(tmp_path / "two", lock, cache, crash="prune")
+    assert killed.returncode == KILLED, describe(killed)
+    assert len(_unpacked(cache)) == 1  # one entry moved out whole, the other untouched
+    assert list((cache / "v1" / "tmp").glob("prune-*"))
+    result = _sync(tmp_path / "two", lock, cache)
+    assert result.returncode == 0, describe(result)
+    assert not list((cache / "v1" / "tmp").iterdir())
+    assert len(_unpacked(cache)) == 2  # both unpacked again for this venv
+    assert_whole(tmp_path / "two", "after a kill while pruning")
+    assert freeze(tmp_path / "two") == pins(lock)

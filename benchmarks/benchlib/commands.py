@@ -99,9 +99,20 @@ def compile_command(
     cache_dir: Path,
     infile: str = INPUT_NAME,
     outfile: str = OUTPUT_NAME,
+    *,
+    universal: bool = False,
 ) -> list[str]:
-    """argv of one compile; run with the work directory as cwd."""
+    """argv of one compile; run with the work directory as cwd.
+
+    ``universal``: one lock for every platform and Python (lockcheck and uv only; pip-compile
+    has no such mode).
+    """
     cache = str(cache_dir)
+    if universal:
+        if tool == "pip-compile":
+            raise ValueError("pip-compile has no universal mode")
+        argv = compile_command(tool, paths, cache_dir, infile, outfile)
+        return [*argv[:-1], "--universal", argv[-1]]
     if tool == "pip-compile":
         return [
             str(paths.pip_compile), "--quiet", "--strip-extras",

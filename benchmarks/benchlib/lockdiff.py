@@ -6,7 +6,19 @@ import difflib
 import re
 from dataclasses import dataclass
 
-__all__ = ["LockComparison", "compare_locks", "count_pins", "strip_header"]
+__all__ = [
+    "HOOK_CANDIDATES",
+    "LockComparison",
+    "compare_locks",
+    "count_pins",
+    "hook_line",
+    "pinned_names",
+    "strip_header",
+]
+
+#: Small pure-Python leaves, one of which the hook workload adds to a set's input: the first
+#: the lock does not pin yet, so adding it changes the lock by exactly that pin.
+HOOK_CANDIDATES = ("tabulate", "iniconfig", "tomli-w", "humanize", "pyfiglet")
 
 _PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*==")
 
@@ -18,6 +30,24 @@ def strip_header(text: str) -> list[str]:
     while index < len(lines) and (not lines[index].strip() or lines[index].startswith("#")):
         index += 1
     return lines[index:]
+
+
+def pinned_names(text: str) -> set[str]:
+    """Normalized names of a lock's ``name==version`` lines."""
+    return {
+        re.sub(r"[-_.]+", "-", line.split("==", 1)[0].split("[", 1)[0].strip()).lower()
+        for line in text.splitlines()
+        if _PIN.match(line)
+    }
+
+
+def hook_line(lock_text: str) -> str:
+    """The requirement line the hook workload appends: a candidate the lock does not pin."""
+    pinned = pinned_names(lock_text)
+    for name in HOOK_CANDIDATES:
+        if name not in pinned:
+            return name
+    raise ValueError("every hook candidate is already pinned")
 
 
 def count_pins(text: str) -> int:

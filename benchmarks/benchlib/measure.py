@@ -76,4 +76,5 @@ def run_measured(
         max_rss_kib=rss_to_kib(usage.ru_maxrss),
         returncode=returncode,
         timed_out=timed_out.is_set(),
+        cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
     )

@@ -15,6 +15,7 @@ from .stats import ratio
 __all__ = [
     "COLD_TARGET_SETS",
     "TARGETS",
+    "TARGETS_17",
     "fmt_ratio",
     "fmt_rss",
     "fmt_time",
@@ -33,6 +34,14 @@ TARGETS = {
 }
 #: Sets the cold-compile target is stated for.
 COLD_TARGET_SETS = frozenset({"web", "datascience"})
+#: Targets of issue 17 (ratios lockcheck / uv of the same run), each with the sets it is
+#: stated for.
+TARGETS_17: dict[str, tuple[float, frozenset[str]]] = {
+    "cold": (1.0, frozenset({"datascience", "large"})),
+    "hook": (0.7, frozenset({"datascience"})),
+    "universal": (1.0, frozenset({"datascience"})),
+    "rss": (1.0, frozenset({"large"})),
+}
 
 Result = Mapping[str, Any]
 
@@ -146,6 +155,84 @@ def _ratio_table(sets: Sequence[Result]) -> list[str]:
             fmt_ratio(ratio(times(pc, "warm"), times(lc, "warm"))),
             fmt_ratio(ratio(peak_rss(lc), peak_rss(pc)), TARGETS["rss_lockcheck_pip_compile"],
                       strict=True),
+        ])  # fmt: skip
+    return _table(header, rows)
+
+
+def _limit17(key: str, set_name: str) -> float | None:
+    limit, sets = TARGETS_17[key]
+    return limit if set_name in sets else None
+
+
+def _cpu(summary: Result | None) -> float | None:
+    return summary.get("median_cpu_s") if summary else None
+
+
+def _has_issue17_columns(sets: Sequence[Result]) -> bool:
+    keys = ("warm_resolve", "hook", "universal")
+    return any(
+        (entry.get("compile", {}).get(tool) or {}).get(key)
+        for entry in sets
+        for tool in ("lockcheck", "uv")
+        for key in keys
+    )
+
+
+def _workload_table(sets: Sequence[Result]) -> list[str]:
+    """Seconds of the issue-17 workloads, lockcheck and uv side by side, CPU in brackets."""
+    header = ["set", "tool", "cold (s) [CPU]", "warm, stamp (s)", "warm, resolving (s) [CPU]",
+              "hook (s) [CPU]", "universal cold (s) [CPU]", "universal pins",
+              "peak RSS (MiB)"]  # fmt: skip
+
+    def cell(summary: Result | None) -> str:
+        cpu = _cpu(summary)
+        text = fmt_time(summary)
+        return text if cpu is None else f"{text} [{cpu:.2f}]"
+
+    rows = []
+    for entry in sets:
+        for tool in ("uv", "lockcheck"):
+            result = entry.get("compile", {}).get(tool)
+            if not result:
+                continue
+            universal = result.get("universal")
+            pins = (universal or {}).get("pins")
+            rss = peak_rss(result)
+            rows.append([
+                entry["name"], tool, cell(result.get("cold")), fmt_time(result.get("warm")),
+                cell(result.get("warm_resolve") or (result.get("warm") if tool == "uv" else None)),
+                cell(result.get("hook")), cell(universal), "—" if pins is None else str(pins),
+                "—" if rss is None else f"{rss:.0f}",
+            ])  # fmt: skip
+    return _table(header, rows)
+
+
+def _uv_ratio_table(sets: Sequence[Result]) -> list[str]:
+    """lockcheck / uv for each workload of issue 17, with its targets."""
+    header = ["set", "cold", "cold CPU", "warm (stamp)", "warm, resolving", "hook",
+              "universal cold", "universal CPU", "peak RSS"]  # fmt: skip
+    rows = []
+    for entry in sets:
+        comp = entry.get("compile", {})
+        lc, uv = comp.get("lockcheck") or {}, comp.get("uv") or {}
+        if not lc or not uv:
+            continue
+        name = entry["name"]
+        uv_resolve = uv.get("warm_resolve") or uv.get("warm")
+
+        def r(a: Result | None, b: Result | None, cpu: bool = False) -> float | None:
+            return ratio(_cpu(a), _cpu(b)) if cpu else ratio(_median(a), _median(b))
+
+        rows.append([
+            name,
+            fmt_ratio(r(lc.get("cold"), uv.get("cold")), _limit17("cold", name)),
+            fmt_ratio(r(lc.get("cold"), uv.get("cold"), cpu=True)),
+            fmt_ratio(r(lc.get("warm"), uv.get("warm"))),
+            fmt_ratio(r(lc.get("warm_resolve"), uv_resolve)),
+            fmt_ratio(r(lc.get("hook"), uv.get("hook")), _limit17("hook", name)),
+            fmt_ratio(r(lc.get("universal"), uv.get("universal")), _limit17("universal", name)),
+            fmt_ratio(r(lc.get("universal"), uv.get("universal"), cpu=True)),
+            fmt_ratio(ratio(peak_rss(lc), peak_rss(uv)), _limit17("rss", name)),
         ])  # fmt: skip
     return _table(header, rows)
 
@@ -275,6 +362,27 @@ def render_markdown(results: Result, *, title: str = "Benchmarks") -> str:
         *_ratio_table(sets),
         "",
     ]
+    if _has_issue17_columns(sets) or any(
+        (e.get("compile", {}).get("lockcheck") or {}).get("cold") for e in sets
+    ):
+        out += [
+            "## lockcheck against uv (issue 17)",
+            "",
+            "Warm, stamp: lockcheck may answer from its unchanged-inputs stamp. Warm, "
+            "resolving: stamps removed, cache and lock kept (uv: its warm runs). Hook: warm "
+            "cache, the lock present, one input line added. Universal: `--universal` on both, "
+            "empty cache. CPU: user + system seconds (median), which the machine's load moves "
+            "far less than wall time.",
+            "",
+            *_workload_table(sets),
+            "",
+            "Ratios lockcheck / uv of medians from the same run; ✓/✗: issue 17's targets (cold "
+            "≤ 1.0 on datascience and large, hook ≤ 0.7 and universal ≤ 1.0 on datascience, peak "
+            "RSS ≤ uv on large).",
+            "",
+            *_uv_ratio_table(sets),
+            "",
+        ]
     if any(entry.get("startup") for entry in sets):
         out += [
             "## Start-up commands",

@@ -28,14 +28,24 @@ from .commands import (
     sync_command,
 )
 from .indexprobe import describe_index, probe_index
-from .lockdiff import compare_locks, count_pins
+from .lockdiff import compare_locks, count_pins, hook_line
 from .machine import describe_machine
 from .measure import run_measured
 from .stats import Sample, Summary, summarize
 from .synccol import SYNC_TOOLS, SyncRun
 from .tools import command_help, command_summaries, install_tools, tool_versions
 
-__all__ = ["Capabilities", "RunOptions", "detect_capabilities", "run_benchmarks"]
+__all__ = ["COLUMNS", "Capabilities", "RunOptions", "detect_capabilities", "run_benchmarks"]
+
+#: What a run can measure, each selectable alone (``run.py --cold --hook``...):
+#: cold and warm compiles of every tool (warm: lockcheck may answer from its stamp), lockcheck's
+#: warm compile that resolves (stamps removed) next to uv's warm, the commit-hook workload
+#: (warm cache, lock present, one input line added), a cold universal lock (lockcheck and uv),
+#: lockcheck's start-up commands, and the sync column.
+COLUMNS = ("cold", "warm", "resolve", "hook", "universal", "startup", "sync")
+#: Tools of the columns that compare lockcheck with uv alone.
+UV_PAIR = ("uv", "lockcheck")
+UNIVERSAL_OUTPUT = "universal.txt"
 
 Log = Callable[[str], None]
 
@@ -64,6 +74,8 @@ class RunOptions:
     sync_only: bool = False
     #: Byte-compile in the sync column (on every side alike).
     sync_bytecode: bool = False
+    #: Which of COLUMNS to measure.
+    columns: tuple[str, ...] = COLUMNS
 
 
 @dataclass
@@ -177,41 +189,149 @@ class _SetRun:
         return sample
 
     def compile_all(self) -> dict[str, dict[str, Any]]:
+        columns = self.options.columns
         tools = self.options.tools
-        cold: dict[str, list[Sample]] = {t: [] for t in tools}
-        warm: dict[str, list[Sample]] = {t: [] for t in tools}
+        samples: dict[str, dict[str, list[Sample]]] = {
+            state: {t: [] for t in tools} for state in ("cold", "warm", "resolve", "hook")
+        }
         failed: set[str] = set()
-        for rep in range(self.options.cold_runs):
+        if "cold" in columns:
+            for rep in range(self.options.cold_runs):
+                for tool in tools:
+                    if tool not in failed:
+                        samples["cold"][tool].append(self._cold(tool, f"{tool} cold {rep + 1}"))
+                        if not samples["cold"][tool][-1].ok:
+                            failed.add(tool)
+        else:  # the other columns need a warm cache and a lock: one unmeasured cold compile
             for tool in tools:
-                if tool in failed:
-                    continue
-                cache, output = self.cache_dir(tool), self.tool_dir(tool) / OUTPUT_NAME
-                shutil.rmtree(cache, ignore_errors=True)
-                cache.mkdir()
-                output.unlink(missing_ok=True)
-                argv = compile_command(tool, self.paths, cache)
-                sample = self.measure(f"{tool} cold {rep + 1}", argv, tool=tool)
-                cold[tool].append(sample)
-                if sample.ok:
-                    shutil.copyfile(output, self.tool_dir(tool) / "cold-output.txt")
-                else:
+                if not self._cold(tool, f"{tool} cold (priming)").ok:
                     failed.add(tool)
+        if "warm" in columns:
+            self._repeat_warm("warm", [t for t in tools if t not in failed], samples["warm"])
+        pair = [t for t in UV_PAIR if t in tools and t not in failed]
+        if "resolve" in columns:
+            self._repeat_warm("resolve", pair, samples["resolve"], forget_stamps=True)
+        if "hook" in columns:
+            self._hook(pair, samples["hook"])
+        results = {
+            tool: self._compile_result(tool, *(samples[s][tool] for s in samples)) for tool in tools
+        }
+        if "universal" in columns:
+            for tool, summary in self._universal(pair).items():
+                results[tool]["universal"] = summary
+        return results
+
+    def _cold(self, tool: str, label: str) -> Sample:
+        """One compile with an empty cache and no output; its lock kept as cold-output.txt."""
+        cache, output = self.cache_dir(tool), self.tool_dir(tool) / OUTPUT_NAME
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir()
+        output.unlink(missing_ok=True)
+        sample = self.measure(label, compile_command(tool, self.paths, cache), tool=tool)
+        if sample.ok:
+            shutil.copyfile(output, self.tool_dir(tool) / "cold-output.txt")
+        return sample
+
+    def _forget_stamps(self, tool: str) -> None:
+        """Remove lockcheck's unchanged-inputs stamps (under XDG_CACHE_HOME), cache kept."""
+        if tool == "lockcheck":
+            shutil.rmtree(self.cache_dir(tool) / "xdg" / "lockcheck" / "stamps", ignore_errors=True)
+
+    def _repeat_warm(
+        self,
+        state: str,
+        tools: Sequence[str],
+        into: dict[str, list[Sample]],
+        *,
+        forget_stamps: bool = False,
+    ) -> None:
+        """Warm compiles (cache kept, previous output present), interleaved across tools."""
+        failed: set[str] = set()
         for rep in range(self.options.warm_runs):
             for tool in tools:
                 if tool in failed:
                     continue
+                if forget_stamps:
+                    self._forget_stamps(tool)
                 argv = compile_command(tool, self.paths, self.cache_dir(tool))
-                sample = self.measure(f"{tool} warm {rep + 1}", argv, tool=tool)
-                warm[tool].append(sample)
+                sample = self.measure(f"{tool} {state} {rep + 1}", argv, tool=tool)
+                into[tool].append(sample)
                 if not sample.ok:
                     failed.add(tool)
-        return {tool: self._compile_result(tool, cold[tool], warm[tool]) for tool in tools}
 
-    def _compile_result(self, tool: str, cold: list[Sample], warm: list[Sample]) -> dict[str, Any]:
+    def _hook(self, tools: Sequence[str], into: dict[str, list[Sample]]) -> None:
+        """The commit-hook workload: warm cache, the cold lock present, one input line added.
+
+        Before each run the input gets the line again and the lock is put back, so every run
+        adds the same pin to the same lock; the input is restored afterwards.
+        """
+        reference = self.tool_dir(tools[0]) / "cold-output.txt" if tools else None
+        if reference is None or not reference.exists():
+            return
+        line = hook_line(reference.read_text(encoding="utf-8"))
+        self.notes.append(f"{self.name}: the hook workload adds `{line}` to the input.")
+        source = (self.options.sets_dir / f"{self.name}.in").read_text(encoding="utf-8")
+        for rep in range(self.options.warm_runs):
+            for tool in tools:
+                work = self.tool_dir(tool)
+                (work / INPUT_NAME).write_text(source.rstrip("\n") + f"\n{line}\n", "utf-8")
+                shutil.copyfile(work / "cold-output.txt", work / OUTPUT_NAME)
+                self._forget_stamps(tool)
+                argv = compile_command(tool, self.paths, self.cache_dir(tool))
+                into[tool].append(self.measure(f"{tool} hook {rep + 1}", argv, tool=tool))
+        for tool in tools:
+            shutil.copyfile(
+                self.options.sets_dir / f"{self.name}.in", self.tool_dir(tool) / INPUT_NAME
+            )
+            shutil.copyfile(
+                self.tool_dir(tool) / "cold-output.txt", self.tool_dir(tool) / OUTPUT_NAME
+            )
+
+    def _universal(self, tools: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Cold universal locks (empty cache of their own, so the warm cache stays for later)."""
+        runs: dict[str, list[Sample]] = {t: [] for t in tools}
+        for rep in range(self.options.cold_runs):
+            for tool in tools:
+                cache = self.tool_dir(tool) / "universal-cache"
+                shutil.rmtree(cache, ignore_errors=True)
+                cache.mkdir()
+                (self.tool_dir(tool) / UNIVERSAL_OUTPUT).unlink(missing_ok=True)
+                argv = compile_command(
+                    tool, self.paths, cache, outfile=UNIVERSAL_OUTPUT, universal=True
+                )
+                runs[tool].append(self.measure(f"{tool} universal {rep + 1}", argv, tool=tool))
+        out: dict[str, dict[str, Any]] = {}
+        for tool in tools:
+            argv = compile_command(
+                tool, self.paths, self.tool_dir(tool) / "universal-cache",
+                outfile=UNIVERSAL_OUTPUT, universal=True,
+            )  # fmt: skip
+            summary = summarize(runs[tool], self.display(argv, tool)).to_dict()
+            output = self.tool_dir(tool) / UNIVERSAL_OUTPUT
+            summary["pins"] = (
+                count_pins(output.read_text(encoding="utf-8")) if output.exists() else None
+            )
+            out[tool] = summary
+        return out
+
+    def _compile_result(
+        self,
+        tool: str,
+        cold: list[Sample],
+        warm: list[Sample],
+        resolve: list[Sample],
+        hook: list[Sample],
+    ) -> dict[str, Any]:
         command = self.display(compile_command(tool, self.paths, self.cache_dir(tool)), tool)
+
+        def summary(samples: list[Sample]) -> dict[str, Any] | None:
+            return summarize(samples, command).to_dict() if samples else None
+
         result: dict[str, Any] = {
-            "cold": summarize(cold, command).to_dict(),
-            "warm": summarize(warm, command).to_dict() if warm else None,
+            "cold": summary(cold),
+            "warm": summary(warm),
+            "warm_resolve": summary(resolve),
+            "hook": summary(hook),
             "pins": None,
             "same_as_pip_compile": None,
             "changed_lines": 0,
@@ -274,6 +394,7 @@ class _SetRun:
     def display(self, argv: Sequence[str], tool: str) -> str:
         replacements = {
             str(self.cache_dir(tool)): "CACHE",
+            str(self.tool_dir(tool) / "universal-cache"): "CACHE",
             str(self.root / "target-venv"): "TARGET",
             str(self.paths.uv_python): "python",
             str(self.paths.lockcheck_python): "python",
@@ -346,7 +467,12 @@ def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
     notes: list[str] = [describe_index(index)]
     log(notes[0])
     caps = Capabilities()
-    startup = options.startup and "lockcheck" in options.tools and not options.sync_only
+    startup = (
+        options.startup
+        and "startup" in options.columns
+        and "lockcheck" in options.tools
+        and not options.sync_only
+    )
     if startup:
         env = clean_env(os.environ, tool="lockcheck", cache_dir=options.tools_dir / "cache")
         commands, _ = command_summaries(paths.lockcheck, env)
@@ -368,6 +494,7 @@ def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
             "cold_runs": options.cold_runs,
             "warm_runs": options.warm_runs,
             "sync_bytecode": options.sync_bytecode,
+            "columns": list(options.columns),
         },
         "machine": describe_machine(),
         "index": index,
@@ -387,7 +514,7 @@ def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
             results["sets"].append(entry)
             continue
         entry["compile"] = run.compile_all()
-        if options.sync_column and "lockcheck" in options.tools:
+        if options.sync_column and "lockcheck" in options.tools and "sync" in options.columns:
             entry["sync"] = run.sync_column()
         lockcheck_ok = (entry["compile"].get("lockcheck") or {}).get("pins") is not None
         if startup and lockcheck_ok:
@@ -395,7 +522,13 @@ def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
         elif startup:
             run.notes.append(f"{name}: start-up commands skipped (lockcheck compile failed).")
         for tool, result in entry["compile"].items():
-            results["commands"].setdefault(tool, result["cold"]["command"])
+            shown = result.get("cold") or result.get("warm") or result.get("warm_resolve")
+            if shown:
+                results["commands"].setdefault(tool, shown["command"])
+            if result.get("universal"):
+                results["commands"].setdefault(
+                    f"{tool} --universal", result["universal"]["command"]
+                )
         startup_labels = (
             ("bare", "bare"),
             ("check", "check"),

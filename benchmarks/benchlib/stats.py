@@ -12,12 +12,17 @@ __all__ = ["Sample", "Summary", "ratio", "summarize"]
 
 @dataclass(frozen=True)
 class Sample:
-    """One measured process: wall time, peak RSS (KiB, from wait4) and how it ended."""
+    """One measured process: wall time, peak RSS (KiB, from wait4) and how it ended.
+
+    ``cpu_s`` is user + system time of the process and the children it waited for (from
+    wait4): on a shared machine it moves far less with the load than wall time does.
+    """
 
     seconds: float
     max_rss_kib: int
     returncode: int
     timed_out: bool = False
+    cpu_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -54,6 +59,11 @@ class Summary:
         return max(self.times, default=None)
 
     @property
+    def median_cpu_s(self) -> float | None:
+        cpu = [s.cpu_s for s in self.samples if s.ok and s.cpu_s is not None]
+        return statistics.median(cpu) if cpu else None
+
+    @property
     def median_rss_mib(self) -> float | None:
         rss = [s.max_rss_kib for s in self.samples if s.ok]
         return statistics.median(rss) / 1024 if rss else None
@@ -72,6 +82,7 @@ class Summary:
             "median_s": self.median_s,
             "min_s": self.min_s,
             "max_s": self.max_s,
+            "median_cpu_s": self.median_cpu_s,
             "median_rss_mib": self.median_rss_mib,
             "max_rss_mib": self.max_rss_mib,
             "error": self.error,

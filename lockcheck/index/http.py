@@ -16,18 +16,20 @@ import logging
 import os
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from lockcheck import __version__
 from lockcheck.errors import IndexUnavailable, IndexUnreachable, redact_url
-from lockcheck.index._httpx import httpx
 from lockcheck.index.auth import Credentials
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import netloc_key, split_credentials
 
 if TYPE_CHECKING:
+    import httpx
+
     from lockcheck.index.tls import PendingContext
 
 __all__ = ["OK_STATUSES", "HttpSession"]
@@ -42,11 +44,6 @@ _BACKOFF_MAX = 4.0
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 527})
 #: Statuses handed back to the caller; anything else is an error.
 OK_STATUSES = frozenset({304, 404, 410, 416})
-_RETRYABLE_ERRORS = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-)
 
 
 class _RetryStatus(Exception):
@@ -56,6 +53,8 @@ class _RetryStatus(Exception):
 
 
 def _reason(exc: BaseException) -> str:
+    from lockcheck.index._httpx import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
     text = str(exc) or type(exc).__name__
@@ -86,7 +85,11 @@ def _trusted_pattern(host: str) -> str:
 
 
 class HttpSession:
-    """A pooled httpx.Client plus the policy around it (thread-safe)."""
+    """A pooled httpx.Client plus the policy around it (thread-safe).
+
+    The client is built on the first request: a run that reads everything from the cache
+    (the commit hook's, with a warm cache) never imports httpx nor loads a trust store.
+    """
 
     def __init__(
         self,
@@ -97,45 +100,63 @@ class HttpSession:
     ) -> None:
         environ = os.environ if environ is None else environ
         self.settings = settings
+        self._environ = environ
+        self._transport = transport
         self.credentials = Credentials(environ)
         for url in (*settings.index_urls, *settings.find_links):
             self.credentials.remember(url)
         self._trusted = {h.lower() for h in settings.trusted_hosts}
         self._pending: PendingContext | None = None
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+        if transport is None:
+            from lockcheck.index.tls import check_tls_files
+
+            check_tls_files(settings, environ)  # a wrong --cert path fails before any work
+
+    @property
+    def client(self) -> httpx.Client:
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._build_client()
+                client = self._client
+        return client
+
+    def _build_client(self) -> httpx.Client:
+        from lockcheck.index._httpx import httpx
+
+        settings, environ = self.settings, self._environ
         timeout = httpx.Timeout(settings.timeout)
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
         headers = {"User-Agent": f"lockcheck/{__version__} httpx/{httpx.__version__}"}
-        if transport is not None:
-            self.client = httpx.Client(
-                transport=transport, timeout=timeout, follow_redirects=True, headers=headers
+        if self._transport is not None:
+            return httpx.Client(
+                transport=self._transport, timeout=timeout, follow_redirects=True, headers=headers
             )
-            return
         # Direct connections go through the lean http.client transport; proxies named by
         # the environment keep httpx's own transport (httpx mounts no environment proxies
         # once a transport is given, so they are mounted here, by httpx's own reading).
         from httpx._utils import get_environment_proxies
 
-        from lockcheck.index.tls import (
-            PendingContext,
-            build_context,
-            check_tls_files,
-            insecure_context,
-        )
+        from lockcheck.index.tls import PendingContext, build_context, insecure_context
         from lockcheck.index.transport import StdlibTransport
 
         proxies = get_environment_proxies()
-        check_tls_files(settings, environ)
         mounts: dict[str, httpx.BaseTransport | None] = {}
         context: ssl.SSLContext | Callable[[], ssl.SSLContext]
         if any(proxies.values()):
             # httpx's proxy transports take a context as it is: build it now.
             context = build_context(settings, environ)
             for pattern, proxy in proxies.items():
-                mounts[pattern] = proxy and httpx.HTTPTransport(
-                    proxy=proxy, verify=context, limits=limits, trust_env=True
+                mounts[pattern] = (
+                    httpx.HTTPTransport(proxy=proxy, verify=context, limits=limits, trust_env=True)
+                    if proxy
+                    else None
                 )
         else:
-            # Built in a thread while the run gets ready; the first handshake waits for it.
+            # Built in a thread while the client gets ready; the first handshake waits for it.
             self._pending = PendingContext(lambda: build_context(settings, environ))
             context = self._pending.get
             mounts.update(dict.fromkeys(proxies))  # NO_PROXY entries: the default transport
@@ -143,7 +164,7 @@ class HttpSession:
             insecure = StdlibTransport(insecure_context(settings))
             for host in self._trusted:
                 mounts[_trusted_pattern(host)] = insecure
-        self.client = httpx.Client(
+        return httpx.Client(
             transport=StdlibTransport(context),
             timeout=timeout,
             limits=limits,
@@ -161,7 +182,11 @@ class HttpSession:
 
     def _auth(self, url: str) -> httpx.BasicAuth | None:
         creds = self.credentials.lookup(url)
-        return httpx.BasicAuth(*creds) if creds else None
+        if not creds:
+            return None
+        from lockcheck.index._httpx import httpx
+
+        return httpx.BasicAuth(*creds)
 
     def _check(self, response: httpx.Response, url: str, label: str) -> None:
         status = response.status_code
@@ -185,6 +210,9 @@ class HttpSession:
             raise IndexUnavailable(
                 f"cannot fetch {url}: offline mode and it is not in the cache", url=url
             )
+        from lockcheck.index._httpx import httpx
+
+        retryable = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
         last: BaseException | None = None
         for attempt in range(self.settings.retries + 1):
             if attempt:
@@ -194,7 +222,7 @@ class HttpSession:
             except _RetryStatus as exc:
                 last = exc
                 _log.debug("HTTP %s from %s, retrying", exc.status_code, redact_url(url))
-            except _RETRYABLE_ERRORS as exc:
+            except retryable as exc:
                 if _is_tls_error(exc):
                     raise IndexUnavailable(
                         f"cannot reach {label}: TLS verification failed ({_reason(exc)})",
@@ -259,6 +287,7 @@ class HttpSession:
         return self._retrying(shown, label, once)
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
         if self._pending is not None:
             self._pending.wait()

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
 
-from lockcheck.errors import HashMismatch, MetadataError, redact_url
+from lockcheck.errors import (
+    HashMismatch,
+    IndexUnavailable,
+    IndexUnreachable,
+    MetadataError,
+    redact_url,
+)
 from lockcheck.index.building import Builds
 from lockcheck.index.cache import Cache, file_sha256
 from lockcheck.index.downloads import NO_ENCODING, Downloads
@@ -55,6 +61,8 @@ class MetadataChain:
         self.cache = cache
         self._downloads = downloads
         self._builds = builds
+        #: Indexes that do not serve unadvertised ``<wheel>.metadata`` (Range reads there).
+        self._no_metadata_files: set[str] = set()
 
     def load(self, file: DistFile) -> CoreMetadata:
         if file.url.lower().startswith("file:"):
@@ -75,6 +83,10 @@ class MetadataChain:
         if not self.settings.offline:
             if file.metadata_hashes is not None:
                 raw = self._pep658_metadata(file)
+            elif file.is_wheel and file.index not in self._no_metadata_files:
+                probed = self._unadvertised_metadata(file, key)
+                if probed is not None:
+                    return probed
             if raw is None and file.is_wheel:
                 raw = self._range_metadata(file)
         if raw is None:
@@ -123,6 +135,26 @@ class MetadataChain:
                         f"{algorithm}:{expected}, got {algorithm}:{got}"
                     )
         return data
+
+    def _unadvertised_metadata(self, file: DistFile, key: str) -> CoreMetadata | None:
+        """``<wheel>.metadata`` where the page does not advertise it: PyPI serves one for
+        every wheel, and one small GET beats two Range reads and a zip parse (issue 17).
+        An index that answers otherwise, or with another file's metadata, is not asked
+        again this run; None sends the caller to Range reads."""
+        try:
+            raw = self._pep658_metadata(file)
+        except IndexUnreachable:
+            raise  # the network is down: Range reads would fail the same way
+        except IndexUnavailable as exc:  # e.g. 403 for a path the index does not know
+            _log.debug("no metadata file for %s (%s)", redact_url(file.url), exc)
+            raw = None
+        if raw is not None:
+            try:
+                return self._store(key, raw, file)
+            except MetadataError:
+                pass
+        self._no_metadata_files.add(file.index)
+        return None
 
     def _range_metadata(self, file: DistFile) -> bytes | None:
         """METADATA through Range requests; None when the server does not do ranges."""

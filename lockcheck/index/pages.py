@@ -17,7 +17,7 @@ import re
 import urllib.parse
 from collections.abc import Callable, Container, Iterable, Mapping
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
@@ -28,6 +28,7 @@ from lockcheck.index.urls import split_credentials, strip_fragment
 from lockcheck.models import DistFile
 
 _NO_HASHES: Mapping[str, str] = MappingProxyType({})
+_T = TypeVar("_T")
 
 __all__ = [
     "Link",
@@ -72,13 +73,13 @@ def _clean_hashes(hashes: dict) -> bool:
     )
 
 
-def _fast(cls: type, values: dict[str, object]) -> object:
+def _fast(cls: type[_T], values: dict[str, object]) -> _T:
     """Build a frozen dataclass without its per-field ``object.__setattr__`` calls.
 
     Pages list thousands of files; a frozen dataclass's ``__init__`` costs several times a
     dict update, and every field is given here, so the result is the same object.
     """
-    obj = object.__new__(cls)
+    obj = cls.__new__(cls)
     obj.__dict__.update(values)
     return obj
 

@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 _LOCK_NAME = ".lockcheck-sync.lock"
+#: At most this many byte-compiling processes at once.
+_COMPILE_WORKERS = 4
 #: How long a sync waits for another one working on the same venv.
 LOCK_TIMEOUT = 600.0
 
@@ -194,9 +196,9 @@ class Transaction:
             except OSError as exc:
                 problems.append(f"cannot delete {path}: {exc}")
             crash_point("rollback")
-        for path in self._removed_dirs:
+        for removed in self._removed_dirs:
             with contextlib.suppress(OSError):
-                path.mkdir(parents=True, exist_ok=True)
+                removed.mkdir(parents=True, exist_ok=True)
         for original, saved in reversed(self._moved):
             if not os.path.lexists(saved):
                 continue  # restored by an earlier, interrupted rollback (or never moved)
@@ -206,9 +208,9 @@ class Transaction:
             except OSError as exc:
                 problems.append(f"cannot restore {original}: {exc}")
             crash_point("rollback")
-        for path in reversed(self._created_dirs):
+        for created in reversed(self._created_dirs):
             with contextlib.suppress(OSError):
-                path.rmdir()
+                created.rmdir()
         if not problems:
             self._drop()
         return problems
@@ -492,12 +494,31 @@ def compile_bytecode(python: str, wheels: Sequence[PreparedWheel], info: Interpr
                         break
     if not files:
         return
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        subprocess.run(
-            [python, "-m", "compileall", "-q", "-i", "-"],
-            input="\n".join(files) + "\n",
-            text=True,
-            capture_output=True,
-            check=False,
-            timeout=600,
-        )
+    # compileall compiles a list of files one by one (its -j applies to directories only):
+    # one process per core, each with its share of the files, as uv compiles in parallel.
+    workers = max(1, min(os.cpu_count() or 1, _COMPILE_WORKERS, len(files) // 50 or 1))
+    shares = [files[i::workers] for i in range(workers)]
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        for share in shares:
+            proc = subprocess.Popen(
+                [python, "-m", "compileall", "-q", "-i", "-"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            procs.append(proc)
+            assert proc.stdin is not None
+            proc.stdin.write("\n".join(share) + "\n")
+            proc.stdin.close()
+        deadline = time.monotonic() + 600
+        for proc in procs:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except (OSError, subprocess.SubprocessError):
+        pass  # best effort, as before: a module not compiled now is compiled on import
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -8,6 +8,8 @@ rollback and no flushing happen, exactly as with ``kill -9``.  The events sync p
 ``venv``        a venv sync creates is complete, its "unfinished" marker still there
 ``unpack``      a wheel is unpacked in the cache's temporary directory, not yet renamed
                 into ``v1/unpacked/`` (before the venv is touched)
+``prune``       an unused entry of the unpacked cache was moved to ``v1/tmp/prune-*``,
+                not yet removed (before the venv is touched)
 ``backup``      the transaction's backup directory exists, its journal not yet
 ``journal``     the transaction's journal exists, nothing in the venv has changed yet
 ``stash``       after a file (or directory) was moved into the backup

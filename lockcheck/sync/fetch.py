@@ -35,7 +35,7 @@ from lockcheck.resolve.candidates import FormatControl, applicable_versions
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.sync.links import LinkTarget, with_commit
 from lockcheck.sync.plan import Action
-from lockcheck.sync.unpacked import UnpackedWheel, find_unpacked, unpack_wheel
+from lockcheck.sync.unpacked import UnpackedWheel, claim_cache, find_unpacked, unpack_wheel
 from lockcheck.yanked import yanked_release
 
 if TYPE_CHECKING:
@@ -148,6 +148,9 @@ class _Preparer:
         self.formats = formats
         self.staging = staging
         self.cache_root = cache_root
+        #: The unpacked-wheel cache's root once this process has claimed it (None: install
+        #: from the archives; another process is pruning it, or it cannot be locked).
+        self.unpacked_root: Path | None = None
         self.progress = progress
         self._builds = threading.BoundedSemaphore(_BUILD_SLOTS)
         self._git_lock = threading.Lock()
@@ -228,20 +231,22 @@ class _Preparer:
     def unpack(self, wheel: Path, sha256: str) -> UnpackedWheel | None:
         """*wheel* (verified, *sha256* of its bytes) unpacked in the cache; None without a
         writable cache (it is then installed from the archive)."""
-        if self.cache_root is None:
+        root = self.unpacked_root
+        if root is None:
             return None
         try:
-            return unpack_wheel(wheel, sha256, self.cache_root)
+            return unpack_wheel(wheel, sha256, root)
         except OSError as exc:  # the cache is an optimisation: say so once, go on
             from lockcheck.cachedir import warn_unwritable
 
-            warn_unwritable(self.cache_root, exc)
+            warn_unwritable(root, exc)
             return None
 
     def _pinned(self, action: Action) -> PreparedWheel:
         wanted = action.wanted
         assert wanted is not None
         package = wanted.package
+        assert package.version is not None  # a pin, not a direct reference (see prepare)
         # A pylock.toml names the exact files; a requirements.txt leaves them to the index.
         # Only the pinned version's files are built from the index page (the whole list
         # would build, and for a big page read again in full, every release's files).
@@ -268,7 +273,7 @@ class _Preparer:
         # allows that hash (or locks none, and it is the index's), nothing is downloaded.
         index_sha256 = (chosen.hashes.get("sha256") or "").lower()
         if chosen.is_wheel and (index_sha256 in {h.lower() for h in allowed} or not package.hashes):
-            cached = find_unpacked(self.cache_root, index_sha256)
+            cached = find_unpacked(self.unpacked_root, index_sha256)
             if cached is not None:
                 return PreparedWheel(action, None, unpacked=cached)
         self.say(f"downloading {chosen.filename}")
@@ -404,6 +409,8 @@ def prepare_wheels(
         progress=progress,
         warn=warn,
     )
+    if cache_root is not None and claim_cache(cache_root):
+        preparer.unpacked_root = cache_root
     results: dict[int, PreparedWheel] = {}
     pool = ThreadPoolExecutor(max_workers=min(_MAX_DOWNLOADS, len(todo)))
     try:

@@ -13,6 +13,15 @@ leaves a stray temporary directory and no entry.  Its key is the sha256 of the w
 as hashed when it was verified against the lock (and the index), so an entry stands for a
 verified file.
 
+Pruning.  A sync claims the cache before it looks anything up (:func:`claim_cache`): a shared
+``flock`` on ``v1/unpacked.lock``, held until the process ends.  The claim first tries the lock
+exclusively, without waiting; holding it, the process is the only sync using the cache, so
+every ``v1/tmp/unpack-*`` is the leftover of a killed run and is removed, and once a day
+(``v1/unpacked/.pruned``) the entries not used for :data:`PRUNE_AFTER_DAYS` days (the
+manifest's mtime, refreshed on every use) are removed.  With another sync running, nothing is
+removed: an entry it found, or a directory it is unpacking into, stays.  Venvs keep their own
+links, so pruning an entry never breaks one.
+
 Linked files share their data with the cache: a file edited in place inside site-packages
 changes the cached copy too (uv's hard-link mode has the same trade).  Sync itself never
 writes into an installed file: it replaces files, it does not edit them.
@@ -22,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +39,8 @@ import posixpath
 import shutil
 import stat
 import tempfile
+import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +50,10 @@ from lockcheck.errors import InstallFailed
 from lockcheck.sync.crashpoint import crash_point
 
 __all__ = [
+    "PRUNE_AFTER_DAYS",
     "ManifestEntry",
     "UnpackedWheel",
+    "claim_cache",
     "find_unpacked",
     "link_or_copy",
     "unpack_wheel",
@@ -48,6 +62,18 @@ __all__ = [
 _MANIFEST = ".lockcheck-manifest.json"
 _FORMAT = 1
 _CHUNK = 1 << 20
+#: Entries not used for this many days are removed (by the first sync of a day that has
+#: the cache to itself).
+PRUNE_AFTER_DAYS = 30
+_PRUNE_EVERY_S = 86400.0
+_MARKER = ".pruned"
+#: How long a claim waits for another process's pruning to finish before going on
+#: without the unpacked cache (installing from the archives).
+_CLAIM_WAIT_S = 30.0
+
+#: Lock files held by this process, by cache root (claimed once, held until exit).
+_claims: dict[str, int] = {}
+_claims_lock = threading.Lock()
 
 
 class ManifestEntry(NamedTuple):
@@ -88,11 +114,97 @@ def _load(root: Path) -> UnpackedWheel | None:
         return None
 
 
+def _touch(root: Path) -> None:
+    """Mark an entry as used now (pruning goes by the manifest's mtime)."""
+    with contextlib.suppress(OSError):
+        os.utime(root / _MANIFEST)
+
+
 def find_unpacked(cache_root: Path | None, sha256: str | None) -> UnpackedWheel | None:
     """The cache's unpacked copy of the wheel whose bytes hash to *sha256*, if it has one."""
     if cache_root is None or not sha256:
         return None
-    return _load(_entry_dir(cache_root, sha256))
+    found = _load(_entry_dir(cache_root, sha256))
+    if found is not None:
+        _touch(found.root)
+    return found
+
+
+def claim_cache(cache_root: Path) -> bool:
+    """Claim the unpacked cache for this process (see the module docstring), tidying it
+    first when no other sync uses it.  False when the claim could not be made within
+    ``_CLAIM_WAIT_S`` or the cache cannot be written: then do not use it."""
+    key = str(cache_root)
+    with _claims_lock:
+        fd = _claims.get(key)
+        try:
+            if fd is None:
+                (cache_root / "v1").mkdir(parents=True, exist_ok=True)
+                fd = os.open(cache_root / "v1" / "unpacked.lock", os.O_RDWR | os.O_CREAT, 0o644)
+                _claims[key] = fd
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # another sync uses the cache: remove nothing
+            else:
+                _tidy(cache_root)
+            return _share(fd)
+        except OSError:
+            return False
+
+
+def _share(fd: int) -> bool:
+    """Hold *fd*'s lock shared, waiting a bounded time for a pruning process."""
+    deadline = time.monotonic() + _CLAIM_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
+def _tidy(cache_root: Path) -> None:
+    """With the cache to ourselves: remove killed runs' temporary directories, and once a
+    day the entries unused for PRUNE_AFTER_DAYS days (renamed out of the way first, so a
+    kill while removing leaves no half entry under ``v1/unpacked``)."""
+    tmp = cache_root / "v1" / "tmp"
+    with contextlib.suppress(OSError):
+        for child in os.scandir(tmp):
+            if child.name.startswith(("unpack-", "prune-")):
+                shutil.rmtree(child.path, ignore_errors=True)
+    root = cache_root / "v1" / "unpacked"
+    marker = root / _MARKER
+    now = time.time()
+    try:
+        if now - marker.stat().st_mtime < _PRUNE_EVERY_S:
+            return
+    except FileNotFoundError:
+        pass
+    if not root.is_dir():
+        return
+    oldest = now - PRUNE_AFTER_DAYS * 86400
+    for shard in os.scandir(root):
+        if not shard.is_dir(follow_symlinks=False):
+            continue
+        for entry in os.scandir(shard.path):
+            try:
+                used = os.stat(os.path.join(entry.path, _MANIFEST)).st_mtime
+            except OSError:
+                used = 0.0  # no manifest: not an entry lockcheck made whole
+            if used >= oldest:
+                continue
+            tmp.mkdir(parents=True, exist_ok=True)
+            doomed = tmp / f"prune-{entry.name}"
+            try:
+                os.rename(entry.path, doomed)
+            except OSError:
+                continue
+            crash_point("prune")
+            shutil.rmtree(doomed, ignore_errors=True)
+    marker.touch()
 
 
 def _safe_member(name: str, wheel: Path) -> str | None:
@@ -114,6 +226,7 @@ def unpack_wheel(wheel: Path, sha256: str, cache_root: Path) -> UnpackedWheel:
     final = _entry_dir(cache_root, sha256)
     existing = _load(final)
     if existing is not None:
+        _touch(final)
         return existing
     tmp_parent = cache_root / "v1" / "tmp"
     tmp_parent.mkdir(parents=True, exist_ok=True)
