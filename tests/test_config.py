@@ -41,12 +41,12 @@ def test_layered_locks_in_dependency_order(tmp_path):
     assert config.configured
     assert [t.name for t in config.targets] == ["requirements.txt", "requirements-dev.txt"]
     prod, dev = config.targets
-    assert prod.settings.generate_hashes and dev.settings.generate_hashes
-    assert dev.settings.allow_unsafe and not prod.settings.allow_unsafe
-    assert dev.settings.constraint_files == (Path("requirements.txt"),)
+    assert prod.settings.output.generate_hashes and dev.settings.output.generate_hashes
+    assert dev.settings.output.allow_unsafe and not prod.settings.output.allow_unsafe
+    assert dev.settings.target.constraint_files == (Path("requirements.txt"),)
     # Target Python: the lower bound of requires-python, not written into the command.
-    assert prod.settings.python_version is None
-    assert prod.settings.default_python_version == "3.10"
+    assert prod.settings.target.python_version is None
+    assert prod.settings.target.default_python_version == "3.10"
     assert config.python_version == "3.10"
 
 
@@ -62,7 +62,7 @@ def test_lockcheck_toml_and_explicit_python(tmp_path):
     config = load_config(tmp_path)
     (target,) = config.targets
     assert target.output == Path("base.txt")
-    assert target.settings.python_version == "3.12"
+    assert target.settings.target.python_version == "3.12"
     assert config.venv == Path("env")
 
 
@@ -106,7 +106,7 @@ def test_pip_tools_table_is_the_fallback(tmp_path):
     assert config.source == "pip-tools"
     (target,) = config.targets
     assert target.output == Path("locked.txt")
-    assert target.settings.generate_hashes and target.settings.allow_unsafe
+    assert target.settings.output.generate_hashes and target.settings.output.allow_unsafe
     assert target.settings.network.extra_index_urls == ("https://example.invalid/simple",)
 
 
@@ -123,7 +123,7 @@ def test_pip_tools_compile_and_sync_sections(tmp_path):
     config = load_config(tmp_path)
     (target,) = config.targets
     assert target.output == Path("locked.txt")
-    assert target.settings.generate_hashes and target.settings.allow_unsafe
+    assert target.settings.output.generate_hashes and target.settings.output.allow_unsafe
     assert target.settings.network.extra_index_urls == ("https://a.invalid/simple",)
 
 
