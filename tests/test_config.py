@@ -261,3 +261,30 @@ def test_sync_reads_a_bad_value_as_an_error_naming_the_key(tmp_path):
     write(tmp_path, {"pyproject.toml": text, ".git/HEAD": ""})
     with pytest.raises(ConfigError, match="extra-index-url must be a string or a list"):
         sync_defaults(tmp_path)
+
+
+def test_every_option_sets_a_field_of_exactly_one_settings_group():
+    """The option table names fields, not groups: each field lives in exactly one group of
+    CompileSettings (or in CompileSettings itself), and a change goes to that group."""
+    from dataclasses import fields
+
+    from lockcheck.options import TABLE
+    from lockcheck.settings import (
+        CompileSettings,
+        NetworkOptions,
+        OutputSettings,
+        ResolutionOptions,
+        TargetOptions,
+        with_changes,
+    )
+
+    groups = {"target": TargetOptions, "resolution": ResolutionOptions}
+    groups |= {"output": OutputSettings, "network": NetworkOptions}
+    own = {f.name for f in fields(CompileSettings)} - set(groups)
+    for option in TABLE:
+        holders = [g for g, cls in groups.items() if option.field in {f.name for f in fields(cls)}]
+        assert len(holders) + (option.field in own) == 1, option.long
+    changes = {"universal": True, "pre": True, "generate_hashes": True, "offline": True}
+    changed = with_changes(CompileSettings(), {**changes, "dry_run": True})
+    assert changed.target.universal and changed.resolution.pre
+    assert changed.output.generate_hashes and changed.network.offline and changed.dry_run
