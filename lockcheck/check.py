@@ -558,7 +558,7 @@ def structural_drift(
     """Every rule that needs no network (*inputs*: the settings' ParsedInputs); *orphans*
     False when the inputs are a guess, so a pin another input needs is not called one;
     *index_options* False when nothing the project says names the lock's index."""
-    env = TargetEnvironment.for_python(target_python(settings, lock_text))
+    env = TargetEnvironment.for_python(target_python(settings.target, lock_text))
     cwd = settings.cwd or Path.cwd()
     lock_path = cwd / _output_file(settings)
     lock = read_any_lock(lock_text, lock_path)
@@ -571,7 +571,7 @@ def structural_drift(
         marker = e.package.marker
         if e.package.name not in entries or marker is None or env.evaluate(marker):
             entries[e.package.name] = e
-    extras = frozenset(canonicalize_name(e) for e in settings.extras) or None
+    extras = frozenset(canonicalize_name(e) for e in settings.target.extras) or None
     roots: set[NormalizedName] = set()
     asking: dict[NormalizedName, set[str]] = defaultdict(set)  # pin -> inputs that ask
     for req in (*inputs.requirements, *inputs.constraints):
@@ -602,7 +602,7 @@ def structural_drift(
         # A pin already named for another reason needs no word on its annotation.
         named = {r.name for r in reasons if isinstance(r, (OrphanPin, UnsatisfiedPin))}
         reasons += _stale_vias(lock, inputs, lock_label, named, asking)
-    if settings.generate_hashes:
+    if settings.output.generate_hashes:
         for entry in lock.entries:
             pkg = entry.package
             if entry.commented or pkg.editable or pkg.hashes:
@@ -672,7 +672,7 @@ def _stale_vias(
 def _backend_labels(settings: CompileSettings) -> tuple[str, ...]:
     """The ends of the ``# via`` labels pip-compile gives what a build backend's hooks asked
     for: the structural level asks no backend, so those pins count as asked for."""
-    return tuple(f"::build-system.backend::{t})" for t in build_targets(settings))
+    return tuple(f"::build-system.backend::{t})" for t in build_targets(settings.target))
 
 
 def _orphans(
@@ -725,7 +725,7 @@ def check_lock(
     inputs_known: bool = True,
     allow_yanked: frozenset[str] = frozenset(),
 ) -> LockReport:
-    """Check one lock (``settings.output_file``) against its inputs; never writes.
+    """Check one lock (``settings.target.output_file``) against its inputs; never writes.
 
     With *inputs_known* False (a custom header command or no header, and no config naming
     the lock) only what the lock itself shows is judged, offline: a reason that rests on a
@@ -746,7 +746,7 @@ def check_lock(
         f"{url} was not checked (no copy from an online run)" for url in inputs.unchecked_remote
     ]
     report.files = [path, *(Path(f) for f in inputs.files)]
-    report.files += [cwd / f for f in settings.constraint_files]
+    report.files += [cwd / f for f in settings.target.constraint_files]
     report.cacheable = inputs_are_static(settings, inputs, cwd)
     # A lock whose command is unknown may have named its index on that command line: only
     # the project's own settings can say it should be another (pip.conf is CI's, not its).
@@ -777,9 +777,9 @@ def check_lock(
 
 def _output_file(settings: CompileSettings) -> Path:
     """The lock the settings write (every lock target names one)."""
-    if settings.output_file is None:
+    if settings.target.output_file is None:
         raise InputError("no lock to check: the output file is not known")
-    return settings.output_file
+    return settings.target.output_file
 
 
 def _read_inputs(
@@ -798,13 +798,13 @@ def _read_inputs(
         # The structural level asks no build backend for build dependencies (offline,
         # fast): the full level compiles them.
         with RemoteFileFetcher(remote_index, environ=environ) as fetch:
-            if not settings.src_files:
+            if not settings.target.src_files:
                 return ParsedInputs(), ""
             return read_settings_inputs(settings, cwd, build_hooks=False, fetch=fetch), ""
     except (InputError, IndexUnavailable) as exc:  # IndexUnreachable: a remote -c/-r
         if inputs_known:
             raise
-        guessed = ", ".join(p.as_posix() for p in settings.src_files)
+        guessed = ", ".join(p.as_posix() for p in settings.target.src_files)
         return ParsedInputs(), f"{guessed} could not be read: {redact_url(str(exc))}"
 
 
@@ -818,7 +818,7 @@ def _guessed_inputs_note(
     """What a check of a lock whose header does not name its inputs left out.  The command
     may have edited its output (openedx's `make upgrade` deletes the Django pin): what the
     guessed input asks for is said, never counted as drift (it is taken out of *report*)."""
-    guessed = ", ".join(p.as_posix() for p in settings.src_files)
+    guessed = ", ".join(p.as_posix() for p in settings.target.src_files)
     as_input = f" (with {guessed} as one of its inputs)" if guessed and not unread else ""
     guesses = [r for r in report.reasons if isinstance(r, _GUESSED_REASONS)]
     report.reasons = [r for r in report.reasons if not isinstance(r, _GUESSED_REASONS)]

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lockcheck.errors import IndexUnavailable, InputError
-from lockcheck.index.settings import IndexSettings, merge_index_options
+from lockcheck.index.settings import merge_index_options
 from lockcheck.inputs.selection import read_settings_inputs
 from lockcheck.lockfile.command import header_command
 from lockcheck.lockfile.existing import is_pylock_output, read_any_lock
 from lockcheck.models import IndexOptions, ParsedInputs, Resolution
 from lockcheck.paths import default_output_for, discover_inputs
-from lockcheck.settings import CompileSettings, format_control, target_python
+from lockcheck.settings import CompileSettings, TargetOptions, format_control, target_python
 from lockcheck.yanked import yanked_release
 
 if sys.version_info >= (3, 11):
@@ -33,8 +33,6 @@ else:  # pragma: no cover - Python 3.10
 if TYPE_CHECKING:
     from lockcheck.index.finder import PackageFinder
     from lockcheck.lockfile.reader import ParsedLock
-    from lockcheck.lockfile.settings import OutputSettings
-    from lockcheck.resolve.candidates import FormatControl
     from lockcheck.resolve.environment import TargetEnvironment
     from lockcheck.resolve.resolver import ExistingPin, ResolveRequest
 
@@ -88,11 +86,14 @@ def compile_lock(
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
     cwd = (settings.cwd or Path.cwd()).resolve()
-    src_files = settings.src_files or discover_inputs(cwd)
-    output, as_pylock = _output(settings, src_files, cwd)
+    src_files = settings.target.src_files or discover_inputs(cwd)
+    output, as_pylock = _output(settings.target, src_files, cwd)
     # Before any network: a bad WHEN is an input error; one clock reading for the run.
-    cutoff = CutOff.from_settings(settings.exclude_newer, settings.exclude_newer_package)
-    inputs = _read_inputs(replace(settings, src_files=src_files), cwd, environ)
+    cutoff = CutOff.from_settings(
+        settings.resolution.exclude_newer, settings.resolution.exclude_newer_package
+    )
+    target = replace(settings.target, src_files=src_files)
+    inputs = _read_inputs(replace(settings, target=target), cwd, environ)
     index_settings = merge_index_options(settings.network, inputs.options, environ)
     finder = PackageFinder(index_settings, cutoff=cutoff)
     try:
@@ -108,16 +109,16 @@ def compile_lock(
 
 
 def _output(
-    settings: CompileSettings, src_files: tuple[Path, ...], cwd: Path
+    target: TargetOptions, src_files: tuple[Path, ...], cwd: Path
 ) -> tuple[Path | None, bool]:
     """The lock to write (None: standard output) and whether it is a pylock.toml."""
-    stdout = settings.output_file is not None and str(settings.output_file) == "-"
+    stdout = target.output_file is not None and str(target.output_file) == "-"
     default = default_output_for(src_files, cwd)
-    if settings.lock_format == "pylock":
+    if target.lock_format == "pylock":
         default = default.parent / "pylock.toml"
-    output = None if stdout else (settings.output_file or default)
-    as_pylock = settings.lock_format == "pylock" or (
-        output is not None and settings.lock_format is None and is_pylock_output(output)
+    output = None if stdout else (target.output_file or default)
+    as_pylock = target.lock_format == "pylock" or (
+        output is not None and target.lock_format is None and is_pylock_output(output)
     )
     if output is not None and not output.is_absolute():
         output = cwd / output
@@ -188,7 +189,7 @@ class _Run:
     def resolve_and_render(self, progress: Callable[[str], None] | None) -> CompileResult:
         settings = self.settings
         previous = _Previous.read(self.output)
-        env = _target_environment(settings, previous.text)
+        env = _target_environment(settings.target, previous.text)
         style = _header_style(settings, previous.lock, self.as_pylock)
         # Before resolving: an option the pip-compile style cannot carry fails at once.
         command = None if self.as_pylock else self.command(style)
@@ -213,33 +214,27 @@ class _Run:
         env: TargetEnvironment,
         progress: Callable[[str], None] | None,
     ) -> ResolveRequest:
-        from lockcheck.resolve.resolver import (
-            DEFAULT_UNSAFE,
-            ResolveRequest,
-            parse_upgrade_package,
-        )
+        from lockcheck.resolve.resolver import ResolveRequest, parse_upgrade_package
 
         settings, inputs = self.settings, self.inputs
-        upgrade_packages = dict(parse_upgrade_package(p) for p in settings.upgrade_packages)
-        # pip-tools: --unsafe-package replaces the default set.
-        unsafe: frozenset[NormalizedName] = frozenset(
-            canonicalize_name(p) for p in settings.unsafe_packages or DEFAULT_UNSAFE
+        upgrade_packages = dict(
+            parse_upgrade_package(p) for p in settings.resolution.upgrade_packages
         )
         return ResolveRequest(
             requirements=inputs.requirements,
             constraints=list(inputs.constraints),
             env=env,
-            extras=frozenset(canonicalize_name(e) for e in settings.extras),
-            existing_pins={} if settings.upgrade else previous.pins(),
+            extras=frozenset(canonicalize_name(e) for e in settings.target.extras),
+            existing_pins={} if settings.resolution.upgrade else previous.pins(),
             upgrade_packages=upgrade_packages,
-            upgrade_all=settings.upgrade,
-            hold_pins=settings.hold_pins,
+            upgrade_all=settings.resolution.upgrade,
+            hold_pins=settings.resolution.hold_pins,
             formats=format_control(settings, inputs.options),
-            allow_prereleases=settings.with_pip_args().pre or inputs.options.pre,
-            max_rounds=settings.max_rounds,
-            generate_hashes=settings.generate_hashes,
-            allow_unsafe=settings.allow_unsafe,
-            unsafe_packages=unsafe,
+            allow_prereleases=settings.with_pip_args().resolution.pre or inputs.options.pre,
+            max_rounds=settings.resolution.max_rounds,
+            generate_hashes=settings.output.generate_hashes,
+            allow_unsafe=settings.output.allow_unsafe,
+            unsafe_packages=settings.output.unsafe_names,
             base_dir=self.cwd,
             output_dir=self.output.parent if self.output is not None else self.cwd,
             progress=progress,
@@ -253,17 +248,17 @@ class _Run:
         progress: Callable[[str], None] | None,
     ) -> Resolution:
         settings = self.settings
-        if not (settings.universal or settings.environments):
+        if not (settings.target.is_universal):
             from lockcheck.resolve.resolver import resolve
 
             return resolve(request, self.finder)
         from lockcheck.resolve.universal import build_universe, resolve_universal
 
         grid = build_universe(
-            requires_python=_requires_python(settings, self.src_files, self.cwd, env),
-            python_versions=settings.python_versions,
-            platforms=settings.platforms,
-            environments=settings.environments,
+            requires_python=_requires_python(settings.target, self.src_files, self.cwd, env),
+            python_versions=settings.target.python_versions,
+            platforms=settings.target.platforms,
+            environments=settings.target.environments,
         )
         pins = []
         if previous.lock is not None:
@@ -278,28 +273,21 @@ class _Run:
         style: str,
         command: str | None,
     ) -> str:
-        from lockcheck.lockfile.settings import custom_compile_command_from_env
+        from lockcheck.lockfile.settings import Header, custom_compile_command_from_env
         from lockcheck.lockfile.writer import render_requirements
 
-        settings = self.settings
-        output_settings = replace(
-            _options_block_settings(settings, self.finder.settings, request.formats),
-            header=settings.header,
-            annotate=settings.annotate,
-            annotation_style=settings.annotation_style,
-            strip_extras=settings.strip_extras,
-            allow_unsafe=settings.allow_unsafe,
-            unsafe_packages=request.unsafe_packages,
-            generate_hashes=settings.generate_hashes,
-            newline=settings.newline,
+        header = Header(
+            tool=style,
+            command=command,
+            custom_command=custom_compile_command_from_env(self.environ),
             python_version=resolution.python_version,
-            header_tool=style,
-            compile_command=command,
-            custom_compile_command=custom_compile_command_from_env(self.environ),
         )
         return render_requirements(
             resolution,
-            output_settings,
+            self.settings.output,
+            header,
+            index=self.finder.settings,
+            formats=request.formats,
             existing_text=previous_text,
             fallback_texts=[_raw(self.cwd / p) for p in self.src_files if str(p) != "-"],
         )
@@ -308,10 +296,10 @@ class _Run:
         """PEP 751 text; [tool.lockcheck] records the command that regenerates it."""
         from lockcheck.lockfile.pylock import PylockSettings, render_pylock
 
-        settings, cwd = self.settings, self.cwd
-        if settings.universal or settings.environments:
-            requires_python = _requires_python(settings, self.src_files, cwd, env)
-            environments = tuple(settings.environments) or _platform_environments(settings)
+        target, cwd = self.settings.target, self.cwd
+        if target.is_universal:
+            requires_python = _requires_python(target, self.src_files, cwd, env)
+            environments = tuple(target.environments) or _platform_environments(target)
         else:
             requires_python = f"=={env.python_version}.*"
             environments = (
@@ -330,38 +318,17 @@ class _Run:
         )
 
 
-def _platform_environments(settings: CompileSettings) -> tuple[str, ...]:
+def _platform_environments(target: TargetOptions) -> tuple[str, ...]:
     """The operating systems a universal lock was resolved for, as markers."""
     from lockcheck.resolve.platforms import platform_named
     from lockcheck.resolve.universal import DEFAULT_PLATFORMS
 
-    systems = {platform_named(p).sys_platform for p in settings.platforms or DEFAULT_PLATFORMS}
+    systems = {platform_named(p).sys_platform for p in target.platforms or DEFAULT_PLATFORMS}
     return tuple(f'sys_platform == "{s}"' for s in sorted(systems))
 
 
 def _notices(finder: PackageFinder) -> tuple[str, ...]:
     return tuple(finder.judge.warnings()) if finder.judge is not None else ()
-
-
-def _options_block_settings(
-    settings: CompileSettings, index_settings: IndexSettings, formats: FormatControl
-) -> OutputSettings:
-    """OutputSettings with the fields that decide the lock's options block."""
-    from lockcheck.lockfile.settings import OutputSettings
-
-    return OutputSettings(
-        emit_options=settings.emit_options,
-        emit_index_url=settings.emit_index_url,
-        emit_trusted_host=settings.emit_trusted_host,
-        emit_find_links=settings.emit_find_links,
-        index_url=index_settings.index_url,
-        no_index=index_settings.no_index,
-        extra_index_urls=index_settings.extra_index_urls,
-        find_links=index_settings.find_links,
-        trusted_hosts=index_settings.trusted_hosts,
-        only_binary=formats.only_binary,
-        no_binary=formats.no_binary,
-    )
 
 
 def expected_options_block(settings: CompileSettings, inputs: ParsedInputs) -> list[str]:
@@ -375,7 +342,7 @@ def expected_options_block(settings: CompileSettings, inputs: ParsedInputs) -> l
     environ = dict(os.environ if settings.environ is None else settings.environ)
     index_settings = merge_index_options(settings.network, inputs.options, environ)
     formats = format_control(settings, inputs.options)
-    return options_block(_options_block_settings(settings, index_settings, formats))
+    return options_block(settings.output, index_settings, formats)
 
 
 def _raw(path: Path) -> bytes | None:
@@ -385,25 +352,25 @@ def _raw(path: Path) -> bytes | None:
         return None
 
 
-def _target_environment(settings: CompileSettings, lock_text: str | None) -> TargetEnvironment:
+def _target_environment(target: TargetOptions, lock_text: str | None) -> TargetEnvironment:
     from lockcheck.resolve.environment import TargetEnvironment
 
-    python = target_python(settings, lock_text)
-    if settings.python_platform:
+    python = target_python(target, lock_text)
+    if target.python_platform:
         from lockcheck.resolve.platforms import environment_for
 
         return environment_for(
-            python or TargetEnvironment.current().python_version, settings.python_platform
+            python or TargetEnvironment.current().python_version, target.python_platform
         )
     return TargetEnvironment.for_python(python)
 
 
 def _requires_python(
-    settings: CompileSettings, src_files: tuple[Path, ...], cwd: Path, env: TargetEnvironment
+    target: TargetOptions, src_files: tuple[Path, ...], cwd: Path, env: TargetEnvironment
 ) -> str:
     """The Python range a universal lock covers: the setting, the project's, else >= target."""
-    if settings.requires_python:
-        return settings.requires_python
+    if target.requires_python:
+        return target.requires_python
     candidates = [cwd / p for p in src_files if Path(p).name == "pyproject.toml"]
     candidates.append(cwd / "pyproject.toml")
     for path in candidates:
@@ -423,7 +390,7 @@ def _header_style(
 ) -> str:
     """The header's tool: as asked, else the existing lock's (a pip-compile lock stays one,
     so bots that re-run its header keep working), else lockcheck's."""
-    style = settings.header_style
+    style = settings.output.header_style
     if style is not None and style not in HEADER_STYLES:
         raise InputError(
             f"invalid header style {style!r}: expected one of {', '.join(HEADER_STYLES)}"

@@ -30,7 +30,7 @@ from typing import Any
 from lockcheck.errors import ConfigError, InputError, first_line
 from lockcheck.options import CONFIG_OPTIONS, TABLE, Option, normalised_changes
 from lockcheck.paths import default_output_for
-from lockcheck.settings import CompileSettings, NetworkOptions, with_changes
+from lockcheck.settings import CompileSettings, NetworkOptions, TargetOptions, with_changes
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -470,8 +470,8 @@ def _lock_target(
     configured = changes.get("constraint_files", ())
     assert isinstance(configured, tuple)  # _coerce makes every multi-path value a tuple
     changes["constraint_files"] = (*configured, *constraints)
-    target = CompileSettings(src_files=inputs, output_file=output, cwd=root)
-    return LockTarget(output, inputs, constraints, with_changes(target, changes))
+    settings = CompileSettings(TargetOptions(inputs, output), cwd=root)
+    return LockTarget(output, inputs, constraints, with_changes(settings, changes))
 
 
 def _allow_yanked(value: object, path: Path) -> frozenset[str]:

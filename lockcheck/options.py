@@ -1,13 +1,14 @@
 """The one option table: every settings option declared once, used four ways.
 
 Each :class:`Option` says its flags, type and choices, its help, which field of
-:class:`~lockcheck.settings.CompileSettings` (or of its :class:`~lockcheck.settings.
-NetworkOptions`) it sets, its config-file key and that key's other spellings, whether it is
-part of a lock's header command, and which commands take it.  From it come the click options
-(:mod:`lockcheck.cli.options`), the config keys (:mod:`lockcheck.config`), the header's
-command line (:func:`command_options`) and ``check``'s reading of a header
-(:func:`settings_changes_from_options`).  Adding an option is adding a row here and, when it
-is a new setting, a field in :mod:`lockcheck.settings`.
+:class:`~lockcheck.settings.CompileSettings` it sets (in its target, resolution, output or
+network group: field names are unique across them), its config-file key and that key's
+other spellings, whether it is part of a lock's header command, and which commands take it.
+From it come the click options (:mod:`lockcheck.cli.options`), the config keys
+(:mod:`lockcheck.config`), the header's command line (:func:`command_options`) and
+``check``'s reading of a header (:func:`settings_changes_from_options`).  Adding an option is
+adding a row here and, when it is a new setting, a field in the settings group it belongs to
+(:mod:`lockcheck.settings`, or :class:`~lockcheck.lockfile.settings.OutputSettings`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Option(NamedTuple):
     """One option (a NamedTuple, not a dataclass: ``lockcheck --help`` builds all of them)."""
 
     long: str  # "--generate-hashes"
-    field: str  # CompileSettings (or NetworkOptions) field
+    field: str  # a field of CompileSettings or of one of its groups (target, output...)
     kind: str
     # Allowed values, in the spelling written back (matched without regard to case, as
     # pip-compile's ``--newline`` is): ``--newline lf`` is written ``--newline=LF``.
@@ -81,13 +82,6 @@ class Option(NamedTuple):
 
     def help_for(self, command: str) -> str | None:
         return (self.helps or {}).get(command, self.help)
-
-    @property
-    def network(self) -> bool:
-        """Whether the field belongs to :class:`~lockcheck.settings.NetworkOptions`."""
-        from lockcheck.settings import NETWORK_FIELDS
-
-        return self.field in NETWORK_FIELDS
 
 
 _BUILD_TARGETS = ("editable", "sdist", "wheel")  # builddeps.ALL_BUILD_TARGETS
@@ -400,19 +394,16 @@ _BY_LONG = {o.long: o for o in OPTIONS}
 def defaults() -> Mapping[str, object]:
     """Settings field -> its default (the settings module is imported on first use only:
     ``lockcheck --help`` builds the click options without it)."""
-    from dataclasses import MISSING, fields
+    from lockcheck.settings import option_defaults
 
-    from lockcheck.settings import CompileSettings, NetworkOptions
-
-    out: dict[str, object] = {}
-    for cls in (CompileSettings, NetworkOptions):
-        out.update({f.name: f.default for f in fields(cls) if f.default is not MISSING})
-    return out
+    return option_defaults()
 
 
 def settings_value(settings: CompileSettings, option: Option) -> object:
-    """The value *option* has in *settings*."""
-    return getattr(settings.network if option.network else settings, option.field)
+    """The value *option* has in *settings* (in the group of settings holding its field)."""
+    from lockcheck.settings import option_value_in
+
+    return option_value_in(settings, option.field)
 
 
 def command_options(settings: CompileSettings) -> dict[str, object]:

@@ -2,8 +2,11 @@
 
 :class:`NetworkOptions` (where packages come from and how to reach them) is shared by
 ``compile``, ``check`` and ``sync``; :class:`CompileSettings` holds one of them beside the
-target, resolution and output options.  Which option sets which field, how it is spelled on
-the command line, in config files and in a lock's header is :mod:`lockcheck.options`.
+:class:`TargetOptions` (what is locked, for which environment), the
+:class:`ResolutionOptions` (how pins are chosen) and the output options
+(:class:`~lockcheck.lockfile.settings.OutputSettings`, which the writer takes as they are).
+Which option sets which field, how it is spelled on the command line, in config files and in
+a lock's header is :mod:`lockcheck.options`.
 Importing this module stays cheap (stdlib only): the no-op paths build settings too.
 """
 
@@ -11,10 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lockcheck.lockfile.settings import OutputSettings
 from lockcheck.pipargs import merged_pip_args, parse_pip_args
 
 if TYPE_CHECKING:
@@ -22,9 +26,15 @@ if TYPE_CHECKING:
     from lockcheck.resolve.candidates import FormatControl
 
 __all__ = [
+    "FIELD_GROUPS",
     "CompileSettings",
     "NetworkOptions",
+    "OutputSettings",
+    "ResolutionOptions",
+    "TargetOptions",
     "format_control",
+    "option_defaults",
+    "option_value_in",
     "target_python",
     "with_changes",
 ]
@@ -61,19 +71,17 @@ class NetworkOptions:
         return replace(self, **changes) if changes else self  # type: ignore[arg-type]
 
 
-#: The NetworkOptions field names (a change to one of them goes to ``settings.network``).
-NETWORK_FIELDS = frozenset(f.name for f in fields(NetworkOptions))
-
-
 @dataclass(frozen=True)
-class CompileSettings:
-    """Everything one compile needs, after CLI, config and environment were merged."""
+class TargetOptions:
+    """What is locked and for which environment: inputs, the lock file, the target Python
+    and platform (or every environment, universal), extras, groups, build deps, constraints."""
 
-    # The target: inputs, output and the environment the lock is for.
     src_files: tuple[Path, ...] = ()
     # None: derived from the first input (requirements.in -> requirements.txt).
     # Path("-"): standard output.
     output_file: Path | None = None
+    # "requirements" (pip-compile's format) or "pylock" (PEP 751); None: from the file name.
+    lock_format: str | None = None
     python_version: str | None = None
     # Target when python_version is not given, without appearing in the header's command:
     # the lower bound of requires-python, else the Python named by the existing lock's header.
@@ -96,7 +104,17 @@ class CompileSettings:
     platforms: tuple[str, ...] = ()
     # The project's requires-python (universal locks cover exactly that range).
     requires_python: str | None = None
-    # Resolution.
+
+    @property
+    def is_universal(self) -> bool:
+        """Whether the lock covers several environments (``--universal`` or ``--environment``)."""
+        return self.universal or bool(self.environments)
+
+
+@dataclass(frozen=True)
+class ResolutionOptions:
+    """How pins are chosen: upgrades, held pins, pre-releases, formats, cut-offs, bounds."""
+
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
     # Existing pins are first held as constraints, as pip-compile holds them; `lockcheck
@@ -115,28 +133,23 @@ class CompileSettings:
     # resolve.resolver.MAX_ROUNDS rounds, never lower it (pip-compile's rounds are whole
     # re-resolutions, which lockcheck does not need).
     max_rounds: int = 10
+
+    def with_pip_args(self, pip_args: str | None) -> ResolutionOptions:
+        """These options with ``--pip-args``' ``--pre``, ``--only-binary`` and
+        ``--no-binary`` applied."""
+        changes = _pip_args_changes(self, pip_args) if pip_args else {}
+        # Field -> value pairs of this class (_pip_args_changes keeps only those).
+        return replace(self, **changes) if changes else self  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """Everything one compile needs, after CLI, config and environment were merged."""
+
+    target: TargetOptions = field(default_factory=TargetOptions)
+    resolution: ResolutionOptions = field(default_factory=ResolutionOptions)
+    output: OutputSettings = field(default_factory=OutputSettings)
     network: NetworkOptions = field(default_factory=NetworkOptions)
-    # Output.
-    # "requirements" (pip-compile's format) or "pylock" (PEP 751); None: from the file name.
-    lock_format: str | None = None
-    generate_hashes: bool = False
-    # pip-tools' option, accepted so its commands and configs work; hashes are always
-    # those of the release's files, never copied from the existing lock.
-    reuse_hashes: bool = True
-    allow_unsafe: bool = False
-    unsafe_packages: tuple[str, ...] = ()
-    header: bool = True
-    # "lockcheck", or "pip-compile" (its header lines, for bots that re-run them); None:
-    # the existing lock's style, else lockcheck's.
-    header_style: str | None = None
-    annotate: bool = True
-    annotation_style: str = "split"
-    strip_extras: bool = True
-    emit_options: bool = True
-    emit_index_url: bool = True
-    emit_trusted_host: bool = True
-    emit_find_links: bool = True
-    newline: str = "preserve"
     dry_run: bool = False
     # The run's surroundings (None: the process's own).
     environ: Mapping[str, str] | None = None
@@ -146,10 +159,22 @@ class CompileSettings:
         """These settings with ``--pip-args`` applied (unchanged when there are none)."""
         if not self.network.pip_args:
             return self
-        # pre, only_binary, no_binary: the fields of this class --pip-args can set.
-        changes = _pip_args_changes(self, self.network.pip_args)
-        network = self.network.with_pip_args()
-        return replace(self, network=network, **changes)  # type: ignore[arg-type]
+        resolution = self.resolution.with_pip_args(self.network.pip_args)
+        return replace(self, resolution=resolution, network=self.network.with_pip_args())
+
+
+#: The groups of :class:`CompileSettings`, by attribute.
+_GROUPS = {
+    "target": TargetOptions,
+    "resolution": ResolutionOptions,
+    "output": OutputSettings,
+    "network": NetworkOptions,
+}
+#: Option field name -> the group of CompileSettings holding it ("": CompileSettings' own).
+FIELD_GROUPS: Mapping[str, str] = {
+    **{f.name: "" for f in fields(CompileSettings) if f.name not in _GROUPS},
+    **{f.name: group for group, cls in _GROUPS.items() for f in fields(cls)},
+}
 
 
 def _pip_args_changes(target: object, text: str | None) -> dict[str, object]:
@@ -163,15 +188,31 @@ def _pip_args_changes(target: object, text: str | None) -> dict[str, object]:
 
 
 def with_changes(settings: CompileSettings, changes: Mapping[str, object]) -> CompileSettings:
-    """*settings* with *changes* (field name -> value, as the option table names them) made;
-    network fields go to ``settings.network``.  An unknown name is a TypeError, as for
+    """*settings* with *changes* (field name -> value, as the option table names them) made,
+    each in the group holding its field.  An unknown name is a TypeError, as for
     :func:`dataclasses.replace`."""
-    network = {k: v for k, v in changes.items() if k in NETWORK_FIELDS}
-    rest = {k: v for k, v in changes.items() if k not in NETWORK_FIELDS}
-    # The values were typed by the option table (lockcheck.options) that named them.
-    if network:
-        rest["network"] = replace(settings.network, **network)  # type: ignore[arg-type]
-    return replace(settings, **rest)  # type: ignore[arg-type]
+    by_group: dict[str, dict[str, object]] = {}
+    for name, value in changes.items():
+        by_group.setdefault(FIELD_GROUPS.get(name, ""), {})[name] = value
+    own = by_group.pop("", {})
+    for group, values in by_group.items():
+        # The values were typed by the option table (lockcheck.options) that named them.
+        own[group] = replace(getattr(settings, group), **values)
+    return replace(settings, **own)  # type: ignore[arg-type]
+
+
+def option_defaults() -> dict[str, object]:
+    """Option field -> its default, over every group of :class:`CompileSettings`."""
+    out: dict[str, object] = {}
+    for cls in (CompileSettings, *_GROUPS.values()):
+        out.update({f.name: f.default for f in fields(cls) if f.default is not MISSING})
+    return out
+
+
+def option_value_in(settings: CompileSettings, name: str) -> object:
+    """The value of the option field *name* in *settings* (in the group holding it)."""
+    group = FIELD_GROUPS.get(name, "")
+    return getattr(getattr(settings, group) if group else settings, name)
 
 
 def format_control(settings: CompileSettings, file_opts: IndexOptions) -> FormatControl:
@@ -179,9 +220,9 @@ def format_control(settings: CompileSettings, file_opts: IndexOptions) -> Format
     the requirement files' own option lines."""
     from lockcheck.resolve.candidates import FormatControl
 
-    settings = settings.with_pip_args()
-    only = _format_names(settings.only_binary) | file_opts.only_binary
-    no = _format_names(settings.no_binary) | file_opts.no_binary
+    resolution = settings.resolution.with_pip_args(settings.network.pip_args)
+    only = _format_names(resolution.only_binary) | file_opts.only_binary
+    no = _format_names(resolution.no_binary) | file_opts.no_binary
     return FormatControl(only_binary=frozenset(only), no_binary=frozenset(no))
 
 
@@ -197,7 +238,7 @@ def _format_names(values: tuple[str, ...]) -> frozenset[str]:
     return frozenset(out)
 
 
-def target_python(settings: CompileSettings, lock_text: str | None) -> str | None:
+def target_python(target: TargetOptions, lock_text: str | None) -> str | None:
     """Explicit --python-version, else the lock header's Python, else the inferred default
     (the lower bound of requires-python).
 
@@ -205,13 +246,13 @@ def target_python(settings: CompileSettings, lock_text: str | None) -> str | Non
     interpreter runs it, and whatever requires-python says; ``--python-version`` moves a
     lock to another Python.
     """
-    if settings.python_version:
-        return settings.python_version
+    if target.python_version:
+        return target.python_version
     if lock_text and lock_text.startswith("#"):
         match = _HEADER_PYTHON.search(lock_text[:400])
         if match:
             return match.group(1)
-    return settings.default_python_version
+    return target.default_python_version
 
 
 _HEADER_PYTHON = re.compile(r"^# This file is autogenerated by \S+ with [Pp]ython (\d+\.\d+)", re.M)

@@ -22,7 +22,7 @@ from lockcheck.lockfile.existing import is_pylock_output
 from lockcheck.lockfile.reader import LockHeader, read_lock
 from lockcheck.options import settings_changes_from_options
 from lockcheck.paths import PROJECT_FILES, default_output_for, discover_inputs
-from lockcheck.settings import CompileSettings, with_changes
+from lockcheck.settings import CompileSettings, TargetOptions, with_changes
 
 if TYPE_CHECKING:
     from lockcheck.lockfile.reader import ParsedLock
@@ -150,10 +150,8 @@ def target_for_lock(lock: Path, config: ProjectConfig) -> LockTarget:
     if "python_version" not in changes and header and header.python_version:
         # Without an explicit setting the lock's own Python stands, over requires-python.
         changes["default_python_version"] = header.python_version
-    settings = with_changes(
-        CompileSettings(src_files=sources, output_file=Path(lock), cwd=root), changes
-    )
-    constraints = tuple(settings.constraint_files)
+    settings = with_changes(CompileSettings(TargetOptions(sources, Path(lock)), cwd=root), changes)
+    constraints = tuple(settings.target.constraint_files)
     return LockTarget(Path(lock), sources, constraints, settings, inputs_known=inputs_known)
 
 
@@ -205,9 +203,7 @@ def zero_config_target(config: ProjectConfig, src_files: Sequence[Path] = ()) ->
     with contextlib.suppress(ValueError):
         output = output.relative_to(root)
     changes = dict(config.options)
-    settings = with_changes(
-        CompileSettings(src_files=sources, output_file=output, cwd=root), changes
-    )
+    settings = with_changes(CompileSettings(TargetOptions(sources, output), cwd=root), changes)
     return LockTarget(output, sources, (), settings)
 
 
@@ -217,7 +213,7 @@ def input_files(target: LockTarget, root: Path) -> set[str]:
 
     files: set[str] = {os.path.normpath(root / target.output)}
     requirement_files: list[Path] = []
-    for src in (*target.inputs, *target.settings.constraint_files):
+    for src in (*target.inputs, *target.settings.target.constraint_files):
         path = root / src
         files.add(os.path.normpath(path))
         if path.name in PROJECT_FILES:

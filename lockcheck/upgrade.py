@@ -78,8 +78,13 @@ class LockUpgrade:
 def upgrade_settings(settings: CompileSettings, packages: Sequence[str]) -> CompileSettings:
     """*settings* for one upgrade run: every pin, or only *packages* and what they force."""
     if packages:
-        return replace(settings, upgrade=False, upgrade_packages=tuple(packages), hold_pins=False)
-    return replace(settings, upgrade=True, upgrade_packages=())
+        resolution = replace(
+            settings.resolution, upgrade=False, upgrade_packages=tuple(packages), hold_pins=False
+        )
+        return replace(settings, resolution=resolution)
+    return replace(
+        settings, resolution=replace(settings.resolution, upgrade=True, upgrade_packages=())
+    )
 
 
 def check_packages_are_pinned(packages: Sequence[str], lock_texts: dict[str, str | None]) -> None:

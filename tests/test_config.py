@@ -41,12 +41,12 @@ def test_layered_locks_in_dependency_order(tmp_path):
     assert config.configured
     assert [t.name for t in config.targets] == ["requirements.txt", "requirements-dev.txt"]
     prod, dev = config.targets
-    assert prod.settings.generate_hashes and dev.settings.generate_hashes
-    assert dev.settings.allow_unsafe and not prod.settings.allow_unsafe
-    assert dev.settings.constraint_files == (Path("requirements.txt"),)
+    assert prod.settings.output.generate_hashes and dev.settings.output.generate_hashes
+    assert dev.settings.output.allow_unsafe and not prod.settings.output.allow_unsafe
+    assert dev.settings.target.constraint_files == (Path("requirements.txt"),)
     # Target Python: the lower bound of requires-python, not written into the command.
-    assert prod.settings.python_version is None
-    assert prod.settings.default_python_version == "3.10"
+    assert prod.settings.target.python_version is None
+    assert prod.settings.target.default_python_version == "3.10"
     assert config.python_version == "3.10"
 
 
@@ -62,7 +62,7 @@ def test_lockcheck_toml_and_explicit_python(tmp_path):
     config = load_config(tmp_path)
     (target,) = config.targets
     assert target.output == Path("base.txt")
-    assert target.settings.python_version == "3.12"
+    assert target.settings.target.python_version == "3.12"
     assert config.venv == Path("env")
 
 
@@ -106,7 +106,7 @@ def test_pip_tools_table_is_the_fallback(tmp_path):
     assert config.source == "pip-tools"
     (target,) = config.targets
     assert target.output == Path("locked.txt")
-    assert target.settings.generate_hashes and target.settings.allow_unsafe
+    assert target.settings.output.generate_hashes and target.settings.output.allow_unsafe
     assert target.settings.network.extra_index_urls == ("https://example.invalid/simple",)
 
 
@@ -123,7 +123,7 @@ def test_pip_tools_compile_and_sync_sections(tmp_path):
     config = load_config(tmp_path)
     (target,) = config.targets
     assert target.output == Path("locked.txt")
-    assert target.settings.generate_hashes and target.settings.allow_unsafe
+    assert target.settings.output.generate_hashes and target.settings.output.allow_unsafe
     assert target.settings.network.extra_index_urls == ("https://a.invalid/simple",)
 
 
@@ -261,3 +261,30 @@ def test_sync_reads_a_bad_value_as_an_error_naming_the_key(tmp_path):
     write(tmp_path, {"pyproject.toml": text, ".git/HEAD": ""})
     with pytest.raises(ConfigError, match="extra-index-url must be a string or a list"):
         sync_defaults(tmp_path)
+
+
+def test_every_option_sets_a_field_of_exactly_one_settings_group():
+    """The option table names fields, not groups: each field lives in exactly one group of
+    CompileSettings (or in CompileSettings itself), and a change goes to that group."""
+    from dataclasses import fields
+
+    from lockcheck.options import TABLE
+    from lockcheck.settings import (
+        CompileSettings,
+        NetworkOptions,
+        OutputSettings,
+        ResolutionOptions,
+        TargetOptions,
+        with_changes,
+    )
+
+    groups = {"target": TargetOptions, "resolution": ResolutionOptions}
+    groups |= {"output": OutputSettings, "network": NetworkOptions}
+    own = {f.name for f in fields(CompileSettings)} - set(groups)
+    for option in TABLE:
+        holders = [g for g, cls in groups.items() if option.field in {f.name for f in fields(cls)}]
+        assert len(holders) + (option.field in own) == 1, option.long
+    changes = {"universal": True, "pre": True, "generate_hashes": True, "offline": True}
+    changed = with_changes(CompileSettings(), {**changes, "dry_run": True})
+    assert changed.target.universal and changed.resolution.pre
+    assert changed.output.generate_hashes and changed.network.offline and changed.dry_run

@@ -13,19 +13,19 @@ from packaging.version import Version
 
 from lockcheck.errors import InputError
 from lockcheck.lockfile.reader import ParsedLock, read_lock
-from lockcheck.lockfile.settings import UNSAFE_PACKAGES, OutputSettings
-from lockcheck.lockfile.writer import render_requirements
+from lockcheck.lockfile.settings import UNSAFE_PACKAGES
 from lockcheck.models import IndexOptions, LockedPackage, Resolution
+from tests.writing import Written, written
 
 DATA = Path(__file__).parent / "data" / "lockfile"
 GOLDENS = sorted(p.name for p in DATA.glob("*.txt"))
 
 
-def settings_from(parsed: ParsedLock) -> OutputSettings:
-    """The OutputSettings a parsed lock was evidently written with."""
+def settings_from(parsed: ParsedLock) -> Written:
+    """What the writer was evidently given for a parsed lock."""
     packages = [e.package for e in parsed.entries]
     opts = parsed.options
-    return OutputSettings(
+    return written(
         header=parsed.header is not None,
         python_version=parsed.python_version,
         compile_command=parsed.header.command if parsed.header else None,
@@ -56,9 +56,7 @@ def golden_as_lockcheck(name: str) -> bytes:
 def test_pip_compile_files_round_trip_through_the_writer(name: str) -> None:
     parsed = read_lock(DATA / name)
     settings = settings_from(parsed)
-    rendered = render_requirements(
-        parsed.to_resolution(), settings, existing_text=(DATA / name).read_bytes()
-    )
+    rendered = settings.render(parsed.to_resolution(), existing_text=(DATA / name).read_bytes())
     assert rendered.encode() == golden_as_lockcheck(name)
 
 
@@ -367,7 +365,7 @@ def _packages(draw: st.DrawFn) -> LockedPackage:
 
 
 _SETTINGS = st.builds(
-    OutputSettings,
+    written,
     header=st.booleans(),
     annotate=st.booleans(),
     annotation_style=st.sampled_from(["split", "line"]),
@@ -382,8 +380,9 @@ _SETTINGS = st.builds(
 )
 
 
-def _expected(package: LockedPackage, s: OutputSettings) -> tuple[object, ...]:
-    """What a lock written with *s* can say about *package*."""
+def _expected(package: LockedPackage, written: Written) -> tuple[object, ...]:
+    """What a lock written with *written* can say about *package*."""
+    s = written.output
     unsafe = package.unsafe or package.name in UNSAFE_PACKAGES
     if unsafe and not s.allow_unsafe:
         return (package.name, None, None, False, frozenset(), None, (), (), True)
@@ -426,21 +425,22 @@ def _seen(package: LockedPackage) -> tuple[object, ...]:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_packages(), max_size=12, unique_by=lambda p: p.name), _SETTINGS)
-def test_render_read_round_trip(packages: list[LockedPackage], s: OutputSettings) -> None:
+def test_render_read_round_trip(packages: list[LockedPackage], s: Written) -> None:
     resolution = Resolution({p.name: p for p in packages}, python_version="3.12")
-    text = render_requirements(resolution, s)
+    text = s.render(resolution)
     parsed = read_lock(text)
 
     assert {name: _seen(p) for name, p in parsed.packages.items()} == {
         p.name: _expected(p, s) for p in packages
     }
-    assert parsed.newline == ("\r\n" if s.newline == "crlf" else "\n")
-    if s.header:
+    assert parsed.newline == ("\r\n" if s.output.newline == "CRLF" else "\n")
+    if s.output.header:
         assert parsed.header is not None
-        assert parsed.header.python_version == s.python_version
-        assert parsed.header.command == s.compile_command
-    assert parsed.options.extra_index_urls == s.extra_index_urls
-    assert parsed.options.find_links == s.find_links
+        assert parsed.header.python_version == s.header.python_version
+        assert parsed.header.command == s.header.command
+    assert s.index is not None
+    assert parsed.options.extra_index_urls == s.index.extra_index_urls
+    assert parsed.options.find_links == s.index.find_links
     # every entry's first line is really where its name is written
     lines = text.replace("\r\n", "\n").split("\n")
     for entry in parsed.entries:
@@ -449,5 +449,5 @@ def test_render_read_round_trip(packages: list[LockedPackage], s: OutputSettings
             entry.package.editable and entry.package.link in line
         )
 
-    again = render_requirements(parsed.to_resolution(), s)
+    again = s.render(parsed.to_resolution())
     assert again == text

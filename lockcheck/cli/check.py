@@ -187,8 +187,7 @@ def _colour_line(line: str) -> str:
 def _fix_command(settings: CompileSettings, root: Path) -> str:
     from lockcheck.lockfile.command import header_command
 
-    assert settings.output_file is not None  # a check target always names its lock
-    output = (
-        settings.output_file if settings.output_file.is_absolute() else root / settings.output_file
-    )
-    return header_command(settings, settings.src_files, output, root)
+    target = settings.target
+    assert target.output_file is not None  # a check target always names its lock
+    output = target.output_file if target.output_file.is_absolute() else root / target.output_file
+    return header_command(settings, target.src_files, output, root)

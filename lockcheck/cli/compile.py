@@ -122,7 +122,7 @@ def _compile_plan(
     """The CompileSettings to run, from the command line, the config and the project."""
     from lockcheck.config import load_config
     from lockcheck.options import normalised_changes
-    from lockcheck.settings import CompileSettings, with_changes
+    from lockcheck.settings import CompileSettings, TargetOptions, with_changes
 
     config = load_config(Path.cwd(), config_file=config_file, no_config=no_config)
     src_files = tuple(explicit.pop("src_files", ()))
@@ -139,7 +139,7 @@ def _compile_plan(
             for k, v in base.items()
             if k not in ("src_files", "output_file", "constraint_files")
         }
-    return [with_changes(CompileSettings(src_files=src_files), {**base, **overrides})]
+    return [with_changes(CompileSettings(TargetOptions(src_files)), {**base, **overrides})]
 
 
 def _changed_targets(config: ProjectConfig, src_files: tuple[Path, ...]) -> list[LockTarget]:
@@ -227,7 +227,7 @@ def _record_run(record: _Record, settings: CompileSettings, result: CompileResul
     assert result.output_file is not None
     cwd = settings.cwd or Path.cwd()
     record.files.update(Path(f) for f in result.inputs.files)
-    record.files.update(cwd / f for f in settings.constraint_files)
+    record.files.update(cwd / f for f in settings.target.constraint_files)
     record.files.add(result.output_file)
     record.outputs.append(result.output_file)
     if not inputs_are_static(settings, result.inputs, cwd):

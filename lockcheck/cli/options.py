@@ -125,5 +125,7 @@ class Overrides(NamedTuple):
             network = replace(network, index_url=self.index_url)
         if self.extra_index_urls:
             network = replace(network, extra_index_urls=self.extra_index_urls)
-        python_version = self.python_version or settings.python_version
-        return replace(settings, python_version=python_version, network=network)
+        target = settings.target
+        if self.python_version:
+            target = replace(target, python_version=self.python_version)
+        return replace(settings, target=target, network=network)

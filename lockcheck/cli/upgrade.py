@@ -120,8 +120,8 @@ def _upgrade_all(
     )
 
     def output_of(settings: CompileSettings) -> Path:
-        assert settings.output_file is not None  # a target always names its lock
-        output = Path(settings.output_file)
+        assert settings.target.output_file is not None  # a target always names its lock
+        output = Path(settings.target.output_file)
         return output if output.is_absolute() else (settings.cwd or Path.cwd()) / output
 
     texts = {}

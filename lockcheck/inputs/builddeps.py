@@ -55,7 +55,7 @@ class BuildRequires:
 
 
 class BuildDepsOptions(Protocol):
-    """The options that choose build targets (CompileSettings has them)."""
+    """The options that choose build targets (TargetOptions has them)."""
 
     @property
     def build_deps_for(self) -> Sequence[str]: ...

@@ -52,19 +52,20 @@ def read_settings_inputs(
     """The inputs and ``--constraint`` files of *settings*, read relative to *cwd*
     (*build_hooks*: see :func:`lockcheck.inputs.pyproject.read_project_input`; *fetch*
     reads remote requirement files, see :mod:`lockcheck.index.remotefiles`)."""
+    target = settings.target
     with _working_directory(cwd):
         return read_inputs(
-            list(settings.src_files),
-            extras=settings.extras,
-            all_extras=settings.all_extras,
-            groups=settings.groups,
+            list(target.src_files),
+            extras=target.extras,
+            all_extras=target.all_extras,
+            groups=target.groups,
             build_isolation=settings.network.with_pip_args().build_isolation,
             index_env=index_env,
             environ=environ,
             relative_to=cwd,
-            constraints=list(settings.constraint_files),
-            build_targets=build_targets(settings),
-            only_build_deps=settings.only_build_deps,
+            constraints=list(target.constraint_files),
+            build_targets=build_targets(target),
+            only_build_deps=target.only_build_deps,
             build_hooks=build_hooks,
             fetch=fetch,
         )
@@ -83,9 +84,10 @@ def inputs_are_static(settings: CompileSettings, inputs: ParsedInputs, cwd: Path
         return False
     if any(r.link or (r.requirement and r.requirement.url) for r in inputs.requirements):
         return False
-    if settings.all_build_deps or settings.build_deps_for:
+    target = settings.target
+    if target.all_build_deps or target.build_deps_for:
         return False
-    sources = (*settings.src_files, *(Path(f) for f in inputs.files))
+    sources = (*target.src_files, *(Path(f) for f in inputs.files))
     return not any(_built(src if src.is_absolute() else cwd / src) for src in sources)
 
 

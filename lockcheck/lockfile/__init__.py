@@ -23,6 +23,7 @@ _EXPORTS = {
     "LockHeader": "reader",
     "ParsedLock": "reader",
     "read_lock": "reader",
+    "Header": "settings",
     "OutputSettings": "settings",
     "custom_compile_command_from_env": "settings",
     "render_requirements": "writer",

@@ -355,7 +355,7 @@ def header_command(
     options = command_options(settings)
     program = "lockcheck compile"
     if style == "pip-compile":
-        options = pip_compile_options(options, strip_extras=settings.strip_extras)
+        options = pip_compile_options(options, strip_extras=settings.output.strip_extras)
         program = "pip-compile"
     if output is not None:
         try:
