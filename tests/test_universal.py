@@ -285,3 +285,69 @@ def test_pylock_round_trip_compile_check_sync(tmp_path, uni_index):
     installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
     assert {"pytest", "numeric", "posixonly", "pluggy"} <= installed
     assert "winonly" not in installed and "tomli" not in installed
+
+
+# ----------------------------------------------------------------------------------------
+# environment classes: environments resolved once when they answer alike
+# ----------------------------------------------------------------------------------------
+
+
+def _answers(python: str, platform: str):
+    from lockcheck.resolve.env_classes import EnvironmentAnswers
+
+    return EnvironmentAnswers(environment_for(python, platform))
+
+
+def test_environments_that_differ_in_a_met_marker_are_not_merged():
+    from packaging.specifiers import SpecifierSet
+
+    from lockcheck.resolve.env_classes import Questions, RecordingEnvironment
+
+    questions = Questions()
+    env = RecordingEnvironment.of(environment_for("3.12", "linux"), questions)
+    assert not env.evaluate(Marker('sys_platform == "win32"'))
+    assert env.evaluate(Marker('extra == "fast" and platform_machine == "x86_64"'), {"fast"})
+    questions.python_asked(SpecifierSet(">=3.12"))
+    assert questions.same_answers(_answers("3.12", "linux"))
+    assert questions.same_answers(_answers("3.13", "linux"))  # >=3.12 holds on both
+    assert not questions.same_answers(_answers("3.12", "windows"))  # sys_platform differs
+    assert not questions.same_answers(_answers("3.12", "macos"))  # platform_machine differs
+    assert not questions.same_answers(_answers("3.11", "linux"))  # Requires-Python differs
+    questions.same_python_only = True
+    assert not questions.same_answers(_answers("3.13", "linux"))
+
+
+def test_universal_lock_resolves_each_environment_class_once(tmp_path, uni_index, monkeypatch):
+    """Linux and macOS meet the same markers here, so each of their Python versions is
+    resolved once; the lock is the one every environment resolved on its own gives."""
+    import lockcheck.resolve.universal as universal
+
+    resolved: list[str] = []
+    resolve_one = universal._resolve_one
+
+    def counting(template, index, env, *rest):
+        resolved.append(f"{env.python_version} {env.markers['sys_platform']}")
+        return resolve_one(template, index, env, *rest)
+
+    monkeypatch.setattr(universal, "_resolve_one", counting)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    result = call_lockcheck(
+        "compile", "--universal", "-i", uni_index.url, "pyproject.toml", "-o", "-", cwd=tmp_path
+    )
+    assert result.returncode == 0, describe(result)
+    assert _body(result.stdout) == [
+        'colorama==0.4.6 ; sys_platform == "win32"',
+        'exceptiongroup==1.2.0 ; python_version < "3.11"',
+        "iniconfig==2.0.0",
+        'numeric==1.0 ; python_version < "3.12"',
+        'numeric==2.0 ; python_version >= "3.12"',
+        "packaging==24.0",
+        "pluggy==1.4.0",
+        'posixonly==0.9 ; sys_platform != "win32"',
+        "pytest==8.0.0",
+        'tomli==2.0.1 ; python_version < "3.11"',
+        'winonly==1.0 ; sys_platform == "win32"',
+    ]
+    assert "3.10 darwin" not in resolved
+    assert "3.10 win32" in resolved
+    assert len(resolved) < len(universal.build_universe(requires_python=">=3.10"))

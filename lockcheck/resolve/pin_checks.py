@@ -1,0 +1,57 @@
+"""resolvelib's resolver, with its per-round pin check remembered.
+
+At every round resolvelib asks, for each package it has met, whether the current pin still
+satisfies every requirement on it: pins x requirements calls each round, a third of a
+universal lock's CPU.  A pin and a criterion (which resolvelib never mutates: it builds a
+new one for each change) give the same answer every time, so the answer is kept per pair.
+The rounds, their order and the result are resolvelib's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Generic
+
+from resolvelib import BaseReporter, Resolver
+from resolvelib.providers import AbstractProvider
+from resolvelib.resolvers.resolution import Resolution, _build_result
+from resolvelib.structs import CT, KT, RT
+
+if TYPE_CHECKING:
+    from resolvelib.resolvers import Criterion, Result
+
+__all__ = ["MemoResolver"]
+
+
+class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
+    def __init__(
+        self, provider: AbstractProvider[RT, CT, KT], reporter: BaseReporter[RT, CT, KT]
+    ) -> None:
+        super().__init__(provider, reporter)
+        # (pin, criterion) ids -> (answer, pin, criterion): the objects are kept so their
+        # ids cannot be reused while the resolution runs.
+        self._pin_checks: dict[tuple[int, int], tuple[bool, object, object]] = {}
+
+    def _is_current_pin_satisfying(self, name: KT, criterion: Criterion[RT, CT]) -> bool:
+        try:
+            pin = self.state.mapping[name]
+        except KeyError:
+            return False
+        key = (id(pin), id(criterion))
+        known = self._pin_checks.get(key)
+        if known is None:
+            answer = super()._is_current_pin_satisfying(name, criterion)
+            known = self._pin_checks[key] = (answer, pin, criterion)
+        return known[0]
+
+
+class MemoResolver(Resolver[RT, CT, KT]):
+    """:class:`resolvelib.Resolver` whose rounds check each (pin, criterion) pair once."""
+
+    # resolvelib's Resolver narrows AbstractResolver.resolve the same way (and ignores it too)
+    def resolve(  # type: ignore[override]
+        self, requirements: Iterable[RT], max_rounds: int = 100
+    ) -> Result[RT, CT, KT]:
+        resolution: _MemoResolution[RT, CT, KT] = _MemoResolution(self.provider, self.reporter)
+        state = resolution.resolve(requirements, max_rounds=max_rounds)
+        return _build_result(state)
