@@ -1,9 +1,11 @@
-"""resolvelib's resolver, with its per-round pin check remembered.
+"""resolvelib's resolver, with its per-round pin check and preferences remembered.
 
 At every round resolvelib asks, for each package it has met, whether the current pin still
 satisfies every requirement on it: pins x requirements calls each round, a third of a
 universal lock's CPU.  A pin and a criterion (which resolvelib never mutates: it builds a
 new one for each change) give the same answer every time, so the answer is kept per pair.
+Likewise a package's preference, for a provider that declares ``preference_epoch``: its
+promise that the preference depends only on the package's criterion and that number.
 The rounds, their order and the result are resolvelib's own.
 """
 
@@ -18,6 +20,7 @@ from resolvelib.resolvers.resolution import Resolution, _build_result
 from resolvelib.structs import CT, KT, RT
 
 if TYPE_CHECKING:
+    from resolvelib.providers import Preference
     from resolvelib.resolvers import Criterion, Result
 
 __all__ = ["MemoResolver"]
@@ -31,6 +34,19 @@ class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
         # (pin, criterion) ids -> (answer, pin, criterion): the objects are kept so their
         # ids cannot be reused while the resolution runs.
         self._pin_checks: dict[tuple[int, int], tuple[bool, object, object]] = {}
+        self._preferences: dict[tuple[object, int, object], tuple[Preference, object]] = {}
+
+    def _get_preference(self, name: KT) -> Preference:
+        # (name, criterion id, epoch) -> (preference, criterion kept alive for its id)
+        epoch = getattr(self._p, "preference_epoch", None)
+        if epoch is None:
+            return super()._get_preference(name)
+        criterion = self.state.criteria[name]
+        key = (name, id(criterion), epoch)
+        known = self._preferences.get(key)
+        if known is None:
+            known = self._preferences[key] = (super()._get_preference(name), criterion)
+        return known[0]
 
     def _is_current_pin_satisfying(self, name: KT, criterion: Criterion[RT, CT]) -> bool:
         try:

@@ -180,6 +180,9 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         self.preferred = dict(preferred or {})
         self._conflict_counts: Counter[str] = Counter()
         self._conflict_promoted: set[str] = set()
+        # Counts changes to _conflict_promoted: get_preference reads nothing else besides
+        # the package's criterion, so the resolver may keep its answers per epoch.
+        self.preference_epoch = 0
         self._candidates: dict[tuple[NormalizedName, Version, frozenset[str]], Candidate] = {}
         self._metadata: MetadataMemo = {} if metadata is None else metadata
         self._by_version: dict[NormalizedName, Mapping[Version, Sequence[DistFile]]] = {}
@@ -222,6 +225,8 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
                 if name not in resolutions:
                     self._conflict_counts[name] += 1
                     if self._conflict_counts[name] >= _CONFLICT_PRIORITY_THRESHOLD:
+                        if name not in self._conflict_promoted:
+                            self.preference_epoch += 1
                         self._conflict_promoted.add(name)
         current, promoted = [], []
         ids = list(identifiers)
