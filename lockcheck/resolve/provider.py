@@ -29,6 +29,7 @@ from lockcheck.resolve.candidates import (
 )
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.resolve.protocol import Index
+from lockcheck.resolve.shared_choices import SharedChoices
 
 if TYPE_CHECKING:
     from resolvelib.structs import Matches, RequirementInformation
@@ -153,6 +154,9 @@ class ResolveOptions:
     base_dir: Path = field(default_factory=Path.cwd)
     # Universal locks: wheels of any platform count (only Requires-Python and markers filter).
     any_platform_wheel: bool = False
+    # Candidate lists shared with other resolutions for the same Python and platform (None:
+    # this resolution's own).
+    shared_choices: SharedChoices[VersionChoice] | None = None
 
 
 class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
@@ -176,9 +180,16 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         self.preferred = dict(preferred or {})
         self._conflict_counts: Counter[str] = Counter()
         self._conflict_promoted: set[str] = set()
+        # Counts changes to _conflict_promoted: get_preference reads nothing else besides
+        # the package's criterion, so the resolver may keep its answers per epoch.
+        self.preference_epoch = 0
         self._candidates: dict[tuple[NormalizedName, Version, frozenset[str]], Candidate] = {}
         self._metadata: MetadataMemo = {} if metadata is None else metadata
         self._by_version: dict[NormalizedName, Mapping[Version, Sequence[DistFile]]] = {}
+        self._shared = options.shared_choices or SharedChoices[VersionChoice]()
+        # Requires-Python answers by the specifier's id (the specifier kept beside): every
+        # pin adds one, and each new one had all of them checked again.
+        self._fits: dict[int, tuple[bool, SpecifierSet]] = {}
         # resolvelib re-checks every pin against every requirement on each round; the
         # answer for a (requirement, candidate) pair never changes.  Keyed by identity, the
         # value keeps both objects alive so the ids cannot be reused.
@@ -214,6 +225,8 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
                 if name not in resolutions:
                     self._conflict_counts[name] += 1
                     if self._conflict_counts[name] >= _CONFLICT_PRIORITY_THRESHOLD:
+                        if name not in self._conflict_promoted:
+                            self.preference_epoch += 1
                         self._conflict_promoted.add(name)
         current, promoted = [], []
         ids = list(identifiers)
@@ -267,13 +280,10 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
             # incompatible it must stay out, or resolvelib re-pins it forever (issue 13).
             if any(isinstance(c, PythonCandidate) for c in incompatibilities[identifier]):
                 return []
-            version = self.options.env.version
             ok = all(
-                r.specifier.contains(version, prereleases=True)
-                for r in reqs
-                if isinstance(r, PythonRequirement)
+                self._python_fits(r.specifier) for r in reqs if isinstance(r, PythonRequirement)
             )
-            return [PythonCandidate(version)] if ok else []
+            return [PythonCandidate(self.options.env.version)] if ok else []
         name, extras = split_identifier(identifier)
         bad_versions = {c.version for c in incompatibilities[identifier]}
         explicit = [r.candidate for r in reqs if isinstance(r, ExplicitRequirement)]
@@ -306,6 +316,13 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
             for c in itertools.chain(head, rest)
         )
         return lambda: lazy
+
+    def _python_fits(self, specifier: SpecifierSet) -> bool:
+        known = self._fits.get(id(specifier))
+        if known is None:
+            fits = specifier.contains(self.options.env.version, prereleases=True)
+            known = self._fits[id(specifier)] = (fits, specifier)
+        return known[0]
 
     def is_satisfied_by(self, requirement: AnyRequirement, candidate: AnyCandidate) -> bool:
         key = (id(requirement), id(candidate))
@@ -385,15 +402,25 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         specifier: SpecifierSet,
         groups: Mapping[Version, Sequence[DistFile]] | None = None,
     ) -> Iterator[VersionChoice]:
-        """The versions of *name* the target may use under *specifier*, best first."""
-        return iter_applicable_versions(
-            self._groups(name) if groups is None else groups,
-            self.options.env,
-            specifier,
-            self.options.formats.allowed(name),
-            allow_prereleases=self.options.allow_prereleases,
-            check_tags=not self.options.any_platform_wheel,
-        )
+        """The versions of *name* the target may use under *specifier*, best first.
+
+        The resolver's own questions (*groups* None) are answered once per specifier; the
+        prefetch threads' (with *groups*) are not kept.
+        """
+
+        def compute() -> Iterator[VersionChoice]:
+            return iter_applicable_versions(
+                self._groups(name) if groups is None else groups,
+                self.options.env,
+                specifier,
+                self.options.formats.allowed(name),
+                allow_prereleases=self.options.allow_prereleases,
+                check_tags=not self.options.any_platform_wheel,
+            )
+
+        if groups is not None:
+            return compute()
+        return self._shared.get(name, str(specifier), compute)
 
     def _preferred_choice(
         self,

@@ -23,17 +23,18 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
-from resolvelib import BaseReporter, Resolver  # the provider imports resolvelib anyway
+from resolvelib import BaseReporter  # the provider imports resolvelib anyway
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
 from lockcheck.inputs.reqfile import split_link_extras
 from lockcheck.models import DistFile, InputRequirement, LockedPackage, Resolution
 from lockcheck.references import DirectReference
-from lockcheck.resolve.candidates import FormatControl, installable_files
+from lockcheck.resolve.candidates import FormatControl, VersionChoice, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.resolve.explain import explain_impossible
 from lockcheck.resolve.markers import extras_named, without_extra_markers
+from lockcheck.resolve.pin_checks import MemoResolver
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import (
     REQUIRES_PYTHON,
@@ -47,6 +48,7 @@ from lockcheck.resolve.provider import (
     SpecRequirement,
     split_identifier,
 )
+from lockcheck.resolve.shared_choices import SharedChoices
 
 if TYPE_CHECKING:
     from resolvelib.resolvers import Criterion, Result
@@ -111,6 +113,11 @@ class ResolveRequest:
     max_rounds: int = 0
     # Universal locks: accept wheels of every platform (see ResolveOptions).
     any_platform_wheel: bool = False
+    # Universal locks: candidate lists shared by the resolutions of one Python and platform.
+    shared_choices: SharedChoices[VersionChoice] | None = None
+    # False: leave the index's files out of the pins (a universal lock's merge lists each
+    # pin's files for all the environments that take it).
+    list_files: bool = True
 
 
 def _applies(entry: InputRequirement, request: ResolveRequest) -> bool:
@@ -128,6 +135,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
         allow_prereleases=request.allow_prereleases,
         base_dir=request.base_dir,
         any_platform_wheel=request.any_platform_wheel,
+        shared_choices=request.shared_choices,
     )
     memo: MetadataMemo = {}
     inputs = _read_inputs(request, LockProvider(index, options, {}, metadata=memo))
@@ -226,7 +234,7 @@ def _run(
     failure as a readable error."""
     reporter = _Reporter(request.progress)
     try:
-        return Resolver(provider, reporter).resolve(inputs.roots, max_rounds=bound)
+        return MemoResolver(provider, reporter).resolve(inputs.roots, max_rounds=bound)
     except ResolutionImpossible as exc:
         if not last:
             return None
@@ -392,7 +400,7 @@ def _to_resolution(
     for name, cand in sorted(by_name.items()):
         files: tuple[DistFile, ...] = ()
         hashes: tuple[str, ...] = ()
-        if cand.link is None:
+        if cand.link is None and request.list_files:
             all_files = list(index.project_versions(name).get(cand.version, ()))
             files = tuple(
                 installable_files(

@@ -15,20 +15,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from packaging.markers import Marker
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from lockcheck.models import LockedPackage, Resolution
-from lockcheck.resolve.candidates import installable_files
+from lockcheck.resolve.candidates import VersionChoice, installable_files
+from lockcheck.resolve.env_classes import (
+    EnvironmentAnswers,
+    Questions,
+    RecordingEnvironment,
+    RecordingIndex,
+)
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.resolve.foreign import GridGrowth, Trigger, selector
 from lockcheck.resolve.grid import DEFAULT_PLATFORMS, SUPPORTED_MINORS, GridEnv, build_universe
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import Candidate
 from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, hashes_for, line_of, resolve
+from lockcheck.resolve.shared_choices import SharedChoices
 
 __all__ = [
     "DEFAULT_PLATFORMS",
@@ -146,6 +153,8 @@ def resolve_universal(
     it lacks, and merge the results into one lock."""
     growth = GridGrowth(grid)
     results: list[tuple[GridEnv, Resolution]] = []
+    classes: list[_EnvironmentClass] = []
+    shared: dict[tuple, SharedChoices[VersionChoice]] = {}
     todo = [*grid, *growth.add(_input_triggers(template))]
     while todo:
         done = []
@@ -153,7 +162,7 @@ def resolve_universal(
             if progress:
                 total = len(grid) + len(growth.clones)
                 progress(f"environment {len(results) + 1}/{total}: {g.describe()}")
-            done.append((g, _resolve_one(template, index, g, existing)))
+            done.append((g, _resolve_in_class(classes, shared, template, index, g, existing)))
             results.append(done[-1])
         todo = growth.add(
             Trigger(req, asked_by)
@@ -172,17 +181,69 @@ def _input_triggers(template: ResolveRequest) -> list[Trigger]:
     ]
 
 
+@dataclass
+class _EnvironmentClass:
+    """Environments that resolve alike: the first one's pins, the questions its resolution
+    asked, and its result."""
+
+    pins: dict[NormalizedName, ExistingPin]
+    questions: Questions
+    resolution: Resolution
+
+
+def _resolve_in_class(
+    classes: list[_EnvironmentClass],
+    shared: dict[tuple, SharedChoices[VersionChoice]],
+    template: ResolveRequest,
+    index: Index,
+    g: GridEnv,
+    existing: Sequence[LockedPackage],
+) -> Resolution:
+    """*g*'s resolution: that of an environment already resolved when *g* keeps the same
+    pins and answers every question that resolution asked alike, else a new one.
+
+    Environments are taken in grid order and only a successful resolution is shared, so the
+    first environment that cannot be resolved is the one that reports, as before.
+    """
+    pins = {} if template.upgrade_all else _pins_for(g.env, existing)
+    answers = EnvironmentAnswers(g.env)
+    for known in classes:
+        if known.pins == pins and known.questions.same_answers(answers):
+            return known.resolution
+    questions = Questions()
+    # Candidate lists depend on the Python version and wheel tags (which file is read).
+    choices = shared.setdefault(
+        (g.env.python_full_version, tuple(g.env.supported_tags)), SharedChoices()
+    )
+    choices.start(owner=questions)
+    resolution = _resolve_one(
+        template,
+        RecordingIndex(index, questions),
+        RecordingEnvironment.of(g.env, questions),
+        pins,
+        choices,
+    )
+    questions.same_python_only = choices.reused
+    classes.append(_EnvironmentClass(pins, questions, resolution))
+    return resolution
+
+
 def _resolve_one(
-    template: ResolveRequest, index: Index, g: GridEnv, existing: Sequence[LockedPackage]
+    template: ResolveRequest,
+    index: Index,
+    env: TargetEnvironment,
+    pins: dict[NormalizedName, ExistingPin],
+    choices: SharedChoices[VersionChoice],
 ) -> Resolution:
     # Each environment takes the newest versions it can use (so a library that dropped an
     # old Python forks by python_version), keeping the existing lock's pins that apply to it.
-    pins = {} if template.upgrade_all else _pins_for(g.env, existing)
     request = replace(
         template,
-        env=g.env,
+        env=env,
         existing_pins=pins,
         any_platform_wheel=True,
+        shared_choices=choices,
+        list_files=False,
         generate_hashes=False,
         progress=None,
     )

@@ -1,0 +1,73 @@
+"""resolvelib's resolver, with its per-round pin check and preferences remembered.
+
+At every round resolvelib asks, for each package it has met, whether the current pin still
+satisfies every requirement on it: pins x requirements calls each round, a third of a
+universal lock's CPU.  A pin and a criterion (which resolvelib never mutates: it builds a
+new one for each change) give the same answer every time, so the answer is kept per pair.
+Likewise a package's preference, for a provider that declares ``preference_epoch``: its
+promise that the preference depends only on the package's criterion and that number.
+The rounds, their order and the result are resolvelib's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Generic
+
+from resolvelib import BaseReporter, Resolver
+from resolvelib.providers import AbstractProvider
+from resolvelib.resolvers.resolution import Resolution, _build_result
+from resolvelib.structs import CT, KT, RT
+
+if TYPE_CHECKING:
+    from resolvelib.providers import Preference
+    from resolvelib.resolvers import Criterion, Result
+
+__all__ = ["MemoResolver"]
+
+
+class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
+    def __init__(
+        self, provider: AbstractProvider[RT, CT, KT], reporter: BaseReporter[RT, CT, KT]
+    ) -> None:
+        super().__init__(provider, reporter)
+        # (pin, criterion) ids -> (answer, pin, criterion): the objects are kept so their
+        # ids cannot be reused while the resolution runs.
+        self._pin_checks: dict[tuple[int, int], tuple[bool, object, object]] = {}
+        self._preferences: dict[tuple[object, int, object], tuple[Preference, object]] = {}
+
+    def _get_preference(self, name: KT) -> Preference:
+        # (name, criterion id, epoch) -> (preference, criterion kept alive for its id)
+        epoch = getattr(self._p, "preference_epoch", None)
+        if epoch is None:
+            return super()._get_preference(name)
+        criterion = self.state.criteria[name]
+        key = (name, id(criterion), epoch)
+        known = self._preferences.get(key)
+        if known is None:
+            known = self._preferences[key] = (super()._get_preference(name), criterion)
+        return known[0]
+
+    def _is_current_pin_satisfying(self, name: KT, criterion: Criterion[RT, CT]) -> bool:
+        try:
+            pin = self.state.mapping[name]
+        except KeyError:
+            return False
+        key = (id(pin), id(criterion))
+        known = self._pin_checks.get(key)
+        if known is None:
+            answer = super()._is_current_pin_satisfying(name, criterion)
+            known = self._pin_checks[key] = (answer, pin, criterion)
+        return known[0]
+
+
+class MemoResolver(Resolver[RT, CT, KT]):
+    """:class:`resolvelib.Resolver` whose rounds check each (pin, criterion) pair once."""
+
+    # resolvelib's Resolver narrows AbstractResolver.resolve the same way (and ignores it too)
+    def resolve(  # type: ignore[override]
+        self, requirements: Iterable[RT], max_rounds: int = 100
+    ) -> Result[RT, CT, KT]:
+        resolution: _MemoResolution[RT, CT, KT] = _MemoResolution(self.provider, self.reporter)
+        state = resolution.resolve(requirements, max_rounds=max_rounds)
+        return _build_result(state)
