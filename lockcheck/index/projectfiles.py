@@ -101,6 +101,8 @@ class ProjectFiles(Sequence[DistFile]):
         self._buckets: dict[Version, list[tuple[Link | PendingLink, str]]] = {}
         # (version, position in its bucket) in page order, so iteration keeps that order.
         self._order: list[tuple[Version, int]] = []
+        last: Version | None = None
+        bucket: list[tuple[Link | PendingLink, str]] = []
         for link, index in entries:
             if versions is not None and link.filename in versions:
                 version = versions[link.filename]
@@ -108,7 +110,9 @@ class ProjectFiles(Sequence[DistFile]):
                 version = link_version(link, project)
             if version is None:
                 continue
-            bucket = self._buckets.setdefault(version, [])
+            if version is not last:  # a page lists a version's files together: hash once
+                bucket = self._buckets.setdefault(version, [])
+                last = version
             self._order.append((version, len(bucket)))
             bucket.append((link, index))
         # Per version: one slot per bucket entry (None where the entry turns out not to be a

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from lockcheck.errors import IndexUnavailable, redact_url
-from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage
+from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage, ParsedPage
 from lockcheck.index.filenames import is_archive, version_of
 from lockcheck.index.once import OnceMap
 from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url, parse_page
@@ -53,6 +53,7 @@ ACCEPT = (
 _HTML_SUFFIXES = (".html", ".htm")
 
 NEWEST_VERSIONS = 24
+_MISSING = object()
 
 
 class _NewestVersions:
@@ -96,6 +97,51 @@ class _NewestVersions:
             for filename in by_version.get(version, ()):
                 kept[filename] = version
         return kept
+
+    def merge(self, other: _NewestVersions) -> None:
+        """Add what *other* saw on another page of the project."""
+        self.versions.update(other.versions)
+        self.kept.update(other.kept)
+        self.dropped = self.dropped or other.dropped
+
+    def pack(self, links: tuple[Link | PendingLink, ...]) -> object:
+        """This page's kept links and versions as plain values for the parsed-page cache."""
+        texts = [str(v) for v in self.versions]
+        position = {v: i for i, v in enumerate(self.versions)}
+        kept = {f: -1 if v is None else position[v] for f, v in self.kept.items()}
+        entries = tuple(
+            (link.filename, link.raw) if isinstance(link, PendingLink) else _link_values(link)
+            for link in links
+        )
+        return (self.project, self.count, texts, kept, self.dropped, entries)
+
+    def unpack(self, packed: Any, page_url: str) -> tuple[Link | PendingLink, ...]:
+        """The links :meth:`pack` kept, with this filter set as when they were kept;
+        raises ValueError / TypeError / IndexError for an entry of another shape."""
+        project, count, texts, kept, dropped, entries = packed
+        if project != self.project or count != self.count:
+            raise ValueError("kept for another project or count")
+        versions = [version_of(text) for text in texts]
+        by_name = {f: None if i < 0 else versions[i] for f, i in kept.items()}
+        links = tuple(
+            PendingLink(e[0], e[1], page_url) if len(e) == 2 else Link(*e) for e in entries
+        )
+        self.versions.update(versions)
+        self.kept.update(by_name)
+        self.dropped = self.dropped or bool(dropped)
+        return links
+
+
+def _link_values(link: Link) -> tuple[object, ...]:
+    """A Link as values :mod:`marshal` writes (its mappings as plain dicts)."""
+    metadata = link.metadata_hashes
+    return (
+        *link[:2],
+        dict(link.hashes),
+        *link[3:6],
+        None if metadata is None else dict(metadata),
+        *link[7:],
+    )
 
 
 @dataclass(frozen=True)
@@ -212,11 +258,17 @@ class SourcePages:
             return tuple(parse_page(path.read_bytes(), kind, path.as_uri()))
         self._check_secure(url, label)
         clean = split_credentials(url)[0]
-        cached = self.cache.load_page(clean)
         page: CachedPage | None = None
-        if cached is not None:
-            age = time.time() - cached.fetched_at
-            if self.settings.offline or (not self.settings.refresh and 0 <= age < PAGE_MAX_AGE):
+        if keep is not None:
+            kept = self._parsed_page(url, label, clean, keep)
+            if isinstance(kept, CachedPage):
+                page = kept  # a new page from the server: parsed below
+            elif kept is not _MISSING:
+                return kept  # type: ignore[return-value]
+        cached: CachedPage | None = None
+        if page is None:
+            cached = self.cache.load_page(clean)
+            if cached is not None and self._usable(cached):
                 page = cached
         if page is None:
             if self.settings.offline:
@@ -226,22 +278,58 @@ class SourcePages:
                     hint="run once without --offline to fill the cache",
                 )
             page = self._fetch_page(url, label, cached)
+            if page is cached and keep is None:
+                self.cache.store_page(page)  # 304: the body stays, its fetch time is new
         if page.status == 404:
             if required:
                 raise IndexUnavailable(
                     f"find-links page {clean} was not found (HTTP 404)", url=clean
                 )
+            if keep is not None:
+                self.cache.store_parsed(ParsedPage(page, None))
             return None
+        local = None if keep is None else _NewestVersions(keep.project, keep.count)
         try:
             # Parsing is CPU work under the GIL: running many at once gains nothing and
             # multiplies the memory peak (each big page is a large tree while parsed).
             with self._parse_slots:
-                return tuple(parse_page(page.body, page.content_type, page.final_url, keep))
+                links = tuple(parse_page(page.body, page.content_type, page.final_url, local))
         except IndexUnavailable:
             if page is cached and not self.settings.offline:
                 page = self._fetch_page(url, label, None)
                 return tuple(parse_page(page.body, page.content_type, page.final_url))
             raise
+        if keep is not None and local is not None:
+            keep.merge(local)
+            self.cache.store_parsed(ParsedPage(page, local.pack(links)))
+        return links
+
+    def _usable(self, page: CachedPage) -> bool:
+        """Whether a cached page is used without asking the server (fresh, or offline)."""
+        age = time.time() - page.fetched_at
+        return self.settings.offline or (not self.settings.refresh and 0 <= age < PAGE_MAX_AGE)
+
+    def _parsed_page(self, url: str, label: str, clean: str, keep: _NewestVersions) -> object:
+        """The page from its parsed-page cache entry, without its raw body: its links (None:
+        HTTP 404), or a new page the server sent instead, or ``_MISSING`` (no usable entry:
+        the raw body is read)."""
+        entry = self.cache.load_parsed(clean)
+        if entry is None:
+            return _MISSING
+        header = entry.page
+        local = _NewestVersions(keep.project, keep.count)
+        try:
+            links = None if header.status == 404 else local.unpack(entry.parsed, header.final_url)
+        except (ValueError, TypeError, IndexError) as exc:
+            _log.debug("ignoring parsed page cache entry for %s: %s", clean, exc)
+            return _MISSING
+        if not self._usable(header):  # (never offline: then every page is usable)
+            page = self._fetch_page(url, label, header)
+            if page is not header:
+                return page
+            self.cache.store_parsed(entry)  # 304: the same page, fetched now
+        keep.merge(local)
+        return links
 
     def _fetch_page(self, url: str, label: str, cached: CachedPage | None) -> CachedPage:
         headers = {"Accept": ACCEPT}
@@ -256,7 +344,7 @@ class SourcePages:
         status = response.status_code
         if status == 304 and cached is not None and cached.status == 200:
             cached.fetched_at = now
-            page = cached
+            return cached  # not stored here: the caller stores the form it keeps
         elif status in (404, 410):
             page = CachedPage(clean, clean, 404, "", None, None, now)
         elif 200 <= status < 300:

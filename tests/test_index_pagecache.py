@@ -1,0 +1,199 @@
+"""The parsed-page cache: a warm run reads a page's parsed form, not its raw body.
+
+Each project page is stored twice: ``<key>.page`` (validators + raw body, for complete
+reads) and ``<key>.parsed`` (the kept newest versions, every version seen).  These tests
+run a real finder against a real loopback index and then change the files on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from lockcheck.index import sources as sources_module
+from lockcheck.index.cache import Cache, CachedPage, ParsedPage
+from lockcheck.index.finder import PackageFinder
+from lockcheck.index.settings import IndexSettings
+from tests.fixtures.builders import DistFactory
+from tests.fixtures.builders import PackageSpec as P
+
+
+@pytest.fixture
+def finder_for(tmp_path: Path) -> Iterator:
+    finders: list[PackageFinder] = []
+
+    def make(url: str, **options: object) -> PackageFinder:
+        settings = IndexSettings(cache_dir=tmp_path / "cache", index_url=url, **options)  # type: ignore[arg-type]
+        finder = PackageFinder(settings)
+        finders.append(finder)
+        return finder
+
+    yield make
+    for finder in finders:
+        finder.close()
+
+
+def _entry(tmp_path: Path, suffix: str) -> Path:
+    (path,) = (tmp_path / "cache").rglob(f"*{suffix}")
+    return path
+
+
+def _names(finder: PackageFinder, project: str) -> list[str]:
+    return [f.filename for f in finder.project_files(project)]
+
+
+def _rewrite_body(page: Path, body: bytes) -> None:
+    header = page.read_bytes().partition(b"\n")[0]
+    page.write_bytes(header + b"\n" + body)
+
+
+def test_a_warm_run_reads_the_parsed_entry_not_the_raw_body(
+    tmp_path: Path, dist_factory: DistFactory, make_index, finder_for
+) -> None:
+    dist_factory.wheel("warm", "1.0")
+    server = make_index()
+    assert _names(finder_for(server.url), "warm") == ["warm-1.0-py3-none-any.whl"]
+    requests = server.count()
+    # Another body under the same header: whoever reads it lists another file.
+    other = {"meta": {"api-version": "1.0"}, "name": "warm", "files": []}
+    other["files"] = [{"filename": "warm-9.0.tar.gz", "url": "x/warm-9.0.tar.gz", "hashes": {}}]
+    _rewrite_body(_entry(tmp_path, ".page"), json.dumps(other).encode())
+
+    assert _names(finder_for(server.url), "warm") == ["warm-1.0-py3-none-any.whl"]
+    assert server.count() == requests  # fresh: no request either
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"\x00garbage", b"", b"\xe3\x00\x00\x00"],
+    ids=["garbage", "empty", "truncated"],
+)
+def test_a_damaged_parsed_entry_falls_back_to_the_raw_body(
+    tmp_path: Path, dist_factory: DistFactory, make_index, finder_for, damage: bytes
+) -> None:
+    dist_factory.wheel("rot", "1.0")
+    dist_factory.sdist("rot", "1.0")
+    server = make_index()
+    first = _names(finder_for(server.url), "rot")
+    parsed = _entry(tmp_path, ".parsed")
+    parsed.write_bytes(damage)
+    requests = server.count()
+
+    assert _names(finder_for(server.url), "rot") == first
+    assert server.count() == requests  # the raw body was still fresh
+    assert parsed.read_bytes() != damage  # written again from the raw body
+    assert Cache(tmp_path / "cache").load_parsed(server.url + "/rot/") is not None
+
+
+def test_an_entry_of_another_format_or_url_is_a_miss(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    page = CachedPage(
+        "https://i.example/simple/a/", "https://i.example/simple/a/", 200, "", None, None, 1.0
+    )
+    cache.store_page(page)
+    cache.store_parsed(ParsedPage(page, ("anything",)))
+    assert cache.load_parsed(page.url) is not None
+    path = next(tmp_path.rglob("*.parsed"))
+
+    import marshal
+
+    kind, fields, parsed = marshal.loads(path.read_bytes())
+    path.write_bytes(marshal.dumps(("lockcheck-parsed-page-0", fields, parsed)))
+    assert cache.load_parsed(page.url) is None
+    fields["url"] = "https://i.example/simple/b/"
+    path.write_bytes(marshal.dumps((kind, fields, parsed)))
+    assert cache.load_parsed(page.url) is None
+
+
+def test_a_cache_without_parsed_entries_still_works_offline(
+    tmp_path: Path, dist_factory: DistFactory, make_index, finder_for
+) -> None:
+    """A cache written before parsed entries existed: raw bodies only."""
+    dist_factory.wheel("old", "1.0")
+    dist_factory.wheel("old", "2.0")
+    server = make_index()
+    first = _names(finder_for(server.url), "old")
+    _entry(tmp_path, ".parsed").unlink()
+    url = server.url
+    server.stop()
+
+    assert _names(finder_for(url, offline=True), "old") == first
+    assert _entry(tmp_path, ".parsed").is_file()  # and the parsed form is kept now
+    assert _names(finder_for(url, offline=True), "old") == first
+
+
+def test_storing_a_new_raw_body_first_removes_the_parsed_entry(tmp_path: Path) -> None:
+    """The write order that keeps a pair consistent when a run is killed between writes:
+    the parsed entry goes, the raw body is replaced, the new parsed entry comes last."""
+    cache = Cache(tmp_path)
+    url = "https://i.example/simple/a/"
+    old = CachedPage(url, url, 200, "application/json", '"1"', None, 1.0, b"{}")
+    cache.store_page(old)
+    cache.store_parsed(ParsedPage(old, "old parse"))
+    assert cache.load_parsed(url).parsed == "old parse"  # type: ignore[union-attr]
+
+    new = CachedPage(url, url, 200, "application/json", '"2"', None, 2.0, b'{"files": []}')
+    cache.store_page(new)  # killed here: the raw body alone, read the slow way
+    assert cache.load_parsed(url) is None
+    assert cache.load_page(url).etag == '"2"'  # type: ignore[union-attr]
+
+
+def test_a_304_refreshes_the_parsed_entry_and_leaves_the_raw_body_alone(
+    tmp_path: Path,
+    dist_factory: DistFactory,
+    make_index,
+    finder_for,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dist_factory.wheel("stale", "1.0")
+    server = make_index()
+    finder_for(server.url).project_files("stale")
+    raw = _entry(tmp_path, ".page").read_bytes()
+    before = Cache(tmp_path / "cache").load_parsed(server.url + "/stale/")
+    assert before is not None
+
+    monkeypatch.setattr(sources_module, "PAGE_MAX_AGE", 0.0)
+    assert _names(finder_for(server.url), "stale") == ["stale-1.0-py3-none-any.whl"]
+    assert server.responses[-1].status == 304
+    assert "if-none-match" in server.requests_for("/simple/stale/")[-1].headers
+    assert _entry(tmp_path, ".page").read_bytes() == raw  # 1 MB bodies are not rewritten
+    after = Cache(tmp_path / "cache").load_parsed(server.url + "/stale/")
+    assert after is not None and after.page.fetched_at > before.page.fetched_at
+
+    dist_factory.wheel("stale", "2.0")  # a changed page replaces both
+    assert len(_names(finder_for(server.url), "stale")) == 2
+    assert len(_names(finder_for(server.url, offline=True), "stale")) == 2
+
+
+def test_a_missing_project_is_remembered_in_the_parsed_entry(
+    tmp_path: Path, make_index, dist_factory: DistFactory, finder_for
+) -> None:
+    dist_factory.wheel("here", "1.0")
+    server = make_index()
+    assert finder_for(server.url).project_files("absent") == []
+    assert Cache(tmp_path / "cache").load_parsed(server.url + "/absent/") is not None
+    _entry(tmp_path, ".page").unlink()  # the 404 answer is read from the parsed entry
+    url = server.url
+    server.stop()
+    assert finder_for(url, offline=True).project_files("absent") == []
+
+
+def test_older_versions_come_from_the_raw_body_on_a_warm_run(
+    tmp_path: Path, make_index, finder_for
+) -> None:
+    count = sources_module.NEWEST_VERSIONS + 3
+    server = make_index([P("many", f"1.{i}") for i in range(count)])
+    finder_for(server.url).project_versions("many")
+    url = server.url
+    server.stop()
+
+    warm = finder_for(url, offline=True)
+    groups = warm.project_versions("many")
+    assert len(groups) == count  # every version known from the parsed entry
+    assert len(warm._project("many")._buckets) == sources_module.NEWEST_VERSIONS
+    assert [f.filename for f in groups[Version("1.0")]] == ["many-1.0-py3-none-any.whl"]
+    assert len(warm.project_files("many")) == count
