@@ -102,7 +102,7 @@ def test_an_entry_of_another_format_or_url_is_a_miss(tmp_path: Path) -> None:
     import marshal
 
     kind, fields, parsed = marshal.loads(path.read_bytes())
-    path.write_bytes(marshal.dumps(("lockcheck-parsed-page-0", fields, parsed)))
+    path.write_bytes(marshal.dumps(("lockcheck-parsed-page-1", fields, parsed)))
     assert cache.load_parsed(page.url) is None
     fields["url"] = "https://i.example/simple/b/"
     path.write_bytes(marshal.dumps((kind, fields, parsed)))
@@ -194,6 +194,8 @@ def test_older_versions_come_from_the_raw_body_on_a_warm_run(
     warm = finder_for(url, offline=True)
     groups = warm.project_versions("many")
     assert len(groups) == count  # every version known from the parsed entry
-    assert len(warm._project("many")._buckets) == sources_module.NEWEST_VERSIONS
+    files = warm._project("many")
+    assert len(files._unread) == sources_module.NEWEST_VERSIONS  # kept, not decoded yet
+    assert files._buckets == {}
     assert [f.filename for f in groups[Version("1.0")]] == ["many-1.0-py3-none-any.whl"]
     assert len(warm.project_files("many")) == count

@@ -54,7 +54,7 @@ _log = logging.getLogger(__name__)
 PAGE_MAX_AGE = 600.0
 _LAYOUT = "v1"
 #: First item of a ``.parsed`` entry; another value (an older or newer lockcheck) is a miss.
-_PARSED_FORMAT = "lockcheck-parsed-page-1"
+_PARSED_FORMAT = "lockcheck-parsed-page-2"
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -250,6 +250,10 @@ class Cache:
             _log.debug("not keeping the parsed form of %s: %s", entry.page.url, exc)
             return
         self._write(self._page_path(entry.page.url).with_suffix(".parsed"), data)
+
+    def drop_parsed(self, url: str) -> None:
+        """Forget a parsed entry found damaged (the raw body is read next time)."""
+        self._drop(self._page_path(url).with_suffix(".parsed"))
 
     def _drop(self, path: Path) -> None:
         if not self._writable:

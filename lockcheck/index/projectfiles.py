@@ -89,16 +89,23 @@ class ProjectFiles(Sequence[DistFile]):
         complete: Callable[[], ProjectFiles] | None = None,
         versions: Mapping[str, Version | None] | None = None,
         admit: Callable[[DistFile], bool] | None = None,
+        unread: Mapping[Version, Callable[[], Sequence[tuple[Link | PendingLink, str]]]]
+        | None = None,
+        order: Callable[[], list[tuple[Version, int]]] | None = None,
     ) -> None:
         """*versions*: the version of each entry's file name when already known (None
         there: not a file of the project); *admit*: which files count at all (a release
-        cut-off), asked only for the versions that are looked at."""
+        cut-off), asked only for the versions that are looked at.  *unread* and *order*
+        (given together, with no *entries*): each version's entries, read when the version
+        is looked at, and the page order of those entries, (version, position) pairs."""
         self.project = project
         self._admit = admit
         # Versions listed on the page whose entries were not kept yet (read on demand).
         self._known = set(known_versions)
         self._complete = complete
         self._buckets: dict[Version, list[tuple[Link | PendingLink, str]]] = {}
+        self._unread = dict(unread or {})
+        self._order_of = order
         # (version, position in its bucket) in page order, so iteration keeps that order.
         self._order: list[tuple[Version, int]] = []
         last: Version | None = None
@@ -128,15 +135,33 @@ class ProjectFiles(Sequence[DistFile]):
             if self._complete is None:
                 return
             full = self._complete()
+            full._read_order()
             self._buckets, self._order, self._built = full._buckets, full._order, {}
+            self._unread, self._order_of = dict(full._unread), None
             self._complete = None
+
+    def _read(self, version: Version) -> None:
+        """Read a version's entries that were left packed until it was looked at."""
+        with self._lock:
+            entries = self._unread.get(version)
+            if entries is not None:
+                self._buckets[version] = list(entries())
+                del self._unread[version]
+
+    def _read_order(self) -> None:
+        with self._lock:
+            if self._order_of is not None:
+                self._order, self._order_of = self._order_of(), None
 
     def _slots(self, version: Version) -> list[DistFile | None]:
         built = self._built.get(version)
         if built is not None:
             return built
-        if version not in self._buckets and version in self._known:
-            self._ensure_complete()
+        if version not in self._buckets:
+            if version in self._unread:
+                self._read(version)
+            elif version in self._known:
+                self._ensure_complete()
         with self._lock:
             built = self._built.get(version)
             if built is None:
@@ -160,7 +185,7 @@ class ProjectFiles(Sequence[DistFile]):
         return _Groups(self)
 
     def versions(self) -> set[Version]:
-        return set(self._buckets) | self._known
+        return set(self._buckets) | self._unread.keys() | self._known
 
     def _all(self) -> list[DistFile]:
         return list(iter(self))  # a generator: list() must not ask our __len__
@@ -177,6 +202,7 @@ class ProjectFiles(Sequence[DistFile]):
 
     def __iter__(self) -> Iterator[DistFile]:
         self._ensure_complete()
+        self._read_order()
         for version, position in self._order:
             file = self._slots(version)[position]
             if file is not None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
@@ -26,6 +26,7 @@ from lockcheck.errors import IndexUnavailable, redact_url
 from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage, ParsedPage
 from lockcheck.index.filenames import is_archive, version_of
 from lockcheck.index.once import OnceMap
+from lockcheck.index.packedpage import PackedPage, pack_page
 from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url, parse_page
 from lockcheck.index.projectfiles import ProjectFiles, filename_version, wheel_version_text
 from lockcheck.index.settings import IndexSettings
@@ -104,44 +105,11 @@ class _NewestVersions:
         self.kept.update(other.kept)
         self.dropped = self.dropped or other.dropped
 
-    def pack(self, links: tuple[Link | PendingLink, ...]) -> object:
-        """This page's kept links and versions as plain values for the parsed-page cache."""
-        texts = [str(v) for v in self.versions]
-        position = {v: i for i, v in enumerate(self.versions)}
-        kept = {f: -1 if v is None else position[v] for f, v in self.kept.items()}
-        entries = tuple(
-            (link.filename, link.raw) if isinstance(link, PendingLink) else _link_values(link)
-            for link in links
-        )
-        return (self.project, self.count, texts, kept, self.dropped, entries)
 
-    def unpack(self, packed: Any, page_url: str) -> tuple[Link | PendingLink, ...]:
-        """The links :meth:`pack` kept, with this filter set as when they were kept;
-        raises ValueError / TypeError / IndexError for an entry of another shape."""
-        project, count, texts, kept, dropped, entries = packed
-        if project != self.project or count != self.count:
-            raise ValueError("kept for another project or count")
-        versions = [version_of(text) for text in texts]
-        by_name = {f: None if i < 0 else versions[i] for f, i in kept.items()}
-        links = tuple(
-            PendingLink(e[0], e[1], page_url) if len(e) == 2 else Link(*e) for e in entries
-        )
-        self.versions.update(versions)
-        self.kept.update(by_name)
-        self.dropped = self.dropped or bool(dropped)
-        return links
-
-
-def _link_values(link: Link) -> tuple[object, ...]:
-    """A Link as values :mod:`marshal` writes (its mappings as plain dicts)."""
-    metadata = link.metadata_hashes
-    return (
-        *link[:2],
-        dict(link.hashes),
-        *link[3:6],
-        None if metadata is None else dict(metadata),
-        *link[7:],
-    )
+def _labelled(
+    entries: Callable[[], list[Link | PendingLink]], label: str
+) -> Callable[[], list[tuple[Link | PendingLink, str]]]:
+    return lambda: [(link, label) for link in entries()]
 
 
 @dataclass(frozen=True)
@@ -201,33 +169,47 @@ class SourcePages:
         versions' entries (every version stays known): the rest is read again, once, if
         the resolver ever asks for an older version."""
         keep = None if complete else _NewestVersions(name)
+        found = [(source, self._source_links(source, name, keep)) for source in self.sources]
+        listed = [(source, links) for source, links in found if links]
+        admit = self._admit
+        known: set[Version] = set()
+        more: Callable[[], ProjectFiles] | None = None
+        if keep is not None and keep.dropped:
+            known, more = keep.versions, lambda: self.collect(name, complete=True)
+        if len(listed) == 1 and isinstance(listed[0][1], PackedPage):
+            # One page, from its parsed form: each version's entries stay packed until
+            # that version is looked at.
+            label, page = listed[0][0].label, listed[0][1]
+            unread = {v: _labelled(entries, label) for v, entries in page.groups().items()}
+            return ProjectFiles(
+                name,
+                (),
+                admit=admit,
+                unread=unread,
+                order=page.order,
+                known_versions=known,
+                complete=more,
+            )
         seen: set[str] = set()
         entries: list[tuple[Link | PendingLink, str]] = []
-        for source in self.sources:
-            for link in self._source_links(source, name, keep):
+        for source, links in listed:
+            for link in links.links() if isinstance(links, PackedPage) else links:
                 if link.filename not in seen:
                     seen.add(link.filename)
                     entries.append((link, source.label))
-        admit = self._admit
-        if keep is None or not keep.dropped:
-            return ProjectFiles(name, entries, versions=keep.kept if keep else None, admit=admit)
+        versions = keep.kept if keep else None
         return ProjectFiles(
-            name,
-            entries,
-            admit=admit,
-            versions=keep.kept,
-            known_versions=keep.versions,
-            complete=lambda: self.collect(name, complete=True),
+            name, entries, admit=admit, versions=versions, known_versions=known, complete=more
         )
 
     def _source_links(
         self, source: Source, name: NormalizedName, keep: _NewestVersions | None = None
-    ) -> tuple[Link | PendingLink, ...]:
+    ) -> tuple[Link | PendingLink, ...] | PackedPage:
         if source.kind == "index":
             # One page per project, read under the project's own OnceMap entry: its links
             # need not be kept after they become DistFiles (memory).
             page = f"{source.url.rstrip('/')}/{urllib.parse.quote(name)}/"
-            return self._page(page, source.url, keep=keep) or ()
+            return self._page(page, source.url, keep=keep) or ()  # type: ignore[return-value]
         return self._listings.get(source.url, lambda: self._find_links(source))
 
     def _check_secure(self, url: str, label: str) -> None:
@@ -245,7 +227,8 @@ class SourcePages:
         self, url: str, label: str, *, required: bool = False, keep: _NewestVersions | None = None
     ) -> tuple[Link | PendingLink, ...] | None:
         """Links of one simple page (None: the page does not exist, i.e. HTTP 404); with
-        *keep*, JSON entries may be PendingLinks."""
+        *keep*, JSON entries may be PendingLinks, and a page read from its parsed form in
+        the cache comes back as a :class:`PackedPage` (typed loosely: only then)."""
         if url.lower().startswith("file:"):
             path = url_to_path(url)
             if path.is_dir():
@@ -301,7 +284,15 @@ class SourcePages:
             raise
         if keep is not None and local is not None:
             keep.merge(local)
-            self.cache.store_parsed(ParsedPage(page, local.pack(links)))
+            packed = pack_page(
+                local.project,
+                local.count,
+                links,
+                versions=local.versions,
+                kept=local.kept,
+                dropped=local.dropped,
+            )
+            self.cache.store_parsed(ParsedPage(page, packed))
         return links
 
     def _usable(self, page: CachedPage) -> bool:
@@ -317,9 +308,16 @@ class SourcePages:
         if entry is None:
             return _MISSING
         header = entry.page
-        local = _NewestVersions(keep.project, keep.count)
+        packed: PackedPage | None = None
         try:
-            links = None if header.status == 404 else local.unpack(entry.parsed, header.final_url)
+            if header.status != 404:
+                packed = PackedPage(
+                    entry.parsed,
+                    header.final_url,
+                    keep.project,
+                    keep.count,
+                    on_damage=lambda: self.cache.drop_parsed(clean),
+                )
         except (ValueError, TypeError, IndexError) as exc:
             _log.debug("ignoring parsed page cache entry for %s: %s", clean, exc)
             return _MISSING
@@ -328,8 +326,10 @@ class SourcePages:
             if page is not header:
                 return page
             self.cache.store_parsed(entry)  # 304: the same page, fetched now
-        keep.merge(local)
-        return links
+        if packed is not None:
+            keep.versions.update(packed.versions)
+            keep.dropped = keep.dropped or packed.dropped
+        return packed
 
     def _fetch_page(self, url: str, label: str, cached: CachedPage | None) -> CachedPage:
         headers = {"Accept": ACCEPT}

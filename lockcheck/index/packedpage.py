@@ -1,0 +1,154 @@
+"""A project page's kept entries in the form the parsed-page cache stores.
+
+A warm run reads a page's parsed form instead of its raw body (see
+:mod:`lockcheck.index.cache`).  A resolution then looks at one or two versions of each
+project, so the entries are stored grouped by version, each group marshalled on its own and
+decoded only when its version is looked at: reading a page costs about one object per
+version, not one per file.
+"""
+
+from __future__ import annotations
+
+import functools
+import marshal
+from array import array
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from lockcheck.errors import IndexUnavailable
+from lockcheck.index.filenames import version_of
+from lockcheck.index.pages import Link, PendingLink
+from lockcheck.index.projectfiles import filename_version
+
+__all__ = ["PackedPage", "pack_page"]
+
+_UNSET = object()
+
+
+def _link_values(link: Link | PendingLink) -> tuple[object, ...]:
+    """An entry as values :mod:`marshal` writes: a pending entry as (filename, raw text),
+    a Link as its fields (mappings as plain dicts)."""
+    if isinstance(link, PendingLink):
+        return (link.filename, link.raw)
+    metadata = link.metadata_hashes
+    return (
+        *link[:2],
+        dict(link.hashes),
+        *link[3:6],
+        None if metadata is None else dict(metadata),
+        *link[7:],
+    )
+
+
+def pack_page(
+    project: NormalizedName,
+    count: int,
+    links: Iterable[Link | PendingLink],
+    *,
+    versions: Iterable[Version],
+    kept: Mapping[str, Version | None],
+    dropped: bool,
+) -> tuple[object, ...]:
+    """Plain values for the cache: every version seen (*versions*), the kept entries grouped
+    by version (*kept*: the version of a file name when already known), their page order.
+    Entries that are no file of *project* are left out, as :class:`ProjectFiles` drops them."""
+    groups: dict[Version, list[Any]] = {}
+    order: list[Version] = []
+    for link in links:
+        version = kept.get(link.filename, _UNSET)
+        if version is _UNSET:
+            version = filename_version(link.filename, project)
+        if version is None:
+            continue
+        assert isinstance(version, Version)
+        groups.setdefault(version, []).append(_link_values(link))
+        order.append(version)
+    every = list(dict.fromkeys([*versions, *groups]))  # equal versions: the first one kept
+    position = {v: i for i, v in enumerate(every)}
+    return (
+        project,
+        count,
+        [str(v) for v in every],
+        dropped,
+        {position[v]: marshal.dumps(tuple(entries)) for v, entries in groups.items()},
+        array("I", [position[v] for v in order]).tobytes(),
+    )
+
+
+class PackedPage:
+    """One page's kept entries as stored by :func:`pack_page`, decoded per version."""
+
+    def __init__(
+        self,
+        packed: Any,
+        page_url: str,
+        project: str,
+        count: int,
+        on_damage: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Raises ValueError / TypeError / IndexError for values of another shape;
+        *on_damage* is called when a group turns out not to decode (later)."""
+        name, kept_count, texts, dropped, groups, order = packed
+        if name != project or kept_count != count:
+            raise ValueError("kept for another project or count")
+        if not isinstance(groups, dict) or not isinstance(order, bytes):
+            raise TypeError("not a packed page")
+        self.page_url = page_url
+        self._on_damage = on_damage
+        self.dropped = bool(dropped)
+        #: Every version the page lists (its position in the list is its number).
+        self.versions = [version_of(text) for text in texts]
+        self._groups: dict[int, bytes] = groups
+        self._order = array("I", order)
+        if any(i >= len(self.versions) for i in groups) or (
+            self._order and max(self._order) >= len(self.versions)
+        ):
+            raise IndexError("a version number out of range")
+
+    def __bool__(self) -> bool:
+        return bool(self._order)
+
+    def groups(self) -> dict[Version, Callable[[], list[Link | PendingLink]]]:
+        """Each kept version's entries, in page order, decoded when called."""
+        return {
+            self.versions[i]: functools.partial(self._decode, blob)
+            for i, blob in self._groups.items()
+        }
+
+    def _decode(self, blob: bytes) -> list[Link | PendingLink]:
+        page_url = self.page_url
+        try:
+            return [
+                PendingLink(e[0], e[1], page_url) if len(e) == 2 else Link(*e)
+                for e in marshal.loads(blob)
+            ]
+        except (ValueError, TypeError, EOFError, IndexError) as exc:
+            self._on_damage()
+            raise IndexUnavailable(
+                f"damaged cache entry for {page_url} (removed; run again): {exc}", url=page_url
+            ) from exc
+
+    def order(self) -> list[tuple[Version, int]]:
+        """(version, position among that version's entries) of each kept entry, in page
+        order."""
+        seen: dict[int, int] = {}
+        result = []
+        for i in self._order:
+            position = seen.get(i, 0)
+            seen[i] = position + 1
+            result.append((self.versions[i], position))
+        return result
+
+    def links(self) -> list[Link | PendingLink]:
+        """Every kept entry in page order (for a project listed by several sources)."""
+        decoded = {i: self._decode(blob) for i, blob in self._groups.items()}
+        seen: dict[int, int] = {}
+        result = []
+        for i in self._order:
+            position = seen.get(i, 0)
+            seen[i] = position + 1
+            result.append(decoded[i][position])
+        return result
