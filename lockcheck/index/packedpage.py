@@ -28,11 +28,9 @@ __all__ = ["PackedPage", "pack_page"]
 _UNSET = object()
 
 
-def _link_values(link: Link | PendingLink) -> tuple[object, ...]:
-    """An entry as values :mod:`marshal` writes: a pending entry as (filename, raw text),
-    a Link as its fields (mappings as plain dicts)."""
-    if isinstance(link, PendingLink):
-        return (link.filename, link.raw)
+def _link_values(link: Link) -> tuple[object, ...]:
+    """A Link as values :mod:`marshal` writes (its mappings as plain dicts); a pending
+    entry is written as (filename, raw text)."""
     metadata = link.metadata_hashes
     return (
         *link[:2],
@@ -55,26 +53,34 @@ def pack_page(
     """Plain values for the cache: every version seen (*versions*), the kept entries grouped
     by version (*kept*: the version of a file name when already known), their page order.
     Entries that are no file of *project* are left out, as :class:`ProjectFiles` drops them."""
-    groups: dict[Version, list[Any]] = {}
-    order: list[Version] = []
+    every: dict[Version, int] = {}
+    for seen in versions:
+        every.setdefault(seen, len(every))
+    groups: dict[int, list[Any]] = {}
+    order: list[int] = []
+    last: object = None
+    number = 0
+    group: list[Any] = []
     for link in links:
-        version = kept.get(link.filename, _UNSET)
-        if version is _UNSET:
-            version = filename_version(link.filename, project)
+        found: Any = kept.get(link.filename, _UNSET)
+        version = filename_version(link.filename, project) if found is _UNSET else found
         if version is None:
             continue
-        assert isinstance(version, Version)
-        groups.setdefault(version, []).append(_link_values(link))
-        order.append(version)
-    every = list(dict.fromkeys([*versions, *groups]))  # equal versions: the first one kept
-    position = {v: i for i, v in enumerate(every)}
+        if version is not last:  # a page lists a version's files together: hash once
+            last = version
+            number = every.setdefault(version, len(every))
+            group = groups.setdefault(number, [])
+        group.append(
+            (link.filename, link.raw) if isinstance(link, PendingLink) else _link_values(link)
+        )
+        order.append(number)
     return (
         project,
         count,
-        [str(v) for v in every],
+        [str(v) for v in every],  # equal versions: the first one seen names them
         dropped,
-        {position[v]: marshal.dumps(tuple(entries)) for v, entries in groups.items()},
-        array("I", [position[v] for v in order]).tobytes(),
+        {number: marshal.dumps(tuple(entries)) for number, entries in groups.items()},
+        array("I", order).tobytes(),
     )
 
 
