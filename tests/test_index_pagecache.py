@@ -199,3 +199,57 @@ def test_older_versions_come_from_the_raw_body_on_a_warm_run(
     assert files._buckets == {}
     assert [f.filename for f in groups[Version("1.0")]] == ["many-1.0-py3-none-any.whl"]
     assert len(warm.project_files("many")) == count
+
+
+def test_a_warm_run_reads_only_the_looked_at_versions_entries(
+    tmp_path: Path, make_index, finder_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries the page scan left as raw text are stored as their place in the raw body and
+    read back one span per looked-at version; the raw page is never read whole."""
+    count = sources_module.NEWEST_VERSIONS + 3
+    server = make_index([P("many", f"1.{i}") for i in range(count)])
+    cold = finder_for(server.url)
+    wanted = [f.filename for f in cold.project_versions("many")[Version(f"1.{count - 2}")]]
+
+    spans: list[tuple[int, int]] = []
+    real_span = Cache.read_body_span
+
+    def span(self: Cache, url: str, size: int, begin: int, end: int) -> bytes | None:
+        spans.append((begin, end))
+        return real_span(self, url, size, begin, end)
+
+    def whole(self: Cache, url: str) -> None:
+        raise AssertionError(f"raw page read whole: {url}")
+
+    monkeypatch.setattr(Cache, "read_body_span", span)
+    monkeypatch.setattr(Cache, "load_page", whole)
+    warm = finder_for(server.url)
+    groups = warm.project_versions("many")
+    assert len(groups) == count and spans == []
+    assert [f.filename for f in groups[Version(f"1.{count - 2}")]] == wanted
+    assert len(spans) == 1 and spans[0][1] - spans[0][0] < 1000
+
+
+def test_a_changed_raw_body_under_a_parsed_entry_is_read_whole(
+    tmp_path: Path, make_index, finder_for
+) -> None:
+    """A parsed entry that no longer matches the raw body beside it (another process wrote
+    the body between the two writes): the page is read whole from the raw body instead, and
+    the entry is forgotten."""
+    server = make_index([P("pair", f"1.{i}") for i in range(3)])
+    cold = finder_for(server.url)
+    versions = cold.project_versions("pair")
+    assert len(versions) == 3
+    page = _entry(tmp_path, ".page")
+    header, _, body = page.read_bytes().partition(b"\n")
+    # The same page, with the second entry renamed: same size, other text at the spans.
+    page.write_bytes(header + b"\n" + body.replace(b"pair-1.1-", b"pair-1.7-"))
+
+    files = finder_for(server.url, offline=True)._project("pair")
+    assert files.files_of(Version("1.1")) == ()  # the raw body lists it no more
+    assert [f.filename for f in files] == [
+        "pair-1.0-py3-none-any.whl",
+        "pair-1.7-py3-none-any.whl",  # what the raw body says now
+        "pair-1.2-py3-none-any.whl",
+    ]
+    assert not list((tmp_path / "cache").rglob("*.parsed"))  # forgotten: rebuilt next run

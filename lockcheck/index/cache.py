@@ -54,7 +54,7 @@ _log = logging.getLogger(__name__)
 PAGE_MAX_AGE = 600.0
 _LAYOUT = "v1"
 #: First item of a ``.parsed`` entry; another value (an older or newer lockcheck) is a miss.
-_PARSED_FORMAT = "lockcheck-parsed-page-2"
+_PARSED_FORMAT = "lockcheck-parsed-page-3"
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -220,6 +220,20 @@ class Cache:
         path = self._page_path(page.url)
         self._drop(path.with_suffix(".parsed"))  # first: it describes the body replaced now
         self._write(path, page.header() + b"\n", page.body)
+
+    def read_body_span(self, url: str, size: int, begin: int, end: int) -> bytes | None:
+        """Bytes [begin, end) of the raw body stored for *url*, read without the rest (None:
+        no entry, or its body is not *size* bytes long)."""
+        try:
+            with open(self._page_path(url), "rb") as fh:
+                header = fh.readline()
+                if os.fstat(fh.fileno()).st_size != len(header) + size or end > size:
+                    return None
+                fh.seek(len(header) + begin)
+                data = fh.read(end - begin)
+        except OSError:
+            return None
+        return data if len(data) == end - begin else None
 
     def load_parsed(self, url: str) -> ParsedPage | None:
         """The parsed form of *url*'s page stored by :meth:`store_parsed` (None: missing,

@@ -2,9 +2,11 @@
 
 A warm run reads a page's parsed form instead of its raw body (see
 :mod:`lockcheck.index.cache`).  A resolution then looks at one or two versions of each
-project, so the entries are stored grouped by version, each group marshalled on its own and
-decoded only when its version is looked at: reading a page costs about one object per
-version, not one per file.
+project, so the entries are stored grouped by version and read only when their version is
+looked at: reading a page costs about one object per version, not one per file.  An entry
+the page scan left as raw JSON text (:class:`PendingLink`) is stored as its place in the
+raw body, which stays in the cache beside the parsed form: the parsed form stays small
+(cheap to write on a cold run) and the text is read back, one span per version, on demand.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from typing import Any
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from lockcheck.errors import IndexUnavailable
 from lockcheck.index.filenames import version_of
-from lockcheck.index.pages import Link, PendingLink
-from lockcheck.index.projectfiles import filename_version
+from lockcheck.index.pages import ENTRY_START, Link, PendingLink
+from lockcheck.index.projectfiles import UnreadableEntries, filename_version
 
 __all__ = ["PackedPage", "pack_page"]
+
+#: Reads bytes [begin, end) of the page's stored raw body of the given size (None: not
+#: there, or of another size).
+SpanReader = Callable[[int, int, int], "bytes | None"]
 
 _UNSET = object()
 
@@ -45,6 +50,7 @@ def pack_page(
     project: NormalizedName,
     count: int,
     links: Iterable[Link | PendingLink],
+    body: bytes,
     *,
     versions: Iterable[Version],
     kept: Mapping[str, Version | None],
@@ -52,7 +58,8 @@ def pack_page(
 ) -> tuple[object, ...]:
     """Plain values for the cache: every version seen (*versions*), the kept entries grouped
     by version (*kept*: the version of a file name when already known), their page order.
-    Entries that are no file of *project* are left out, as :class:`ProjectFiles` drops them."""
+    Entries that are no file of *project* are left out, as :class:`ProjectFiles` drops them;
+    a pending entry is kept as (filename, begin, end) in *body*, the raw body stored."""
     every: dict[Version, int] = {}
     for seen in versions:
         every.setdefault(seen, len(every))
@@ -61,6 +68,7 @@ def pack_page(
     last: object = None
     number = 0
     group: list[Any] = []
+    cursor = 0
     for link in links:
         found: Any = kept.get(link.filename, _UNSET)
         version = filename_version(link.filename, project) if found is _UNSET else found
@@ -70,9 +78,15 @@ def pack_page(
             last = version
             number = every.setdefault(version, len(every))
             group = groups.setdefault(number, [])
-        group.append(
-            (link.filename, link.raw) if isinstance(link, PendingLink) else _link_values(link)
-        )
+        if isinstance(link, PendingLink):
+            begin = body.find(link.raw, cursor)  # entries come in page order
+            if begin < 0:
+                group.append((link.filename, link.raw))
+            else:
+                cursor = begin + len(link.raw)
+                group.append((link.filename, begin, cursor))
+        else:
+            group.append(_link_values(link))
         order.append(number)
     return (
         project,
@@ -81,6 +95,7 @@ def pack_page(
         dropped,
         {number: marshal.dumps(tuple(entries)) for number, entries in groups.items()},
         array("I", order).tobytes(),
+        len(body),
     )
 
 
@@ -93,17 +108,19 @@ class PackedPage:
         page_url: str,
         project: str,
         count: int,
-        on_damage: Callable[[], None] = lambda: None,
+        read_span: SpanReader,
+        on_unreadable: Callable[[], None] = lambda: None,
     ) -> None:
         """Raises ValueError / TypeError / IndexError for values of another shape;
-        *on_damage* is called when a group turns out not to decode (later)."""
-        name, kept_count, texts, dropped, groups, order = packed
+        *on_unreadable* is called (to forget the entry) when a group cannot be read."""
+        name, kept_count, texts, dropped, groups, order, self._body_size = packed
         if name != project or kept_count != count:
             raise ValueError("kept for another project or count")
         if not isinstance(groups, dict) or not isinstance(order, bytes):
             raise TypeError("not a packed page")
         self.page_url = page_url
-        self._on_damage = on_damage
+        self._read_span = read_span
+        self._on_unreadable = on_unreadable
         self.dropped = bool(dropped)
         #: Every version the page lists (its position in the list is its number).
         self.versions = [version_of(text) for text in texts]
@@ -125,17 +142,35 @@ class PackedPage:
         }
 
     def _decode(self, blob: bytes) -> list[Link | PendingLink]:
+        """A group's entries; raises UnreadableEntries when the group does not decode or
+        the raw body no longer holds its entries where it did (then the whole page is
+        read again)."""
         page_url = self.page_url
         try:
-            return [
-                PendingLink(e[0], e[1], page_url) if len(e) == 2 else Link(*e)
-                for e in marshal.loads(blob)
-            ]
-        except (ValueError, TypeError, EOFError, IndexError) as exc:
-            self._on_damage()
-            raise IndexUnavailable(
-                f"damaged cache entry for {page_url} (removed; run again): {exc}", url=page_url
-            ) from exc
+            values = marshal.loads(blob)
+            spans = [e for e in values if len(e) == 3]
+            text = b""
+            first = 0
+            if spans:
+                first = min(e[1] for e in spans)
+                last = max(e[2] for e in spans)
+                text = self._read_span(self._body_size, first, last) or b""
+            entries: list[Link | PendingLink] = []
+            for e in values:
+                if len(e) == 3:
+                    raw = text[e[1] - first : e[2] - first]
+                    start = ENTRY_START.match(raw)
+                    if start is None or start.group(1) != e[0].encode("utf-8"):
+                        raise ValueError(f"the raw body no longer lists {e[0]} there")
+                    entries.append(PendingLink(e[0], raw, page_url))
+                elif len(e) == 2:
+                    entries.append(PendingLink(e[0], e[1], page_url))
+                else:
+                    entries.append(Link(*e))
+        except (ValueError, TypeError, EOFError, IndexError, AttributeError) as exc:
+            self._on_unreadable()
+            raise UnreadableEntries(f"cached parsed page {page_url}: {exc}") from exc
+        return entries
 
     def order(self) -> list[tuple[Version, int]]:
         """(version, position among that version's entries) of each kept entry, in page

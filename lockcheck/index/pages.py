@@ -231,7 +231,7 @@ def load_link(link: Link | PendingLink) -> Link | None:
 _DECODER = json.JSONDecoder()
 #: The start of a PEP 691 file entry whose first key is a plain (unescaped) file name, as
 #: PyPI, devpi, Artifactory and the test index write them.
-_ENTRY_START = re.compile(rb'\{\s*"filename"\s*:\s*"([^"\\]*)"')
+ENTRY_START = re.compile(rb'\{\s*"filename"\s*:\s*"([^"\\]*)"')
 
 
 def _scan_json(
@@ -242,7 +242,7 @@ def _scan_json(
     head = body[:64].lstrip()
     if not head.startswith(b"{"):
         return None
-    starts = list(_ENTRY_START.finditer(body))
+    starts = list(ENTRY_START.finditer(body))
     # Every entry has a "url"; each must belong to an entry found above (a file name with
     # escapes, or another key order, goes the slow, exact way).
     if not starts or body.count(b'"url"') != len(starts):

@@ -18,7 +18,18 @@ from lockcheck.index.filenames import _sdist_stem, _split_sdist, version_of
 from lockcheck.index.pages import Link, PendingLink, dist_files, load_link
 from lockcheck.models import DistFile
 
-__all__ = ["ProjectFiles", "filename_version", "link_version", "wheel_version_text"]
+__all__ = [
+    "ProjectFiles",
+    "UnreadableEntries",
+    "filename_version",
+    "link_version",
+    "wheel_version_text",
+]
+
+
+class UnreadableEntries(Exception):
+    """Entries left unread can no longer be read (a cache entry changed or is damaged):
+    the whole page is read again instead."""
 
 
 def link_version(link: Link | PendingLink, project: NormalizedName) -> Version | None:
@@ -92,17 +103,20 @@ class ProjectFiles(Sequence[DistFile]):
         unread: Mapping[Version, Callable[[], Sequence[tuple[Link | PendingLink, str]]]]
         | None = None,
         order: Callable[[], list[tuple[Version, int]]] | None = None,
+        reread: Callable[[], ProjectFiles] | None = None,
     ) -> None:
         """*versions*: the version of each entry's file name when already known (None
         there: not a file of the project); *admit*: which files count at all (a release
         cut-off), asked only for the versions that are looked at.  *unread* and *order*
         (given together, with no *entries*): each version's entries, read when the version
-        is looked at, and the page order of those entries, (version, position) pairs."""
+        is looked at, and the page order of those entries, (version, position) pairs;
+        *reread*: the whole listing again, for when unread entries cannot be read."""
         self.project = project
         self._admit = admit
         # Versions listed on the page whose entries were not kept yet (read on demand).
         self._known = set(known_versions)
         self._complete = complete
+        self._reread = reread
         self._buckets: dict[Version, list[tuple[Link | PendingLink, str]]] = {}
         self._unread = dict(unread or {})
         self._order_of = order
@@ -132,21 +146,30 @@ class ProjectFiles(Sequence[DistFile]):
         if self._complete is None:
             return
         with self._lock:
-            if self._complete is None:
-                return
-            full = self._complete()
-            full._read_order()
-            self._buckets, self._order, self._built = full._buckets, full._order, {}
-            self._unread, self._order_of = dict(full._unread), None
-            self._complete = None
+            if self._complete is not None:
+                self._take(self._complete())
+
+    def _take(self, full: ProjectFiles) -> None:
+        """Hold *full*'s entries from now on (under the lock)."""
+        full._read_order()
+        self._buckets, self._order, self._built = full._buckets, full._order, {}
+        self._unread, self._order_of = dict(full._unread), None
+        self._complete = self._reread = None
 
     def _read(self, version: Version) -> None:
-        """Read a version's entries that were left packed until it was looked at."""
+        """Read a version's entries that were left packed until it was looked at (the
+        whole page, when they cannot be read)."""
         with self._lock:
             entries = self._unread.get(version)
-            if entries is not None:
+            if entries is None:
+                return
+            try:
                 self._buckets[version] = list(entries())
                 del self._unread[version]
+            except UnreadableEntries:
+                if self._reread is None:
+                    raise
+                self._take(self._reread())
 
     def _read_order(self) -> None:
         with self._lock:

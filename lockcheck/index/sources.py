@@ -8,6 +8,7 @@ HTML pages, archives) are listed once per run.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -28,7 +29,12 @@ from lockcheck.index.filenames import is_archive, version_of
 from lockcheck.index.once import OnceMap
 from lockcheck.index.packedpage import PackedPage, pack_page
 from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url, parse_page
-from lockcheck.index.projectfiles import ProjectFiles, filename_version, wheel_version_text
+from lockcheck.index.projectfiles import (
+    ProjectFiles,
+    UnreadableEntries,
+    filename_version,
+    wheel_version_text,
+)
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import (
     is_remote,
@@ -173,12 +179,15 @@ class SourcePages:
         listed = [(source, links) for source, links in found if links]
         admit = self._admit
         known: set[Version] = set()
-        more: Callable[[], ProjectFiles] | None = None
         if keep is not None and keep.dropped:
-            known, more = keep.versions, lambda: self.collect(name, complete=True)
+            known = keep.versions
+
+        def more() -> ProjectFiles:
+            return self.collect(name, complete=True)
+
         if len(listed) == 1 and isinstance(listed[0][1], PackedPage):
             # One page, from its parsed form: each version's entries stay packed until
-            # that version is looked at.
+            # that version is looked at (and the whole page is read if they cannot be).
             label, page = listed[0][0].label, listed[0][1]
             unread = {v: _labelled(entries, label) for v, entries in page.groups().items()}
             return ProjectFiles(
@@ -188,18 +197,28 @@ class SourcePages:
                 unread=unread,
                 order=page.order,
                 known_versions=known,
-                complete=more,
+                complete=more if known else None,
+                reread=more,
             )
         seen: set[str] = set()
         entries: list[tuple[Link | PendingLink, str]] = []
         for source, links in listed:
-            for link in links.links() if isinstance(links, PackedPage) else links:
+            try:
+                page_links = links.links() if isinstance(links, PackedPage) else links
+            except UnreadableEntries:
+                return more()
+            for link in page_links:
                 if link.filename not in seen:
                     seen.add(link.filename)
                     entries.append((link, source.label))
         versions = keep.kept if keep else None
         return ProjectFiles(
-            name, entries, admit=admit, versions=versions, known_versions=known, complete=more
+            name,
+            entries,
+            admit=admit,
+            versions=versions,
+            known_versions=known,
+            complete=more if known else None,
         )
 
     def _source_links(
@@ -288,6 +307,7 @@ class SourcePages:
                 local.project,
                 local.count,
                 links,
+                page.body,
                 versions=local.versions,
                 kept=local.kept,
                 dropped=local.dropped,
@@ -316,7 +336,8 @@ class SourcePages:
                     header.final_url,
                     keep.project,
                     keep.count,
-                    on_damage=lambda: self.cache.drop_parsed(clean),
+                    read_span=functools.partial(self.cache.read_body_span, clean),
+                    on_unreadable=functools.partial(self.cache.drop_parsed, clean),
                 )
         except (ValueError, TypeError, IndexError) as exc:
             _log.debug("ignoring parsed page cache entry for %s: %s", clean, exc)
