@@ -50,7 +50,8 @@ def pack_page(
     project: NormalizedName,
     count: int,
     links: Iterable[Link | PendingLink],
-    body: bytes,
+    spans: list[tuple[int, int]],
+    body_size: int,
     *,
     versions: Iterable[Version],
     kept: Mapping[str, Version | None],
@@ -59,7 +60,8 @@ def pack_page(
     """Plain values for the cache: every version seen (*versions*), the kept entries grouped
     by version (*kept*: the version of a file name when already known), their page order.
     Entries that are no file of *project* are left out, as :class:`ProjectFiles` drops them;
-    a pending entry is kept as (filename, begin, end) in *body*, the raw body stored."""
+    a pending entry is kept as (filename, begin, end): *spans* holds where each pending
+    entry is in the raw body stored (*body_size* bytes), in order."""
     every: dict[Version, int] = {}
     for seen in versions:
         every.setdefault(seen, len(every))
@@ -68,7 +70,7 @@ def pack_page(
     last: object = None
     number = 0
     group: list[Any] = []
-    cursor = 0
+    pending = iter(spans)
     for link in links:
         found: Any = kept.get(link.filename, _UNSET)
         version = filename_version(link.filename, project) if found is _UNSET else found
@@ -79,12 +81,8 @@ def pack_page(
             number = every.setdefault(version, len(every))
             group = groups.setdefault(number, [])
         if isinstance(link, PendingLink):
-            begin = body.find(link.raw, cursor)  # entries come in page order
-            if begin < 0:
-                group.append((link.filename, link.raw))
-            else:
-                cursor = begin + len(link.raw)
-                group.append((link.filename, begin, cursor))
+            span = next(pending, None)
+            group.append((link.filename, link.raw) if span is None else (link.filename, *span))
         else:
             group.append(_link_values(link))
         order.append(number)
@@ -95,7 +93,7 @@ def pack_page(
         dropped,
         {number: marshal.dumps(tuple(entries)) for number, entries in groups.items()},
         array("I", order).tobytes(),
-        len(body),
+        body_size,
     )
 
 

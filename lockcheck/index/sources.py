@@ -291,11 +291,14 @@ class SourcePages:
                 self.cache.store_parsed(ParsedPage(page, None))
             return None
         local = None if keep is None else _NewestVersions(keep.project, keep.count)
+        spans: list[tuple[int, int]] = []
         try:
             # Parsing is CPU work under the GIL: running many at once gains nothing and
             # multiplies the memory peak (each big page is a large tree while parsed).
             with self._parse_slots:
-                links = tuple(parse_page(page.body, page.content_type, page.final_url, local))
+                links = tuple(
+                    parse_page(page.body, page.content_type, page.final_url, local, spans)
+                )
         except IndexUnavailable:
             if page is cached and not self.settings.offline:
                 page = self._fetch_page(url, label, None)
@@ -307,7 +310,8 @@ class SourcePages:
                 local.project,
                 local.count,
                 links,
-                page.body,
+                spans,
+                len(page.body),
                 versions=local.versions,
                 kept=local.kept,
                 dropped=local.dropped,
