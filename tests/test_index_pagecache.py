@@ -253,3 +253,32 @@ def test_a_changed_raw_body_under_a_parsed_entry_is_read_whole(
         "pair-1.2-py3-none-any.whl",
     ]
     assert not list((tmp_path / "cache").rglob("*.parsed"))  # forgotten: rebuilt next run
+
+
+def _described(finder: PackageFinder, project: str) -> list[tuple[object, ...]]:
+    fields = ("filename", "url", "hashes", "requires_python", "yanked", "yanked_reason")
+    fields += ("upload_time", "size", "metadata_hashes")
+    return [tuple(str(getattr(f, name)) for name in fields) for f in finder.project_files(project)]
+
+
+@pytest.mark.parametrize("json_pages", [True, False], ids=["json", "html"])
+def test_a_warm_run_sees_every_field_a_cold_run_saw(
+    tmp_path: Path, make_index, finder_for, json_pages: bool
+) -> None:
+    """Yanked files and reasons, Requires-Python, hashes, upload times, JSON and HTML pages."""
+    specs = [
+        P("fields", "1.0", kind="both", requires_python=">=3.8"),
+        P("fields", "1.1", yanked="broken build"),
+        P("fields", "1.2", yanked=""),
+        P("fields", "1.3", kind="sdist", uploaded="2024-01-02T03:04:05Z"),
+    ]
+    server = make_index(specs, json=json_pages)
+    cold = _described(finder_for(server.url), "fields")
+    assert [row[4:6] for row in cold if row[4] == "True"] == [
+        ("True", "broken build"),
+        ("True", "None"),
+    ]
+    assert Cache(tmp_path / "cache").load_parsed(server.url + "/fields/") is not None
+    url = server.url
+    server.stop()
+    assert _described(finder_for(url, offline=True), "fields") == cold
