@@ -282,3 +282,41 @@ def test_a_warm_run_sees_every_field_a_cold_run_saw(
     url = server.url
     server.stop()
     assert _described(finder_for(url, offline=True), "fields") == cold
+
+
+def test_a_warm_run_over_several_indexes_keeps_the_first_index_first(
+    tmp_path: Path, make_index
+) -> None:
+    """Two pages of one project, both read from their parsed form: merged in index order, a
+    file listed by both counted once, from the first index."""
+    from tests.fixtures.builders import make_wheel
+
+    first_dir, second_dir = tmp_path / "one", tmp_path / "two"
+    shared = make_wheel(first_dir, "pkg", "1.0")
+    second_dir.mkdir()
+    (second_dir / shared.name).write_bytes(shared.read_bytes())
+    for version in ("1.1", "1.2"):
+        make_wheel(first_dir, "pkg", version)
+    for version in ("2.0", "2.1"):
+        make_wheel(second_dir, "pkg", version)
+    one, two = make_index(first_dir), make_index(second_dir)
+
+    def listing(**options: object) -> list[tuple[str, str]]:
+        settings = IndexSettings(
+            cache_dir=tmp_path / "cache",
+            index_url=one.url,
+            extra_index_urls=(two.url,),
+            **options,  # type: ignore[arg-type]
+        )
+        with PackageFinder(settings) as finder:
+            return [(f.filename, f.index) for f in finder.project_files("pkg")]
+
+    cold = listing()
+    assert [name for name, _ in cold][:3] == [
+        "pkg-1.0-py3-none-any.whl",
+        "pkg-1.1-py3-none-any.whl",
+        "pkg-1.2-py3-none-any.whl",
+    ]
+    assert cold[0][1] == one.url and len(cold) == 5
+    assert len(list((tmp_path / "cache").rglob("*.parsed"))) == 2
+    assert listing(offline=True) == cold

@@ -183,11 +183,5 @@ class PackedPage:
 
     def links(self) -> list[Link | PendingLink]:
         """Every kept entry in page order (for a project listed by several sources)."""
-        decoded = {i: self._decode(blob) for i, blob in self._groups.items()}
-        seen: dict[int, int] = {}
-        result = []
-        for i in self._order:
-            position = seen.get(i, 0)
-            seen[i] = position + 1
-            result.append(decoded[i][position])
-        return result
+        decoded = {version: entries() for version, entries in self.groups().items()}
+        return [decoded[version][position] for version, position in self.order()]
