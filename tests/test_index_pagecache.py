@@ -320,3 +320,37 @@ def test_a_warm_run_over_several_indexes_keeps_the_first_index_first(
     assert cold[0][1] == one.url and len(cold) == 5
     assert len(list((tmp_path / "cache").rglob("*.parsed"))) == 2
     assert listing(offline=True) == cold
+
+
+def test_entries_left_out_of_the_packed_page_keep_the_spans_in_step() -> None:
+    """An egg (no version of the project) is a pending entry with a span too: skipping it
+    must not shift the spans of the entries after it."""
+    from lockcheck.index.packedpage import PackedPage, pack_page
+    from lockcheck.index.pages import parse_page
+
+    url = "https://i.example/simple/pkg/"
+    names = ["pkg-1.0.tar.gz", "pkg-1.0-py3.8.egg", "pkg-1.1.tar.gz", "pkg-1.2.tar.gz"]
+    files = [{"filename": n, "url": f"../../f/{n}", "hashes": {"sha256": "ab" * 32}} for n in names]
+    body = json.dumps({"meta": {"api-version": "1.0"}, "name": "pkg", "files": files}).encode()
+    keep = sources_module._NewestVersions("pkg")
+    spans: list[tuple[int, int]] = []
+    links = parse_page(body, "application/vnd.pypi.simple.v1+json", url, keep, spans)
+    assert len(spans) == 3  # every entry but the last stays raw text
+    packed = pack_page(
+        "pkg",
+        keep.count,
+        links,
+        spans,
+        len(body),
+        versions=keep.versions,
+        kept=keep.kept,
+        dropped=False,
+    )
+    page = PackedPage(
+        packed, url, "pkg", keep.count, read_span=lambda size, begin, end: body[begin:end]
+    )
+    assert {str(v): [e.filename for e in entries()] for v, entries in page.groups().items()} == {
+        "1.0": ["pkg-1.0.tar.gz"],
+        "1.1": ["pkg-1.1.tar.gz"],
+        "1.2": ["pkg-1.2.tar.gz"],
+    }

@@ -72,6 +72,8 @@ def pack_page(
     group: list[Any] = []
     pending = iter(spans)
     for link in links:
+        # Every pending entry has a span, also those left out below.
+        span = next(pending, None) if isinstance(link, PendingLink) else None
         found: Any = kept.get(link.filename, _UNSET)
         version = filename_version(link.filename, project) if found is _UNSET else found
         if version is None:
@@ -81,7 +83,6 @@ def pack_page(
             number = every.setdefault(version, len(every))
             group = groups.setdefault(number, [])
         if isinstance(link, PendingLink):
-            span = next(pending, None)
             group.append((link.filename, link.raw) if span is None else (link.filename, *span))
         else:
             group.append(_link_values(link))
