@@ -54,7 +54,7 @@ _log = logging.getLogger(__name__)
 PAGE_MAX_AGE = 600.0
 _LAYOUT = "v1"
 #: First item of a ``.parsed`` entry; another value (an older or newer lockcheck) is a miss.
-_PARSED_FORMAT = "lockcheck-parsed-page-3"
+_PARSED_FORMAT = "lockcheck-parsed-page-4"
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
