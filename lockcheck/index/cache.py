@@ -4,6 +4,7 @@ Layout under the cache root (``settings.cache_dir``, else ``$LOCKCHECK_CACHE_DIR
 ``platformdirs.user_cache_dir("lockcheck")``, which follows ``$XDG_CACHE_HOME``)::
 
     v1/pages/ab/<sha256(url)>.page          one line of JSON (validators, status) + raw body
+    v1/pages/ab/<sha256(url)>.parsed        marshal: the same header + the page's parsed form
     v1/metadata/ab/<key>.metadata           raw METADATA bytes; key sha256-<hex> | url-<hash>
     v1/files/ab/<sha256>/<filename>         downloaded archives, keyed by their own sha256
     v1/git/<hash>.git, v1/git/checkouts/..  mirrors and per-commit checkouts
@@ -11,11 +12,15 @@ Layout under the cache root (``settings.cache_dir``, else ``$LOCKCHECK_CACHE_DIR
 
 Released files never change, so metadata and files are kept forever.  Pages are fresh for
 :data:`PAGE_MAX_AGE` seconds (10 minutes, PyPI's own ``max-age``), then revalidated with
-``If-None-Match`` / ``If-Modified-Since``.  Every write is atomic (temporary file in the same
-directory, then ``os.replace``); an entry that cannot be read or parsed is treated as
-missing.  The cache never breaks a run: the first write that fails (full disk, read-only
-filesystem, no permission) is reported once and ends caching for the run; downloads and git
-checkouts then go to a temporary directory removed by :meth:`Cache.close`.
+``If-None-Match`` / ``If-Modified-Since``.  A page's ``.parsed`` entry lets a warm run skip
+reading and scanning the raw body; it is removed before a new body is written and written
+after it, so a present entry always describes the body beside it (a run killed between the
+two leaves the raw body alone, which is read the slow way).  Every write is atomic
+(temporary file in the same directory, then ``os.replace``); an entry that cannot be read
+or parsed is treated as missing.  The cache never breaks a run: the first write that fails
+(full disk, read-only filesystem, no permission) is reported once and ends caching for the
+run; downloads and git checkouts then go to a temporary directory removed by
+:meth:`Cache.close`.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import marshal
 import os
 import shutil
 import tempfile
@@ -31,14 +37,24 @@ import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["PAGE_MAX_AGE", "Cache", "CachedPage", "default_cache_dir", "file_sha256"]
+__all__ = [
+    "PAGE_MAX_AGE",
+    "Cache",
+    "CachedPage",
+    "ParsedPage",
+    "default_cache_dir",
+    "file_sha256",
+]
 
 _log = logging.getLogger(__name__)
 
 #: Seconds an index page is used without asking the server again.
 PAGE_MAX_AGE = 600.0
 _LAYOUT = "v1"
+#: First item of a ``.parsed`` entry; another value (an older or newer lockcheck) is a miss.
+_PARSED_FORMAT = "lockcheck-parsed-page-4"
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -77,6 +93,15 @@ class CachedPage:
         fields = asdict(self)
         del fields["body"]
         return json.dumps(fields, sort_keys=True).encode("utf-8")
+
+
+@dataclass
+class ParsedPage:
+    """A page's header (``page.body`` empty) and what the finder made of its body: any
+    value :mod:`marshal` can write (tuples, dicts, strings, bytes, numbers, None)."""
+
+    page: CachedPage
+    parsed: Any
 
 
 class Cache:
@@ -192,7 +217,67 @@ class Cache:
         return page
 
     def store_page(self, page: CachedPage) -> None:
-        self._write(self._page_path(page.url), page.header() + b"\n", page.body)
+        path = self._page_path(page.url)
+        self._drop(path.with_suffix(".parsed"))  # first: it describes the body replaced now
+        self._write(path, page.header() + b"\n", page.body)
+
+    def read_body_span(self, url: str, size: int, begin: int, end: int) -> bytes | None:
+        """Bytes [begin, end) of the raw body stored for *url*, read without the rest (None:
+        no entry, or its body is not *size* bytes long)."""
+        try:
+            with open(self._page_path(url), "rb") as fh:
+                header = fh.readline()
+                if os.fstat(fh.fileno()).st_size != len(header) + size or end > size:
+                    return None
+                fh.seek(len(header) + begin)
+                data = fh.read(end - begin)
+        except OSError:
+            return None
+        return data if len(data) == end - begin else None
+
+    def load_parsed(self, url: str) -> ParsedPage | None:
+        """The parsed form of *url*'s page stored by :meth:`store_parsed` (None: missing,
+        unreadable, written by another format or for another URL)."""
+        raw = self._read(self._page_path(url).with_suffix(".parsed"))
+        if raw is None:
+            return None
+        try:
+            kind, fields, parsed = marshal.loads(raw)
+            if kind != _PARSED_FORMAT:
+                raise ValueError(f"format {kind!r}")
+            page = CachedPage(**fields)
+            if page.url != url or page.status not in (200, 404) or page.body:
+                raise ValueError("entry for another URL")
+        except (ValueError, TypeError, EOFError) as exc:
+            _log.debug("ignoring parsed page cache entry for %s: %s", url, exc)
+            return None
+        return ParsedPage(page, parsed)
+
+    def store_parsed(self, entry: ParsedPage) -> None:
+        """Keep the parsed form of the page whose raw body is stored now (never call it
+        for a body that was not stored: the pair must describe one fetch)."""
+        fields = asdict(entry.page)
+        fields["body"] = b""
+        try:
+            data = marshal.dumps((_PARSED_FORMAT, fields, entry.parsed))
+        except ValueError as exc:  # a value marshal cannot write: no entry, the slow way
+            _log.debug("not keeping the parsed form of %s: %s", entry.page.url, exc)
+            return
+        self._write(self._page_path(entry.page.url).with_suffix(".parsed"), data)
+
+    def drop_parsed(self, url: str) -> None:
+        """Forget a parsed entry found damaged (the raw body is read next time)."""
+        self._drop(self._page_path(url).with_suffix(".parsed"))
+
+    def _drop(self, path: Path) -> None:
+        if not self._writable:
+            return
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self.give_up_writing(exc)
 
     # -- metadata --------------------------------------------------------------------------
 

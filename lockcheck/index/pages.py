@@ -231,18 +231,21 @@ def load_link(link: Link | PendingLink) -> Link | None:
 _DECODER = json.JSONDecoder()
 #: The start of a PEP 691 file entry whose first key is a plain (unescaped) file name, as
 #: PyPI, devpi, Artifactory and the test index write them.
-_ENTRY_START = re.compile(rb'\{\s*"filename"\s*:\s*"([^"\\]*)"')
+ENTRY_START = re.compile(rb'\{\s*"filename"\s*:\s*"([^"\\]*)"')
 
 
 def _scan_json(
-    body: bytes, page_url: str, keep: Callable[[list[str]], Container[str]]
+    body: bytes,
+    page_url: str,
+    keep: Callable[[list[str]], Container[str]],
+    spans: list[tuple[int, int]] | None = None,
 ) -> list[Link | PendingLink] | None:
     """The kept entries of a JSON page found without decoding the page; None when the page
     is not laid out so that this is certain (then it is decoded as a whole)."""
     head = body[:64].lstrip()
     if not head.startswith(b"{"):
         return None
-    starts = list(_ENTRY_START.finditer(body))
+    starts = list(ENTRY_START.finditer(body))
     # Every entry has a "url"; each must belong to an entry found above (a file name with
     # escapes, or another key order, goes the slow, exact way).
     if not starts or body.count(b'"url"') != len(starts):
@@ -262,7 +265,10 @@ def _scan_json(
             continue
         begin = starts[position].start()
         if position < last:
-            links.append(PendingLink(name, body[begin : starts[position + 1].start()], page_url))
+            end = starts[position + 1].start()
+            links.append(PendingLink(name, body[begin:end], page_url))
+            if spans is not None:
+                spans.append((begin, end))
         else:
             link = _json_link(last_entry, page_url)
             if link is not None:
@@ -292,18 +298,22 @@ def parse_json(
     data: str | bytes | Mapping[str, object],
     page_url: str,
     keep: Callable[[list[str]], Container[str]] | None = None,
+    spans: list[tuple[int, int]] | None = None,
 ) -> list[Link] | list[Link | PendingLink]:
     """Links of a PEP 691 JSON page.
 
     *keep*, given every file name of the page, says which entries to return (the finder
     keeps a project's newest versions and comes back for the rest only when asked); with
-    it, entries may come back as :class:`PendingLink` (see :func:`load_link`).
+    it, entries may come back as :class:`PendingLink` (see :func:`load_link`), and
+    *spans* gets (begin, end) in *data* of each, in order.
     """
     if keep is not None and isinstance(data, bytes):
         try:
-            scanned = _scan_json(data, page_url, keep)
+            scanned = _scan_json(data, page_url, keep, spans)
         except (ValueError, UnicodeDecodeError, _Unscannable):
-            scanned = None  # the exact parse below says what is wrong
+            scanned = None
+            if spans is not None:
+                spans.clear()  # the exact parse below says what is wrong
         if scanned is not None:
             return scanned
     try:
@@ -333,10 +343,12 @@ def parse_page(
     content_type: str,
     page_url: str,
     keep: Callable[[list[str]], Container[str]] | None = None,
+    spans: list[tuple[int, int]] | None = None,
 ) -> list[Link] | list[Link | PendingLink]:
-    """Dispatch on the Content-Type: JSON for ``*json``, HTML otherwise (*keep*: JSON only)."""
+    """Dispatch on the Content-Type: JSON for ``*json``, HTML otherwise (*keep*, *spans*:
+    JSON only)."""
     if "json" in content_type.lower():
-        return parse_json(body, page_url, keep)
+        return parse_json(body, page_url, keep, spans)
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     return parse_html(text, page_url)
 

@@ -18,7 +18,18 @@ from lockcheck.index.filenames import _sdist_stem, _split_sdist, version_of
 from lockcheck.index.pages import Link, PendingLink, dist_files, load_link
 from lockcheck.models import DistFile
 
-__all__ = ["ProjectFiles", "filename_version", "link_version", "wheel_version_text"]
+__all__ = [
+    "ProjectFiles",
+    "UnreadableEntries",
+    "filename_version",
+    "link_version",
+    "wheel_version_text",
+]
+
+
+class UnreadableEntries(Exception):
+    """Entries left unread can no longer be read (a cache entry changed or is damaged):
+    the whole page is read again instead."""
 
 
 def link_version(link: Link | PendingLink, project: NormalizedName) -> Version | None:
@@ -89,18 +100,30 @@ class ProjectFiles(Sequence[DistFile]):
         complete: Callable[[], ProjectFiles] | None = None,
         versions: Mapping[str, Version | None] | None = None,
         admit: Callable[[DistFile], bool] | None = None,
+        unread: Mapping[Version, Callable[[], Sequence[tuple[Link | PendingLink, str]]]]
+        | None = None,
+        order: Callable[[], list[tuple[Version, int]]] | None = None,
+        reread: Callable[[], ProjectFiles] | None = None,
     ) -> None:
         """*versions*: the version of each entry's file name when already known (None
         there: not a file of the project); *admit*: which files count at all (a release
-        cut-off), asked only for the versions that are looked at."""
+        cut-off), asked only for the versions that are looked at.  *unread* and *order*
+        (given together, with no *entries*): each version's entries, read when the version
+        is looked at, and the page order of those entries, (version, position) pairs;
+        *reread*: the whole listing again, for when unread entries cannot be read."""
         self.project = project
         self._admit = admit
         # Versions listed on the page whose entries were not kept yet (read on demand).
         self._known = set(known_versions)
         self._complete = complete
+        self._reread = reread
         self._buckets: dict[Version, list[tuple[Link | PendingLink, str]]] = {}
+        self._unread = dict(unread or {})
+        self._order_of = order
         # (version, position in its bucket) in page order, so iteration keeps that order.
         self._order: list[tuple[Version, int]] = []
+        last: Version | None = None
+        bucket: list[tuple[Link | PendingLink, str]] = []
         for link, index in entries:
             if versions is not None and link.filename in versions:
                 version = versions[link.filename]
@@ -108,7 +131,9 @@ class ProjectFiles(Sequence[DistFile]):
                 version = link_version(link, project)
             if version is None:
                 continue
-            bucket = self._buckets.setdefault(version, [])
+            if version is not last:  # a page lists a version's files together: hash once
+                bucket = self._buckets.setdefault(version, [])
+                last = version
             self._order.append((version, len(bucket)))
             bucket.append((link, index))
         # Per version: one slot per bucket entry (None where the entry turns out not to be a
@@ -121,18 +146,45 @@ class ProjectFiles(Sequence[DistFile]):
         if self._complete is None:
             return
         with self._lock:
-            if self._complete is None:
+            if self._complete is not None:
+                self._take(self._complete())
+
+    def _take(self, full: ProjectFiles) -> None:
+        """Hold *full*'s entries from now on (under the lock)."""
+        full._read_order()
+        self._buckets, self._order, self._built = full._buckets, full._order, {}
+        self._unread, self._order_of = dict(full._unread), None
+        self._complete = self._reread = None
+
+    def _read(self, version: Version) -> None:
+        """Read a version's entries that were left packed until it was looked at (the
+        whole page, when they cannot be read)."""
+        with self._lock:
+            entries = self._unread.get(version)
+            if entries is None:
                 return
-            full = self._complete()
-            self._buckets, self._order, self._built = full._buckets, full._order, {}
-            self._complete = None
+            try:
+                self._buckets[version] = list(entries())
+                del self._unread[version]
+            except UnreadableEntries:
+                if self._reread is None:
+                    raise
+                self._take(self._reread())
+
+    def _read_order(self) -> None:
+        with self._lock:
+            if self._order_of is not None:
+                self._order, self._order_of = self._order_of(), None
 
     def _slots(self, version: Version) -> list[DistFile | None]:
         built = self._built.get(version)
         if built is not None:
             return built
-        if version not in self._buckets and version in self._known:
-            self._ensure_complete()
+        if version not in self._buckets:
+            if version in self._unread:
+                self._read(version)
+            elif version in self._known:
+                self._ensure_complete()
         with self._lock:
             built = self._built.get(version)
             if built is None:
@@ -156,7 +208,7 @@ class ProjectFiles(Sequence[DistFile]):
         return _Groups(self)
 
     def versions(self) -> set[Version]:
-        return set(self._buckets) | self._known
+        return set(self._buckets) | self._unread.keys() | self._known
 
     def _all(self) -> list[DistFile]:
         return list(iter(self))  # a generator: list() must not ask our __len__
@@ -173,6 +225,7 @@ class ProjectFiles(Sequence[DistFile]):
 
     def __iter__(self) -> Iterator[DistFile]:
         self._ensure_complete()
+        self._read_order()
         for version, position in self._order:
             file = self._slots(version)[position]
             if file is not None:

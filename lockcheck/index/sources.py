@@ -8,6 +8,7 @@ HTML pages, archives) are listed once per run.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -23,11 +24,17 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from lockcheck.errors import IndexUnavailable, redact_url
-from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage
+from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage, ParsedPage
 from lockcheck.index.filenames import is_archive, version_of
 from lockcheck.index.once import OnceMap
+from lockcheck.index.packedpage import PackedPage, pack_page
 from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url, parse_page
-from lockcheck.index.projectfiles import ProjectFiles, filename_version, wheel_version_text
+from lockcheck.index.projectfiles import (
+    ProjectFiles,
+    UnreadableEntries,
+    filename_version,
+    wheel_version_text,
+)
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import (
     is_remote,
@@ -53,6 +60,7 @@ ACCEPT = (
 _HTML_SUFFIXES = (".html", ".htm")
 
 NEWEST_VERSIONS = 24
+_MISSING = object()
 
 
 class _NewestVersions:
@@ -96,6 +104,18 @@ class _NewestVersions:
             for filename in by_version.get(version, ()):
                 kept[filename] = version
         return kept
+
+    def merge(self, other: _NewestVersions) -> None:
+        """Add what *other* saw on another page of the project."""
+        self.versions.update(other.versions)
+        self.kept.update(other.kept)
+        self.dropped = self.dropped or other.dropped
+
+
+def _labelled(
+    entries: Callable[[], list[Link | PendingLink]], label: str
+) -> Callable[[], list[tuple[Link | PendingLink, str]]]:
+    return lambda: [(link, label) for link in entries()]
 
 
 @dataclass(frozen=True)
@@ -155,33 +175,60 @@ class SourcePages:
         versions' entries (every version stays known): the rest is read again, once, if
         the resolver ever asks for an older version."""
         keep = None if complete else _NewestVersions(name)
+        found = [(source, self._source_links(source, name, keep)) for source in self.sources]
+        listed = [(source, links) for source, links in found if links]
+        admit = self._admit
+        known: set[Version] = set()
+        if keep is not None and keep.dropped:
+            known = keep.versions
+
+        def more() -> ProjectFiles:
+            return self.collect(name, complete=True)
+
+        if len(listed) == 1 and isinstance(listed[0][1], PackedPage):
+            # One page, from its parsed form: each version's entries stay packed until
+            # that version is looked at (and the whole page is read if they cannot be).
+            label, page = listed[0][0].label, listed[0][1]
+            unread = {v: _labelled(entries, label) for v, entries in page.groups().items()}
+            return ProjectFiles(
+                name,
+                (),
+                admit=admit,
+                unread=unread,
+                order=page.order,
+                known_versions=known,
+                complete=more if known else None,
+                reread=more,
+            )
         seen: set[str] = set()
         entries: list[tuple[Link | PendingLink, str]] = []
-        for source in self.sources:
-            for link in self._source_links(source, name, keep):
+        for source, links in listed:
+            try:
+                page_links = links.links() if isinstance(links, PackedPage) else links
+            except UnreadableEntries:
+                return more()
+            for link in page_links:
                 if link.filename not in seen:
                     seen.add(link.filename)
                     entries.append((link, source.label))
-        admit = self._admit
-        if keep is None or not keep.dropped:
-            return ProjectFiles(name, entries, versions=keep.kept if keep else None, admit=admit)
+        versions = keep.kept if keep else None
         return ProjectFiles(
             name,
             entries,
             admit=admit,
-            versions=keep.kept,
-            known_versions=keep.versions,
-            complete=lambda: self.collect(name, complete=True),
+            versions=versions,
+            known_versions=known,
+            complete=more if known else None,
         )
 
     def _source_links(
         self, source: Source, name: NormalizedName, keep: _NewestVersions | None = None
-    ) -> tuple[Link | PendingLink, ...]:
+    ) -> tuple[Link | PendingLink, ...] | PackedPage:
         if source.kind == "index":
             # One page per project, read under the project's own OnceMap entry: its links
             # need not be kept after they become DistFiles (memory).
             page = f"{source.url.rstrip('/')}/{urllib.parse.quote(name)}/"
-            return self._page(page, source.url, keep=keep) or ()
+            return self._page(page, source.url, keep=keep) or ()  # type: ignore[return-value]
         return self._listings.get(source.url, lambda: self._find_links(source))
 
     def _check_secure(self, url: str, label: str) -> None:
@@ -199,7 +246,8 @@ class SourcePages:
         self, url: str, label: str, *, required: bool = False, keep: _NewestVersions | None = None
     ) -> tuple[Link | PendingLink, ...] | None:
         """Links of one simple page (None: the page does not exist, i.e. HTTP 404); with
-        *keep*, JSON entries may be PendingLinks."""
+        *keep*, JSON entries may be PendingLinks, and a page read from its parsed form in
+        the cache comes back as a :class:`PackedPage` (typed loosely: only then)."""
         if url.lower().startswith("file:"):
             path = url_to_path(url)
             if path.is_dir():
@@ -212,11 +260,17 @@ class SourcePages:
             return tuple(parse_page(path.read_bytes(), kind, path.as_uri()))
         self._check_secure(url, label)
         clean = split_credentials(url)[0]
-        cached = self.cache.load_page(clean)
         page: CachedPage | None = None
-        if cached is not None:
-            age = time.time() - cached.fetched_at
-            if self.settings.offline or (not self.settings.refresh and 0 <= age < PAGE_MAX_AGE):
+        if keep is not None:
+            kept = self._parsed_page(url, label, clean, keep)
+            if isinstance(kept, CachedPage):
+                page = kept  # a new page from the server: parsed below
+            elif kept is not _MISSING:
+                return kept  # type: ignore[return-value]
+        cached: CachedPage | None = None
+        if page is None:
+            cached = self.cache.load_page(clean)
+            if cached is not None and self._usable(cached):
                 page = cached
         if page is None:
             if self.settings.offline:
@@ -226,22 +280,81 @@ class SourcePages:
                     hint="run once without --offline to fill the cache",
                 )
             page = self._fetch_page(url, label, cached)
+            if page is cached and keep is None:
+                self.cache.store_page(page)  # 304: the body stays, its fetch time is new
         if page.status == 404:
             if required:
                 raise IndexUnavailable(
                     f"find-links page {clean} was not found (HTTP 404)", url=clean
                 )
+            if keep is not None:
+                self.cache.store_parsed(ParsedPage(page, None))
             return None
+        local = None if keep is None else _NewestVersions(keep.project, keep.count)
+        spans: list[tuple[int, int]] = []
         try:
             # Parsing is CPU work under the GIL: running many at once gains nothing and
             # multiplies the memory peak (each big page is a large tree while parsed).
             with self._parse_slots:
-                return tuple(parse_page(page.body, page.content_type, page.final_url, keep))
+                links = tuple(
+                    parse_page(page.body, page.content_type, page.final_url, local, spans)
+                )
         except IndexUnavailable:
             if page is cached and not self.settings.offline:
                 page = self._fetch_page(url, label, None)
                 return tuple(parse_page(page.body, page.content_type, page.final_url))
             raise
+        if keep is not None and local is not None:
+            keep.merge(local)
+            packed = pack_page(
+                local.project,
+                local.count,
+                links,
+                spans,
+                len(page.body),
+                versions=local.versions,
+                kept=local.kept,
+                dropped=local.dropped,
+            )
+            self.cache.store_parsed(ParsedPage(page, packed))
+        return links
+
+    def _usable(self, page: CachedPage) -> bool:
+        """Whether a cached page is used without asking the server (fresh, or offline)."""
+        age = time.time() - page.fetched_at
+        return self.settings.offline or (not self.settings.refresh and 0 <= age < PAGE_MAX_AGE)
+
+    def _parsed_page(self, url: str, label: str, clean: str, keep: _NewestVersions) -> object:
+        """The page from its parsed-page cache entry, without its raw body: its links (None:
+        HTTP 404), or a new page the server sent instead, or ``_MISSING`` (no usable entry:
+        the raw body is read)."""
+        entry = self.cache.load_parsed(clean)
+        if entry is None:
+            return _MISSING
+        header = entry.page
+        packed: PackedPage | None = None
+        try:
+            if header.status != 404:
+                packed = PackedPage(
+                    entry.parsed,
+                    header.final_url,
+                    keep.project,
+                    keep.count,
+                    read_span=functools.partial(self.cache.read_body_span, clean),
+                    on_unreadable=functools.partial(self.cache.drop_parsed, clean),
+                )
+        except (ValueError, TypeError, IndexError) as exc:
+            _log.debug("ignoring parsed page cache entry for %s: %s", clean, exc)
+            return _MISSING
+        if not self._usable(header):  # (never offline: then every page is usable)
+            page = self._fetch_page(url, label, header)
+            if page is not header:
+                return page
+            self.cache.store_parsed(entry)  # 304: the same page, fetched now
+        if packed is not None:
+            keep.versions.update(packed.versions)
+            keep.dropped = keep.dropped or packed.dropped
+        return packed
 
     def _fetch_page(self, url: str, label: str, cached: CachedPage | None) -> CachedPage:
         headers = {"Accept": ACCEPT}
@@ -256,7 +369,7 @@ class SourcePages:
         status = response.status_code
         if status == 304 and cached is not None and cached.status == 200:
             cached.fetched_at = now
-            page = cached
+            return cached  # not stored here: the caller stores the form it keeps
         elif status in (404, 410):
             page = CachedPage(clean, clean, 404, "", None, None, now)
         elif 200 <= status < 300:
