@@ -3,8 +3,9 @@
 The answer must come from that interpreter, not from the one running lockcheck (a hook's
 Python, a pipx install): the venv may be another Python version or implementation.  One
 subprocess asks it (with this process's ``packaging`` put on its path, so ``sys_tags()`` is
-packaging's own algorithm run *there*); the answer is cached on disk per interpreter path and
-modification time, so later runs start nothing.
+packaging's own algorithm run *there*); the answer is cached on disk per interpreter path,
+the real interpreter's modification time and the venv's ``pyvenv.cfg`` content, so later runs
+(and a venv made again in the same place) start nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from lockcheck.resolve.environment import TargetEnvironment
 
 __all__ = ["InterpreterInfo", "query_interpreter"]
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _TIMEOUT = 120
 
 # Runs in the target interpreter with -I: Python 3.6+ syntax, stdlib only apart from the
@@ -170,9 +171,11 @@ def _cache_key(python: Path) -> str | None:
         str(stat.st_size),
         packaging.__version__,
     ]
+    # A venv's settings by content, not mtime: a venv made again at the same path from the
+    # same base interpreter (a fresh clone's hook, every CI job) answers exactly the same.
     cfg = python.parent.parent / "pyvenv.cfg"
     with contextlib.suppress(OSError):
-        parts.append(str(cfg.stat().st_mtime_ns))
+        parts.append(hashlib.sha256(cfg.read_bytes()).hexdigest())
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -222,7 +225,7 @@ def _ask(python: Path) -> dict[str, object]:
 
 def query_interpreter(python: Path, cache_root: Path | None = None) -> InterpreterInfo:
     """Describe *python*; with *cache_root*, the answer is cached under
-    ``<cache_root>/v1/interpreters/`` keyed by the interpreter's path and mtime."""
+    ``<cache_root>/v1/interpreters/`` keyed as :func:`_cache_key` says."""
     python = Path(os.path.abspath(python))
     key = _cache_key(python)
     if key is None:
