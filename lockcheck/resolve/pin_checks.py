@@ -31,9 +31,10 @@ class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
         self, provider: AbstractProvider[RT, CT, KT], reporter: BaseReporter[RT, CT, KT]
     ) -> None:
         super().__init__(provider, reporter)
-        # (pin, criterion) ids -> (answer, pin, criterion): the objects are kept so their
-        # ids cannot be reused while the resolution runs.
-        self._pin_checks: dict[tuple[int, int], tuple[bool, object, object]] = {}
+        # criterion id -> (pin, answer, criterion): the answer for that pin (a criterion is
+        # almost always checked against one pin); the objects are kept so the criterion's
+        # id cannot be reused, and the pin is compared by identity.
+        self._pin_checks: dict[int, tuple[object, bool, object]] = {}
         self._preferences: dict[tuple[object, int, object], tuple[Preference, object]] = {}
 
     def _get_preference(self, name: KT) -> Preference:
@@ -49,16 +50,14 @@ class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
         return known[0]
 
     def _is_current_pin_satisfying(self, name: KT, criterion: Criterion[RT, CT]) -> bool:
-        try:
-            pin = self.state.mapping[name]
-        except KeyError:
+        pin = self._states[-1].mapping.get(name)
+        if pin is None:
             return False
-        key = (id(pin), id(criterion))
-        known = self._pin_checks.get(key)
-        if known is None:
+        known = self._pin_checks.get(id(criterion))
+        if known is None or known[0] is not pin:
             answer = super()._is_current_pin_satisfying(name, criterion)
-            known = self._pin_checks[key] = (answer, pin, criterion)
-        return known[0]
+            known = self._pin_checks[id(criterion)] = (pin, answer, criterion)
+        return known[1]
 
 
 class MemoResolver(Resolver[RT, CT, KT]):

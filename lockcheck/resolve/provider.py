@@ -25,6 +25,7 @@ from lockcheck.models import CoreMetadata, DistFile
 from lockcheck.resolve.candidates import (
     FormatControl,
     VersionChoice,
+    admitted_versions,
     iter_applicable_versions,
 )
 from lockcheck.resolve.environment import TargetEnvironment
@@ -408,19 +409,33 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         prefetch threads' (with *groups*) are not kept.
         """
 
-        def compute() -> Iterator[VersionChoice]:
+        allow_prereleases = self.options.allow_prereleases
+
+        def compute(admitted: list[Version] | None = None) -> Iterator[VersionChoice]:
             return iter_applicable_versions(
                 self._groups(name) if groups is None else groups,
                 self.options.env,
                 specifier,
                 self.options.formats.allowed(name),
-                allow_prereleases=self.options.allow_prereleases,
+                allow_prereleases=allow_prereleases,
                 check_tags=not self.options.any_platform_wheel,
+                admitted=admitted,
             )
 
         if groups is not None:
             return compute()
-        return self._shared.get(name, str(specifier), compute)
+        text = str(specifier)
+
+        def shared() -> Iterator[VersionChoice]:
+            key = (name, text, allow_prereleases)
+            admitted = self._shared.admitted.get(key)
+            if admitted is None:
+                admitted = self._shared.admitted[key] = admitted_versions(
+                    self._groups(name), specifier, allow_prereleases=allow_prereleases
+                )
+            return compute(admitted)
+
+        return self._shared.get(name, text, shared)
 
     def _preferred_choice(
         self,

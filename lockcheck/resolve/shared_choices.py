@@ -6,7 +6,9 @@ again in every environment of its grid.  The answer, the versions a specifier ad
 the file taken for each, best first, depends only on the project's files (fixed for the
 run), the specifier and the target's Python version and wheel tags (with the format rules
 of the run).  So the environments of one Python version and platform share the answers,
-each computed lazily (usually only the newest version is ever looked at).
+each computed lazily (usually only the newest version is ever looked at).  The first step
+of each answer, the project's versions the specifier admits, newest first, depends on
+nothing of the environment: every environment of the run shares it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
-__all__ = ["Replay", "SharedChoices"]
+__all__ = ["AdmittedVersions", "Replay", "SharedChoices"]
 
 T = TypeVar("T")
 
@@ -47,6 +50,10 @@ class Replay(Generic[T]):
             i += 1
 
 
+#: (project, specifier text, pre-releases allowed) -> the versions admitted, newest first.
+AdmittedVersions = dict[tuple[NormalizedName, str, bool], list[Version]]
+
+
 class SharedChoices(Generic[T]):
     """Replays by (project, specifier text), for resolutions of one Python and platform.
 
@@ -55,8 +62,10 @@ class SharedChoices(Generic[T]):
     resolution's own record of the Requires-Python values it compared).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, admitted: AdmittedVersions | None = None) -> None:
         self._replays: dict[tuple[NormalizedName, str], Replay[T]] = {}
+        # Shared with the other Pythons and platforms of the run (see the module's doc).
+        self.admitted: AdmittedVersions = {} if admitted is None else admitted
         self.owner: object = None
         self.reused = False
 
