@@ -3,7 +3,9 @@
 At every round resolvelib asks, for each package it has met, whether the current pin still
 satisfies every requirement on it: pins x requirements calls each round, a third of a
 universal lock's CPU.  A pin and a criterion (which resolvelib never mutates: it builds a
-new one for each change) give the same answer every time, so the answer is kept per pair.
+new one for each change) give the same answer every time, so the answer is kept per pair;
+a criterion that only adds requirements to the last one checked for the same pin has only
+the added ones checked.
 Likewise a package's preference, for a provider that declares ``preference_epoch``: its
 promise that the preference depends only on the package's criterion and that number.
 The rounds, their order and the result are resolvelib's own.
@@ -11,6 +13,7 @@ The rounds, their order and the result are resolvelib's own.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Generic
 
@@ -36,6 +39,8 @@ class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
         # id cannot be reused, and the pin is compared by identity.
         self._pin_checks: dict[int, tuple[object, bool, object]] = {}
         self._preferences: dict[tuple[object, int, object], tuple[Preference, object]] = {}
+        # name -> (pin, the criterion's information, answer) of the last check computed
+        self._last_checks: dict[KT, tuple[CT, tuple[object, ...], bool]] = {}
 
     def _get_preference(self, name: KT) -> Preference:
         # (name, criterion id, epoch) -> (preference, criterion kept alive for its id)
@@ -55,9 +60,35 @@ class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
             return False
         known = self._pin_checks.get(id(criterion))
         if known is None or known[0] is not pin:
-            answer = super()._is_current_pin_satisfying(name, criterion)
+            answer = self._check_pin(name, pin, criterion)
             known = self._pin_checks[id(criterion)] = (pin, answer, criterion)
         return known[1]
+
+    def _check_pin(self, name: KT, pin: CT, criterion: Criterion[RT, CT]) -> bool:
+        """resolvelib's check, over only the requirements added since the last check of
+        *name* against *pin* when that criterion's requirements start this one's.
+
+        resolvelib adds a requirement by copying the list and appending to it, so the
+        Requires-Python criterion (one requirement per pinned package) grows by one at a
+        time: checked in full each time, that was nine in ten of all the checks.  A pin
+        that failed a requirement fails every list that includes it.
+        """
+        information = tuple(criterion.information)
+        last = self._last_checks.get(name)
+        if (
+            last is not None
+            and last[0] is pin
+            and len(information) >= len(last[1])
+            and all(map(operator.is_, information, last[1]))
+        ):
+            answer = last[2] and all(
+                self._p.is_satisfied_by(requirement=info.requirement, candidate=pin)
+                for info in information[len(last[1]) :]
+            )
+        else:
+            answer = super()._is_current_pin_satisfying(name, criterion)
+        self._last_checks[name] = (pin, information, answer)
+        return answer
 
 
 class MemoResolver(Resolver[RT, CT, KT]):

@@ -191,6 +191,9 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         # Requires-Python answers by the specifier's id (the specifier kept beside): every
         # pin adds one, and each new one had all of them checked again.
         self._fits: dict[int, tuple[bool, SpecifierSet]] = {}
+        # Requirements on the target Python made here that it does not satisfy (the only
+        # PythonRequirements are this provider's, see get_dependencies).
+        self._python_misfits = 0
         # resolvelib re-checks every pin against every requirement on each round; the
         # answer for a (requirement, candidate) pair never changes.  Keyed by identity, the
         # value keeps both objects alive so the ids cannot be reused.
@@ -275,16 +278,20 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         requirements: Mapping[str, Iterator[AnyRequirement]],
         incompatibilities: Mapping[str, Iterator[AnyCandidate]],
     ) -> Matches[AnyCandidate]:
-        reqs = list(requirements[identifier])
         if identifier == REQUIRES_PYTHON:
             # The target Python is one fixed candidate; once backtracking has marked it
             # incompatible it must stay out, or resolvelib re-pins it forever (issue 13).
             if any(isinstance(c, PythonCandidate) for c in incompatibilities[identifier]):
                 return []
-            ok = all(
-                self._python_fits(r.specifier) for r in reqs if isinstance(r, PythonRequirement)
+            # Each Requires-Python was compared as its requirement was made: while none
+            # failed, the criterion's hundred requirements need not be walked again.
+            ok = not self._python_misfits or all(
+                self._python_fits(r.specifier)
+                for r in requirements[identifier]
+                if isinstance(r, PythonRequirement)
             )
             return [PythonCandidate(self.options.env.version)] if ok else []
+        reqs = list(requirements[identifier])
         name, extras = split_identifier(identifier)
         bad_versions = {c.version for c in incompatibilities[identifier]}
         explicit = [r.candidate for r in reqs if isinstance(r, ExplicitRequirement)]
@@ -362,6 +369,8 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         else:
             if meta.requires_python is not None and str(meta.requires_python):
                 deps.append(PythonRequirement(meta.requires_python, repr(candidate)))
+                if not self._python_fits(meta.requires_python):
+                    self._python_misfits += 1
             deps.extend(self._requirements_for(candidate, meta, frozenset()))
         own = [
             d for d in deps if not isinstance(d, ExplicitRequirement) or d.name != candidate.name
