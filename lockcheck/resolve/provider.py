@@ -295,13 +295,11 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         name, extras = split_identifier(identifier)
         bad_versions = {c.version for c in incompatibilities[identifier]}
         explicit = [r.candidate for r in reqs if isinstance(r, ExplicitRequirement)]
-        specifier = SpecifierSet()
-        for r in reqs:
-            if isinstance(r, SpecRequirement):
-                specifier &= r.specifier
+        specifiers = [r.specifier for r in reqs if isinstance(r, SpecRequirement)]
         constraint = self.constraints.get(name)
         if constraint is not None:
-            specifier &= constraint
+            specifiers.append(constraint)
+        specifier, text = self._shared.run.combined(specifiers)
         if explicit:
             chosen = explicit[0]
             if any(c.link != chosen.link or c.version != chosen.version for c in explicit[1:]):
@@ -316,7 +314,7 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         first = self._preferred_choice(name, specifier, bad_versions)
         head = [first] if first is not None else []
         skip = bad_versions | {c.version for c in head}
-        rest = (c for c in self._choices(name, specifier) if c.version not in skip)
+        rest = (c for c in self._choices(name, specifier, text=text) if c.version not in skip)
         # A factory: resolvelib builds candidates only as it walks them (it asks for the
         # first, rarely more), so a project's thousands of files are mostly never examined.
         lazy = (
@@ -411,8 +409,11 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         name: NormalizedName,
         specifier: SpecifierSet,
         groups: Mapping[Version, Sequence[DistFile]] | None = None,
+        *,
+        text: str | None = None,
     ) -> Iterator[VersionChoice]:
-        """The versions of *name* the target may use under *specifier*, best first.
+        """The versions of *name* the target may use under *specifier* (*text*: its
+        ``str()`` when known), best first.
 
         The resolver's own questions (*groups* None) are answered once per specifier; the
         prefetch threads' (with *groups*) are not kept.
@@ -433,13 +434,14 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
 
         if groups is not None:
             return compute()
-        text = str(specifier)
+        if text is None:
+            text = str(specifier)
+        key = (name, text, allow_prereleases)
 
         def shared() -> Iterator[VersionChoice]:
-            key = (name, text, allow_prereleases)
-            admitted = self._shared.admitted.get(key)
+            admitted = self._shared.run.admitted.get(key)
             if admitted is None:
-                admitted = self._shared.admitted[key] = admitted_versions(
+                admitted = self._shared.run.admitted[key] = admitted_versions(
                     self._groups(name), specifier, allow_prereleases=allow_prereleases
                 )
             return compute(admitted)
