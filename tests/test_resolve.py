@@ -347,3 +347,48 @@ def test_a_version_dropped_for_its_dependency_says_which_input_stands_in_the_way
         "a 2.0 is ruled out because it requires d, and d 1.0 requires z==2.0, "
         "but -r requirements.in (line 1) requires z==1.0"
     ) in info.value.causes
+
+
+def test_grown_criterion_has_only_its_added_requirements_checked_against_the_pin():
+    """resolvelib grows a criterion by copying its list and appending: the pin check then
+    asks only about what was added, and a pin that failed a requirement stays failed."""
+    from resolvelib import BaseReporter
+    from resolvelib.resolvers.criterion import Criterion
+    from resolvelib.resolvers.resolution import State
+    from resolvelib.structs import RequirementInformation
+
+    from lockcheck.resolve.pin_checks import _MemoResolution
+
+    asked: list[str] = []
+
+    class Provider:
+        def is_satisfied_by(self, requirement: str, candidate: str) -> bool:
+            asked.append(requirement)
+            return requirement != "bad"
+
+    resolution = _MemoResolution(Provider(), BaseReporter())  # type: ignore[arg-type]
+    pin, other = "pin", "other pin"
+    resolution._states = [State(mapping={"a": pin}, criteria={}, backtrack_causes=[])]
+
+    def criterion(*requirements: str) -> Criterion:
+        return Criterion([], [RequirementInformation(r, None) for r in requirements], [])
+
+    first = criterion("r1", "r2")
+    infos = first.information
+    assert resolution._is_current_pin_satisfying("a", first) and asked == ["r1", "r2"]
+    asked.clear()
+    grown = Criterion([], [*infos, RequirementInformation("r3", None)], [])
+    assert resolution._is_current_pin_satisfying("a", grown) and asked == ["r3"]
+    asked.clear()
+    failed = Criterion([], [*grown.information, RequirementInformation("bad", None)], [])
+    assert not resolution._is_current_pin_satisfying("a", failed) and asked == ["bad"]
+    asked.clear()
+    still = Criterion([], [*failed.information, RequirementInformation("r4", None)], [])
+    assert not resolution._is_current_pin_satisfying("a", still) and asked == []
+    # Not a continuation (a requirement dropped), or another pin: checked in full.
+    dropped = Criterion([], [infos[0], grown.information[2]], [])
+    assert resolution._is_current_pin_satisfying("a", dropped) and asked == ["r1", "r3"]
+    asked.clear()
+    resolution._states[-1].mapping["a"] = other
+    assert resolution._is_current_pin_satisfying("a", Criterion([], [*infos], []))
+    assert asked == ["r1", "r2"]

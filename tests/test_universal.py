@@ -321,6 +321,28 @@ def test_environments_that_differ_in_a_met_marker_are_not_merged():
     assert not questions.same_answers(_answers("3.13", "linux"))
 
 
+def test_one_marker_object_answers_each_environment_by_its_own_values():
+    """Marker answers are shared by environments that give the names a marker reads the
+    same values, and by those only (one Marker object, as the metadata of a run holds it)."""
+    from lockcheck.resolve.markers import marker_variables
+
+    marker = Marker('python_version < "3.12" and sys_platform == "win32" or extra == "fast"')
+    assert marker_variables(marker) == ("extra", "python_version", "sys_platform")
+    answers = {
+        (python, platform, extras): environment_for(python, platform).evaluate(marker, extras)
+        for python in ("3.11", "3.12")
+        for platform in ("linux", "windows", "macos")
+        for extras in (None, frozenset({"fast"}), frozenset({"slow"}))
+    }
+    for (python, platform, extras), answer in answers.items():
+        expected = (python == "3.11" and platform == "windows") or extras == {"fast"}
+        assert answer == expected, (python, platform, extras)
+    machine = Marker('platform_machine == "arm64"')
+    assert environment_for("3.12", "linux").evaluate(machine) != environment_for(
+        "3.12", "macos"
+    ).evaluate(machine)
+
+
 def test_universal_lock_resolves_each_environment_class_once(tmp_path, uni_index, monkeypatch):
     """Linux and macOS meet the same markers here, so each of their Python versions is
     resolved once; the lock is the one every environment resolved on its own gives."""

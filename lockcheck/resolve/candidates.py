@@ -22,6 +22,7 @@ from lockcheck.resolve.environment import TargetEnvironment
 __all__ = [
     "FormatControl",
     "VersionChoice",
+    "admitted_versions",
     "applicable_versions",
     "group_by_version",
     "installable_files",
@@ -175,6 +176,18 @@ def group_by_version(files: Sequence[DistFile]) -> dict[Version, list[DistFile]]
     return groups
 
 
+def admitted_versions(
+    groups: Mapping[Version, Sequence[DistFile]],
+    specifier: SpecifierSet,
+    *,
+    allow_prereleases: bool,
+) -> list[Version]:
+    """The project's versions *specifier* admits, newest first (no file looked at yet, so
+    the same for every target environment)."""
+    prereleases = True if allow_prereleases else None
+    return sorted(specifier.filter(groups, prereleases=prereleases), reverse=True)
+
+
 def iter_applicable_versions(
     groups: Mapping[Version, Sequence[DistFile]],
     env: TargetEnvironment,
@@ -183,10 +196,13 @@ def iter_applicable_versions(
     *,
     allow_prereleases: bool,
     check_tags: bool = True,
+    admitted: Sequence[Version] | None = None,
 ) -> Iterator[VersionChoice]:
     """:func:`applicable_versions`, lazily: files are examined only for the versions the
     resolver actually reaches (usually the newest one or two), which is what makes a project
     with thousands of files cheap.  The result is the same, in the same order.
+
+    *admitted*: :func:`admitted_versions` of these arguments, when the caller keeps it.
     """
     prereleases = True if allow_prereleases else None
 
@@ -200,7 +216,11 @@ def iter_applicable_versions(
             check_tags=check_tags,
         )
 
-    wanted = sorted(specifier.filter(groups, prereleases=prereleases), reverse=True)
+    wanted = (
+        admitted_versions(groups, specifier, allow_prereleases=allow_prereleases)
+        if admitted is None
+        else admitted
+    )
     if prereleases is None and any(v.is_prerelease for v in wanted):
         # The "no final release fits, so pre-releases may" rule depends on which versions
         # have an installable file: take the exact (eager) path.

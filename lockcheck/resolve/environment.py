@@ -18,8 +18,14 @@ from packaging.markers import Marker, default_environment
 from packaging.version import Version
 
 from lockcheck.errors import InputError
+from lockcheck.resolve.markers import MarkerMemo, marker_variables
 
 __all__ = ["TargetEnvironment"]
+
+# A marker's answer depends only on the values of the names it reads (the rest of what
+# Marker.evaluate looks at is the running interpreter's, fixed for the process): shared by
+# every environment that gives those names the same values.
+_ANSWERS: MarkerMemo[tuple, bool] = MarkerMemo()
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,14 @@ class TargetEnvironment:
         """Whether *marker* holds here, for the given extras (any of them)."""
         if marker is None:
             return True
+        names = marker_variables(marker)
+        if names is None:
+            return self._evaluate(marker, extras)
+        values = self.markers
+        key = (frozenset(extras) if extras else None, tuple([values.get(n) for n in names]))
+        return _ANSWERS.get(marker, key, lambda: self._evaluate(marker, extras))
+
+    def _evaluate(self, marker: Marker, extras: frozenset[str] | None) -> bool:
         if not extras:
             return marker.evaluate({**self.markers, "extra": ""})
         return any(marker.evaluate({**self.markers, "extra": e}) for e in extras)

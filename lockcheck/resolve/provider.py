@@ -25,6 +25,7 @@ from lockcheck.models import CoreMetadata, DistFile
 from lockcheck.resolve.candidates import (
     FormatControl,
     VersionChoice,
+    admitted_versions,
     iter_applicable_versions,
 )
 from lockcheck.resolve.environment import TargetEnvironment
@@ -190,6 +191,9 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         # Requires-Python answers by the specifier's id (the specifier kept beside): every
         # pin adds one, and each new one had all of them checked again.
         self._fits: dict[int, tuple[bool, SpecifierSet]] = {}
+        # Requirements on the target Python made here that it does not satisfy (the only
+        # PythonRequirements are this provider's, see get_dependencies).
+        self._python_misfits = 0
         # resolvelib re-checks every pin against every requirement on each round; the
         # answer for a (requirement, candidate) pair never changes.  Keyed by identity, the
         # value keeps both objects alive so the ids cannot be reused.
@@ -274,26 +278,28 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         requirements: Mapping[str, Iterator[AnyRequirement]],
         incompatibilities: Mapping[str, Iterator[AnyCandidate]],
     ) -> Matches[AnyCandidate]:
-        reqs = list(requirements[identifier])
         if identifier == REQUIRES_PYTHON:
             # The target Python is one fixed candidate; once backtracking has marked it
             # incompatible it must stay out, or resolvelib re-pins it forever (issue 13).
             if any(isinstance(c, PythonCandidate) for c in incompatibilities[identifier]):
                 return []
-            ok = all(
-                self._python_fits(r.specifier) for r in reqs if isinstance(r, PythonRequirement)
+            # Each Requires-Python was compared as its requirement was made: while none
+            # failed, the criterion's hundred requirements need not be walked again.
+            ok = not self._python_misfits or all(
+                self._python_fits(r.specifier)
+                for r in requirements[identifier]
+                if isinstance(r, PythonRequirement)
             )
             return [PythonCandidate(self.options.env.version)] if ok else []
+        reqs = list(requirements[identifier])
         name, extras = split_identifier(identifier)
         bad_versions = {c.version for c in incompatibilities[identifier]}
         explicit = [r.candidate for r in reqs if isinstance(r, ExplicitRequirement)]
-        specifier = SpecifierSet()
-        for r in reqs:
-            if isinstance(r, SpecRequirement):
-                specifier &= r.specifier
+        specifiers = [r.specifier for r in reqs if isinstance(r, SpecRequirement)]
         constraint = self.constraints.get(name)
         if constraint is not None:
-            specifier &= constraint
+            specifiers.append(constraint)
+        specifier, text = self._shared.run.combined(specifiers)
         if explicit:
             chosen = explicit[0]
             if any(c.link != chosen.link or c.version != chosen.version for c in explicit[1:]):
@@ -308,7 +314,7 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         first = self._preferred_choice(name, specifier, bad_versions)
         head = [first] if first is not None else []
         skip = bad_versions | {c.version for c in head}
-        rest = (c for c in self._choices(name, specifier) if c.version not in skip)
+        rest = (c for c in self._choices(name, specifier, text=text) if c.version not in skip)
         # A factory: resolvelib builds candidates only as it walks them (it asks for the
         # first, rarely more), so a project's thousands of files are mostly never examined.
         lazy = (
@@ -361,6 +367,8 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         else:
             if meta.requires_python is not None and str(meta.requires_python):
                 deps.append(PythonRequirement(meta.requires_python, repr(candidate)))
+                if not self._python_fits(meta.requires_python):
+                    self._python_misfits += 1
             deps.extend(self._requirements_for(candidate, meta, frozenset()))
         own = [
             d for d in deps if not isinstance(d, ExplicitRequirement) or d.name != candidate.name
@@ -401,26 +409,44 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         name: NormalizedName,
         specifier: SpecifierSet,
         groups: Mapping[Version, Sequence[DistFile]] | None = None,
+        *,
+        text: str | None = None,
     ) -> Iterator[VersionChoice]:
-        """The versions of *name* the target may use under *specifier*, best first.
+        """The versions of *name* the target may use under *specifier* (*text*: its
+        ``str()`` when known), best first.
 
         The resolver's own questions (*groups* None) are answered once per specifier; the
         prefetch threads' (with *groups*) are not kept.
         """
 
-        def compute() -> Iterator[VersionChoice]:
+        allow_prereleases = self.options.allow_prereleases
+
+        def compute(admitted: list[Version] | None = None) -> Iterator[VersionChoice]:
             return iter_applicable_versions(
                 self._groups(name) if groups is None else groups,
                 self.options.env,
                 specifier,
                 self.options.formats.allowed(name),
-                allow_prereleases=self.options.allow_prereleases,
+                allow_prereleases=allow_prereleases,
                 check_tags=not self.options.any_platform_wheel,
+                admitted=admitted,
             )
 
         if groups is not None:
             return compute()
-        return self._shared.get(name, str(specifier), compute)
+        if text is None:
+            text = str(specifier)
+        key = (name, text, allow_prereleases)
+
+        def shared() -> Iterator[VersionChoice]:
+            admitted = self._shared.run.admitted.get(key)
+            if admitted is None:
+                admitted = self._shared.run.admitted[key] = admitted_versions(
+                    self._groups(name), specifier, allow_prereleases=allow_prereleases
+                )
+            return compute(admitted)
+
+        return self._shared.get(name, text, shared)
 
     def _preferred_choice(
         self,

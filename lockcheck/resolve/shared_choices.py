@@ -6,17 +6,22 @@ again in every environment of its grid.  The answer, the versions a specifier ad
 the file taken for each, best first, depends only on the project's files (fixed for the
 run), the specifier and the target's Python version and wheel tags (with the format rules
 of the run).  So the environments of one Python version and platform share the answers,
-each computed lazily (usually only the newest version is ever looked at).
+each computed lazily (usually only the newest version is ever looked at).  The first step
+of each answer, the project's versions the specifier admits, newest first, depends on
+nothing of the environment: every environment of the run shares it, as it shares the
+specifier each combination of requirements gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
-__all__ = ["Replay", "SharedChoices"]
+__all__ = ["Replay", "RunShared", "SharedChoices"]
 
 T = TypeVar("T")
 
@@ -47,6 +52,29 @@ class Replay(Generic[T]):
             i += 1
 
 
+class RunShared:
+    """What every environment of a run shares: nothing of it depends on the environment."""
+
+    def __init__(self) -> None:
+        #: (project, specifier text, pre-releases allowed) -> versions admitted, newest first
+        self.admitted: dict[tuple[NormalizedName, str, bool], list[Version]] = {}
+        # ids of the specifiers combined -> (their intersection, its text, the specifiers
+        # kept so the ids stay theirs): the requirements on a package are the metadata's
+        # own objects, met again in every environment.
+        self._combined: dict[tuple[int, ...], tuple[SpecifierSet, str, tuple[object, ...]]] = {}
+
+    def combined(self, specifiers: Sequence[SpecifierSet]) -> tuple[SpecifierSet, str]:
+        """The intersection of *specifiers*, taken in order, and its text."""
+        key = tuple(map(id, specifiers))
+        known = self._combined.get(key)
+        if known is None:
+            combined = SpecifierSet()
+            for specifier in specifiers:
+                combined &= specifier
+            known = self._combined[key] = (combined, str(combined), tuple(specifiers))
+        return known[0], known[1]
+
+
 class SharedChoices(Generic[T]):
     """Replays by (project, specifier text), for resolutions of one Python and platform.
 
@@ -55,8 +83,10 @@ class SharedChoices(Generic[T]):
     resolution's own record of the Requires-Python values it compared).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, run: RunShared | None = None) -> None:
         self._replays: dict[tuple[NormalizedName, str], Replay[T]] = {}
+        # Shared with the other Pythons and platforms of the run (see the module's doc).
+        self.run = RunShared() if run is None else run
         self.owner: object = None
         self.reused = False
 

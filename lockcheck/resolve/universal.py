@@ -35,7 +35,7 @@ from lockcheck.resolve.grid import DEFAULT_PLATFORMS, SUPPORTED_MINORS, GridEnv,
 from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import Candidate
 from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, hashes_for, line_of, resolve
-from lockcheck.resolve.shared_choices import SharedChoices
+from lockcheck.resolve.shared_choices import RunShared, SharedChoices
 
 __all__ = [
     "DEFAULT_PLATFORMS",
@@ -155,6 +155,7 @@ def resolve_universal(
     results: list[tuple[GridEnv, Resolution]] = []
     classes: list[_EnvironmentClass] = []
     shared: dict[tuple, SharedChoices[VersionChoice]] = {}
+    run = RunShared()
     todo = [*grid, *growth.add(_input_triggers(template))]
     while todo:
         done = []
@@ -162,7 +163,7 @@ def resolve_universal(
             if progress:
                 total = len(grid) + len(growth.clones)
                 progress(f"environment {len(results) + 1}/{total}: {g.describe()}")
-            done.append((g, _resolve_in_class(classes, shared, template, index, g, existing)))
+            done.append((g, _resolve_in_class(classes, shared, run, template, index, g, existing)))
             results.append(done[-1])
         todo = growth.add(
             Trigger(req, asked_by)
@@ -194,6 +195,7 @@ class _EnvironmentClass:
 def _resolve_in_class(
     classes: list[_EnvironmentClass],
     shared: dict[tuple, SharedChoices[VersionChoice]],
+    run: RunShared,
     template: ResolveRequest,
     index: Index,
     g: GridEnv,
@@ -213,7 +215,7 @@ def _resolve_in_class(
     questions = Questions()
     # Candidate lists depend on the Python version and wheel tags (which file is read).
     choices = shared.setdefault(
-        (g.env.python_full_version, tuple(g.env.supported_tags)), SharedChoices()
+        (g.env.python_full_version, tuple(g.env.supported_tags)), SharedChoices(run)
     )
     choices.start(owner=questions)
     resolution = _resolve_one(
