@@ -23,7 +23,6 @@ import re
 import shlex
 import sys
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -744,8 +743,10 @@ class RequirementFileParser:
             self._parse_remote(target, constraint, origin, number, chain)
             return
         if target.lower().startswith("file:"):
+            from urllib.request import url2pathname  # here: it pulls in http.client, email
+
             try:
-                target = urllib.request.url2pathname(_url_path(target))
+                target = url2pathname(_url_path(target))
             except _RequirementError as exc:
                 raise InputError(str(exc), file=origin.display, line=number) from exc
         # pip joins with the including file's folder (stdin: the current directory)
