@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import locale
 import logging
 import optparse
@@ -305,13 +306,20 @@ def _parse_line_options(line: str) -> tuple[str, optparse.Values]:
         tokens = shlex.split(options_text)
     except ValueError as exc:
         raise _OptionError(f"could not split options: {options_text}") from exc
-    parser = _build_parser()
+    # Most lines have no option: their defaults come from one shared parser, which only
+    # reads.  A line with options parses with its own (optparse keeps state while parsing).
+    parser = _build_parser() if tokens else _shared_parser()
     values = parser.get_default_values()
     values.hashes = []
     values.format_ops = []
     values.release_ops = []
+    if not tokens:
+        return args, values
     opts, _ = parser.parse_args(tokens, values)
     return args, opts
+
+
+_shared_parser = functools.cache(_build_parser)
 
 
 # --------------------------------------------------------------------------------------
