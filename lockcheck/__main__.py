@@ -1,7 +1,5 @@
 """``python -m lockcheck``."""
 
-import sys
+from lockcheck._entry import console
 
-from lockcheck._entry import main
-
-sys.exit(main())
+console()

@@ -25,11 +25,6 @@ from lockcheck.paths import default_output_for, discover_inputs
 from lockcheck.settings import CompileSettings, TargetOptions, format_control, target_python
 from lockcheck.yanked import yanked_release
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 if TYPE_CHECKING:
     from lockcheck.index.finder import PackageFinder
     from lockcheck.lockfile.reader import ParsedLock
@@ -81,7 +76,6 @@ def compile_lock(
     settings: CompileSettings, *, progress: Callable[[str], None] | None = None
 ) -> CompileResult:
     """Resolve the inputs and render the lock text (writing is the caller's choice)."""
-    from lockcheck.cutoff import CutOff
     from lockcheck.index.finder import PackageFinder
 
     environ = dict(os.environ if settings.environ is None else settings.environ)
@@ -89,9 +83,13 @@ def compile_lock(
     src_files = settings.target.src_files or discover_inputs(cwd)
     output, as_pylock = _output(settings.target, src_files, cwd)
     # Before any network: a bad WHEN is an input error; one clock reading for the run.
-    cutoff = CutOff.from_settings(
-        settings.resolution.exclude_newer, settings.resolution.exclude_newer_package
-    )
+    cutoff = None
+    if settings.resolution.exclude_newer or settings.resolution.exclude_newer_package:
+        from lockcheck.cutoff import CutOff  # here: datetime and the parser, only when asked
+
+        cutoff = CutOff.from_settings(
+            settings.resolution.exclude_newer, settings.resolution.exclude_newer_package
+        )
     target = replace(settings.target, src_files=src_files)
     inputs = _read_inputs(replace(settings, target=target), cwd, environ)
     index_settings = merge_index_options(settings.network, inputs.options, environ)
@@ -375,6 +373,10 @@ def _requires_python(
     candidates.append(cwd / "pyproject.toml")
     for path in candidates:
         if path.is_file():
+            if sys.version_info >= (3, 11):  # here: only universal locks of projects read it
+                import tomllib
+            else:  # pragma: no cover - Python 3.10
+                import tomli as tomllib
             with path.open("rb") as fh:
                 value = tomllib.load(fh).get("project", {}).get("requires-python")
             if isinstance(value, str):

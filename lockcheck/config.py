@@ -32,11 +32,6 @@ from lockcheck.options import CONFIG_OPTIONS, TABLE, Option, normalised_changes
 from lockcheck.paths import default_output_for
 from lockcheck.settings import CompileSettings, NetworkOptions, TargetOptions, with_changes
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 __all__ = [
     "CONFIG_FILES",
     "LockTarget",
@@ -128,6 +123,11 @@ class ProjectConfig:
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
+    # here: a project without a TOML config file (the zero-config hook) never loads tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

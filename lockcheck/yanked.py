@@ -31,6 +31,9 @@ class YankedRelease:
 def yanked_release(name: str, version: Version, files: Iterable[DistFile]) -> YankedRelease | None:
     """The release *name*==*version* as yanked (with the index's reason), None when any
     of its *files* is not yanked or none is known."""
+    files = tuple(files)
+    if not any(f.yanked for f in files):
+        return None  # the common case, without comparing a version per file
     same = [f for f in files if f.version == version]
     if not same or not all(f.yanked for f in same):
         return None

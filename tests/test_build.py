@@ -408,6 +408,42 @@ def test_parse_agrees_with_the_email_parser(text: str, as_bytes: bool) -> None:
     assert meta.provides_extra == frozenset({"socks-proxy"})
 
 
+_WANTED_RAW = ("name", "version", "requires_dist", "requires_python", "provides_extra")
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        (STRICT.replace("\n", "\r\n"), True),  # CRLF lines (tabulate's METADATA)
+        (STRICT.replace("\n", "\r\n") + "\r\nBody: text\r\n", True),
+        (STRICT.replace("\n", "\r\n").rstrip("\n"), True),  # ends on a lone "\r"
+        (STRICT.replace("Version: 1.0.post1\n", "Version: 1.0.post1\r\n"), True),  # mixed
+        (STRICT.replace("Version: 1.0.post1\n", "Version: 1.0\r.post1\n"), False),  # lone CR
+        (STRICT.replace("\n", "\r"), False),  # old Mac lines
+        (STRICT.replace("\n", "\r\n").replace("idna>=2\r\n", "idna\r\n  >=2\r\n"), False),
+        ("\r\n" + STRICT.replace("\n", "\r\n"), False),  # a blank line first: all body
+    ],
+)
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_crlf_header_blocks_split_by_hand_as_the_email_parser_does(
+    text: str, plain: bool, as_bytes: bool
+) -> None:
+    """CRLF METADATA needs no email parser (and no 70 ms import of it); what the hand split
+    gives is what parse_email gives, and what it does not take on goes to parse_email."""
+    from packaging.metadata import parse_email
+
+    from lockcheck.metadata import _plain_fields
+
+    data = text.encode() if as_bytes else text
+    fields = _plain_fields(data)
+    assert (fields is not None) == plain
+    raw, _unparsed = parse_email(data)
+    if fields is not None:
+        expected = {k: raw[k] for k in _WANTED_RAW if k in raw}  # type: ignore[literal-required]
+        got = {k: v for k, v in fields.items() if v != [] or k in raw}
+        assert got == expected
+
+
 def test_parse_non_utf8_and_repeated_fields() -> None:
     latin = STRICT.replace("Name: Foo.Bar", "Name: Foo.Bar\nAuthor: Jos\xe9").encode("latin-1")
     assert parse_core_metadata(latin).name == "Foo.Bar"

@@ -227,3 +227,25 @@ def test_unchanged_check_and_noop_sync_stay_within_the_start_up_budget(project) 
     result = run_lockcheck("sync", "--python", venv, cwd=folder, env=IMPORTTIME)
     assert result.returncode == 0, describe(result)
     _assert_within_budget("sync", result)
+
+
+# What only a run that talks to an index needs, or the email parser that METADATA with plain
+# LF or CRLF header lines does not: a warm compile whose pages are all fresh loads none of it.
+# (`ssl` is still loaded: lockcheck.index.http imports it for an isinstance check.)
+NETWORK_ONLY = ("httpx", "http.client", "urllib.request", "email.parser", "packaging.metadata")
+
+
+def test_warm_compile_with_fresh_pages_loads_no_network_layer(project) -> None:
+    """The commit-hook workload: the lock is there, one input line is added, and every page
+    and metadata file it needs is in the cache and fresh; nothing is asked of the index, and
+    the modules that only a request needs are not imported (tens of milliseconds each)."""
+    folder, server = project
+    with (folder / "requirements.in").open("a", encoding="utf-8") as fh:
+        fh.write("werkzeug\n")  # flask's dependency: its page and metadata are cached
+    result = run_lockcheck(
+        "compile", "-i", server.url, "--generate-hashes", cwd=folder, env=IMPORTTIME
+    )
+    assert result.returncode == 0, describe(result)
+    assert server.requests == []
+    loaded = sorted(m for m in _imported_modules(result.stderr) if m in NETWORK_ONLY)
+    assert loaded == [], f"a compile without requests imported {loaded}"

@@ -18,7 +18,6 @@ project working the day it switches from pip-compile.  The rules copy pip's
 
 from __future__ import annotations
 
-import configparser
 import locale
 import os
 import sys
@@ -76,6 +75,8 @@ def config_files(environ: Mapping[str, str]) -> list[Path]:
 def _file_items(path: Path) -> Iterator[tuple[str, str, str]]:
     if not path.is_file():
         return
+    import configparser  # here: most runs find no pip configuration file
+
     parser = configparser.RawConfigParser()
     try:
         parser.read(path, encoding=locale.getpreferredencoding(False))

@@ -21,7 +21,6 @@ from typing import Any, Protocol
 
 from packaging.requirements import InvalidRequirement
 
-from lockcheck.build import open_build
 from lockcheck.errors import InputError, first_line
 from lockcheck.models import CoreMetadata, InputRequirement, parse_requirement
 
@@ -103,6 +102,8 @@ def ask_backend(
     """The project's metadata and build requirements, from one build environment (the one
     pip-compile asks: ``[build-system] requires`` plus what a wheel build needs); errors
     name the input as *shown*."""
+    from lockcheck.build import open_build  # here: only a build asks the backend
+
     with open_build(source_dir, isolation=isolation, index_env=index_env, shown=shown) as session:
         metadata = session.metadata()
         backend = {target: session.requires_for(target) for target in targets}

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from lockcheck.errors import InputError
 from lockcheck.inputs.builddeps import NOT_A_PROJECT
-from lockcheck.inputs.pyproject import read_project_input
 from lockcheck.inputs.reqfile import STDIN, Fetch, RequirementFileParser
 from lockcheck.models import InputRequirement, ParsedInputs
 from lockcheck.paths import PROJECT_FILES
@@ -67,6 +66,8 @@ def read_inputs(
     files: list[Path] = []
     for path in paths:
         if is_project_file(path):
+            from lockcheck.inputs.pyproject import read_project_input  # .in files: no TOML
+
             project = read_project_input(
                 Path(path),
                 extras=extras,

@@ -31,7 +31,6 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lockcheck.build import prepare_metadata
 from lockcheck.errors import InputError, first_line
 from lockcheck.inputs.builddeps import ask_backend, build_requirements, static_build_requires
 from lockcheck.models import CoreMetadata, InputRequirement, ParsedInputs, parse_requirement
@@ -524,6 +523,8 @@ def _project_requirements(
         if isinstance(static, ParsedInputs):
             return static
         data, text = _load_toml(path, display)
+
+    from lockcheck.build import prepare_metadata  # here: a static project builds nothing
 
     metadata = prepare_metadata(
         path.parent,

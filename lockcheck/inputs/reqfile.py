@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import locale
 import logging
 import optparse
@@ -23,7 +24,6 @@ import re
 import shlex
 import sys
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,13 +306,20 @@ def _parse_line_options(line: str) -> tuple[str, optparse.Values]:
         tokens = shlex.split(options_text)
     except ValueError as exc:
         raise _OptionError(f"could not split options: {options_text}") from exc
-    parser = _build_parser()
+    # Most lines have no option: their defaults come from one shared parser, which only
+    # reads.  A line with options parses with its own (optparse keeps state while parsing).
+    parser = _build_parser() if tokens else _shared_parser()
     values = parser.get_default_values()
     values.hashes = []
     values.format_ops = []
     values.release_ops = []
+    if not tokens:
+        return args, values
     opts, _ = parser.parse_args(tokens, values)
     return args, opts
+
+
+_shared_parser = functools.cache(_build_parser)
 
 
 # --------------------------------------------------------------------------------------
@@ -744,8 +751,10 @@ class RequirementFileParser:
             self._parse_remote(target, constraint, origin, number, chain)
             return
         if target.lower().startswith("file:"):
+            from urllib.request import url2pathname  # here: it pulls in http.client, email
+
             try:
-                target = urllib.request.url2pathname(_url_path(target))
+                target = url2pathname(_url_path(target))
             except _RequirementError as exc:
                 raise InputError(str(exc), file=origin.display, line=number) from exc
         # pip joins with the including file's folder (stdin: the current directory)

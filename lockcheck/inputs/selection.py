@@ -13,11 +13,6 @@ from typing import TYPE_CHECKING
 from lockcheck.inputs import read_inputs
 from lockcheck.inputs.builddeps import build_targets
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 if TYPE_CHECKING:
     from lockcheck.inputs.reqfile import Fetch
     from lockcheck.models import ParsedInputs
@@ -97,6 +92,10 @@ def _built(path: Path) -> bool:
         return True
     if path.name != "pyproject.toml":
         return False
+    if sys.version_info >= (3, 11):  # here: .in inputs need no TOML parser
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         project = tomllib.loads(path.read_text(encoding="utf-8")).get("project")
     except (OSError, ValueError):

@@ -294,6 +294,11 @@ class _Reader:
         if self.lines and self.lines[-1] == "":
             self.lines.pop()
         self.entries: list[LockEntry] = []
+        self._names: set[str] = set()
+        # "# via" sources of the last entry not yet folded into it, and their last line:
+        # folded once per entry rather than once per annotation line.
+        self._pending_via: list[str] = []
+        self._pending_end: int | None = None
         self.header: LockHeader | None = None
         self.options: dict[str, list[str]] = {}
         self.option_lines: list[tuple[int, str, str]] = []
@@ -304,19 +309,30 @@ class _Reader:
     # -- entries and annotations ---------------------------------------------------------
 
     def _add(self, package: LockedPackage, line: int, end: int, commented: bool = False) -> None:
+        self._settle()
         if self.unsafe_line is not None:
             package = replace(package, unsafe=True)
-        if any(e.package.name == package.name for e in self.entries):
+        if package.name in self._names:
             raise self.ctx.error(f"{package.name} appears twice in the lock", line)
+        self._names.add(package.name)
         self.entries.append(LockEntry(package, line, end, commented))
         self._open_via = False
 
     def _annotate(self, sources: list[str], line: int) -> None:
         if not self.entries or self.entries[-1].commented:
             return  # a stray comment, not an annotation of a pin
+        self._pending_via.extend(sources)
+        self._pending_end = line
+
+    def _settle(self) -> None:
+        """Fold the pending annotations into the last entry."""
+        if self._pending_end is None:
+            return
         last = self.entries[-1]
-        package = replace(last.package, via=(*last.package.via, *sources))
-        self.entries[-1] = replace(last, package=package, end_line=line)
+        package = replace(last.package, via=(*last.package.via, *self._pending_via))
+        self.entries[-1] = replace(last, package=package, end_line=self._pending_end)
+        self._pending_via = []
+        self._pending_end = None
 
     def _comment(self, raw: str, number: int) -> None:
         stripped = raw.strip()
@@ -464,6 +480,7 @@ class _Reader:
             else:
                 self._requirement(text, number, last + 1)
             index = last + 1
+        self._settle()
 
     def index_options(self) -> IndexOptions:
         opts = self.options

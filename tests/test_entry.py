@@ -1,0 +1,62 @@
+"""The ``lockcheck`` program's exit: the answer and the atexit handlers, not the teardown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import describe
+
+PROGRAM = (
+    "import sys\nsys.argv = ['lockcheck', *sys.argv[1:]]\n{setup}\n"
+    "from lockcheck._entry import console\nconsole()\n"
+)
+
+
+def _program(tmp_path: Path, setup: str, *args: str) -> subprocess.CompletedProcess[str]:
+    code = PROGRAM.format(setup=setup)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_program_exits_without_tearing_the_interpreter_down(tmp_path: Path) -> None:
+    """The interpreter is not torn down (a compile leaves hundreds of thousands of objects
+    to free one by one); the output and the atexit handlers are all there."""
+    setup = (
+        "import atexit, os\n"
+        "def seen(event, args, write=os.write):\n"
+        "    if event == 'cpython.PyInterpreterState_Clear':\n"
+        "        write(1, b'torn down')\n"
+        "sys.addaudithook(seen)\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+    )
+    result = _program(tmp_path, setup, "--version")
+    assert result.returncode == 0, describe(result)
+    assert result.stdout.startswith("lockcheck, version")
+    assert "atexit ran" in result.stdout
+    assert "torn down" not in result.stdout
+
+
+def test_the_exit_code_survives_the_quick_exit(tmp_path: Path) -> None:
+    result = _program(tmp_path, "", "check", "--no-such-option")
+    assert result.returncode == 2, describe(result)
+    assert "--no-such-option" in result.stderr
+
+
+def test_a_running_thread_gets_the_ordinary_exit(tmp_path: Path) -> None:
+    """A thread still at work (a cache write, OpenSSL loading the trust store) is waited
+    for, as Python's own exit does."""
+    setup = (
+        "import threading, time, pathlib\n"
+        "def late():\n    time.sleep(0.5)\n    pathlib.Path('written').write_text('yes')\n"
+        "threading.Thread(target=late).start()\n"
+    )
+    result = _program(tmp_path, setup, "--version")
+    assert result.returncode == 0, describe(result)
+    assert (tmp_path / "written").read_text() == "yes"
