@@ -126,7 +126,10 @@ class HttpSession:
 
     def _build_client(self) -> httpx.Client:
         from lockcheck.index._httpx import httpx
+        from lockcheck.index.heap import release_big_buffers
 
+        # Pages of several MB each are on their way: keep them off the heap once freed.
+        release_big_buffers()
         settings, environ = self.settings, self._environ
         timeout = httpx.Timeout(settings.timeout)
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
