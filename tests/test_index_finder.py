@@ -240,6 +240,21 @@ def test_resolver_hints_go_before_the_walks_queued_steps(
     assert sorted(pages) == sorted(f"/simple/{n}/" for n in names)
 
 
+def test_no_background_work_starts_after_close(
+    dist_factory: DistFactory, make_index, tmp_path: Path
+) -> None:
+    """A walk step still running when the run ends queues its dependencies: that must not
+    start a new pool (its requests would delay the exit)."""
+    dist_factory.wheel("late", "1.0")
+    server = make_index()
+    finder = PackageFinder(_settings(tmp_path, server.url))
+    finder.close()
+    finder.prefetch_pages(["late"])
+    finder.prefetch_graph(["late"], lambda _name, _versions: None, list)
+    time.sleep(0.3)
+    assert server.count("/simple/") == 0
+
+
 # --------------------------------------------------------------------------------------
 # auth, faults
 # --------------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ class PackageFinder:
         self._references = DirectReferences(settings, self.cache, self._downloads, builds)
         self._max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
         self._pool_lock = threading.Lock()
         self._projects: OnceMap[NormalizedName, ProjectFiles] = OnceMap()
         self._metadata: OnceMap[tuple[NormalizedName, Version], CoreMetadata] = OnceMap()
@@ -212,6 +213,7 @@ class PackageFinder:
     def close(self) -> None:
         with self._pool_lock:
             pool, self._pool = self._pool, None
+            self._closed = True
             self._queue.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -231,6 +233,8 @@ class PackageFinder:
             return
         tasks = [partial(fn, arg) for arg in args]
         with self._pool_lock:
+            if self._closed:
+                return  # a step still running when the run ended: nothing more starts
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=self._max_workers, thread_name_prefix="lockcheck-index"
