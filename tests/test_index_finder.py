@@ -6,6 +6,7 @@ import hashlib
 import os
 import socket
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,6 +209,50 @@ def test_prefetch_pages_fetches_each_page_once(
     assert all(len(r) == 1 for r in results)
     for name in names:
         assert server.count(f"/simple/{name}/") == 1
+
+
+def test_resolver_hints_go_before_the_walks_queued_steps(
+    dist_factory: DistFactory, make_index, tmp_path: Path
+) -> None:
+    """The walk queues far ahead of the resolver; a page the resolver names (its hint about
+    what it asks next) must not wait behind those steps (issue 17)."""
+    names = ["blocker", "w1", "w2", "w3", "w4", "hint1", "hint2"]
+    for name in names:
+        dist_factory.wheel(name, "1.0")
+    server = make_index()
+    server.slow("/simple/blocker/", 0.3)  # keeps the one worker busy while work is queued
+    finder = PackageFinder(_settings(tmp_path, server.url), max_workers=1)
+    try:
+        finder.prefetch_pages(["blocker"])
+        deadline = time.monotonic() + 10
+        while not server.count("/simple/blocker/") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        finder.prefetch_graph(["w1", "w2", "w3", "w4"], lambda _name, _versions: None, list)
+        finder.prefetch_pages(["hint1", "hint2", "w1"])
+        deadline = time.monotonic() + 10  # the worker alone fetches every page
+        while server.count("/simple/") < len(names) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        pages = [r.path for r in server.requests_for("/simple/")]
+    finally:
+        finder.close()
+    # The hints, in their order, right after the page being fetched; each page once.
+    assert pages[:3] == ["/simple/blocker/", "/simple/hint1/", "/simple/hint2/"]
+    assert sorted(pages) == sorted(f"/simple/{n}/" for n in names)
+
+
+def test_no_background_work_starts_after_close(
+    dist_factory: DistFactory, make_index, tmp_path: Path
+) -> None:
+    """A walk step still running when the run ends queues its dependencies: that must not
+    start a new pool (its requests would delay the exit)."""
+    dist_factory.wheel("late", "1.0")
+    server = make_index()
+    finder = PackageFinder(_settings(tmp_path, server.url))
+    finder.close()
+    finder.prefetch_pages(["late"])
+    finder.prefetch_graph(["late"], lambda _name, _versions: None, list)
+    time.sleep(0.3)
+    assert server.count("/simple/") == 0
 
 
 # --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -312,3 +313,15 @@ def test_a_compile_that_needs_no_request_does_not_import_httpx(
     assert again.returncode == 0, again.stderr
     assert again.stderr.strip().splitlines()[-1] == "True False", again.stderr
     assert "idna==" in (tmp_path / "requirements.txt").read_text()
+
+
+def test_big_buffers_are_returned_to_the_system_on_glibc() -> None:
+    """The malloc setting that keeps big page buffers off the heap (issue 17): set once on
+    glibc, and a no-op answering False elsewhere."""
+    import platform
+
+    from lockcheck.index.heap import release_big_buffers
+
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert release_big_buffers() is glibc
+    assert release_big_buffers() is glibc  # once per process; asking again is harmless

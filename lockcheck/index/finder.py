@@ -19,8 +19,10 @@ import logging
 import os
 import shutil
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -87,11 +89,16 @@ class PackageFinder:
         self._references = DirectReferences(settings, self.cache, self._downloads, builds)
         self._max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
         self._pool_lock = threading.Lock()
         self._projects: OnceMap[NormalizedName, ProjectFiles] = OnceMap()
         self._metadata: OnceMap[tuple[NormalizedName, Version], CoreMetadata] = OnceMap()
         self._by_url: OnceMap[str, CoreMetadata] = OnceMap()
         self._walked: set[NormalizedName] = set()
+        self._hinted: set[NormalizedName] = set()
+        #: Work for the pool, front first: each pool task runs whichever is first when a
+        #: thread is free (the pool's own queue only keeps order of arrival).
+        self._queue: deque[Callable[[], object]] = deque()
         self._direct: OnceMap[tuple[str, str, bool], tuple[CoreMetadata, DistFile | None]] = (
             OnceMap()
         )
@@ -125,11 +132,16 @@ class PackageFinder:
         )
 
     def prefetch_pages(self, names: Iterable[NormalizedName | str]) -> None:
-        """Start fetching these projects' pages in the background."""
-        for name in names:
-            key = canonicalize_name(name)
-            if key not in self._projects:
-                self._submit(self._project, key)
+        """Start fetching these projects' pages in the background, before the graph walk's
+        queued steps: these are the resolver's next questions."""
+        keys: list[NormalizedName] = []
+        with self._pool_lock:
+            for name in names:
+                key = canonicalize_name(name)
+                if key not in self._hinted:
+                    self._hinted.add(key)
+                    keys.append(key)
+        self._submit_all(self._project, [k for k in keys if k not in self._projects], urgent=True)
 
     def prefetch_graph(
         self,
@@ -164,7 +176,7 @@ class PackageFinder:
             for dep in dependencies(self.metadata(file)):
                 self._walk(canonicalize_name(dep), pick, dependencies)
 
-        self._submit(step, name)
+        self._submit_all(step, [name], urgent=False)
 
     def cutoff_note(self, name: NormalizedName) -> str | None:
         """Why the release cut-off hides *name*'s files (None: no cut-off hides any)."""
@@ -201,6 +213,8 @@ class PackageFinder:
     def close(self) -> None:
         with self._pool_lock:
             pool, self._pool = self._pool, None
+            self._closed = True
+            self._queue.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         self._session.close()
@@ -212,16 +226,32 @@ class PackageFinder:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _submit(self, fn: Callable[[T], object], arg: T) -> None:
-        def run() -> None:
-            try:
-                fn(arg)
-            except Exception as exc:  # kept in the memo; the resolver sees it when it asks
-                _log.debug("prefetch failed: %s", redact_url(str(exc)))
-
+    def _submit_all(self, fn: Callable[[T], object], args: Sequence[T], *, urgent: bool) -> None:
+        """Queue ``fn(arg)`` for each of *args*, in their order, at the back of the queue or
+        (*urgent*) at its front."""
+        if not args:
+            return
+        tasks = [partial(fn, arg) for arg in args]
         with self._pool_lock:
+            if self._closed:
+                return  # a step still running when the run ended: nothing more starts
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=self._max_workers, thread_name_prefix="lockcheck-index"
                 )
-            self._pool.submit(run)
+            if urgent:
+                self._queue.extendleft(reversed(tasks))
+            else:
+                self._queue.extend(tasks)
+            for _ in tasks:
+                self._pool.submit(self._run_first)
+
+    def _run_first(self) -> None:
+        with self._pool_lock:
+            if not self._queue:
+                return  # closed meanwhile
+            task = self._queue.popleft()
+        try:
+            task()
+        except Exception as exc:  # kept in the memo; the resolver sees it when it asks
+            _log.debug("prefetch failed: %s", redact_url(str(exc)))

@@ -44,6 +44,8 @@ _BACKOFF_MAX = 4.0
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 527})
 #: Statuses handed back to the caller; anything else is an error.
 OK_STATUSES = frozenset({304, 404, 410, 416})
+#: ``get`` reads the whole body: the transport may read it in one piece (transport.py).
+_WHOLE = {"lockcheck.whole_body": True}
 
 
 class _RetryStatus(Exception):
@@ -126,7 +128,10 @@ class HttpSession:
 
     def _build_client(self) -> httpx.Client:
         from lockcheck.index._httpx import httpx
+        from lockcheck.index.heap import release_big_buffers
 
+        # Pages of several MB each are on their way: keep them off the heap once freed.
+        release_big_buffers()
         settings, environ = self.settings, self._environ
         timeout = httpx.Timeout(settings.timeout)
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
@@ -255,7 +260,9 @@ class HttpSession:
         label = label or shown
 
         def once() -> httpx.Response:
-            response = self.client.get(clean, headers=headers, auth=self._auth(url))
+            response = self.client.get(
+                clean, headers=headers, auth=self._auth(url), extensions=_WHOLE
+            )
             if response.status_code in _RETRY_STATUSES:
                 raise _RetryStatus(response)
             self._check(response, shown, label)

@@ -25,12 +25,16 @@ from collections.abc import Callable, Iterator
 
 from lockcheck.index._httpx import httpx
 
-__all__ = ["StdlibTransport"]
+__all__ = ["WHOLE_BODY", "StdlibTransport"]
 
 _CHUNK = 64 * 1024
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Key = tuple[str, str, int]
+#: Request extension: the caller reads the whole body anyway, so read it in one piece (one
+#: buffer the size of the body, instead of 64 KiB pieces joined into a copy: a page of
+#: several MB then peaks at its size, not twice it).
+WHOLE_BODY = "lockcheck.whole_body"
 
 
 #: A pooled connection that turns out to be closed by the server: retried on a new one.
@@ -81,6 +85,10 @@ class _Body(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         try:
+            if self._request.extensions.get(WHOLE_BODY):
+                whole = self._response.read()
+                if whole:
+                    yield whole
             while True:
                 chunk = self._response.read(_CHUNK)
                 if not chunk:
