@@ -26,3 +26,35 @@ def test_log_many_writes_one_json_line_per_step_that_read_journal_gives_back(
     expected = "".join(json.dumps(list(step)) + "\n" for step in [*steps, ("rmdir", "/venv/x")])
     assert raw == expected.encode("utf-8")
     assert read_journal(tmp_path / "journal") == [list(s) for s in steps] + [["rmdir", "/venv/x"]]
+
+
+def test_each_new_directory_is_journaled_once_however_many_subdirectories_it_gets(
+    tmp_path: Path,
+) -> None:
+    """A wheel's files are journaled before any is linked, so its new directories do not
+    exist yet while the rest are journaled: a deep tree (jedi's typeshed stubs) used to
+    journal ``jedi`` again for each of its subdirectories, and stat every level each time."""
+    from lockcheck.sync.apply import Transaction
+
+    venv = tmp_path / "venv"
+    site = venv / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    txn = Transaction.begin(venv)
+    files = [
+        f"{site}/jedi/third_party/typeshed/stubs/{stub}/{module}/__init__.pyi"
+        for stub in ("PyMySQL", "PyScreeze", "six")
+        for module in ("a", "b")
+    ]
+    txn.will_create_all(files)
+    journal = read_journal(txn.backup / "journal")
+    txn.rollback()
+    made = [step[1] for step in journal if step[0] == "mkdir"]
+    assert len(made) == len(set(made)), made
+    assert made[:4] == [
+        f"{site}/jedi",
+        f"{site}/jedi/third_party",
+        f"{site}/jedi/third_party/typeshed",
+        f"{site}/jedi/third_party/typeshed/stubs",
+    ]
+    assert len(made) == 4 + 3 + 6
+    assert [step[1] for step in journal if step[0] == "create"] == files

@@ -164,7 +164,11 @@ class Transaction:
                             raise InstallFailed(f"cannot write {path}: a directory is in the way")
                         self.stash(Path(path))
                     missing: list[str] = []
-                    while parent not in self._present_dirs and not os.path.exists(parent):
+                    while (
+                        parent not in self._present_dirs
+                        and parent not in self._new_dirs  # journaled, not made yet
+                        and not os.path.exists(parent)
+                    ):
                         missing.append(parent)
                         parent = os.path.dirname(parent)
                     self._present_dirs.add(parent)
