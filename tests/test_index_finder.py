@@ -240,6 +240,53 @@ def test_resolver_hints_go_before_the_walks_queued_steps(
     assert sorted(pages) == sorted(f"/simple/{n}/" for n in names)
 
 
+def test_what_the_cache_answers_is_read_in_the_asking_thread(
+    dist_factory: DistFactory, make_index, tmp_path: Path
+) -> None:
+    """Background threads are for the network: once pages and metadata are cached and fresh,
+    a walk and the resolver's hints read them in the asking thread and start no pool (on
+    other threads they only contended for the interpreter lock: issue 17's hook workload)."""
+    dist_factory.wheel("top", "1.0", requires_dist=["middle"])
+    dist_factory.wheel("middle", "1.0", requires_dist=["leaf"])
+    dist_factory.wheel("leaf", "1.0")
+    server = make_index()
+
+    def pick(_name: object, versions: dict[Version, list[DistFile]]) -> DistFile | None:
+        return next((f for f in versions[max(versions)] if f.is_wheel), None) if versions else None
+
+    def dependencies(meta: object) -> list[str]:
+        return [r.name for r in meta.requires_dist]  # type: ignore[attr-defined]
+
+    walked: list[str] = []
+
+    def walk(finder: PackageFinder) -> None:
+        finder.prefetch_graph(
+            ["top"], pick, lambda meta: walked.append(meta.name) or dependencies(meta)
+        )
+        deadline = time.monotonic() + 10
+        while len(walked) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    first = PackageFinder(_settings(tmp_path, server.url))
+    try:
+        walk(first)  # a cold cache: the walk fetches in the background
+        assert first._pool is not None
+    finally:
+        first.close()
+    assert sorted(walked) == ["leaf", "middle", "top"]
+    asked = len(server.requests)
+    walked.clear()
+    second = PackageFinder(_settings(tmp_path, server.url))
+    try:
+        walk(second)
+        second.prefetch_pages(["top", "middle", "leaf"])
+        assert walked == ["top", "middle", "leaf"]  # done before prefetch_graph returned
+        assert second._pool is None
+    finally:
+        second.close()
+    assert len(server.requests) == asked
+
+
 def test_no_background_work_starts_after_close(
     dist_factory: DistFactory, make_index, tmp_path: Path
 ) -> None:

@@ -34,6 +34,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -265,6 +266,14 @@ class Cache:
             return
         self._write(self._page_path(entry.page.url).with_suffix(".parsed"), data)
 
+    def parsed_age(self, url: str) -> float | None:
+        """Seconds since *url*'s parsed entry was written (None: there is none); one stat,
+        for deciding whether reading the page will need the network."""
+        try:
+            return time.time() - self._page_path(url).with_suffix(".parsed").stat().st_mtime
+        except OSError:
+            return None
+
     def drop_parsed(self, url: str) -> None:
         """Forget a parsed entry found damaged (the raw body is read next time)."""
         self._drop(self._page_path(url).with_suffix(".parsed"))
@@ -295,6 +304,9 @@ class Cache:
 
     def load_metadata(self, key: str) -> bytes | None:
         return self._read(self._metadata_path(key))
+
+    def has_metadata(self, key: str) -> bool:
+        return self._metadata_path(key).is_file()
 
     def store_metadata(self, key: str, data: bytes) -> None:
         self._write(self._metadata_path(key), data)

@@ -141,7 +141,10 @@ class PackageFinder:
                 if key not in self._hinted:
                     self._hinted.add(key)
                     keys.append(key)
-        self._submit_all(self._project, [k for k in keys if k not in self._projects], urgent=True)
+        fetch = [
+            k for k in keys if k not in self._projects and not self._listing.answers_locally(k)
+        ]
+        self._submit_all(self._project, fetch, urgent=True)
 
     def prefetch_graph(
         self,
@@ -169,14 +172,31 @@ class PackageFinder:
                 return
             self._walked.add(name)
 
-        def step(project: NormalizedName) -> None:
-            file = pick(project, self.project_versions(project))
-            if file is None:
-                return
+        def deps_of(file: DistFile) -> None:
             for dep in dependencies(self.metadata(file)):
                 self._walk(canonicalize_name(dep), pick, dependencies)
 
-        self._submit_all(step, [name], urgent=False)
+        def step(project: NormalizedName) -> None:
+            file = pick(project, self.project_versions(project))
+            if file is not None:
+                deps_of(file)
+
+        # Background threads are for the network: what the cache answers is read here, in
+        # the asking thread (on another one it would only contend for the interpreter lock:
+        # a tenth of a warm compile's CPU went to handing it over).
+        if not self._listing.answers_locally(name):
+            self._submit_all(step, [name], urgent=False)
+            return
+        try:
+            file = pick(name, self.project_versions(name))
+            if file is None:
+                return
+            if not self._chain.answers_locally(file):
+                self._submit_all(deps_of, [file], urgent=False)
+                return
+            deps_of(file)
+        except Exception as exc:  # kept in the memo; the resolver sees it when it asks
+            _log.debug("prefetch failed: %s", redact_url(str(exc)))
 
     def cutoff_note(self, name: NormalizedName) -> str | None:
         """Why the release cut-off hides *name*'s files (None: no cut-off hides any)."""

@@ -97,6 +97,15 @@ class MetadataChain:
                 raw = self._sdist_metadata(path)
         return self._store(key, raw, file)
 
+    def answers_locally(self, file: DistFile) -> bool:
+        """Whether :meth:`load` of *file* needs no request (a local file, or the cache)."""
+        if file.url.lower().startswith("file:"):
+            return True
+        key = Cache.metadata_key(sha256=file.hashes.get("sha256"), url=file.url)
+        if self.settings.refresh and key.startswith("url-"):
+            return False
+        return self.cache.has_metadata(key)
+
     def _cached(self, key: str, file: DistFile) -> CoreMetadata | None:
         raw = self.cache.load_metadata(key)
         if raw is None:

@@ -221,6 +221,24 @@ class SourcePages:
             complete=more if known else None,
         )
 
+    def answers_locally(self, name: NormalizedName) -> bool:
+        """Whether :meth:`collect` of *name* will ask no server: every index page has a
+        fresh parsed entry in the cache (or the run is offline), every find-links location
+        is local or already listed.  One stat per source: the finder's scheduling question
+        (a read from the cache is cheaper in the asking thread than on another one)."""
+        for source in self.sources:
+            if source.kind != "index":
+                if is_remote(source.url) and source.url not in self._listings:
+                    return False
+                continue
+            if self.settings.offline:
+                continue
+            page = f"{source.url.rstrip('/')}/{urllib.parse.quote(name)}/"
+            age = self.cache.parsed_age(split_credentials(page)[0])
+            if self.settings.refresh or age is None or not 0 <= age < PAGE_MAX_AGE:
+                return False
+        return True
+
     def _source_links(
         self, source: Source, name: NormalizedName, keep: _NewestVersions | None = None
     ) -> tuple[Link | PendingLink, ...] | PackedPage:
