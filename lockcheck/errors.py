@@ -50,6 +50,8 @@ def redact_url(text: str) -> str:
     can be passed through it. ``https://user:pw@host/`` becomes ``https://****@host/``, which is
     what pip prints for a URL with credentials.
     """
+    if "@" not in text:  # the pattern needs one: most texts are answered by this scan
+        return text
     return _CREDENTIALS.sub(lambda m: f"{m.group('scheme')}****@", text)
 
 
