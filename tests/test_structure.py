@@ -232,7 +232,14 @@ def test_unchanged_check_and_noop_sync_stay_within_the_start_up_budget(project) 
 # What only a run that talks to an index needs, or the email parser that METADATA with plain
 # LF or CRLF header lines does not: a warm compile whose pages are all fresh loads none of it.
 # (`ssl` is still loaded: lockcheck.index.http imports it for an isinstance check.)
-NETWORK_ONLY = ("httpx", "http.client", "urllib.request", "email.parser", "packaging.metadata")
+NETWORK_ONLY = (
+    "httpx",
+    "http.client",
+    "urllib.request",
+    "email.parser",
+    "packaging.metadata",
+    "ssl",
+)
 
 
 def test_warm_compile_with_fresh_pages_loads_no_network_layer(project) -> None:

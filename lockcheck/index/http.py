@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +27,8 @@ from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import netloc_key, split_credentials
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
     from lockcheck.index.tls import PendingContext
@@ -67,6 +68,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def _is_tls_error(exc: BaseException) -> bool:
+    import ssl  # here: a compile the cache answers makes no request and needs no TLS
+
     seen: BaseException | None = exc
     for _ in range(10):
         if seen is None:
@@ -112,7 +115,7 @@ class HttpSession:
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
         if transport is None:
-            from lockcheck.index.tls import check_tls_files
+            from lockcheck.index.tlsfiles import check_tls_files
 
             check_tls_files(settings, environ)  # a wrong --cert path fails before any work
 

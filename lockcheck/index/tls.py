@@ -21,8 +21,9 @@ from collections.abc import Callable, Mapping
 
 from lockcheck.errors import ConfigError
 from lockcheck.index.settings import IndexSettings
+from lockcheck.index.tlsfiles import ca_bundle
 
-__all__ = ["PendingContext", "build_context", "check_tls_files", "insecure_context"]
+__all__ = ["PendingContext", "build_context", "insecure_context"]
 
 #: Where OpenSSL platforms keep their CA bundle when OpenSSL's compiled-in locations hold
 #: none (truststore's list, after certifi-system-store).
@@ -34,22 +35,6 @@ _CA_FILE_CANDIDATES = (
     "/etc/ssl/ca-bundle.pem",
 )
 _HASHED_CERT = re.compile(r"^[0-9a-fA-F]{8}\.[0-9]$")
-
-
-def _bundle(settings: IndexSettings, environ: Mapping[str, str]) -> str | None:
-    return settings.cert or environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE")
-
-
-def check_tls_files(settings: IndexSettings, environ: Mapping[str, str]) -> None:
-    """Fail now, not at the first handshake, when a named CA bundle or client certificate
-    does not exist."""
-    bundle = _bundle(settings, environ)
-    if bundle and not os.path.exists(bundle):
-        raise ConfigError(f"cannot load CA bundle {bundle}: no such file or directory")
-    if settings.client_cert and not os.path.exists(settings.client_cert):
-        raise ConfigError(
-            f"cannot load client certificate {settings.client_cert}: no such file or directory"
-        )
 
 
 def _openssl_defaults_usable() -> bool:
@@ -86,7 +71,7 @@ def build_context(settings: IndexSettings, environ: Mapping[str, str]) -> ssl.SS
     """The verifying client context: the CA bundle named by ``--cert`` /
     ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``, else the system store; plus the client
     certificate.  Raises ConfigError when either cannot be loaded."""
-    bundle = _bundle(settings, environ)
+    bundle = ca_bundle(settings, environ)
     if bundle:
         try:
             if os.path.isdir(bundle):
