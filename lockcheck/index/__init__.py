@@ -11,21 +11,26 @@ The resolver talks to :class:`lockcheck.index.finder.PackageFinder` only; settin
                   reads, the whole wheel, a PEP 517 build
     direct.py     direct references: local trees, archives by path or URL, git
     downloads.py  files downloaded once per run into the cache, verified by hash
-    http.py       httpx client: TLS (system CAs loaded once / CA bundle), auth, retries,
-                  error mapping
+    http.py       httpx client: auth, retries, error mapping; built on the first request
+    tls.py        TLS contexts: system CAs loaded once, or a CA bundle (ssl loads here)
+    tlsfiles.py   the CA bundle / client certificate files named, checked before any work
+    heap.py       glibc: big page buffers returned to the system once freed
     transport.py  httpx transport on http.client for direct connections (keep-alive pool)
     auth.py       credentials per host from index URLs and ~/.netrc
     pages.py      PEP 691 JSON / PEP 503 HTML pages into links and DistFiles (JSON entries
                   kept raw and decoded per version on demand)
     anchors.py    the <a>/<base> tags of an HTML page (html.parser, imported on demand)
     projectfiles.py  a project's files grouped by version, built on demand
+    packedpage.py a page's parsed cache entry: every version, the newest ones' entries as
+                  spans of the raw body, decoded per version on demand
     filenames.py  wheel / sdist file names (legacy sdist names included)
     lazywheel.py  a remote wheel read through HTTP Range requests
     wheelzip.py   METADATA straight from a wheel's zip central directory (zipfile fallback)
     metadata.py   METADATA of wheels; identity check against the file name
     building.py   the door to lockcheck.build (PEP 517 metadata preparation)
     vcs.py        git direct references: cached mirrors and per-commit checkouts
-    cache.py      the on-disk cache (pages, metadata, files, git), atomic writes
+    cache.py      the on-disk cache (pages raw and parsed, metadata, files, git), atomic
+                  writes
     once.py       run-once-per-key memoisation shared between threads
 
 Submodules are imported explicitly; importing this package imports nothing heavy.
