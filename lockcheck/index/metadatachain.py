@@ -74,8 +74,7 @@ class MetadataChain:
             key = Cache.metadata_key(sha256=file.hashes.get("sha256") or file_sha256(path))
             return self._cached(key, file) or self._store(key, self._sdist_metadata(path), file)
         key = Cache.metadata_key(sha256=file.hashes.get("sha256"), url=file.url)
-        # Metadata keyed by a hash never goes stale; keyed by URL it may (--refresh).
-        if not (self.settings.refresh and key.startswith("url-")):
+        if self._may_reuse(key):
             cached = self._cached(key, file)
             if cached is not None:
                 return cached
@@ -102,9 +101,11 @@ class MetadataChain:
         if file.url.lower().startswith("file:"):
             return True
         key = Cache.metadata_key(sha256=file.hashes.get("sha256"), url=file.url)
-        if self.settings.refresh and key.startswith("url-"):
-            return False
-        return self.cache.has_metadata(key)
+        return self._may_reuse(key) and self.cache.has_metadata(key)
+
+    def _may_reuse(self, key: str) -> bool:
+        """Metadata keyed by a hash never goes stale; keyed by URL it may (--refresh)."""
+        return not (self.settings.refresh and key.startswith("url-"))
 
     def _cached(self, key: str, file: DistFile) -> CoreMetadata | None:
         raw = self.cache.load_metadata(key)

@@ -125,6 +125,11 @@ class Source:
     label: str  # url without credentials: DistFile.index
 
 
+def _page_url(source: Source, name: NormalizedName) -> str:
+    """The index *source*'s simple page of *name* (may hold the source's credentials)."""
+    return f"{source.url.rstrip('/')}/{urllib.parse.quote(name)}/"
+
+
 def make_sources(settings: IndexSettings) -> list[Source]:
     sources = []
     for url in settings.index_urls:
@@ -233,9 +238,8 @@ class SourcePages:
                 continue
             if self.settings.offline:
                 continue
-            page = f"{source.url.rstrip('/')}/{urllib.parse.quote(name)}/"
-            age = self.cache.parsed_age(split_credentials(page)[0])
-            if self.settings.refresh or age is None or not 0 <= age < PAGE_MAX_AGE:
+            age = self.cache.parsed_age(split_credentials(_page_url(source, name))[0])
+            if age is None or not self._fresh(age):
                 return False
         return True
 
@@ -245,7 +249,7 @@ class SourcePages:
         if source.kind == "index":
             # One page per project, read under the project's own OnceMap entry: its links
             # need not be kept after they become DistFiles (memory).
-            page = f"{source.url.rstrip('/')}/{urllib.parse.quote(name)}/"
+            page = _page_url(source, name)
             return self._page(page, source.url, keep=keep) or ()  # type: ignore[return-value]
         return self._listings.get(source.url, lambda: self._find_links(source))
 
@@ -339,7 +343,10 @@ class SourcePages:
 
     def _usable(self, page: CachedPage) -> bool:
         """Whether a cached page is used without asking the server (fresh, or offline)."""
-        age = time.time() - page.fetched_at
+        return self._fresh(time.time() - page.fetched_at)
+
+    def _fresh(self, age: float) -> bool:
+        """Whether a page fetched *age* seconds ago is used as it is (always when offline)."""
         return self.settings.offline or (not self.settings.refresh and 0 <= age < PAGE_MAX_AGE)
 
     def _parsed_page(self, url: str, label: str, clean: str, keep: _NewestVersions) -> object:
