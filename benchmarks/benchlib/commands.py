@@ -161,6 +161,10 @@ def sync_command(
     return [*argv, lockfile]
 
 
+#: Runs of each start-up command at least, whatever --repeat says (they take 15-50 ms).
+STARTUP_MIN_RUNS = 11
+
+
 def bare_command(python: Path) -> list[str]:
     """The floor every start-up ratio is measured against."""
     return [str(python), "-c", "pass"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .commands import COMPILE_TOOLS
+from .commands import COMPILE_TOOLS, STARTUP_MIN_RUNS
 from .stats import ratio
 
 __all__ = [
@@ -28,7 +28,8 @@ __all__ = [
 TARGETS = {
     "cold_lockcheck_uv": 1.5,  # cold compile <= 1.5x uv (web and data-science sets)
     "warm_lockcheck_uv": 1.0,  # warm compile no slower than uv
-    "startup_bare": 6.0,  # check / no-op sync <= 6x `python -c pass`
+    # check / no-op sync <= 3x `python -c pass` (issue 7 asked for 6x; issue 17 holds it at 3x)
+    "startup_bare": 3.0,
     "rss_lockcheck_pip_compile": 1.0,  # peak memory below pip-compile's
     "sync_new_venv_lockcheck_uv": 1.5,  # issue 17: sync into a new venv <= 1.5x uv pip sync
 }
@@ -388,7 +389,8 @@ def render_markdown(results: Result, *, title: str = "Benchmarks") -> str:
             "## Start-up commands",
             "",
             "lockcheck on an unchanged lock with a warm cache, against a bare start of the same "
-            "interpreter; target ≤ 6x. Milliseconds, median (min-max).",
+            "interpreter; target ≤ 3x (issue 17). Milliseconds, median (min-max) of at least "
+            f"{STARTUP_MIN_RUNS} runs.",
             "",
             *_startup_table(sets),
             "",
