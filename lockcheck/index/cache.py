@@ -48,6 +48,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from lockcheck.sync.crashpoint import crash_point
+
 __all__ = [
     "PAGE_MAX_AGE",
     "Cache",
@@ -171,12 +173,15 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
+                    self._crash_point()  # (tests) the temporary file made, empty
                     fh.write(data)
                     for chunk in more:  # big bodies are written, not copied into one bytes
+                        self._crash_point()  # part of the entry written
                         fh.write(chunk)
                     if mtime is not None:
                         fh.flush()
                         os.utime(fh.fileno(), (mtime, mtime))
+                self._crash_point()  # written, not in place yet
                 os.replace(tmp, path)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -186,6 +191,12 @@ class Cache:
             self.give_up_writing(exc)
             return False
         return True
+
+    def _crash_point(self) -> None:
+        """The test-only kill hook (``LOCKCHECK_TEST_CRASH_AT=cache-write:<n>``), counted
+        under the lock: with several threads writing, the n-th point is still one point."""
+        with self._lock:
+            crash_point("cache-write")
 
     def _read(self, path: Path) -> bytes | None:
         try:
