@@ -66,14 +66,15 @@ PAGE_MAX_AGE = 600.0
 _LAYOUT = "v1"
 _PAGES = "index-pages"
 _METADATA = "core-metadata"
-#: First bytes of a page entry; another value (an older or newer lockcheck) is a miss.
+#: First bytes of a page entry; another value (an older or newer lockcheck) is a miss.  A
+#: change of the head's shape or of what the finder stores as parsed form needs a new one.
 _PAGE_FORMAT = b"lockcheck-page-5\n"
 #: After the format tag: the sizes of the marshalled head and of the raw body, the head's
 #: CRC-32 (a damaged head is a miss, not a wrong answer).
 _SIZES = struct.Struct("<QQI")
 _PREFIX_SIZE = len(_PAGE_FORMAT) + _SIZES.size
 #: A page entry is opened with one read of this size: most heads fit.
-_FIRST_READ = 1 << 16
+_FIRST_READ = 1 << 14
 #: ``store_page`` without a parsed form.
 _NOT_PARSED: Any = object()
 
@@ -178,9 +179,8 @@ class Cache:
                     for chunk in more:  # big bodies are written, not copied into one bytes
                         self._crash_point()  # part of the entry written
                         fh.write(chunk)
-                    if mtime is not None:
-                        fh.flush()
-                        os.utime(fh.fileno(), (mtime, mtime))
+                if mtime is not None:
+                    os.utime(tmp, (mtime, mtime))
                 self._crash_point()  # written, not in place yet
                 os.replace(tmp, path)
             except BaseException:
