@@ -1,13 +1,17 @@
-"""The parsed-page cache: a warm run reads a page's parsed form, not its raw body.
+"""The page cache: a warm run reads a page's parsed form, not its raw body.
 
-Each project page is stored twice: ``<key>.page`` (validators + raw body, for complete
-reads) and ``<key>.parsed`` (the kept newest versions, every version seen).  These tests
-run a real finder against a real loopback index and then change the files on disk.
+Each project page is one file, ``v1/index-pages/<key>.page``: a format tag, the sizes, the
+validators with the parsed form (the kept newest versions, every version seen), then the raw
+body (for complete reads and for the entries left as raw text).  These tests run a real
+finder against a real loopback index and then change the files on disk.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +19,7 @@ import pytest
 from packaging.version import Version
 
 from lockcheck.index import sources as sources_module
-from lockcheck.index.cache import Cache, CachedPage, ParsedPage
+from lockcheck.index.cache import Cache, CachedPage
 from lockcheck.index.finder import PackageFinder
 from lockcheck.index.settings import IndexSettings
 from tests.fixtures.builders import DistFactory
@@ -37,8 +41,8 @@ def finder_for(tmp_path: Path) -> Iterator:
         finder.close()
 
 
-def _entry(tmp_path: Path, suffix: str) -> Path:
-    (path,) = (tmp_path / "cache").rglob(f"*{suffix}")
+def _entry(tmp_path: Path) -> Path:
+    (path,) = (tmp_path / "cache").rglob("*.page")
     return path
 
 
@@ -46,9 +50,26 @@ def _names(finder: PackageFinder, project: str) -> list[str]:
     return [f.filename for f in finder.project_files(project)]
 
 
+_SIZES = struct.Struct("<QQI")
+
+
+def _split(page: Path) -> tuple[bytes, bytes, bytes]:
+    """(format tag, marshalled head, raw body) of a page entry."""
+    raw = page.read_bytes()
+    tag_end = raw.index(b"\n") + 1
+    head_size, body_size, _crc = _SIZES.unpack_from(raw, tag_end)
+    head_at = tag_end + _SIZES.size
+    body_at = head_at + head_size
+    assert len(raw) == body_at + body_size
+    return raw[:tag_end], raw[head_at:body_at], raw[body_at:]
+
+
 def _rewrite_body(page: Path, body: bytes) -> None:
-    header = page.read_bytes().partition(b"\n")[0]
-    page.write_bytes(header + b"\n" + body)
+    """Another body under the same head (sizes adjusted, mtime kept: still fresh)."""
+    tag, head, _ = _split(page)
+    times = page.stat()
+    page.write_bytes(tag + _SIZES.pack(len(head), len(body), zlib.crc32(head)) + head + body)
+    os.utime(page, ns=(times.st_atime_ns, times.st_mtime_ns))
 
 
 def test_a_warm_run_reads_the_parsed_entry_not_the_raw_body(
@@ -61,88 +82,108 @@ def test_a_warm_run_reads_the_parsed_entry_not_the_raw_body(
     # Another body under the same header: whoever reads it lists another file.
     other = {"meta": {"api-version": "1.0"}, "name": "warm", "files": []}
     other["files"] = [{"filename": "warm-9.0.tar.gz", "url": "x/warm-9.0.tar.gz", "hashes": {}}]
-    _rewrite_body(_entry(tmp_path, ".page"), json.dumps(other).encode())
+    _rewrite_body(_entry(tmp_path), json.dumps(other).encode())
 
     assert _names(finder_for(server.url), "warm") == ["warm-1.0-py3-none-any.whl"]
     assert server.count() == requests  # fresh: no request either
 
 
+def _cut_short(page: Path) -> bytes:
+    return page.read_bytes()[:-1]
+
+
+def _old_format(page: Path) -> bytes:
+    return page.read_bytes().replace(b"lockcheck-page-5\n", b"lockcheck-page-4\n", 1)
+
+
+def _longer_head(page: Path) -> bytes:
+    tag, head, body = _split(page)
+    longer = head + body[:1]
+    return tag + _SIZES.pack(len(longer), len(body) - 1, zlib.crc32(head)) + head + body
+
+
 @pytest.mark.parametrize(
     "damage",
-    [b"\x00garbage", b"", b"\xe3\x00\x00\x00"],
-    ids=["garbage", "empty", "truncated"],
+    [
+        lambda page: b"\x00garbage",
+        lambda page: b"",
+        _cut_short,
+        _old_format,
+        _longer_head,
+        lambda page: page.read_bytes()[:40],
+    ],
+    ids=["garbage", "empty", "cut-short", "old-format", "sizes-wrong", "head-cut"],
 )
-def test_a_damaged_parsed_entry_falls_back_to_the_raw_body(
-    tmp_path: Path, dist_factory: DistFactory, make_index, finder_for, damage: bytes
+def test_a_damaged_entry_is_a_miss_and_is_written_again(
+    tmp_path: Path, dist_factory: DistFactory, make_index, finder_for, damage
 ) -> None:
     dist_factory.wheel("rot", "1.0")
     dist_factory.sdist("rot", "1.0")
     server = make_index()
     first = _names(finder_for(server.url), "rot")
-    parsed = _entry(tmp_path, ".parsed")
-    parsed.write_bytes(damage)
+    page = _entry(tmp_path)
+    damaged = damage(page)
+    page.write_bytes(damaged)
+    cache = Cache(tmp_path / "cache")
+    assert cache.load_parsed(server.url + "/rot/") is None
+    assert cache.load_page(server.url + "/rot/") is None
     requests = server.count()
 
     assert _names(finder_for(server.url), "rot") == first
-    assert server.count() == requests  # the raw body was still fresh
-    assert parsed.read_bytes() != damage  # written again from the raw body
-    assert Cache(tmp_path / "cache").load_parsed(server.url + "/rot/") is not None
+    assert server.count() == requests + 1  # fetched again
+    assert page.read_bytes() != damaged  # and written again
+    assert cache.load_parsed(server.url + "/rot/") is not None
 
 
-def test_an_entry_of_another_format_or_url_is_a_miss(tmp_path: Path) -> None:
+def test_an_entry_for_another_url_is_a_miss(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
-    page = CachedPage(
-        "https://i.example/simple/a/", "https://i.example/simple/a/", 200, "", None, None, 1.0
-    )
-    cache.store_page(page)
-    cache.store_parsed(ParsedPage(page, ("anything",)))
-    assert cache.load_parsed(page.url) is not None
-    path = next(tmp_path.rglob("*.parsed"))
+    url = "https://i.example/simple/a/"
+    page = CachedPage(url, url, 200, "", None, None, 1.0, b"{}")
+    cache.store_page(page, parsed=("anything",))
+    assert cache.load_parsed(url) is not None
+    other = "https://i.example/simple/b/"
+    os.replace(next(tmp_path.rglob("*.page")), cache._page_path(other))
+    assert cache.load_parsed(other) is None
+    assert cache.load_page(other) is None
 
-    import marshal
 
-    kind, fields, parsed = marshal.loads(path.read_bytes())
-    path.write_bytes(marshal.dumps(("lockcheck-parsed-page-1", fields, parsed)))
-    assert cache.load_parsed(page.url) is None
-    fields["url"] = "https://i.example/simple/b/"
-    path.write_bytes(marshal.dumps((kind, fields, parsed)))
-    assert cache.load_parsed(page.url) is None
+def test_a_new_body_stored_without_a_parsed_form_replaces_both(tmp_path: Path) -> None:
+    """Body and parsed form are one file: storing a body alone leaves no parsed form of
+    the body it replaced."""
+    cache = Cache(tmp_path)
+    url = "https://i.example/simple/a/"
+    old = CachedPage(url, url, 200, "application/json", '"1"', None, 1.0, b"{}")
+    cache.store_page(old, parsed="old parse")
+    assert cache.load_parsed(url).parsed == "old parse"  # type: ignore[union-attr]
+
+    new = CachedPage(url, url, 200, "application/json", '"2"', None, 2.0, b'{"files": []}')
+    cache.store_page(new)
+    assert cache.load_parsed(url) is None
+    loaded = cache.load_page(url)
+    assert loaded is not None and loaded.etag == '"2"' and loaded.body == new.body
+    assert loaded.fetched_at == 2.0  # the fetch time is the entry's mtime
 
 
 def test_a_cache_without_parsed_entries_still_works_offline(
     tmp_path: Path, dist_factory: DistFactory, make_index, finder_for
 ) -> None:
-    """A cache written before parsed entries existed: raw bodies only."""
+    """An entry stored without a parsed form (a complete read stores the body alone)."""
     dist_factory.wheel("old", "1.0")
     dist_factory.wheel("old", "2.0")
     server = make_index()
     first = _names(finder_for(server.url), "old")
-    _entry(tmp_path, ".parsed").unlink()
+    cache = Cache(tmp_path / "cache")
+    cache.drop_parsed(server.url + "/old/")
+    assert cache.load_parsed(server.url + "/old/") is None
     url = server.url
     server.stop()
 
     assert _names(finder_for(url, offline=True), "old") == first
-    assert _entry(tmp_path, ".parsed").is_file()  # and the parsed form is kept now
+    assert cache.load_parsed(url + "/old/") is not None  # and the parsed form is kept now
     assert _names(finder_for(url, offline=True), "old") == first
 
 
-def test_storing_a_new_raw_body_first_removes_the_parsed_entry(tmp_path: Path) -> None:
-    """The write order that keeps a pair consistent when a run is killed between writes:
-    the parsed entry goes, the raw body is replaced, the new parsed entry comes last."""
-    cache = Cache(tmp_path)
-    url = "https://i.example/simple/a/"
-    old = CachedPage(url, url, 200, "application/json", '"1"', None, 1.0, b"{}")
-    cache.store_page(old)
-    cache.store_parsed(ParsedPage(old, "old parse"))
-    assert cache.load_parsed(url).parsed == "old parse"  # type: ignore[union-attr]
-
-    new = CachedPage(url, url, 200, "application/json", '"2"', None, 2.0, b'{"files": []}')
-    cache.store_page(new)  # killed here: the raw body alone, read the slow way
-    assert cache.load_parsed(url) is None
-    assert cache.load_page(url).etag == '"2"'  # type: ignore[union-attr]
-
-
-def test_a_304_refreshes_the_parsed_entry_and_leaves_the_raw_body_alone(
+def test_a_304_sets_the_entrys_mtime_and_rewrites_nothing(
     tmp_path: Path,
     dist_factory: DistFactory,
     make_index,
@@ -152,17 +193,20 @@ def test_a_304_refreshes_the_parsed_entry_and_leaves_the_raw_body_alone(
     dist_factory.wheel("stale", "1.0")
     server = make_index()
     finder_for(server.url).project_files("stale")
-    raw = _entry(tmp_path, ".page").read_bytes()
+    entry = _entry(tmp_path)
+    raw, inode = entry.read_bytes(), entry.stat().st_ino
+    os.utime(entry, (1e9, 1e9))  # fetched long ago
     before = Cache(tmp_path / "cache").load_parsed(server.url + "/stale/")
-    assert before is not None
+    assert before is not None and before.page.fetched_at == 1e9
 
     monkeypatch.setattr(sources_module, "PAGE_MAX_AGE", 0.0)
     assert _names(finder_for(server.url), "stale") == ["stale-1.0-py3-none-any.whl"]
     assert server.responses[-1].status == 304
     assert "if-none-match" in server.requests_for("/simple/stale/")[-1].headers
-    assert _entry(tmp_path, ".page").read_bytes() == raw  # 1 MB bodies are not rewritten
+    # 1 MB bodies are not rewritten: the same file, its mtime the new fetch time.
+    assert entry.read_bytes() == raw and entry.stat().st_ino == inode
     after = Cache(tmp_path / "cache").load_parsed(server.url + "/stale/")
-    assert after is not None and after.page.fetched_at > before.page.fetched_at
+    assert after is not None and after.page.fetched_at > before.page.fetched_at + 1e6
 
     dist_factory.wheel("stale", "2.0")  # a changed page replaces both
     assert len(_names(finder_for(server.url), "stale")) == 2
@@ -175,8 +219,8 @@ def test_a_missing_project_is_remembered_in_the_parsed_entry(
     dist_factory.wheel("here", "1.0")
     server = make_index()
     assert finder_for(server.url).project_files("absent") == []
-    assert Cache(tmp_path / "cache").load_parsed(server.url + "/absent/") is not None
-    _entry(tmp_path, ".page").unlink()  # the 404 answer is read from the parsed entry
+    entry = Cache(tmp_path / "cache").load_parsed(server.url + "/absent/")
+    assert entry is not None and entry.page.status == 404 and entry.parsed is None
     url = server.url
     server.stop()
     assert finder_for(url, offline=True).project_files("absent") == []
@@ -214,9 +258,9 @@ def test_a_warm_run_reads_only_the_looked_at_versions_entries(
     spans: list[tuple[int, int]] = []
     real_span = Cache.read_body_span
 
-    def span(self: Cache, url: str, size: int, begin: int, end: int) -> bytes | None:
+    def span(self: Cache, url: str, place, size: int, begin: int, end: int) -> bytes | None:  # type: ignore[no-untyped-def]
         spans.append((begin, end))
-        return real_span(self, url, size, begin, end)
+        return real_span(self, url, place, size, begin, end)
 
     def whole(self: Cache, url: str) -> None:
         raise AssertionError(f"raw page read whole: {url}")
@@ -233,17 +277,16 @@ def test_a_warm_run_reads_only_the_looked_at_versions_entries(
 def test_a_changed_raw_body_under_a_parsed_entry_is_read_whole(
     tmp_path: Path, make_index, finder_for
 ) -> None:
-    """A parsed entry that no longer matches the raw body beside it (another process wrote
-    the body between the two writes): the page is read whole from the raw body instead, and
-    the entry is forgotten."""
+    """A parsed form that no longer matches the raw body after it (a damaged disk): the
+    page is read whole from the raw body instead, and the parsed form is forgotten."""
     server = make_index([P("pair", f"1.{i}") for i in range(3)])
     cold = finder_for(server.url)
     versions = cold.project_versions("pair")
     assert len(versions) == 3
-    page = _entry(tmp_path, ".page")
-    header, _, body = page.read_bytes().partition(b"\n")
+    page = _entry(tmp_path)
+    body = _split(page)[2]
     # The same page, with the second entry renamed: same size, other text at the spans.
-    page.write_bytes(header + b"\n" + body.replace(b"pair-1.1-", b"pair-1.7-"))
+    _rewrite_body(page, body.replace(b"pair-1.1-", b"pair-1.7-"))
 
     files = finder_for(server.url, offline=True)._project("pair")
     assert files.files_of(Version("1.1")) == ()  # the raw body lists it no more
@@ -252,7 +295,9 @@ def test_a_changed_raw_body_under_a_parsed_entry_is_read_whole(
         "pair-1.7-py3-none-any.whl",  # what the raw body says now
         "pair-1.2-py3-none-any.whl",
     ]
-    assert not list((tmp_path / "cache").rglob("*.parsed"))  # forgotten: rebuilt next run
+    cache = Cache(tmp_path / "cache")
+    assert cache.load_parsed(server.url + "/pair/") is None  # forgotten: rebuilt next run
+    assert cache.load_page(server.url + "/pair/") is not None  # the body is kept
 
 
 def _described(finder: PackageFinder, project: str) -> list[tuple[object, ...]]:
@@ -318,7 +363,11 @@ def test_a_warm_run_over_several_indexes_keeps_the_first_index_first(
         "pkg-1.2-py3-none-any.whl",
     ]
     assert cold[0][1] == one.url and len(cold) == 5
-    assert len(list((tmp_path / "cache").rglob("*.parsed"))) == 2
+    cache = Cache(tmp_path / "cache")
+    assert [cache.load_parsed(f"{index.url}/pkg/") is not None for index in (one, two)] == [
+        True,
+        True,
+    ]
     assert listing(offline=True) == cold
 
 

@@ -29,8 +29,8 @@ The resolver talks to :class:`lockcheck.index.finder.PackageFinder` only; settin
     metadata.py   METADATA of wheels; identity check against the file name
     building.py   the door to lockcheck.build (PEP 517 metadata preparation)
     vcs.py        git direct references: cached mirrors and per-commit checkouts
-    cache.py      the on-disk cache (pages raw and parsed, metadata, files, git), atomic
-                  writes
+    cache.py      the on-disk cache (pages with their parsed form, metadata, files, git),
+                  one atomic write per entry
     once.py       run-once-per-key memoisation shared between threads
 
 Submodules are imported explicitly; importing this package imports nothing heavy.

@@ -24,7 +24,7 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from lockcheck.errors import IndexUnavailable, redact_url
-from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage, ParsedPage
+from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage
 from lockcheck.index.filenames import is_archive, version_of
 from lockcheck.index.once import OnceMap
 from lockcheck.index.packedpage import PackedPage, pack_page
@@ -228,7 +228,7 @@ class SourcePages:
 
     def answers_locally(self, name: NormalizedName) -> bool:
         """Whether :meth:`collect` of *name* will ask no server: every index page has a
-        fresh parsed entry in the cache (or the run is offline), every find-links location
+        fresh entry in the cache (or the run is offline), every find-links location
         is local or already listed.  One stat per source: the finder's scheduling question
         (a read from the cache is cheaper in the asking thread than on another one)."""
         for source in self.sources:
@@ -238,7 +238,7 @@ class SourcePages:
                 continue
             if self.settings.offline:
                 continue
-            age = self.cache.parsed_age(split_credentials(_page_url(source, name))[0])
+            age = self.cache.page_age(split_credentials(_page_url(source, name))[0])
             if age is None or not self._fresh(age):
                 return False
         return True
@@ -302,15 +302,18 @@ class SourcePages:
                     hint="run once without --offline to fill the cache",
                 )
             page = self._fetch_page(url, label, cached)
-            if page is cached and keep is None:
-                self.cache.store_page(page)  # 304: the body stays, its fetch time is new
+            if keep is None:
+                if page is cached:  # 304: the body stays, its fetch time is new
+                    self.cache.touch_page(clean, page.fetched_at)
+                else:
+                    self.cache.store_page(page)
         if page.status == 404:
             if required:
                 raise IndexUnavailable(
                     f"find-links page {clean} was not found (HTTP 404)", url=clean
                 )
             if keep is not None:
-                self.cache.store_parsed(ParsedPage(page, None))
+                self.cache.store_page(page, parsed=None)
             return None
         local = None if keep is None else _NewestVersions(keep.project, keep.count)
         spans: list[tuple[int, int]] = []
@@ -324,7 +327,9 @@ class SourcePages:
         except IndexUnavailable:
             if page is cached and not self.settings.offline:
                 page = self._fetch_page(url, label, None)
-                return tuple(parse_page(page.body, page.content_type, page.final_url))
+                links = tuple(parse_page(page.body, page.content_type, page.final_url))
+                self.cache.store_page(page)
+                return links
             raise
         if keep is not None and local is not None:
             keep.merge(local)
@@ -338,7 +343,8 @@ class SourcePages:
                 kept=local.kept,
                 dropped=local.dropped,
             )
-            self.cache.store_parsed(ParsedPage(page, packed))
+            # One write: a new page, a 304, or a stored body without its parsed form.
+            self.cache.store_page(page, parsed=packed)
         return links
 
     def _usable(self, page: CachedPage) -> bool:
@@ -365,7 +371,7 @@ class SourcePages:
                     header.final_url,
                     keep.project,
                     keep.count,
-                    read_span=functools.partial(self.cache.read_body_span, clean),
+                    read_span=functools.partial(self.cache.read_body_span, clean, entry.place),
                     on_unreadable=functools.partial(self.cache.drop_parsed, clean),
                 )
         except (ValueError, TypeError, IndexError) as exc:
@@ -375,7 +381,7 @@ class SourcePages:
             page = self._fetch_page(url, label, header)
             if page is not header:
                 return page
-            self.cache.store_parsed(entry)  # 304: the same page, fetched now
+            self.cache.touch_page(clean, header.fetched_at)  # 304: the same page, fetched now
         if packed is not None:
             keep.versions.update(packed.versions)
             keep.dropped = keep.dropped or packed.dropped
@@ -410,8 +416,7 @@ class SourcePages:
             )
         else:
             raise IndexUnavailable(f"{label} answered HTTP {status} for {clean}", url=clean)
-        self.cache.store_page(page)
-        return page
+        return page  # not stored here either: the caller stores it with its parsed form
 
     def _find_links(self, source: Source) -> tuple[Link | PendingLink, ...]:
         url = source.url

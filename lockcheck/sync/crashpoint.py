@@ -1,5 +1,5 @@
-"""A test-only hook that kills sync at a named point, so crash recovery can be tested
-deterministically.
+"""A test-only hook that kills sync (or a cache write) at a named point, so crash recovery
+can be tested deterministically.
 
 ``LOCKCHECK_TEST_CRASH_AT=<event>[:<n>]`` makes the *n*-th (default first) call of
 ``crash_point(<event>)`` send SIGKILL to the running process: no ``finally`` block, no
@@ -18,6 +18,12 @@ rollback and no flushing happen, exactly as with ``kill -9``.  The events sync p
 ``commit``      everything applied, the journal not yet removed
 ``committed``   the journal removed, the backup not yet deleted
 ``stamp``       just before the no-op stamp is written
+
+The index cache (:mod:`lockcheck.index.cache`) passes one event, at several points of each
+entry it writes:
+
+``cache-write`` the temporary file made; part of the entry written; all of it written, not
+                yet renamed into place
 
 Unset (always, outside tests), a call costs one comparison.
 """
