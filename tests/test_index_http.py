@@ -510,3 +510,28 @@ def test_each_request_is_logged_as_httpx_logs_it(
     assert [r.getMessage() for r in caplog.records if r.name == "httpx"] == [
         f'HTTP Request: GET {url} "HTTP/1.1 200 OK"'
     ]
+
+
+def test_a_response_is_freed_as_soon_as_it_is_dropped(tmp_path: Path) -> None:
+    """httpx's client tied each response into a reference cycle (its body stream pointed back
+    at it), so pages of several MB waited for the cycle collector: the peak memory of a cold
+    compile paid for it."""
+    import gc
+    import weakref
+
+    url = "https://index.example/simple/foo/"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"x" * 100_000)
+
+    session = _session(tmp_path, Recorder({url: answer}))
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        fetched = weakref.ref(session.get(url))
+        streamed = session.stream(url, weakref.ref)
+        assert fetched() is None and streamed() is None
+    finally:
+        if collecting:
+            gc.enable()
+        session.close()
