@@ -325,3 +325,213 @@ def test_big_buffers_are_returned_to_the_system_on_glibc() -> None:
     glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert release_big_buffers() is glibc
     assert release_big_buffers() is glibc  # once per process; asking again is harmless
+
+
+# -- the direct path (sending.py): what httpx's Client.send did, without its per-request cost --
+
+
+def _session(tmp_path: Path, recorder: Recorder, **settings: object) -> index_http.HttpSession:
+    options = {"index_url": "https://index.example/simple", "cache_dir": tmp_path / "cache"}
+    options.update(settings)
+    return index_http.HttpSession(
+        IndexSettings(**options),  # type: ignore[arg-type]
+        transport=httpx.MockTransport(recorder),
+        environ={"NETRC": str(tmp_path / "no-netrc")},
+    )
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("headers", "auth", "cookie"),
+    [
+        (None, None, False),
+        ({"Accept": ACCEPT, "If-None-Match": '"v1"'}, None, False),
+        ({"Range": "bytes=-65536", "Accept-Encoding": "identity"}, ("u", "p"), False),
+        ({"user-agent": "other", "X-Extra": "1"}, ("u", "p"), True),
+    ],
+)
+def test_a_direct_request_is_the_one_the_client_would_send(
+    headers: dict[str, str] | None, auth: tuple[str, str] | None, cookie: bool
+) -> None:
+    """Same URL, headers (names, values, order), cookies and extensions as ``Client.send``."""
+    from lockcheck.index.sending import DirectSender
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"ok")
+
+    client = httpx.Client(
+        transport=httpx.MockTransport(answer),
+        timeout=httpx.Timeout(7.0),
+        follow_redirects=True,
+        headers={"User-Agent": "lockcheck/test"},
+    )
+    if cookie:
+        client.cookies.set("session", "abc", domain="index.example")
+    url = "https://index.example/simple/f%C3%BCo/?x=1"
+    basic = httpx.BasicAuth(*auth) if auth else None
+    extensions = {"lockcheck.whole_body": True}
+    with client:
+        by_client = client.send(
+            client.build_request("GET", url, headers=headers, extensions=extensions), auth=basic
+        )
+        direct = DirectSender(client).get(url, headers=headers, auth=basic, extensions=extensions)
+    via_client, via_direct = seen
+    assert str(via_direct.url) == str(via_client.url)
+    assert via_direct.headers.raw == via_client.headers.raw
+    assert ("Cookie" in via_direct.headers) is cookie
+    assert via_direct.extensions == via_client.extensions
+    assert direct.content == by_client.content == b"ok"
+    assert str(direct.url) == str(by_client.url)
+
+
+def test_a_redirect_to_another_host_drops_the_credentials(tmp_path: Path) -> None:
+    recorder = Recorder(
+        {
+            "https://index.example/simple/foo/": httpx.Response(
+                302, headers={"Location": "/moved/foo/"}
+            ),
+            "https://index.example/moved/foo/": httpx.Response(
+                301, headers={"Location": "https://cdn.example/foo/"}
+            ),
+            "https://cdn.example/foo/": httpx.Response(200, content=b"page"),
+        }
+    )
+    session = _session(tmp_path, recorder, index_url="https://me:pw@index.example/simple")
+    try:
+        response = session.get("https://index.example/simple/foo/")
+    finally:
+        session.close()
+    assert response.content == b"page"
+    assert str(response.url) == "https://cdn.example/foo/"
+    assert [r.status_code for r in response.history] == [302, 301]
+    first, same_host, other_host = recorder.requests
+    assert first.headers["Authorization"] == _basic("me", "pw")
+    assert same_host.headers["Authorization"] == _basic("me", "pw")
+    assert "Authorization" not in other_host.headers
+    assert other_host.headers["Host"] == "cdn.example"
+
+
+def test_an_upgrade_to_https_on_the_same_host_keeps_the_credentials(tmp_path: Path) -> None:
+    recorder = Recorder(
+        {
+            "http://index.example/simple/foo/": httpx.Response(
+                301, headers={"Location": "https://index.example/simple/foo/"}
+            ),
+            "https://index.example/simple/foo/": httpx.Response(200, content=b"page"),
+        }
+    )
+    session = _session(
+        tmp_path,
+        recorder,
+        index_url="http://me:pw@index.example/simple",
+        trusted_hosts=("index.example",),
+    )
+    try:
+        assert session.get("http://index.example/simple/foo/").content == b"page"
+    finally:
+        session.close()
+    assert [r.headers["Authorization"] for r in recorder.requests] == [_basic("me", "pw")] * 2
+
+
+def test_a_redirect_loop_ends_in_one_clear_error(tmp_path: Path, sleeps: list[float]) -> None:
+    loop = httpx.Response(302, headers={"Location": "https://index.example/simple/foo/"})
+    recorder = Recorder({"https://index.example/simple/foo/": loop})
+    session = _session(tmp_path, recorder, index_url="https://me:pw@index.example/simple")
+    try:
+        with pytest.raises(IndexUnavailable) as info:
+            session.get("https://me:pw@index.example/simple/foo/")
+    finally:
+        session.close()
+    assert str(info.value) == (
+        "cannot reach https://****@index.example/simple/foo/: exceeded maximum allowed redirects."
+    )
+    assert len(recorder.requests) == 21 and sleeps == []  # httpx's limit: 20 redirects
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compressed_body_is_decoded(tmp_path: Path, encoding: str) -> None:
+    import zlib
+
+    body = b'{"meta": {"api-version": "1.0"}, "files": []}' * 100
+    packer = zlib.compressobj(wbits=31 if encoding == "gzip" else 15)
+    packed = packer.compress(body) + packer.flush()
+    url = "https://index.example/simple/foo/"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=packed, headers={"Content-Encoding": encoding})
+
+    recorder = Recorder({url: answer})
+    session = _session(tmp_path, recorder)
+    try:
+        assert session.get(url).content == body
+        assert session.stream(url, lambda response: response.read()) == body
+    finally:
+        session.close()
+    assert "gzip" in recorder.requests[0].headers["Accept-Encoding"]
+
+
+def test_cookies_the_index_sets_are_sent_back(tmp_path: Path) -> None:
+    """httpx's client kept a cookie jar: a load balancer's session cookie still comes back."""
+    url = "https://index.example/simple/foo/"
+    recorder = Recorder(
+        {
+            url: [
+                httpx.Response(200, content=b"1", headers={"Set-Cookie": "lb=node7; Path=/"}),
+                httpx.Response(200, content=b"2"),
+            ]
+        }
+    )
+    session = _session(tmp_path, recorder)
+    try:
+        session.get(url)
+        session.stream(url, lambda response: response.read())
+    finally:
+        session.close()
+    assert "Cookie" not in recorder.requests[0].headers
+    assert recorder.requests[1].headers["Cookie"] == "lb=node7"
+
+
+def test_each_request_is_logged_as_httpx_logs_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = "https://index.example/simple/foo/"
+    session = _session(tmp_path, Recorder({url: httpx.Response(200)}))
+    try:
+        with caplog.at_level("INFO", logger="httpx"):
+            session.get(url)
+    finally:
+        session.close()
+    assert [r.getMessage() for r in caplog.records if r.name == "httpx"] == [
+        f'HTTP Request: GET {url} "HTTP/1.1 200 OK"'
+    ]
+
+
+def test_a_response_is_freed_as_soon_as_it_is_dropped(tmp_path: Path) -> None:
+    """httpx's client tied each response into a reference cycle (its body stream pointed back
+    at it), so pages of several MB waited for the cycle collector: the peak memory of a cold
+    compile paid for it."""
+    import gc
+    import weakref
+
+    url = "https://index.example/simple/foo/"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"x" * 100_000)
+
+    session = _session(tmp_path, Recorder({url: answer}))
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        fetched = weakref.ref(session.get(url))
+        streamed = session.stream(url, weakref.ref)
+        assert fetched() is None and streamed() is None
+    finally:
+        if collecting:
+            gc.enable()
+        session.close()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lockcheck.errors import IndexUnavailable
 from lockcheck.index.http import HttpSession
@@ -283,3 +285,77 @@ def test_tls_contexts_keep_the_standard_library_defaults(tmp_path: Path) -> None
         pending = tls.PendingContext(lambda: tls.build_context(IndexSettings(), {}))
         with pytest.raises(ConfigError, match="cannot load the system CA certificates"):
             pending.get()
+
+
+# -- header blocks: read without the email parser when plain, exactly as it reads them --
+
+_HEADER_LINES = [
+    b"Content-Type: application/vnd.pypi.simple.v1+json\r\n",
+    b"content-length: 17\r\n",
+    b'ETag:   "abc"  \r\n',
+    b"X-Empty:\r\n",
+    b"X-Blank: \t \r\n",
+    b"Set-Cookie: a=1\r\n",
+    b"Set-Cookie: b=2\n",
+    b"X-Folded: first\r\n",
+    b"  continued\r\n",
+    b"\tand tabbed\r\n",
+    b"X-Latin: caf\xe9\r\n",
+    b"X-Form-Feed: a\x0cb\r\n",
+    b"X-Bare-CR: a\rb\r\n",
+    b": no name\r\n",
+    b"no colon at all\r\n",
+    b"From somebody\r\n",
+    b"Bad Name: v\r\n",
+    b"X-Colon:: twice: here\r\n",
+    b"X-Trailing-CR: v\r\r\n",
+    b"X-NUL: a\x00b\r\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_HEADER_LINES), max_size=8), st.sampled_from([b"\r\n", b"\n", b""]))
+def test_header_blocks_read_as_the_email_parser_reads_them(lines: list[bytes], end: bytes) -> None:
+    import http.client
+    import io
+
+    from lockcheck.index.transport import parse_headers
+
+    block = b"".join(lines) + end
+    ours = parse_headers(io.BytesIO(block + b"body"))
+    theirs = http.client.parse_headers(io.BytesIO(block + b"body"))
+    assert type(ours) is type(theirs)
+    assert ours.items() == theirs.items()
+    for name in {*ours.keys(), "content-length", "transfer-encoding", "connection"}:
+        assert ours.get(name) == theirs.get(name)
+        assert ours.get_all(name) == theirs.get_all(name)
+
+
+def test_responses_keep_the_running_pythons_own_framing_code() -> None:
+    """Only the header parse is swapped: status line, chunking and keep-alive rules stay the
+    standard library's, whatever Python runs."""
+    import http.client
+
+    from lockcheck.index import transport
+
+    assert transport._Response.begin.__code__ is http.client.HTTPResponse.begin.__code__
+    assert transport._Response.begin.__globals__["parse_headers"] is transport.parse_headers
+
+
+def test_folded_and_plain_headers_on_the_wire(serve: Callable[[Handler], _Server]) -> None:
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        folded = b"X-Folded: first\r\n second\r\n" if request.path == "/b" else b""
+        request.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Plain: one\r\n"
+            + folded
+            + b'ETag: "v1"\r\n\r\nok'
+        )
+
+    server = serve(handle)
+    with _client() as client:
+        plain = client.get(server.url + "/a")
+        folded = client.get(server.url + "/b")
+    assert plain.text == folded.text == "ok"
+    assert plain.headers["x-plain"] == "one" and plain.headers["etag"] == '"v1"'
+    assert folded.headers["x-folded"] == "first\r\n second"
+    assert server.connections == 1  # the framing (Content-Length) was read right: kept alive

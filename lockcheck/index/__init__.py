@@ -12,6 +12,7 @@ The resolver talks to :class:`lockcheck.index.finder.PackageFinder` only; settin
     direct.py     direct references: local trees, archives by path or URL, git
     downloads.py  files downloaded once per run into the cache, verified by hash
     http.py       httpx client: auth, retries, error mapping; built on the first request
+    sending.py    the client's send for GETs, without its per-request costs
     tls.py        TLS contexts: system CAs loaded once, or a CA bundle (ssl loads here)
     tlsfiles.py   the CA bundle / client certificate files named, checked before any work
     heap.py       glibc: big page buffers returned to the system once freed

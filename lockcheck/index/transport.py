@@ -12,16 +12,24 @@ environment).
 Connections are pooled per (scheme, host, port), reused while the server keeps them alive,
 and a request that finds a pooled connection closed by the server is retried once on a new
 one (only for methods that are safe to repeat).
+
+``http.client`` reads every header block through the email package's parser, a tenth of a
+request's CPU; :class:`_Response` reads plain ``name: value`` lines itself, into the same
+``HTTPMessage``, and leaves anything else (folded lines, unusual characters) to that parser.
 """
 
 from __future__ import annotations
 
+import email.parser
 import http.client
+import re
 import select
 import socket
 import ssl
 import threading
+import types
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 from lockcheck.index._httpx import httpx
 
@@ -45,6 +53,37 @@ _STALE = (
     ssl.SSLEOFError,
     ssl.SSLZeroReturnError,
 )
+
+
+#: A header line the email parser reads as exactly (name, value stripped of leading blanks):
+#: a token, a colon, then tabs and printable ASCII only (no folding, nothing it would take
+#: for a line break).
+_PLAIN_HEADER = re.compile(rb"([!-9;-~]+):[ \t]*([\t -~]*)\r?\n")
+
+
+def parse_headers(fp: BinaryIO) -> http.client.HTTPMessage:
+    """``http.client.parse_headers``, with plain header lines read without the email parser."""
+    lines = http.client._read_headers(fp)  # type: ignore[attr-defined]  # its limits, too
+    message = http.client.HTTPMessage()
+    for line in lines[:-1]:  # the last one ends the block
+        match = _PLAIN_HEADER.fullmatch(line)
+        if match is None:
+            text = b"".join(lines).decode("iso-8859-1")
+            return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+        name, value = match.groups()
+        message.set_raw(name.decode("ascii"), value.decode("ascii"))
+    return message
+
+
+class _Response(http.client.HTTPResponse):
+    """``http.client.HTTPResponse`` whose ``begin`` (the running Python's own code: status
+    line, framing, keep-alive) reads the header block with :func:`parse_headers`."""
+
+    begin = types.FunctionType(
+        http.client.HTTPResponse.begin.__code__,
+        {**vars(http.client), "parse_headers": parse_headers},
+        "begin",
+    )
 
 
 def _readable(sock: socket.socket) -> bool:
@@ -181,11 +220,15 @@ class StdlibTransport(httpx.BaseTransport):
 
     def _connect(self, key: _Key, connect_timeout: float | None) -> http.client.HTTPConnection:
         scheme, host, port = key
-        if scheme == "https":
-            return http.client.HTTPSConnection(
+        connection = (
+            http.client.HTTPSConnection(
                 host, port, timeout=connect_timeout, context=self._ssl_context()
             )
-        return http.client.HTTPConnection(host, port, timeout=connect_timeout)
+            if scheme == "https"
+            else http.client.HTTPConnection(host, port, timeout=connect_timeout)
+        )
+        connection.response_class = _Response
+        return connection
 
     # -- requests --------------------------------------------------------------------------
 
