@@ -21,11 +21,13 @@ from lockcheck.resolve.environment import TargetEnvironment
 
 __all__ = [
     "FormatControl",
+    "InstallableMemo",
     "VersionChoice",
     "admitted_versions",
     "applicable_versions",
     "group_by_version",
     "installable_files",
+    "installable_files_of",
     "iter_applicable_versions",
 ]
 
@@ -188,6 +190,31 @@ def admitted_versions(
     return sorted(specifier.filter(groups, prereleases=prereleases), reverse=True)
 
 
+#: (id of a version's file list, formats, Python version) -> (the files of that list a
+#: target of that Python may install when wheel tags are not checked, the list kept so its
+#: id stays its own).  Universal locks ask it again for each platform of a Python.
+InstallableMemo = dict[tuple[int, frozenset[str], str], tuple[list[DistFile], Sequence[DistFile]]]
+
+
+def installable_files_of(
+    files: Sequence[DistFile],
+    env: TargetEnvironment,
+    formats: frozenset[str],
+    *,
+    check_tags: bool,
+    memo: InstallableMemo | None,
+) -> list[DistFile]:
+    """:func:`installable_files`, kept in *memo* when tags are not checked (the answer then
+    depends only on the files, the formats and the Python version)."""
+    if memo is None or check_tags:
+        return installable_files(files, env, formats, check_tags=check_tags)
+    key = (id(files), formats, env.python_full_version)
+    known = memo.get(key)
+    if known is None:
+        known = memo[key] = (installable_files(files, env, formats, check_tags=False), files)
+    return known[0]
+
+
 def iter_applicable_versions(
     groups: Mapping[Version, Sequence[DistFile]],
     env: TargetEnvironment,
@@ -197,12 +224,14 @@ def iter_applicable_versions(
     allow_prereleases: bool,
     check_tags: bool = True,
     admitted: Sequence[Version] | None = None,
+    installable: InstallableMemo | None = None,
 ) -> Iterator[VersionChoice]:
     """:func:`applicable_versions`, lazily: files are examined only for the versions the
     resolver actually reaches (usually the newest one or two), which is what makes a project
     with thousands of files cheap.  The result is the same, in the same order.
 
     *admitted*: :func:`admitted_versions` of these arguments, when the caller keeps it.
+    *installable*: see :func:`installable_files_of`.
     """
     prereleases = True if allow_prereleases else None
 
@@ -229,7 +258,9 @@ def iter_applicable_versions(
     found = False
     yanked_only: list[tuple[Version, list[DistFile]]] = []
     for version in wanted:
-        usable = installable_files(groups[version], env, formats, check_tags=check_tags)
+        usable = installable_files_of(
+            groups[version], env, formats, check_tags=check_tags, memo=installable
+        )
         if not usable:
             continue
         fresh = [f for f in usable if not f.yanked]

@@ -34,10 +34,9 @@ class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
         self, provider: AbstractProvider[RT, CT, KT], reporter: BaseReporter[RT, CT, KT]
     ) -> None:
         super().__init__(provider, reporter)
-        # criterion id -> (pin, answer, criterion): the answer for that pin (a criterion is
-        # almost always checked against one pin); the objects are kept so the criterion's
-        # id cannot be reused, and the pin is compared by identity.
-        self._pin_checks: dict[int, tuple[object, bool, object]] = {}
+        # criterion (hashed by identity) -> (pin, answer): the answer for that pin (a
+        # criterion is almost always checked against one pin), compared by identity.
+        self._pin_checks: dict[object, tuple[object, bool]] = {}
         self._preferences: dict[tuple[object, int, object], tuple[Preference, object]] = {}
         # name -> (pin, the criterion's information, answer) of the last check computed
         self._last_checks: dict[KT, tuple[CT, tuple[object, ...], bool]] = {}
@@ -58,10 +57,9 @@ class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
         pin = self._states[-1].mapping.get(name)
         if pin is None:
             return False
-        known = self._pin_checks.get(id(criterion))
+        known = self._pin_checks.get(criterion)
         if known is None or known[0] is not pin:
-            answer = self._check_pin(name, pin, criterion)
-            known = self._pin_checks[id(criterion)] = (pin, answer, criterion)
+            known = self._pin_checks[criterion] = (pin, self._check_pin(name, pin, criterion))
         return known[1]
 
     def _check_pin(self, name: KT, pin: CT, criterion: Criterion[RT, CT]) -> bool:

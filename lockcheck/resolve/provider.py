@@ -430,6 +430,7 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
                 allow_prereleases=allow_prereleases,
                 check_tags=not self.options.any_platform_wheel,
                 admitted=admitted,
+                installable=None if groups is not None else self._shared.run.installable,
             )
 
         if groups is not None:
