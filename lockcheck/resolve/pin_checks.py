@@ -37,21 +37,20 @@ class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
         # criterion (hashed by identity) -> (pin, answer): the answer for that pin (a
         # criterion is almost always checked against one pin), compared by identity.
         self._pin_checks: dict[object, tuple[object, bool]] = {}
-        self._preferences: dict[tuple[object, int, object], tuple[Preference, object]] = {}
+        # (name, criterion, epoch) -> preference; the criterion is hashed by identity
+        self._preferences: dict[tuple[KT, object, object], Preference] = {}
         # name -> (pin, the criterion's information, answer) of the last check computed
         self._last_checks: dict[KT, tuple[CT, tuple[object, ...], bool]] = {}
 
     def _get_preference(self, name: KT) -> Preference:
-        # (name, criterion id, epoch) -> (preference, criterion kept alive for its id)
         epoch = getattr(self._p, "preference_epoch", None)
         if epoch is None:
             return super()._get_preference(name)
-        criterion = self.state.criteria[name]
-        key = (name, id(criterion), epoch)
+        key = (name, self._states[-1].criteria[name], epoch)
         known = self._preferences.get(key)
         if known is None:
-            known = self._preferences[key] = (super()._get_preference(name), criterion)
-        return known[0]
+            known = self._preferences[key] = super()._get_preference(name)
+        return known
 
     def _is_current_pin_satisfying(self, name: KT, criterion: Criterion[RT, CT]) -> bool:
         pin = self._states[-1].mapping.get(name)
