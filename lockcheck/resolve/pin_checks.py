@@ -16,6 +16,7 @@ criterion that pin replaced.  The rounds, their order and the result are resolve
 from __future__ import annotations
 
 import collections
+import itertools
 import operator
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Generic
@@ -232,12 +233,18 @@ class _MemoResolution(Resolution[RT, CT, KT], Generic[RT, CT, KT]):
                         raise ResolutionImpossible(self.state.backtrack_causes)
             else:
                 # Only the criteria the pin replaced can have stopped being satisfied (the
-                # pinned name was not satisfied, so every satisfied one keeps its pin).
+                # pinned name was not satisfied, so every satisfied one keeps its pin).  The
+                # pin updates the criteria in place, so a name keeps its position and the
+                # new ones come last: the replaced ones are found by identity, in C.
+                criteria = self.state.criteria
+                replaced = itertools.compress(
+                    before, map(operator.is_not, before.values(), criteria.values())
+                )
                 newly_unsatisfied_names = {
                     key
-                    for key, criterion in self.state.criteria.items() - before.items()
+                    for key in replaced
                     if key in satisfied_names
-                    and not self._is_current_pin_satisfying(key, criterion)
+                    and not self._is_current_pin_satisfying(key, criteria[key])
                 }
                 self._remove_information_from_criteria(self.state.criteria, newly_unsatisfied_names)
                 self._push_new_state()
