@@ -415,3 +415,23 @@ def test_installable_files_are_shared_by_the_platforms_of_one_python_only():
     assert usable("3.12", "windows") == [modern, windows, sdist]
     assert usable("3.11", "macos") == [windows, sdist]
     assert usable("3.12", "linux", check_tags=True) == [modern, sdist]  # no win_amd64 here
+
+
+def test_a_recording_environment_ranks_wheels_with_its_own_targets_tag_tables():
+    """A resolution's recording environment takes its target's tag tables (worked out once
+    per target); a target of another platform ranks the same wheel by its own."""
+    from packaging.tags import parse_tag
+
+    from lockcheck.resolve.env_classes import Questions, RecordingEnvironment
+
+    linux, windows = environment_for("3.12", "linux"), environment_for("3.12", "windows")
+    wheel = frozenset(parse_tag("cp312-cp312-win_amd64"))
+    pure = frozenset(parse_tag("py3-none-any"))
+    recording = RecordingEnvironment.of(linux, Questions())
+    assert recording.tag_priority is linux.tag_priority
+    assert recording.best_tag_rank(wheel) == len(linux.tag_priority)  # not supported here
+    assert windows.best_tag_rank(wheel) < windows.best_tag_rank(pure) < len(windows.tag_priority)
+    assert linux.best_tag_rank(wheel) == len(linux.tag_priority)
+    assert RecordingEnvironment.of(windows, Questions()).best_tag_rank(wheel) == (
+        windows.best_tag_rank(wheel)
+    )

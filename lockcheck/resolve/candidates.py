@@ -9,7 +9,6 @@ and yanked files (PEP 592: skipped, unless the specifier pins a version with ``=
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -126,9 +125,7 @@ def _file_rank(f: DistFile, env: TargetEnvironment) -> tuple[int, int]:
     still ranks above the sdist: its metadata is read without a build.
     """
     if f.is_wheel:
-        priority = env.tag_priority
-        unknown = len(priority)  # a tag the target does not support ranks after all others
-        pri = -min(map(priority.get, f.tags, itertools.repeat(unknown)), default=unknown)
+        pri = -env.best_tag_rank(f.tags)
     else:
         pri = -len(env.tag_priority) - 2
     return (0 if f.yanked else 1, pri)

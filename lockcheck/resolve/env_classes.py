@@ -127,7 +127,7 @@ class RecordingEnvironment(TargetEnvironment):
     @classmethod
     def of(cls, env: TargetEnvironment, questions: Questions) -> RecordingEnvironment:
         questions.version = env.version
-        return cls(
+        recording = cls(
             env.python_full_version,
             env.markers,
             env.is_running_interpreter,
@@ -135,6 +135,10 @@ class RecordingEnvironment(TargetEnvironment):
             env.requested,
             questions,
         )
+        # The same target's tag tables: worked out once, not again for each resolution.
+        for table in ("supported_tags", "tag_priority", "_tag_ranks"):
+            recording.__dict__[table] = getattr(env, table)
+        return recording
 
     def evaluate(self, marker: Marker | None, extras: frozenset[str] | None = None) -> bool:
         answer = super().evaluate(marker, extras)
