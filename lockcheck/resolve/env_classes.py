@@ -103,8 +103,9 @@ class Questions:
             return
         self._seen_files.add(id(files))
         self._kept.append(files)
-        for f in files:
-            self.python_asked(f.requires_python)
+        # Files share a few specifier objects: each is asked about once.
+        for spec in {id(f.requires_python): f.requires_python for f in files}.values():
+            self.python_asked(spec)
 
     def same_answers(self, other: EnvironmentAnswers) -> bool:
         """Whether *other* answers every question asked here as it was answered."""

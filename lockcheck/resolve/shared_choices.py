@@ -62,6 +62,9 @@ class RunShared:
         self.admitted: dict[tuple[NormalizedName, str, bool], list[Version]] = {}
         #: a version's installable files, by Python version (candidates.InstallableMemo)
         self.installable: InstallableMemo = {}
+        #: (id of a metadata requirement, parent label) -> (what the provider made of it,
+        #: the requirement kept so its id stays its own)
+        self.requirements: dict[tuple[int, str | None], tuple[object, object]] = {}
         # ids of the specifiers combined -> (their intersection, its text, the specifiers
         # kept so the ids stay theirs): the requirements on a package are the metadata's
         # own objects, met again in every environment.
