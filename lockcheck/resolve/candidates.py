@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
@@ -20,6 +21,7 @@ from lockcheck.models import DistFile
 from lockcheck.resolve.environment import TargetEnvironment
 
 __all__ = [
+    "AdmittedVersions",
     "FormatControl",
     "InstallableMemo",
     "VersionChoice",
@@ -86,7 +88,8 @@ def installable_files(
     supported = env.tag_priority
     # Thousands of files share a few tag sets and Requires-Python values: decide each once.
     tags_ok: dict[frozenset, bool] = {}
-    python_ok: dict[object, bool] = {None: True}
+    # By the specifier's id (its hash is not cached; the files keep it alive meanwhile).
+    python_ok: dict[int, bool] = {id(None): True}
     result = []
     for f in files:
         if f.is_wheel:
@@ -100,10 +103,9 @@ def installable_files(
                     continue
         elif "source" not in formats:
             continue
-        spec = f.requires_python
-        fits = python_ok.get(spec)
+        fits = python_ok.get(id(f.requires_python))
         if fits is None:
-            fits = python_ok[spec] = _python_ok(f, env)
+            fits = python_ok[id(f.requires_python)] = _python_ok(f, env)
         if not fits:
             continue
         result.append(f)
@@ -174,16 +176,25 @@ def group_by_version(files: Sequence[DistFile]) -> dict[Version, list[DistFile]]
     return groups
 
 
+class AdmittedVersions(list[Version]):
+    """:func:`admitted_versions`' answer; whether one is a pre-release is asked at each walk
+    of a kept answer, so it is worked out once."""
+
+    @cached_property
+    def has_prerelease(self) -> bool:
+        return any(v.is_prerelease for v in self)
+
+
 def admitted_versions(
     groups: Mapping[Version, Sequence[DistFile]],
     specifier: SpecifierSet,
     *,
     allow_prereleases: bool,
-) -> list[Version]:
+) -> AdmittedVersions:
     """The project's versions *specifier* admits, newest first (no file looked at yet, so
     the same for every target environment)."""
     prereleases = True if allow_prereleases else None
-    return sorted(specifier.filter(groups, prereleases=prereleases), reverse=True)
+    return AdmittedVersions(sorted(specifier.filter(groups, prereleases=prereleases), reverse=True))
 
 
 #: (id of a version's file list, formats, Python version) -> (the files of that list a
@@ -246,7 +257,11 @@ def iter_applicable_versions(
         if admitted is None
         else admitted
     )
-    if prereleases is None and any(v.is_prerelease for v in wanted):
+    if prereleases is None and (
+        wanted.has_prerelease
+        if isinstance(wanted, AdmittedVersions)
+        else any(v.is_prerelease for v in wanted)
+    ):
         # The "no final release fits, so pre-releases may" rule depends on which versions
         # have an installable file: take the exact (eager) path.
         yield from eager()
