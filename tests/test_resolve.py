@@ -392,3 +392,20 @@ def test_grown_criterion_has_only_its_added_requirements_checked_against_the_pin
     resolution._states[-1].mapping["a"] = other
     assert resolution._is_current_pin_satisfying("a", Criterion([], [*infos], []))
     assert asked == ["r1", "r2"]
+
+
+def test_a_pin_a_later_requirement_rules_out_drops_what_it_asked_for():
+    """x==2.0 is pinned first and asks for y!=2.0; p, pinned next, needs x<2, so x moves to
+    1.0, and what x 2.0 asked for must go with it: y takes its newest version.  (The
+    resolver re-checks only the pins whose requirements the last pin changed: this is the
+    case where one of them fails.)"""
+    index = MemoryIndex(
+        {
+            "x": {"1.0": (["y"],), "2.0": (["y!=2.0"],)},
+            "p": {"1.0": (["x<2"],)},
+            "y": {"1.0": ([],), "2.0": ([],)},
+        }
+    )
+    res = resolve(ResolveRequest([req("x"), req("p")], env=ENV), index)
+    assert pins(res) == {"p": "1.0", "x": "1.0", "y": "2.0"}
+    assert res.packages["y"].via == ("x",)

@@ -365,3 +365,73 @@ def test_universal_lock_resolves_each_environment_class_once(tmp_path, uni_index
     assert "3.10 darwin" not in resolved
     assert "3.10 win32" in resolved
     assert len(resolved) < len(universal.build_universe(requires_python=">=3.10"))
+
+
+# ----------------------------------------------------------------------------------------
+# what the resolutions of a universal lock share
+# ----------------------------------------------------------------------------------------
+
+
+def _file(filename: str, requires_python: str | None = None):
+    from packaging.specifiers import SpecifierSet
+    from packaging.tags import parse_tag
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    from lockcheck.models import DistFile
+
+    wheel = filename.endswith(".whl")
+    tags = frozenset(parse_tag(filename[:-4].split("-", 2)[2])) if wheel else frozenset()
+    return DistFile(
+        filename,
+        f"https://example.invalid/{filename}",
+        canonicalize_name("new"),
+        Version("2.0"),
+        wheel,
+        requires_python=SpecifierSet(requires_python) if requires_python else None,
+        tags=tags,
+    )
+
+
+def test_installable_files_are_shared_by_the_platforms_of_one_python_only():
+    """A version's installable files are worked out once per Python version (the platforms
+    of one Python share them when tags are not checked); another Python, or a resolution
+    that checks tags, must not take them."""
+    from lockcheck.resolve.candidates import installable_files_of
+
+    modern = _file("new-2.0-py3-none-any.whl", ">=3.12")
+    windows = _file("new-2.0-cp312-cp312-win_amd64.whl")
+    sdist = _file("new-2.0.tar.gz")
+    files = [modern, windows, sdist]
+    formats = frozenset({"binary", "source"})
+    memo: dict = {}
+
+    def usable(python: str, platform: str, check_tags: bool = False) -> list:
+        env = environment_for(python, platform)
+        return installable_files_of(files, env, formats, check_tags=check_tags, memo=memo)
+
+    assert usable("3.12", "linux") == [modern, windows, sdist]
+    assert usable("3.11", "linux") == [windows, sdist]  # Requires-Python >=3.12
+    assert usable("3.12", "windows") == [modern, windows, sdist]
+    assert usable("3.11", "macos") == [windows, sdist]
+    assert usable("3.12", "linux", check_tags=True) == [modern, sdist]  # no win_amd64 here
+
+
+def test_a_recording_environment_ranks_wheels_with_its_own_targets_tag_tables():
+    """A resolution's recording environment takes its target's tag tables (worked out once
+    per target); a target of another platform ranks the same wheel by its own."""
+    from packaging.tags import parse_tag
+
+    from lockcheck.resolve.env_classes import Questions, RecordingEnvironment
+
+    linux, windows = environment_for("3.12", "linux"), environment_for("3.12", "windows")
+    wheel = frozenset(parse_tag("cp312-cp312-win_amd64"))
+    pure = frozenset(parse_tag("py3-none-any"))
+    recording = RecordingEnvironment.of(linux, Questions())
+    assert recording.tag_priority is linux.tag_priority
+    assert recording.best_tag_rank(wheel) == len(linux.tag_priority)  # not supported here
+    assert windows.best_tag_rank(wheel) < windows.best_tag_rank(pure) < len(windows.tag_priority)
+    assert linux.best_tag_rank(wheel) == len(linux.tag_priority)
+    assert RecordingEnvironment.of(windows, Questions()).best_tag_rank(wheel) == (
+        windows.best_tag_rank(wheel)
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
@@ -20,12 +21,15 @@ from lockcheck.models import DistFile
 from lockcheck.resolve.environment import TargetEnvironment
 
 __all__ = [
+    "AdmittedVersions",
     "FormatControl",
+    "InstallableMemo",
     "VersionChoice",
     "admitted_versions",
     "applicable_versions",
     "group_by_version",
     "installable_files",
+    "installable_files_of",
     "iter_applicable_versions",
 ]
 
@@ -84,7 +88,8 @@ def installable_files(
     supported = env.tag_priority
     # Thousands of files share a few tag sets and Requires-Python values: decide each once.
     tags_ok: dict[frozenset, bool] = {}
-    python_ok: dict[object, bool] = {None: True}
+    # By the specifier's id (its hash is not cached; the files keep it alive meanwhile).
+    python_ok: dict[int, bool] = {id(None): True}
     result = []
     for f in files:
         if f.is_wheel:
@@ -98,10 +103,9 @@ def installable_files(
                     continue
         elif "source" not in formats:
             continue
-        spec = f.requires_python
-        fits = python_ok.get(spec)
+        fits = python_ok.get(id(f.requires_python))
         if fits is None:
-            fits = python_ok[spec] = _python_ok(f, env)
+            fits = python_ok[id(f.requires_python)] = _python_ok(f, env)
         if not fits:
             continue
         result.append(f)
@@ -123,11 +127,7 @@ def _file_rank(f: DistFile, env: TargetEnvironment) -> tuple[int, int]:
     still ranks above the sdist: its metadata is read without a build.
     """
     if f.is_wheel:
-        best = min(
-            (env.tag_priority[t] for t in f.tags if t in env.tag_priority),
-            default=len(env.tag_priority),
-        )
-        pri = -best
+        pri = -env.best_tag_rank(f.tags)
     else:
         pri = -len(env.tag_priority) - 2
     return (0 if f.yanked else 1, pri)
@@ -176,16 +176,50 @@ def group_by_version(files: Sequence[DistFile]) -> dict[Version, list[DistFile]]
     return groups
 
 
+class AdmittedVersions(list[Version]):
+    """:func:`admitted_versions`' answer; whether one is a pre-release is asked at each walk
+    of a kept answer, so it is worked out once."""
+
+    @cached_property
+    def has_prerelease(self) -> bool:
+        return any(v.is_prerelease for v in self)
+
+
 def admitted_versions(
     groups: Mapping[Version, Sequence[DistFile]],
     specifier: SpecifierSet,
     *,
     allow_prereleases: bool,
-) -> list[Version]:
+) -> AdmittedVersions:
     """The project's versions *specifier* admits, newest first (no file looked at yet, so
     the same for every target environment)."""
     prereleases = True if allow_prereleases else None
-    return sorted(specifier.filter(groups, prereleases=prereleases), reverse=True)
+    return AdmittedVersions(sorted(specifier.filter(groups, prereleases=prereleases), reverse=True))
+
+
+#: (id of a version's file list, formats, Python version) -> (the files of that list a
+#: target of that Python may install when wheel tags are not checked, the list kept so its
+#: id stays its own).  Universal locks ask it again for each platform of a Python.
+InstallableMemo = dict[tuple[int, frozenset[str], str], tuple[list[DistFile], Sequence[DistFile]]]
+
+
+def installable_files_of(
+    files: Sequence[DistFile],
+    env: TargetEnvironment,
+    formats: frozenset[str],
+    *,
+    check_tags: bool,
+    memo: InstallableMemo | None,
+) -> list[DistFile]:
+    """:func:`installable_files`, kept in *memo* when tags are not checked (the answer then
+    depends only on the files, the formats and the Python version)."""
+    if memo is None or check_tags:
+        return installable_files(files, env, formats, check_tags=check_tags)
+    key = (id(files), formats, env.python_full_version)
+    known = memo.get(key)
+    if known is None:
+        known = memo[key] = (installable_files(files, env, formats, check_tags=False), files)
+    return known[0]
 
 
 def iter_applicable_versions(
@@ -197,12 +231,14 @@ def iter_applicable_versions(
     allow_prereleases: bool,
     check_tags: bool = True,
     admitted: Sequence[Version] | None = None,
+    installable: InstallableMemo | None = None,
 ) -> Iterator[VersionChoice]:
     """:func:`applicable_versions`, lazily: files are examined only for the versions the
     resolver actually reaches (usually the newest one or two), which is what makes a project
     with thousands of files cheap.  The result is the same, in the same order.
 
     *admitted*: :func:`admitted_versions` of these arguments, when the caller keeps it.
+    *installable*: see :func:`installable_files_of`.
     """
     prereleases = True if allow_prereleases else None
 
@@ -221,7 +257,11 @@ def iter_applicable_versions(
         if admitted is None
         else admitted
     )
-    if prereleases is None and any(v.is_prerelease for v in wanted):
+    if prereleases is None and (
+        wanted.has_prerelease
+        if isinstance(wanted, AdmittedVersions)
+        else any(v.is_prerelease for v in wanted)
+    ):
         # The "no final release fits, so pre-releases may" rule depends on which versions
         # have an installable file: take the exact (eager) path.
         yield from eager()
@@ -229,7 +269,9 @@ def iter_applicable_versions(
     found = False
     yanked_only: list[tuple[Version, list[DistFile]]] = []
     for version in wanted:
-        usable = installable_files(groups[version], env, formats, check_tags=check_tags)
+        usable = installable_files_of(
+            groups[version], env, formats, check_tags=check_tags, memo=installable
+        )
         if not usable:
             continue
         fresh = [f for f in usable if not f.yanked]

@@ -103,8 +103,9 @@ class Questions:
             return
         self._seen_files.add(id(files))
         self._kept.append(files)
-        for f in files:
-            self.python_asked(f.requires_python)
+        # Files share a few specifier objects: each is asked about once.
+        for spec in {id(f.requires_python): f.requires_python for f in files}.values():
+            self.python_asked(spec)
 
     def same_answers(self, other: EnvironmentAnswers) -> bool:
         """Whether *other* answers every question asked here as it was answered."""
@@ -127,7 +128,7 @@ class RecordingEnvironment(TargetEnvironment):
     @classmethod
     def of(cls, env: TargetEnvironment, questions: Questions) -> RecordingEnvironment:
         questions.version = env.version
-        return cls(
+        recording = cls(
             env.python_full_version,
             env.markers,
             env.is_running_interpreter,
@@ -135,6 +136,10 @@ class RecordingEnvironment(TargetEnvironment):
             env.requested,
             questions,
         )
+        # The same target's tag tables: worked out once, not again for each resolution.
+        for table in ("supported_tags", "tag_priority", "_tag_ranks"):
+            recording.__dict__[table] = getattr(env, table)
+        return recording
 
     def evaluate(self, marker: Marker | None, extras: frozenset[str] | None = None) -> bool:
         answer = super().evaluate(marker, extras)

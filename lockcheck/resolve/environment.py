@@ -7,6 +7,7 @@ from ``--python-version`` (or the config), else the running interpreter.
 
 from __future__ import annotations
 
+import itertools
 import platform
 import sys
 from collections.abc import Iterable, Mapping
@@ -145,3 +146,18 @@ class TargetEnvironment:
         for i, tag in enumerate(self.supported_tags):
             ranks.setdefault(tag, i)
         return ranks
+
+    def best_tag_rank(self, wheel_tags: frozenset[tags.Tag]) -> int:
+        """The rank of the best of *wheel_tags* here (``len(tag_priority)``: none is
+        supported), kept per tag set: most wheels share a few (``py3-none-any``)."""
+        known = self._tag_ranks.get(wheel_tags)
+        if known is None:
+            priority = self.tag_priority
+            unknown = len(priority)
+            known = min(map(priority.get, wheel_tags, itertools.repeat(unknown)), default=unknown)
+            self._tag_ranks[wheel_tags] = known
+        return known
+
+    @cached_property
+    def _tag_ranks(self) -> dict[frozenset[tags.Tag], int]:
+        return {}

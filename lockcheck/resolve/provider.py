@@ -12,8 +12,9 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -79,6 +80,11 @@ class Candidate:
         return identifier_of(self.name, self.extras)
 
     def __repr__(self) -> str:
+        return self.label
+
+    @cached_property
+    def label(self) -> str:
+        """``name[extras]==version``: who asked, in every requirement it makes."""
         return f"{self.identifier}=={self.version}"
 
 
@@ -430,6 +436,7 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
                 allow_prereleases=allow_prereleases,
                 check_tags=not self.options.any_platform_wheel,
                 admitted=admitted,
+                installable=None if groups is not None else self._shared.run.installable,
             )
 
         if groups is not None:
@@ -502,14 +509,26 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         return result
 
     def requirement_from(self, req: Requirement, *, parent_label: str | None) -> AnyRequirement:
-        name = canonicalize_name(req.name)
-        extras = frozenset(canonicalize_name(e) for e in req.extras)
         if req.url:
+            name = canonicalize_name(req.name)
+            extras = frozenset(canonicalize_name(e) for e in req.extras)
             meta, file = self.index.direct_metadata(req.url, base_dir=self.options.base_dir)
             cand = Candidate(name, meta.version, extras, file=file, link=req.url, preloaded=meta)
             return ExplicitRequirement(cand, text=str(req))
-        text = str(req).split(";")[0].strip()
-        return SpecRequirement(name, extras, req.specifier, parent_label, text)
+        # The metadata's Requirement objects are the same in every resolution of the run,
+        # and so is what is made of one for one parent (a frozen value): made once.
+        known = self._shared.run.requirements.get((id(req), parent_label))
+        if known is not None:
+            return cast(SpecRequirement, known[0])
+        made = SpecRequirement(
+            canonicalize_name(req.name),
+            frozenset(canonicalize_name(e) for e in req.extras),
+            req.specifier,
+            parent_label,
+            str(req).split(";")[0].strip(),
+        )
+        self._shared.run.requirements[id(req), parent_label] = (made, req)
+        return made
 
     def _candidate(
         self, name: NormalizedName, version: Version, extras: frozenset[str], file: DistFile

@@ -21,6 +21,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from lockcheck.resolve.candidates import InstallableMemo
+
 __all__ = ["Replay", "RunShared", "SharedChoices"]
 
 T = TypeVar("T")
@@ -58,6 +60,11 @@ class RunShared:
     def __init__(self) -> None:
         #: (project, specifier text, pre-releases allowed) -> versions admitted, newest first
         self.admitted: dict[tuple[NormalizedName, str, bool], list[Version]] = {}
+        #: a version's installable files, by Python version (candidates.InstallableMemo)
+        self.installable: InstallableMemo = {}
+        #: (id of a metadata requirement, parent label) -> (what the provider made of it,
+        #: the requirement kept so its id stays its own)
+        self.requirements: dict[tuple[int, str | None], tuple[object, object]] = {}
         # ids of the specifiers combined -> (their intersection, its text, the specifiers
         # kept so the ids stay theirs): the requirements on a package are the metadata's
         # own objects, met again in every environment.

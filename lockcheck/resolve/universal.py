@@ -22,7 +22,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from lockcheck.models import LockedPackage, Resolution
-from lockcheck.resolve.candidates import VersionChoice, installable_files
+from lockcheck.resolve.candidates import InstallableMemo, VersionChoice, installable_files_of
 from lockcheck.resolve.env_classes import (
     EnvironmentAnswers,
     Questions,
@@ -171,7 +171,7 @@ def resolve_universal(
             for asked_by, req in resolution.dependency_markers
         )
     growth.check_carried()
-    return _merge(results, growth, template, index)
+    return _merge(results, growth, template, index, run.installable)
 
 
 def _input_triggers(template: ResolveRequest) -> list[Trigger]:
@@ -302,6 +302,7 @@ def _merge(
     growth: GridGrowth,
     template: ResolveRequest,
     index: Index,
+    installable: InstallableMemo,
 ) -> Resolution:
     grid = growth.base
     where: dict[tuple[NormalizedName, Version | None, str | None], list[GridEnv]] = defaultdict(
@@ -328,12 +329,15 @@ def _merge(
         marker = marker_across(where[key], growth)
         files = pkg.files
         if pkg.link is None and version is not None:
-            of_version = list(index.project_versions(name).get(version, ()))
+            released = index.project_versions(name).get(version, ())
+            of_version = list(released)
             formats = template.formats.allowed(name)
             usable = {
                 f.filename
                 for g in where[key]
-                for f in installable_files(of_version, g.env, formats, check_tags=False)
+                for f in installable_files_of(
+                    released, g.env, formats, check_tags=False, memo=installable
+                )
             }
             files = tuple(f for f in of_version if f.filename in usable)
         hashes: tuple[str, ...] = ()
