@@ -75,20 +75,23 @@ def load_fresh(key: str, environ: Mapping[str, str] | None = None) -> dict | Non
     expires = stamp.get("expires")
     if isinstance(expires, (int, float)) and not time.time() < expires:
         return None  # the answer rested on the index, and that answer is too old now
+    # Plain os.stat on the recorded strings: a sync stamp lists every installed package's
+    # files, and a Path per entry cost more than the stat itself (issue 17).
     for name, recorded in files.items():
-        target = Path(name)
+        try:
+            st = os.stat(name)
+        except OSError:
+            st = None
         if recorded is None:
-            if target.exists():
+            if st is not None:
                 return None
             continue
-        try:
-            st = target.stat()
-        except OSError:
+        if st is None:
             return None
         size, mtime_ns, digest = recorded
         if st.st_size != size:
             return None
-        if st.st_mtime_ns != mtime_ns and (digest is None or _digest(target) != digest):
+        if st.st_mtime_ns != mtime_ns and (digest is None or _digest(Path(name)) != digest):
             return None  # a directory (no digest) must keep its mtime: entries came or went
     return stamp
 
