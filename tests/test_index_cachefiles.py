@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from lockcheck.crashpoint import ENV_VAR
 from lockcheck.index.cache import Cache
 from lockcheck.index.finder import PackageFinder
 from lockcheck.index.settings import IndexSettings
-from lockcheck.sync.crashpoint import ENV_VAR
 from tests.fixtures.builders import DistFactory
 from tests.fixtures.builders import PackageSpec as P
 from tests.fixtures.index_server import IndexServer

@@ -2,7 +2,7 @@
 sync leaves the venv exactly as a clean sync of its lock would (issue 11, section 2).
 
 Deterministic kill points come from the test-only ``LOCKCHECK_TEST_CRASH_AT`` hook
-(lockcheck/sync/crashpoint.py: SIGKILL at the n-th occurrence of an event); one test kills a
+(lockcheck/crashpoint.py: SIGKILL at the n-th occurrence of an event); one test kills a
 real run from outside at a moment it sees on disk.  To share venvs, each test moves one venv
 back and forth between two locks.  After every crash the repairing sync must leave a venv
 that is whole (every RECORD entry present with its hash, no file in site-packages that no
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from lockcheck.sync.crashpoint import ENV_VAR
+from lockcheck.crashpoint import ENV_VAR
 from lockcheck.sync.journal import backup_dirs
 from tests.fixtures.builders import DistFactory
 from tests.fixtures.index_server import IndexServer

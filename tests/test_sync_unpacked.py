@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lockcheck.sync.crashpoint import ENV_VAR
+from lockcheck.crashpoint import ENV_VAR
 from tests.fixtures.builders import DistFactory
 from tests.fixtures.index_server import IndexServer
 from tests.helpers import describe, run_lockcheck

@@ -48,7 +48,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from lockcheck.sync.crashpoint import crash_point
+from lockcheck.crashpoint import crash_point
 
 __all__ = [
     "PAGE_MAX_AGE",

@@ -8,8 +8,8 @@
   and :mod:`~lockcheck.sync.links` (what is wanted), :mod:`~lockcheck.sync.fetch` (wheels,
   verified), :mod:`~lockcheck.sync.apply` (the transaction) and
   :mod:`~lockcheck.sync.journal` (its on-disk record, for undoing a killed run),
-  :mod:`~lockcheck.sync.stamp` (the no-op fast path); :mod:`~lockcheck.sync.crashpoint` is
-  a test-only hook that kills a run at a named point.
+  :mod:`~lockcheck.sync.stamp` (the no-op fast path).  :mod:`lockcheck.crashpoint` (the
+  test-only hook that kills a run at a named point) is shared with the index cache.
 
 Nothing is imported here: the no-op path must stay cheap.
 """

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from lockcheck.crashpoint import crash_point
 from lockcheck.errors import InstallFailed
-from lockcheck.sync.crashpoint import crash_point
 from lockcheck.sync.fetch import PreparedWheel
 from lockcheck.sync.installed import InstalledDist
 from lockcheck.sync.interpreter import InterpreterInfo

@@ -338,8 +338,8 @@ def _sync_existing(
     progress: Callable[[str], None] | None,
     confirm: Callable[[SyncPlan], bool] | None,
 ) -> SyncReport:
+    from lockcheck.crashpoint import crash_point
     from lockcheck.sync.apply import recover, venv_lock
-    from lockcheck.sync.crashpoint import crash_point
     from lockcheck.sync.installed import installed_distributions
     from lockcheck.sync.interpreter import query_interpreter
     from lockcheck.sync.locks import merge_locks, require_hashes

@@ -17,8 +17,8 @@ import os
 import posixpath
 from typing import Any
 
+from lockcheck.crashpoint import crash_point
 from lockcheck.errors import InstallFailed
-from lockcheck.sync.crashpoint import crash_point
 from lockcheck.sync.unpacked import ManifestEntry, UnpackedWheel, link_or_copy
 
 __all__ = ["install_unpacked"]

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from lockcheck.crashpoint import crash_point
 from lockcheck.errors import InputError, InstallFailed
-from lockcheck.sync.crashpoint import crash_point
 
 __all__ = [
     "DEFAULT_VENV_NAME",

@@ -46,8 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from lockcheck.crashpoint import crash_point
 from lockcheck.errors import InstallFailed
-from lockcheck.sync.crashpoint import crash_point
 
 __all__ = [
     "PRUNE_AFTER_DAYS",
