@@ -187,7 +187,8 @@ class PackageFinder:
         if not self._listing.answers_locally(name):
             self._submit_all(step, [name], urgent=False)
             return
-        try:
+
+        def here() -> None:
             file = pick(name, self.project_versions(name))
             if file is None:
                 return
@@ -195,8 +196,8 @@ class PackageFinder:
                 self._submit_all(deps_of, [file], urgent=False)
                 return
             deps_of(file)
-        except Exception as exc:  # kept in the memo; the resolver sees it when it asks
-            _log.debug("prefetch failed: %s", redact_url(str(exc)))
+
+        _prefetch(here)
 
     def cutoff_note(self, name: NormalizedName) -> str | None:
         """Why the release cut-off hides *name*'s files (None: no cut-off hides any)."""
@@ -271,7 +272,13 @@ class PackageFinder:
             if not self._queue:
                 return  # closed meanwhile
             task = self._queue.popleft()
-        try:
-            task()
-        except Exception as exc:  # kept in the memo; the resolver sees it when it asks
-            _log.debug("prefetch failed: %s", redact_url(str(exc)))
+        _prefetch(task)
+
+
+def _prefetch(task: Callable[[], object]) -> None:
+    """Run a prefetch step; a failure is only logged: it is kept in the memo, and the
+    resolver sees it when it asks."""
+    try:
+        task()
+    except Exception as exc:
+        _log.debug("prefetch failed: %s", redact_url(str(exc)))

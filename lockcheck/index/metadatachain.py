@@ -73,7 +73,7 @@ class MetadataChain:
                 return meta
             key = Cache.metadata_key(sha256=file.hashes.get("sha256") or file_sha256(path))
             return self._cached(key, file) or self._store(key, self._sdist_metadata(path), file)
-        key = Cache.metadata_key(sha256=file.hashes.get("sha256"), url=file.url)
+        key = _metadata_key(file)
         if self._may_reuse(key):
             cached = self._cached(key, file)
             if cached is not None:
@@ -100,7 +100,7 @@ class MetadataChain:
         """Whether :meth:`load` of *file* needs no request (a local file, or the cache)."""
         if file.url.lower().startswith("file:"):
             return True
-        key = Cache.metadata_key(sha256=file.hashes.get("sha256"), url=file.url)
+        key = _metadata_key(file)
         return self._may_reuse(key) and self.cache.has_metadata(key)
 
     def _may_reuse(self, key: str) -> bool:
@@ -212,6 +212,11 @@ class MetadataChain:
         except (MetadataError, RangeNotSatisfied, zipfile.BadZipFile, OSError) as exc:
             _log.debug("range read of %s failed (%s); downloading it", redact_url(file.url), exc)
             return None
+
+
+def _metadata_key(file: DistFile) -> str:
+    """The cache key of a remote file's metadata: its sha256, else its URL."""
+    return Cache.metadata_key(sha256=file.hashes.get("sha256"), url=file.url)
 
 
 def wheel_metadata(path: Path, project: NormalizedName | None) -> bytes:
