@@ -25,6 +25,13 @@ entry it writes:
 ``cache-write`` the temporary file made; part of the entry written; all of it written, not
                 yet renamed into place
 
+The fetch helper (:mod:`lockcheck.index.fetchhelper`) passes one, in its own process:
+
+``fetch-helper`` the helper took a request and has not started on it (it dies; the run
+                does that request and the rest itself)
+
+A process counts its own events: a forked helper starts from its parent's counts.
+
 Unset (always, outside tests), a call costs one comparison.
 """
 

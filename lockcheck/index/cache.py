@@ -144,12 +144,18 @@ def _read_exactly(fh: BinaryIO, size: int) -> bytes:
 class Cache:
     """Files under one root; safe to share between threads and processes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, entry_temps: Path | None = None, warn: bool = True) -> None:
+        """*entry_temps*: where entries are written before they are renamed into place
+        (default: beside them); a process that may be killed at any moment (the fetch
+        helper) writes them in a directory of its own, which its parent removes.  *warn*:
+        say once that the cache cannot be written (the helper does not: its run says it)."""
         self.root = Path(root)
         self.base = self.root / _LAYOUT
         self._lock = threading.Lock()
         self._writable = True
         self._scratch: Path | None = None
+        self._entry_temps = entry_temps
+        self._warn = warn
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -163,7 +169,8 @@ class Cache:
         from lockcheck.cachedir import warn_unwritable
 
         self._writable = False
-        warn_unwritable(self.root, exc)
+        if self._warn:
+            warn_unwritable(self.root, exc)
 
     def _write(self, path: Path, data: bytes, *more: bytes, mtime: float | None = None) -> bool:
         """Write *data* and *more* as *path*, atomically; *mtime*: the file's times."""
@@ -171,7 +178,7 @@ class Cache:
             return False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            fd, tmp = tempfile.mkstemp(dir=self._entry_temps or path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     self._crash_point()  # (tests) the temporary file made, empty

@@ -22,6 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -35,16 +36,18 @@ from lockcheck.index.building import Builds
 from lockcheck.index.cache import Cache, default_cache_dir
 from lockcheck.index.direct import DirectReferences
 from lockcheck.index.downloads import Downloads
-from lockcheck.index.metadatachain import MetadataChain
+from lockcheck.index.metadatachain import MetadataChain, decoded_file
 from lockcheck.index.once import OnceMap
 from lockcheck.index.projectfiles import ProjectFiles
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.sources import ACCEPT, SourcePages, make_sources
+from lockcheck.index.urls import is_remote
 from lockcheck.models import CoreMetadata, DistFile
 
 if TYPE_CHECKING:
     import httpx
 
+    from lockcheck.index.fetchhelper import FetchHelper, Server
     from lockcheck.index.http import HttpSession
     from lockcheck.resolve.protocol import FilePicker, NamesOf
 
@@ -88,6 +91,13 @@ class PackageFinder:
         self._chain = MetadataChain(settings, self._session, self.cache, self._downloads, builds)
         self._references = DirectReferences(settings, self.cache, self._downloads, builds)
         self._max_workers = max_workers
+        #: Pages and metadata files fetched by a forked process (not with a test's own
+        #: transport); see :mod:`lockcheck.index.fetchhelper`.
+        self._helper_allowed = (
+            transport is None and self._environ.get("LOCKCHECK_FETCH_HELPER") != "0"
+        )
+        self._helper: FetchHelper | None = None
+        self._helper_temps = Path()
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._pool_lock = threading.Lock()
@@ -238,6 +248,9 @@ class PackageFinder:
             self._queue.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        if self._helper is not None:
+            self._helper.close()
+            shutil.rmtree(self._helper_temps, ignore_errors=True)
         self._session.close()
         self.cache.close()
 
@@ -257,6 +270,8 @@ class PackageFinder:
             if self._closed:
                 return  # a step still running when the run ended: nothing more starts
             if self._pool is None:
+                if self._helper_allowed:
+                    self._start_helper()  # before the first thread
                 self._pool = ThreadPoolExecutor(
                     max_workers=self._max_workers, thread_name_prefix="lockcheck-index"
                 )
@@ -267,12 +282,63 @@ class PackageFinder:
             for _ in tasks:
                 self._pool.submit(self._run_first)
 
+    def _start_helper(self) -> None:
+        """(Pool lock held, no thread started yet.) Fork the fetch helper where it can
+        help: a remote index, a writable cache, cache entries this run may use as they are."""
+        settings = self.settings
+        if settings.offline or settings.refresh or not self.cache.writable:
+            return
+        if not any(s.kind == "index" and is_remote(s.url) for s in self._listing.sources):
+            return
+        import tempfile
+
+        from lockcheck.index.fetchhelper import FetchHelper
+
+        try:  # the helper's unfinished entries: removed with it, even when it is killed
+            temps = Path(tempfile.mkdtemp(prefix="helper-", dir=self.cache.tmp_dir()))
+        except OSError:
+            return
+        helper = FetchHelper(
+            partial(_helper_server, settings, dict(self._environ), self.cache.root, temps),
+            answer_wait=4 * settings.timeout + 10,
+        )
+        if helper.start():
+            self._helper = self._listing.helper = self._chain.helper = helper
+            self._helper_temps = temps
+        else:
+            shutil.rmtree(temps, ignore_errors=True)
+
     def _run_first(self) -> None:
         with self._pool_lock:
             if not self._queue:
                 return  # closed meanwhile
             task = self._queue.popleft()
         _prefetch(task)
+
+
+def _helper_server(
+    settings: IndexSettings, environ: Mapping[str, str], cache_root: Path, temps: Path
+) -> Server:
+    """(In the fetch helper.) Its own session and cache handle, no retries (the run's own
+    attempt retries): each index page or PEP 658 file fetched and stored as the run would."""
+    from lockcheck.index.http import HttpSession
+
+    settings = replace(settings, retries=0)
+    session = HttpSession(settings, environ=environ)
+    cache = Cache(cache_root, entry_temps=temps, warn=False)
+    pages = SourcePages(settings, session, cache, make_sources(settings))
+    chain = MetadataChain(settings, session, cache, Downloads(session, cache), Builds(settings))
+
+    def serve(fields: Sequence[str]) -> bool:
+        kind, *args = fields
+        if kind == "page":
+            url, label, project, count = args
+            return pages.fetch_for_helper(url, label, project, int(count))
+        if kind == "metadata":
+            return chain.fetch_for_helper(decoded_file(args[0]))
+        return False
+
+    return serve
 
 
 def _prefetch(task: Callable[[], object]) -> None:

@@ -46,6 +46,7 @@ from lockcheck.index.urls import (
 from lockcheck.models import DistFile
 
 if TYPE_CHECKING:
+    from lockcheck.index.fetchhelper import FetchHelper
     from lockcheck.index.http import HttpSession
 
 __all__ = ["ACCEPT", "NEWEST_VERSIONS", "Source", "SourcePages", "make_sources"]
@@ -174,6 +175,14 @@ class SourcePages:
         # Parsing is CPU work under the GIL: running many at once gains nothing and
         # multiplies the memory peak (each big page is a large tree while parsed).
         self._parse_slots = threading.Semaphore(2)
+        #: The fetch helper, when one runs: it fetches and parses pages on another core.
+        self.helper: FetchHelper | None = None
+
+    def fetch_for_helper(self, url: str, label: str, project: str, count: int) -> bool:
+        """(In the fetch helper.) Fetch, parse and store one index page as :meth:`collect`
+        would; whether the cache now holds it."""
+        self._page(url, label, keep=_NewestVersions(NormalizedName(project), count))
+        return self.cache.writable
 
     def collect(self, name: NormalizedName, *, complete: bool = False) -> ProjectFiles:
         """The project's files.  Unless *complete*, big index pages keep only their newest
@@ -284,6 +293,12 @@ class SourcePages:
         clean = split_credentials(url)[0]
         page: CachedPage | None = None
         if keep is not None:
+            helper = self.helper
+            if helper is not None and helper.running:
+                age = self.cache.page_age(clean)
+                if age is None or not self._fresh(age):
+                    # Read from the cache below; what the helper could not do, done here.
+                    helper.ask("page", url, label, keep.project, str(keep.count))
             kept = self._parsed_page(url, label, clean, keep)
             if isinstance(kept, CachedPage):
                 page = kept  # a new page from the server: parsed below

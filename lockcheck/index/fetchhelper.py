@@ -1,0 +1,242 @@
+"""Fetch and parse index pages and metadata files in a second process: a second core.
+
+A cold compile is bound by one interpreter lock: the resolver, the HTTP clients of the
+index threads and the parsing of every page take turns on it.  A forked helper process
+takes the requests: it fetches each index page (or PEP 658 metadata file), parses it and
+stores it in the cache exactly as the run would, on as many threads as the run asks at
+once.  The run waits for the answer and then reads the fresh cache entry as a warm run does.
+
+The helper only warms the cache.  Whatever it cannot do (an error, a timeout, a cache it
+cannot write, a helper that died) the run does itself, through the same code, and reports
+as it always would; the helper never retries (the run's own attempt does).  It is forked
+before the run starts any thread, on Linux only, and it leaves when the run closes its
+request pipe or dies (at once, by the parent-death signal).
+
+The protocol is one line per request (``number TAB field TAB field ...``, no field holding
+a tab or a newline) and one per answer (``number ok`` or ``number no``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import IO
+
+from lockcheck.crashpoint import crash_point
+
+__all__ = ["HELPER_THREADS", "REPORT_VAR", "FetchHelper", "Server"]
+
+_log = logging.getLogger(__name__)
+
+#: What the helper does for one request: its fields -> whether the cache now answers it.
+Server = Callable[[Sequence[str]], bool]
+
+#: Threads of the helper: requests served at once.
+HELPER_THREADS = 6
+#: Seconds the run waits for an idle helper to leave when it closes, before killing it.
+_LEAVE_WAIT = 0.5
+#: Test-only: a file the run appends ``started <pid>`` and ``asked <n> ok <m>`` to.
+REPORT_VAR = "LOCKCHECK_TEST_HELPER_REPORT"
+
+
+def _report(line: str) -> None:
+    path = os.environ.get(REPORT_VAR)
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+class FetchHelper:
+    """The run's side: fork the helper, send it requests, wait for its answers."""
+
+    def __init__(self, make_server: Callable[[], Server], answer_wait: float) -> None:
+        """*make_server*: called in the helper, gives what it does for one request;
+        *answer_wait*: seconds the run waits for one answer before doing the work itself."""
+        self._make_server = make_server
+        self._answer_wait = answer_wait
+        self._lock = threading.Lock()
+        self._requests: IO[bytes] | None = None
+        self._pid = 0
+        self._waiting: dict[int, Future[bool]] = {}
+        self._next = 0
+        self._answered = 0
+        self._tried = False
+
+    @property
+    def running(self) -> bool:
+        return self._requests is not None
+
+    @property
+    def pid(self) -> int:
+        """The helper's process id (0: none runs)."""
+        return self._pid
+
+    def start(self) -> bool:
+        """Fork the helper now, if this is still the only thread (a fork made later could
+        copy a lock another thread holds); whether it runs."""
+        with self._lock:
+            if self._tried:
+                return self._requests is not None
+            self._tried = True
+            # Linux only: elsewhere a fork may copy a system framework's state mid-way (macOS
+            # after its proxy lookup), or there is no fork (Windows).
+            if not sys.platform.startswith("linux") or threading.active_count() != 1:
+                return False
+            requests_read, requests_write = os.pipe()
+            answers_read, answers_write = os.pipe()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()  # nothing buffered is written twice
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                _log.debug("no fetch helper: %s", exc)
+                for fd in (requests_read, requests_write, answers_read, answers_write):
+                    os.close(fd)
+                return False
+            if pid == 0:  # pragma: no cover (the helper; its work is checked by its answers)
+                code = 1
+                try:
+                    os.close(requests_write)
+                    os.close(answers_read)
+                    _serve(self._make_server, requests_read, answers_write)
+                    code = 0
+                finally:
+                    os._exit(code)  # never the run's exit handlers or buffers
+            os.close(requests_read)
+            os.close(answers_write)
+            self._pid = pid
+            _report(f"started {pid}")
+            self._requests = open(requests_write, "wb", buffering=0)  # noqa: SIM115
+            threading.Thread(
+                target=self._read_answers,
+                args=(open(answers_read, "rb"),),  # noqa: SIM115
+                daemon=True,
+                name="lockcheck-fetchhelper",
+            ).start()
+            return True
+
+    def ask(self, *fields: str) -> bool:
+        """Have the helper do one request; whether the cache now answers it (False: the
+        caller does it itself)."""
+        if any("\t" in f or "\n" in f for f in fields):
+            return False
+        future: Future[bool] = Future()
+        with self._lock:
+            if self._requests is None:
+                return False
+            number = self._next
+            self._next += 1
+            self._waiting[number] = future
+            try:
+                self._requests.write("\t".join((str(number), *fields)).encode() + b"\n")
+            except OSError:
+                self._stop()
+                return False
+        try:
+            return future.result(timeout=self._answer_wait)
+        except TimeoutError:
+            # A helper that stalls is not asked again: the run does the rest itself.
+            _log.debug("fetch helper gave no answer in %.0f s", self._answer_wait)
+            with self._lock:
+                self._waiting.pop(number, None)
+                self._stop()
+            return False
+
+    def _read_answers(self, answers: IO[bytes]) -> None:
+        with answers:
+            for line in answers:
+                number, _, answer = line.strip().partition(b" ")
+                with self._lock:
+                    future = self._waiting.pop(int(number), None)
+                    if answer == b"ok":
+                        self._answered += 1
+                if future is not None:
+                    future.set_result(answer == b"ok")
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        """(Lock held.) No more requests; every waiting one is done by its own thread."""
+        requests, self._requests = self._requests, None
+        if requests is not None:
+            with contextlib.suppress(OSError):
+                requests.close()  # the helper's end of input: it leaves
+        waiting, self._waiting = self._waiting, {}
+        for future in waiting.values():
+            if not future.done():
+                future.set_result(False)
+
+    def close(self) -> None:
+        """End the helper.  An idle helper leaves once its input ends; one still at work (a
+        speculative request, or a run interrupted) is killed at once: the run needs none
+        of it any more, and every cache entry is written whole or not at all."""
+        with self._lock:
+            busy = bool(self._waiting)
+            self._stop()
+            pid, self._pid = self._pid, 0
+        if not pid:
+            return
+        _report(f"asked {self._next} ok {self._answered}")
+        deadline = time.monotonic() + (0 if busy else _LEAVE_WAIT)
+        while True:
+            with contextlib.suppress(ChildProcessError):
+                done, _status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.005)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def _die_with_parent() -> None:
+    """The kernel kills the helper when the run dies (SIGKILL included)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+
+def _serve(
+    make_server: Callable[[], Server], requests_fd: int, answers_fd: int
+) -> None:  # pragma: no cover (runs in the helper)
+    """The helper: answer each request on a thread of its own until the input ends."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:
+        return  # the run died before the signal was set
+    serve = make_server()
+    out_lock = threading.Lock()
+    answers = open(answers_fd, "wb", buffering=0)  # noqa: SIM115
+
+    def answer(number: str, fields: list[str]) -> None:
+        crash_point("fetch-helper")
+        try:
+            ok = serve(fields)
+        except BaseException:  # the run does the work itself and reports what is wrong
+            ok = False
+        with out_lock, contextlib.suppress(OSError):
+            answers.write(f"{number} {'ok' if ok else 'no'}\n".encode())
+
+    pool = ThreadPoolExecutor(max_workers=HELPER_THREADS, thread_name_prefix="fetchhelper")
+    with open(requests_fd, "rb") as requests:
+        for raw in requests:
+            number, *fields = raw.decode().rstrip("\n").split("\t")
+            pool.submit(answer, number, fields)
+    pool.shutdown(wait=True)
+    answers.close()

@@ -1,0 +1,195 @@
+"""The fetch helper: a forked process that fetches and parses a cold run's index pages and
+PEP 658 metadata files on another core (issue 17).
+
+It only warms the cache: the lock is the same with it and without it, whatever becomes of
+it (killed at any request, or the run killed or interrupted around it), and it never
+outlives the run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lockcheck.crashpoint import ENV_VAR
+from tests.fixtures.builders import PackageSpec as P
+from tests.fixtures.index_server import IndexServer
+from tests.helpers import describe, run_lockcheck
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the helper is forked on Linux only"
+)
+
+REPORT = "LOCKCHECK_TEST_HELPER_REPORT"
+
+SPECS = [
+    P("app", "1.0", deps=("lib-a>=1", "lib-b")),
+    P("lib-a", "1.0"),
+    P("lib-a", "1.1", deps=("lib-c",)),
+    P("lib-b", "2.0", deps=("lib-c<2",)),
+    P("lib-c", "1.5"),
+    P("lib-c", "2.0"),
+]
+
+
+def _compile(  # type: ignore[no-untyped-def]
+    tmp_path: Path, server: IndexServer, cache: Path, **env: str
+):
+    (tmp_path / "requirements.in").write_text("app\n")
+    return run_lockcheck(
+        "compile", "-q", "-i", server.url, "--cache-dir", cache, "-o", "-",
+        cwd=tmp_path, env=env or None, timeout=60,
+    )  # fmt: skip
+
+
+def _report(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _gone(pid: int, within: float) -> bool:
+    """Whether process *pid* is gone (or a zombie nobody waits for) within *within* s."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z" or time.monotonic() >= deadline:
+            return state == "Z"
+        time.sleep(0.02)
+
+
+def test_a_cold_compile_has_the_helper_fetch_every_page_and_metadata_file(
+    tmp_path: Path, make_index
+) -> None:
+    server = make_index(SPECS)
+    report = tmp_path / "report"
+    helped = _compile(tmp_path, server, tmp_path / "cache", **{REPORT: str(report)})
+    assert helped.returncode == 0, describe(helped)
+    pages = [r.path for r in server.requests_for("/simple/")]
+    metadata = [r.path for r in server.requests_for("/files/") if r.path.endswith(".metadata")]
+    lines = _report(report)
+    assert lines[0].startswith("started "), lines
+    # Every page and metadata file was asked of the helper, and fetched once: none was
+    # fetched again by the run.  (A speculative one may still be on its way at the end.)
+    asked, ok = (int(n) for n in lines[1].split()[1::2])
+    assert asked == len(pages) + len(metadata), lines
+    assert len(set(pages)) == len(pages) == 4
+    assert len(set(metadata)) == len(metadata) >= 4
+    assert ok >= len(pages) + 3, lines  # each page and each metadata file of the lock
+    assert len(lines) == 2, lines
+    pid = int(lines[0].split()[1])
+    assert _gone(pid, 0.0)  # reaped by the run before it ended
+
+    alone = _compile(tmp_path, server, tmp_path / "cache-alone", LOCKCHECK_FETCH_HELPER="0")
+    assert alone.returncode == 0, describe(alone)
+    assert helped.stdout == alone.stdout
+    assert "lib-c==1.5" in helped.stdout
+
+
+def test_a_compile_the_cache_answers_forks_no_helper(tmp_path: Path, make_index) -> None:
+    server = make_index(SPECS)
+    assert _compile(tmp_path, server, tmp_path / "cache").returncode == 0
+    report = tmp_path / "report"
+    warm = _compile(tmp_path, server, tmp_path / "cache", **{REPORT: str(report)})
+    assert warm.returncode == 0, describe(warm)
+    assert _report(report) == []
+
+
+def test_offline_or_refresh_forks_no_helper(tmp_path: Path, make_index) -> None:
+    server = make_index(SPECS)
+    assert _compile(tmp_path, server, tmp_path / "cache").returncode == 0
+    report = tmp_path / "report"
+    for flag in ("--offline", "--refresh"):
+        result = run_lockcheck(
+            "compile", "-q", flag, "-i", server.url, "--cache-dir", tmp_path / "cache",
+            "-o", "-", cwd=tmp_path, env={REPORT: str(report)}, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, describe(result)
+    assert _report(report) == []
+
+
+def test_a_helper_killed_at_any_request_leaves_the_run_to_do_the_rest(
+    tmp_path: Path, make_index
+) -> None:
+    server = make_index(SPECS)
+    clean = _compile(tmp_path, server, tmp_path / "clean")
+    assert clean.returncode == 0, describe(clean)
+    asked = len(server.requests_for("/simple/")) + len(
+        [r for r in server.requests_for("/files/") if r.path.endswith(".metadata")]
+    )
+    for point in range(1, asked + 1):
+        report = tmp_path / f"report-{point}"
+        cache = tmp_path / f"cache-{point}"
+        env = {ENV_VAR: f"fetch-helper:{point}", REPORT: str(report)}
+        result = _compile(tmp_path, server, cache, **env)
+        assert result.returncode == 0, f"point {point}\n{describe(result)}"
+        assert result.stdout == clean.stdout, f"point {point}"
+        asked, ok = (int(n) for n in _report(report)[-1].split()[1::2])
+        assert asked >= point > ok, point  # it died at that request; the run did the rest
+        again = _compile(tmp_path, server, cache, LOCKCHECK_FETCH_HELPER="0")
+        assert again.stdout == clean.stdout, f"point {point}"
+
+
+def _slow_run(tmp_path: Path, server: IndexServer, report: Path) -> subprocess.Popen[bytes]:
+    """A cold compile whose pages each take 2 s, started in a process group of its own."""
+    server.slow("/simple/", 2.0)
+    (tmp_path / "requirements.in").write_text("app\n")
+    env = {**os.environ, REPORT: str(report), "PIP_CONFIG_FILE": os.devnull}
+    env.pop("PIP_FIND_LINKS", None)
+    argv = [
+        sys.executable, "-m", "lockcheck", "compile", "-q", "-i", server.url,
+        "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "out.txt"),
+    ]  # fmt: skip
+    return subprocess.Popen(argv, cwd=tmp_path, env=env, start_new_session=True)
+
+
+def _helper_pid(report: Path) -> int:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        lines = _report(report)
+        if lines and lines[0].startswith("started "):
+            return int(lines[0].split()[1])
+        time.sleep(0.02)
+    raise AssertionError("the helper did not start")
+
+
+def test_the_helper_dies_with_a_killed_run(tmp_path: Path, make_index) -> None:
+    server = make_index(SPECS)
+    report = tmp_path / "report"
+    run = _slow_run(tmp_path, server, report)
+    try:
+        helper = _helper_pid(report)
+        time.sleep(0.3)  # asking for pages now
+        run.kill()
+        run.wait(5)
+        assert _gone(helper, 1.0), "the helper outlived its run"
+    finally:
+        run.kill()
+        run.wait(5)
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_ctrl_c_stops_the_run_and_its_helper_within_a_second(tmp_path: Path, make_index) -> None:
+    server = make_index(SPECS)
+    report = tmp_path / "report"
+    run = _slow_run(tmp_path, server, report)
+    try:
+        helper = _helper_pid(report)
+        time.sleep(0.3)
+        os.killpg(run.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        started = time.monotonic()
+        code = run.wait(5)
+        assert time.monotonic() - started < 1.0
+        assert code != 0
+        assert _gone(helper, 1.0), "the helper outlived its run"
+    finally:
+        run.kill()
+        run.wait(5)
+    assert not (tmp_path / "out.txt").exists()
