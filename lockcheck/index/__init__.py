@@ -6,8 +6,8 @@ The resolver talks to :class:`lockcheck.index.finder.PackageFinder` only; settin
     settings.py   IndexSettings, from_pip_config(), pip_env()      (no httpx import)
     pipconfig.py  pip's configuration files and PIP_* variables, in pip's order
     finder.py     PackageFinder: the resolver's Index; run-wide memos and prefetch
-    fetchhelper.py  a forked process (Linux) that fetches and parses a cold run's pages
-                  and PEP 658 files into the cache on another core; the run reads them back
+    fetchhelper.py  a forked process (Linux) that fetches and parses a cold run's index
+                  pages into the cache on another core; the run reads them back
     sources.py    index pages and find-links listings of a project (cached, revalidated)
     metadatachain.py  a file's metadata from the cheapest place: cache, PEP 658, Range
                   reads, the whole wheel, a PEP 517 build

@@ -1,10 +1,11 @@
-"""Fetch and parse index pages and metadata files in a second process: a second core.
+"""Fetch and parse index pages in a second process, so a cold run uses a second core.
 
 A cold compile is bound by one interpreter lock: the resolver, the HTTP clients of the
 index threads and the parsing of every page take turns on it.  A forked helper process
-takes the requests: it fetches each index page (or PEP 658 metadata file), parses it and
-stores it in the cache exactly as the run would, on as many threads as the run asks at
-once.  The run waits for the answer and then reads the fresh cache entry as a warm run does.
+takes the pages: it fetches each one, parses it and stores the page with its parsed form
+in the cache exactly as the run would, on as many threads as the run asks at once.  The
+run waits for the answer, then reads the fresh cache entry as a warm run does.  (Metadata
+stays with the run: moving its Range reads too made the helper the slower side.)
 
 The helper only warms the cache.  Whatever it cannot do (an error, a timeout, a cache it
 cannot write, a helper that died) the run does itself, through the same code, and reports

@@ -36,7 +36,7 @@ from lockcheck.index.building import Builds
 from lockcheck.index.cache import Cache, default_cache_dir
 from lockcheck.index.direct import DirectReferences
 from lockcheck.index.downloads import Downloads
-from lockcheck.index.metadatachain import MetadataChain, decoded_file
+from lockcheck.index.metadatachain import MetadataChain
 from lockcheck.index.once import OnceMap
 from lockcheck.index.projectfiles import ProjectFiles
 from lockcheck.index.settings import IndexSettings
@@ -91,7 +91,7 @@ class PackageFinder:
         self._chain = MetadataChain(settings, self._session, self.cache, self._downloads, builds)
         self._references = DirectReferences(settings, self.cache, self._downloads, builds)
         self._max_workers = max_workers
-        #: Pages and metadata files fetched by a forked process (not with a test's own
+        #: Index pages fetched and parsed by a forked process (not with a test's own
         #: transport); see :mod:`lockcheck.index.fetchhelper`.
         self._helper_allowed = (
             transport is None and self._environ.get("LOCKCHECK_FETCH_HELPER") != "0"
@@ -303,7 +303,7 @@ class PackageFinder:
             answer_wait=4 * settings.timeout + 10,
         )
         if helper.start():
-            self._helper = self._listing.helper = self._chain.helper = helper
+            self._helper = self._listing.helper = helper
             self._helper_temps = temps
         else:
             shutil.rmtree(temps, ignore_errors=True)
@@ -320,22 +320,19 @@ def _helper_server(
     settings: IndexSettings, environ: Mapping[str, str], cache_root: Path, temps: Path
 ) -> Server:
     """(In the fetch helper.) Its own session and cache handle, no retries (the run's own
-    attempt retries): each index page or PEP 658 file fetched and stored as the run would."""
+    attempt retries): each index page fetched, parsed and stored as the run would."""
     from lockcheck.index.http import HttpSession
 
     settings = replace(settings, retries=0)
     session = HttpSession(settings, environ=environ)
     cache = Cache(cache_root, entry_temps=temps, warn=False)
     pages = SourcePages(settings, session, cache, make_sources(settings))
-    chain = MetadataChain(settings, session, cache, Downloads(session, cache), Builds(settings))
 
     def serve(fields: Sequence[str]) -> bool:
         kind, *args = fields
         if kind == "page":
             url, label, project, count = args
             return pages.fetch_for_helper(url, label, project, int(count))
-        if kind == "metadata":
-            return chain.fetch_for_helper(decoded_file(args[0]))
         return False
 
     return serve

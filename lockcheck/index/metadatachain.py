@@ -8,11 +8,9 @@ against the file's name and version and kept in the cache.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import os
-import pickle
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -40,7 +38,6 @@ from lockcheck.models import CoreMetadata, DistFile
 if TYPE_CHECKING:
     import httpx
 
-    from lockcheck.index.fetchhelper import FetchHelper
     from lockcheck.index.http import HttpSession
 
 __all__ = ["MetadataChain", "wheel_metadata"]
@@ -66,8 +63,6 @@ class MetadataChain:
         self._builds = builds
         #: Indexes that do not serve unadvertised ``<wheel>.metadata`` (Range reads there).
         self._no_metadata_files: set[str] = set()
-        #: The fetch helper, when one runs: it fetches PEP 658 files on another core.
-        self.helper: FetchHelper | None = None
 
     def load(self, file: DistFile) -> CoreMetadata:
         if file.url.lower().startswith("file:"):
@@ -79,14 +74,6 @@ class MetadataChain:
             key = Cache.metadata_key(sha256=file.hashes.get("sha256") or file_sha256(path))
             return self._cached(key, file) or self._store(key, self._sdist_metadata(path), file)
         key = _metadata_key(file)
-        helper = self.helper
-        if (
-            helper is not None
-            and helper.running
-            and file.metadata_hashes is not None
-            and not self.cache.has_metadata(key)
-        ):
-            helper.ask("metadata", _encoded(file))  # read from the cache below
         if self._may_reuse(key):
             cached = self._cached(key, file)
             if cached is not None:
@@ -108,18 +95,6 @@ class MetadataChain:
             else:
                 raw = self._sdist_metadata(path)
         return self._store(key, raw, file)
-
-    def fetch_for_helper(self, file: DistFile) -> bool:
-        """(In the fetch helper.) Fetch, check and store *file*'s PEP 658 metadata file as
-        :meth:`load` would; whether the cache now holds it."""
-        key = _metadata_key(file)
-        if self.answers_locally(file):
-            return True
-        raw = self._pep658_metadata(file)
-        if raw is None:
-            return False
-        self._store(key, raw, file)
-        return self.cache.writable
 
     def answers_locally(self, file: DistFile) -> bool:
         """Whether :meth:`load` of *file* needs no request (a local file, or the cache)."""
@@ -237,19 +212,6 @@ class MetadataChain:
         except (MetadataError, RangeNotSatisfied, zipfile.BadZipFile, OSError) as exc:
             _log.debug("range read of %s failed (%s); downloading it", redact_url(file.url), exc)
             return None
-
-
-def _encoded(file: DistFile) -> str:
-    """*file* as one line for the fetch helper (a forked copy of this very program)."""
-    return base64.b64encode(pickle.dumps(file)).decode()
-
-
-def decoded_file(text: str) -> DistFile:
-    """The file :func:`_encoded` wrote."""
-    file = pickle.loads(base64.b64decode(text))  # written by this very program
-    if not isinstance(file, DistFile):
-        raise TypeError(f"not a DistFile: {type(file).__name__}")
-    return file
 
 
 def _metadata_key(file: DistFile) -> str:
