@@ -184,3 +184,44 @@ def test_ctrl_c_stops_the_run_and_its_helper_within_a_second(tmp_path: Path, mak
         run.kill()
         run.wait(5)
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_on_a_terminal_the_helper_runs_beside_the_spinner(tmp_path: Path, make_index) -> None:
+    """A developer at a terminal sees rich's spinner, whose thread runs before any page is
+    fetched: the helper is forked all the same, and the lock is the same."""
+    import pty
+
+    server = make_index(SPECS)
+    report = tmp_path / "report"
+    (tmp_path / "requirements.in").write_text("app\n")
+    env = {**os.environ, REPORT: str(report), "TERM": "xterm", "PIP_CONFIG_FILE": os.devnull}
+    for name in ("CI", "PIP_FIND_LINKS", "NO_COLOR"):
+        env.pop(name, None)
+    leader, follower = pty.openpty()
+    try:
+        argv = [
+            sys.executable, "-m", "lockcheck", "compile", "-i", server.url,
+            "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "out.txt"),
+        ]  # fmt: skip
+        run = subprocess.Popen(argv, cwd=tmp_path, env=env, stderr=follower, stdout=follower)
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:  # the terminal must be read, or a chatty run blocks on it
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert run.wait(60) == 0, seen.decode(errors="replace")
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    lines = _report(report)
+    assert lines and lines[0].startswith("started "), lines
+    assert lines[1] == "asked 4 ok 4", lines
+    alone = _compile(tmp_path, server, tmp_path / "cache-alone", LOCKCHECK_FETCH_HELPER="0")
+    assert (tmp_path / "out.txt").read_text().split("\n", 6)[-1] == alone.stdout.split("\n", 6)[-1]

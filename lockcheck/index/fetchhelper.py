@@ -10,8 +10,9 @@ stays with the run: moving its Range reads too made the helper the slower side.)
 The helper only warms the cache.  Whatever it cannot do (an error, a timeout, a cache it
 cannot write, a helper that died) the run does itself, through the same code, and reports
 as it always would; the helper never retries (the run's own attempt does).  It is forked
-before the run starts any thread, on Linux only, and it leaves when the run closes its
-request pipe or dies (at once, by the parent-death signal).
+before the run starts any thread of its own (the terminal's spinner may run), on Linux
+only, and it leaves when the run closes its request pipe or dies (at once, by the
+parent-death signal).
 
 The protocol is one line per request (``number TAB field TAB field ...``, no field holding
 a tab or a newline) and one per answer (``number ok`` or ``number no``).
@@ -80,15 +81,15 @@ class FetchHelper:
         return self._pid
 
     def start(self) -> bool:
-        """Fork the helper now, if this is still the only thread (a fork made later could
-        copy a lock another thread holds); whether it runs."""
+        """Fork the helper now, if no other thread of the run runs yet (a fork made later
+        could copy a lock another thread holds); whether it runs."""
         with self._lock:
             if self._tried:
                 return self._requests is not None
             self._tried = True
             # Linux only: elsewhere a fork may copy a system framework's state mid-way (macOS
             # after its proxy lookup), or there is no fork (Windows).
-            if not sys.platform.startswith("linux") or threading.active_count() != 1:
+            if not sys.platform.startswith("linux") or not _alone():
                 return False
             requests_read, requests_write = os.pipe()
             answers_read, answers_write = os.pipe()
@@ -105,6 +106,7 @@ class FetchHelper:
             if pid == 0:  # pragma: no cover (the helper; its work is checked by its answers)
                 code = 1
                 try:
+                    _quiet_stdio()
                     os.close(requests_write)
                     os.close(answers_read)
                     _serve(self._make_server, requests_read, answers_write)
@@ -199,6 +201,26 @@ class FetchHelper:
             os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+
+
+def _alone() -> bool:
+    """Whether forking now is safe: no other thread runs, but for the terminal's spinner
+    (rich's refresh thread).  The helper never touches the console, and its standard
+    streams are new ones (:func:`_quiet_stdio`), so a lock that thread held at the fork
+    is never waited for."""
+    current = threading.current_thread()
+    return all(
+        thread is current
+        or (type(thread).__name__ == "_RefreshThread" and type(thread).__module__ == "rich.live")
+        for thread in threading.enumerate()
+    )
+
+
+def _quiet_stdio() -> None:  # pragma: no cover (runs in the helper)
+    """The helper writes nothing: new standard streams to the null device, none of the
+    run's buffers (nor their locks) is used."""
+    null = open(os.devnull, "w")  # noqa: SIM115
+    sys.stdout = sys.stderr = null
 
 
 def _die_with_parent() -> None:
