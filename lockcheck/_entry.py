@@ -21,6 +21,10 @@ __all__ = ["console", "main"]
 #: 5,000 saved hardly more CPU and cost 20 MiB of peak memory).
 _GC_THRESHOLD = (2000, 10, 20)
 
+#: True when this process is the ``lockcheck`` program, not a program calling the library:
+#: only then may a cold run fork its fetch helper (:mod:`lockcheck.index.fetchhelper`).
+COMMAND = False
+
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
@@ -50,6 +54,8 @@ def console() -> None:
     standard streams are flushed and the ``atexit`` handlers run as they would; while another
     thread still runs, or a stream cannot be flushed, the exit is the ordinary one.
     """
+    global COMMAND
+    COMMAND = True
     code = main()
     _exit(code)
 

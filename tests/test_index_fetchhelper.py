@@ -225,3 +225,21 @@ def test_on_a_terminal_the_helper_runs_beside_the_spinner(tmp_path: Path, make_i
     assert lines[1] == "asked 4 ok 4", lines
     alone = _compile(tmp_path, server, tmp_path / "cache-alone", LOCKCHECK_FETCH_HELPER="0")
     assert (tmp_path / "out.txt").read_text().split("\n", 6)[-1] == alone.stdout.split("\n", 6)[-1]
+
+
+def test_a_program_calling_the_library_forks_no_helper(tmp_path: Path, make_index) -> None:
+    """The helper is the ``lockcheck`` program's: a program that calls the library (here
+    the same command line through ``lockcheck._entry.main``) stays one process."""
+    server = make_index(SPECS)
+    report = tmp_path / "report"
+    (tmp_path / "requirements.in").write_text("app\n")
+    argv = ["compile", "-q", "-i", server.url, "--cache-dir", "cache", "-o", "-"]
+    code = f"import sys; from lockcheck._entry import main; sys.exit(main({argv!r}))"
+    env = {**os.environ, REPORT: str(report), "PIP_CONFIG_FILE": os.devnull}
+    env.pop("PIP_FIND_LINKS", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "lib-c==1.5" in done.stdout
+    assert _report(report) == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -91,10 +92,13 @@ class PackageFinder:
         self._chain = MetadataChain(settings, self._session, self.cache, self._downloads, builds)
         self._references = DirectReferences(settings, self.cache, self._downloads, builds)
         self._max_workers = max_workers
-        #: Index pages fetched and parsed by a forked process (not with a test's own
-        #: transport); see :mod:`lockcheck.index.fetchhelper`.
+        #: Index pages fetched and parsed by a forked process: in the ``lockcheck`` program
+        #: only (a program calling the library keeps to its one process), and not with a
+        #: test's own transport; see :mod:`lockcheck.index.fetchhelper`.
         self._helper_allowed = (
-            transport is None and self._environ.get("LOCKCHECK_FETCH_HELPER") != "0"
+            transport is None
+            and getattr(sys.modules.get("lockcheck._entry"), "COMMAND", False)
+            and self._environ.get("LOCKCHECK_FETCH_HELPER") != "0"
         )
         self._helper: FetchHelper | None = None
         self._helper_temps = Path()
