@@ -346,7 +346,10 @@ class LockReport:
 
 def _pins(text: str, name: str) -> dict[tuple[NormalizedName, str], LockEntry]:
     """Entries by (name, marker): a universal lock may pin one name once per environment."""
-    lock = read_any_lock(text, Path(name))
+    return _by_pin(read_any_lock(text, Path(name)))
+
+
+def _by_pin(lock: ParsedLock) -> dict[tuple[NormalizedName, str], LockEntry]:
     return {(e.package.name, str(e.package.marker or "")): e for e in lock.entries}
 
 
@@ -959,29 +962,28 @@ _PIN_TEXT_PARTS = (
 def _text_changes(old: str, new: str, lock: str) -> list[Drift]:
     """What differs when no pin does: annotations, hashes, order, the unsafe section."""
     before, after = read_any_lock(old, Path(lock)), read_any_lock(new, Path(lock))
-    old_pins = {e.package.name: e for e in before.entries}
-    new_pins = {e.package.name: e for e in after.entries}
-    common = [n for n in old_pins if n in new_pins]
+    old_pins, new_pins = _by_pin(before), _by_pin(after)  # a name may be pinned per marker
+    common = [k for k in old_pins if k in new_pins]
     out: list[Drift] = []
 
     for attribute, template in _PIN_TEXT_PARTS:
-        names = [
-            n
-            for n in common
-            if getattr(old_pins[n].package, attribute) != getattr(new_pins[n].package, attribute)
+        keys = [
+            k
+            for k in common
+            if getattr(old_pins[k].package, attribute) != getattr(new_pins[k].package, attribute)
         ]
-        if names:
-            summary = template.format(_listed(names))
-            out.append(TextDrift(lock, old_pins[names[0]].line, summary))
-    new_order = [n for n in new_pins if n in old_pins]
+        if keys:
+            summary = template.format(_listed(list(dict.fromkeys(name for name, _ in keys))))
+            out.append(TextDrift(lock, old_pins[keys[0]].line, summary))
+    new_order = [k for k in new_pins if k in old_pins]
     if common != new_order:
         first = next(i for i, (a, b) in enumerate(zip(common, new_order, strict=True)) if a != b)
         out.append(
             TextDrift(
                 lock,
                 old_pins[common[first]].line,
-                f"the pins are not in compile's order ({new_order[first]} comes before "
-                f"{common[first]}: sorted by normalised name)",
+                f"the pins are not in compile's order ({new_order[first][0]} comes before "
+                f"{common[first][0]}: sorted by normalised name)",
             )
         )
     unsafe_before = getattr(before, "unsafe_section_line", None)  # pylock.toml has none

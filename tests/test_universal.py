@@ -291,6 +291,57 @@ def test_pylock_round_trip_compile_check_sync(tmp_path, uni_index):
     assert "winonly" not in installed and "tomli" not in installed
 
 
+def test_a_requirements_txt_pinning_a_name_twice_is_read_back(tmp_path, uni_index):
+    """A universal requirements.txt pins numeric once per Python (disjoint markers): check,
+    a new compile after an input changed (the commit hook) and sync read it back."""
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / ".git").mkdir()
+    args = ("--universal", "-i", uni_index.url, "pyproject.toml")
+    assert call_lockcheck("compile", *args, cwd=tmp_path).returncode == 0
+    assert _body((tmp_path / "requirements.txt").read_text()) == UNI_LOCK
+
+    clean = call_lockcheck("check", cwd=tmp_path)
+    assert clean.returncode == 0, describe(clean)
+    # The first of the two pins edited: its own annotation is named, not a vague "differs".
+    lock = tmp_path / "requirements.txt"
+    text = lock.read_text()
+    first = 'numeric==1.0 ; python_version < "3.12"\n    # via uni (pyproject.toml)\n'
+    assert first in text
+    lock.write_text(text.replace(first, first.replace("# via uni", "# via someone")))
+    edited = call_lockcheck("check", cwd=tmp_path)
+    assert edited.returncode == 1, describe(edited)
+    assert "the # via annotations of numeric differ" in edited.stderr, edited.stderr
+    lock.write_text(text)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT.replace('"pytest",', '"pytest", "idna",'))
+    drift = call_lockcheck("check", "--offline", cwd=tmp_path)
+    assert drift.returncode == 1, describe(drift)
+    assert "idna" in drift.stderr
+    again = call_lockcheck("compile", *args, cwd=tmp_path)
+    assert again.returncode == 0, describe(again)
+    body = _body((tmp_path / "requirements.txt").read_text())
+    assert sorted(body) == sorted([*UNI_LOCK, "idna==3.6"])
+
+    target = tmp_path / "venv"
+    venv.create(target, with_pip=False)
+    synced = call_lockcheck("sync", "--python", str(target), cwd=tmp_path)
+    assert synced.returncode == 0, describe(synced)
+    site = next((target / "lib").glob("python3.*/site-packages"))
+    numeric = [p.name for p in site.glob("numeric-*.dist-info")]
+    assert numeric == [
+        "numeric-2.0.dist-info" if sys.version_info >= (3, 12) else "numeric-1.0.dist-info"
+    ]
+
+
+def test_a_name_pinned_twice_without_markers_is_still_an_error(tmp_path):
+    (tmp_path / "requirements.in").write_text("numeric\n")
+    (tmp_path / "requirements.txt").write_text(
+        'numeric==1.0\n    # via -r requirements.in\nnumeric==2.0 ; python_version >= "3.12"\n'
+    )
+    result = call_lockcheck("check", "--offline", "requirements.txt", cwd=tmp_path)
+    assert result.returncode == 2, describe(result)
+    assert "requirements.txt:3: numeric appears twice in the lock" in result.stderr
+
+
 # ----------------------------------------------------------------------------------------
 # environment classes: environments resolved once when they answer alike
 # ----------------------------------------------------------------------------------------

@@ -294,7 +294,8 @@ class _Reader:
         if self.lines and self.lines[-1] == "":
             self.lines.pop()
         self.entries: list[LockEntry] = []
-        self._names: set[str] = set()
+        #: Each name pinned so far: whether every pin of it has a marker.
+        self._names: dict[str, bool] = {}
         # "# via" sources of the last entry not yet folded into it, and their last line:
         # folded once per entry rather than once per annotation line.
         self._pending_via: list[str] = []
@@ -312,9 +313,12 @@ class _Reader:
         self._settle()
         if self.unsafe_line is not None:
             package = replace(package, unsafe=True)
-        if package.name in self._names:
+        # A universal lock pins a name once per environment, each pin with its marker
+        # (``numeric==1.0 ; python_version < "3.12"``); a pin without one is the only one.
+        marked = self._names.get(package.name)
+        if marked is not None and not (marked and package.marker is not None):
             raise self.ctx.error(f"{package.name} appears twice in the lock", line)
-        self._names.add(package.name)
+        self._names[package.name] = package.marker is not None
         self.entries.append(LockEntry(package, line, end, commented))
         self._open_via = False
 
