@@ -12,6 +12,7 @@ output.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import os
@@ -298,6 +299,21 @@ class _Runner:
             raise subprocess.CalledProcessError(proc.returncode, list(cmd), output=proc.stdout)
 
 
+@functools.cache
+def _quiet_backend_warnings() -> None:
+    """pyproject-hooks raises a backend's warnings again in this process (an old sdist's
+    setuptools deprecations, say), where they would reach the terminal.  pip and
+    pip-compile show none of a build's output unless it fails; neither does lockcheck (a
+    failed build's output is in its error).  Once per process: the filter is global."""
+    import warnings
+
+    import pyproject_hooks
+
+    category = getattr(pyproject_hooks, "BuildBackendWarning", None)
+    if category is not None:
+        warnings.filterwarnings("ignore", category=category)
+
+
 def _make_builder(
     tree: Path,
     source: Path,
@@ -308,6 +324,7 @@ def _make_builder(
     import build
     import build.env
 
+    _quiet_backend_warnings()
     runner = _Runner(index_env)
     with _translate_errors("cannot set up the build", source):
         if not isolation:

@@ -68,6 +68,22 @@ FAILING_BACKEND = """\
     """
 
 
+WARNING_BACKEND = """\
+    import os, warnings
+
+    def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+        warnings.warn("License classifiers are deprecated.")
+        info = os.path.join(metadata_directory, "noisy-1.0.dist-info")
+        os.makedirs(info)
+        with open(os.path.join(info, "METADATA"), "w") as fh:
+            fh.write("Metadata-Version: 2.1\\nName: noisy\\nVersion: 1.0\\n")
+        return "noisy-1.0.dist-info"
+
+    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+        raise RuntimeError("not needed")
+    """
+
+
 # --------------------------------------------------------------------------------------
 # prepare_metadata
 # --------------------------------------------------------------------------------------
@@ -457,3 +473,17 @@ def test_parse_header_block_without_body_and_leading_blank_line() -> None:
     assert _plain_fields("Name: foo\nVersion: 1.0\n") is not None  # no body: still plain
     with pytest.raises(MetadataError, match="has no Name field"):
         parse_core_metadata("\nName: foo\nVersion: 1.0\n")  # all body, as the email parser says
+
+
+def test_a_backends_warnings_stay_out_of_the_output(tmp_path: Path) -> None:
+    """pyproject-hooks raises the backend's warnings again in the caller (an old sdist's
+    setuptools deprecations, say): a compile shows none of them, as pip and pip-compile
+    show none.  Run as the program, whose warnings go to the terminal."""
+    from tests.helpers import run_lockcheck
+
+    backend_project(tmp_path / "noisy", WARNING_BACKEND)
+    (tmp_path / "requirements.in").write_text("./noisy\n")
+    result = run_lockcheck("compile", "--no-index", "-o", "-", "requirements.in", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "\n./noisy\n" in result.stdout
+    assert "deprecated" not in result.stderr, result.stderr

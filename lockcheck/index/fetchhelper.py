@@ -75,11 +75,6 @@ class FetchHelper:
     def running(self) -> bool:
         return self._requests is not None
 
-    @property
-    def pid(self) -> int:
-        """The helper's process id (0: none runs)."""
-        return self._pid
-
     def start(self) -> bool:
         """Fork the helper now, if no other thread of the run runs yet (a fork made later
         could copy a lock another thread holds); whether it runs."""
