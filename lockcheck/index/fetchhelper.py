@@ -27,6 +27,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import IO
@@ -92,7 +93,11 @@ class FetchHelper:
                 with contextlib.suppress(Exception):
                     stream.flush()  # nothing buffered is written twice
             try:
-                pid = os.fork()
+                with warnings.catch_warnings():
+                    # Python 3.12+ warns of any other thread at a fork: here only the
+                    # spinner's can run, and the helper never touches what it holds.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    pid = os.fork()
             except OSError as exc:
                 _log.debug("no fetch helper: %s", exc)
                 for fd in (requests_read, requests_write, answers_read, answers_write):
