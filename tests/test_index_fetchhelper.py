@@ -18,24 +18,15 @@ from pathlib import Path
 import pytest
 
 from lockcheck.crashpoint import ENV_VAR
-from tests.fixtures.builders import PackageSpec as P
 from tests.fixtures.index_server import IndexServer
 from tests.helpers import describe, run_lockcheck
+from tests.test_index_cachefiles import SPECS  # the same small graph: app, lib-a, lib-b, lib-c
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the helper is forked on Linux only"
 )
 
 REPORT = "LOCKCHECK_TEST_HELPER_REPORT"
-
-SPECS = [
-    P("app", "1.0", deps=("lib-a>=1", "lib-b")),
-    P("lib-a", "1.0"),
-    P("lib-a", "1.1", deps=("lib-c",)),
-    P("lib-b", "2.0", deps=("lib-c<2",)),
-    P("lib-c", "1.5"),
-    P("lib-c", "2.0"),
-]
 
 
 def _compile(  # type: ignore[no-untyped-def]
@@ -151,34 +142,26 @@ def _helper_pid(report: Path) -> int:
     raise AssertionError("the helper did not start")
 
 
-def test_the_helper_dies_with_a_killed_run(tmp_path: Path, make_index) -> None:
+@pytest.mark.parametrize("stop", ["sigkill", "ctrl-c"])
+def test_the_helper_ends_with_its_run(tmp_path: Path, make_index, stop: str) -> None:
+    """The run killed (SIGKILL), or interrupted as a terminal does on Ctrl-C (SIGINT to the
+    process group, the helper included): within a second no helper is left, and no lock
+    was written."""
     server = make_index(SPECS)
     report = tmp_path / "report"
     run = _slow_run(tmp_path, server, report)
     try:
         helper = _helper_pid(report)
         time.sleep(0.3)  # asking for pages now
-        run.kill()
-        run.wait(5)
-        assert _gone(helper, 1.0), "the helper outlived its run"
-    finally:
-        run.kill()
-        run.wait(5)
-    assert not (tmp_path / "out.txt").exists()
-
-
-def test_ctrl_c_stops_the_run_and_its_helper_within_a_second(tmp_path: Path, make_index) -> None:
-    server = make_index(SPECS)
-    report = tmp_path / "report"
-    run = _slow_run(tmp_path, server, report)
-    try:
-        helper = _helper_pid(report)
-        time.sleep(0.3)
-        os.killpg(run.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
         started = time.monotonic()
+        if stop == "sigkill":
+            run.kill()
+        else:
+            os.killpg(run.pid, signal.SIGINT)
         code = run.wait(5)
-        assert time.monotonic() - started < 1.0
-        assert code != 0
+        if stop == "ctrl-c":
+            assert time.monotonic() - started < 1.0
+            assert code == 130
         assert _gone(helper, 1.0), "the helper outlived its run"
     finally:
         run.kill()

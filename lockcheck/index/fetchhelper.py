@@ -157,6 +157,8 @@ class FetchHelper:
         with answers:
             for line in answers:
                 number, _, answer = line.strip().partition(b" ")
+                if not number.isdigit():
+                    break  # not the helper's protocol: no more answers from it
                 with self._lock:
                     future = self._waiting.pop(int(number), None)
                     if answer == b"ok":
