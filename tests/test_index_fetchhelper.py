@@ -226,3 +226,27 @@ def test_a_program_calling_the_library_forks_no_helper(tmp_path: Path, make_inde
     assert done.returncode == 0, done.stderr
     assert "lib-c==1.5" in done.stdout
     assert _report(report) == []
+
+
+def test_a_killed_runs_unfinished_helper_entries_are_removed_by_the_next_cold_run(
+    tmp_path: Path, make_index
+) -> None:
+    """A run killed with SIGKILL cannot remove its helper's directory of unfinished entries
+    (``v1/tmp/helper-<pid>-*``): the next cold run removes it once that run is gone, and
+    keeps a live run's."""
+    server = make_index(SPECS)
+    cache = tmp_path / "cache"
+    tmp = cache / "v1" / "tmp"
+    tmp.mkdir(parents=True)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    orphan = tmp / f"helper-{gone.stdout.strip()}-x1"
+    orphan.mkdir()
+    (orphan / ".tmp-half").write_bytes(b"half an entry")
+    live = tmp / f"helper-{os.getpid()}-x2"  # this test's own process: alive
+    live.mkdir()
+    result = _compile(tmp_path, server, cache)
+    assert result.returncode == 0, describe(result)
+    assert not orphan.exists()
+    assert live.exists()
+    assert sorted(p.name for p in tmp.iterdir()) == [live.name]  # and none of its own left

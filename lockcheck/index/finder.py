@@ -299,7 +299,9 @@ class PackageFinder:
         from lockcheck.index.fetchhelper import FetchHelper
 
         try:  # the helper's unfinished entries: removed with it, even when it is killed
-            temps = Path(tempfile.mkdtemp(prefix="helper-", dir=self.cache.tmp_dir()))
+            tmp = self.cache.tmp_dir()
+            _remove_orphaned_helper_dirs(tmp)
+            temps = Path(tempfile.mkdtemp(prefix=f"helper-{os.getpid()}-", dir=tmp))
         except OSError:
             return
         helper = FetchHelper(
@@ -318,6 +320,25 @@ class PackageFinder:
                 return  # closed meanwhile
             task = self._queue.popleft()
         _prefetch(task)
+
+
+def _remove_orphaned_helper_dirs(tmp: Path) -> None:
+    """The entries a killed run's helper left unfinished (``helper-<pid>-*``, the run's
+    pid): removed once that run is gone.  A live run's (another compile now) stays."""
+    for entry in os.scandir(tmp):
+        name = entry.name
+        if not name.startswith("helper-"):
+            continue
+        pid = name.split("-")[1]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue  # that run is still going
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue  # alive under another user
+        shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _helper_server(
