@@ -101,7 +101,7 @@ class PackageFinder:
             and self._environ.get("LOCKCHECK_FETCH_HELPER") != "0"
         )
         self._helper: FetchHelper | None = None
-        self._helper_temps = Path()
+        self._helper_temps: Path | None = None  # its unfinished entries (set with it)
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._pool_lock = threading.Lock()
@@ -254,6 +254,7 @@ class PackageFinder:
             pool.shutdown(wait=False, cancel_futures=True)
         if self._helper is not None:
             self._helper.close()
+        if self._helper_temps is not None:
             shutil.rmtree(self._helper_temps, ignore_errors=True)
         self._session.close()
         self.cache.close()
