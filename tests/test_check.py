@@ -127,6 +127,24 @@ def test_malformed_input_is_an_error(project):
     assert "Traceback" not in result.stderr
 
 
+def test_a_bug_is_an_error_report_and_verbose_shows_its_trace(project, monkeypatch):
+    """An unexpected exception while checking one lock is that lock's error (exit 2, one
+    line); with -v its traceback goes to stderr, so the report of a bug can carry it."""
+    import lockcheck.check
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("dictionary changed size during iteration")
+
+    monkeypatch.setattr(lockcheck.check, "check_lock", broken)
+    folder, _ = project
+    quiet = call_lockcheck("check", cwd=folder)
+    assert quiet.returncode == 2, describe(quiet)
+    assert "dictionary changed size" in quiet.stderr and "Traceback" not in quiet.stderr
+    verbose = call_lockcheck("check", "-v", cwd=folder)
+    assert verbose.returncode == 2, describe(verbose)
+    assert "Traceback" in verbose.stderr and "in broken" in verbose.stderr, describe(verbose)
+
+
 def test_json_and_github_formats(project):
     folder, _ = project
     (folder / "requirements.in").write_text("flask\nidna\n")

@@ -65,3 +65,51 @@ def test_big_pages_keep_newest_versions_and_read_older_ones_on_demand(make_index
         assert len(files._buckets) == count
         assert len(finder.project_files("many")) == count
         assert server.count("/simple/many/") <= pages_before + 1
+
+
+def test_versions_are_whole_while_another_thread_reads_unread_entries():
+    """The resolver asks for a project's versions while the prefetch threads read some of
+    them: every version is listed every time, and listing them never fails (it raised
+    "dictionary changed size during iteration", and could miss a version being read)."""
+    import sys
+    import threading
+
+    count = 200
+    versions = [Version(f"1.{i}") for i in range(count)]
+
+    def entries_of(version: Version):
+        return lambda: _links(f"pkg-{version}-py3-none-any.whl")
+
+    failures: list[str] = []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(5):
+            files = ProjectFiles(
+                "pkg",
+                (),
+                unread={v: entries_of(v) for v in versions},
+                order=lambda: [(v, 0) for v in versions],
+            )
+            done = threading.Event()
+
+            def read_all(files=files, done=done):
+                for version in versions:
+                    files.files_of(version)
+                done.set()
+
+            reader = threading.Thread(target=read_all)
+            reader.start()
+            while not done.is_set():
+                try:
+                    listed = files.versions()
+                except RuntimeError as exc:
+                    failures.append(repr(exc))
+                    break
+                if len(listed) != count:
+                    failures.append(f"{count - len(listed)} versions missing")
+                    break
+            reader.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []

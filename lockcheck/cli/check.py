@@ -79,7 +79,7 @@ def check_command(
     except Exception as exc:
         ctx.exit(fail(exc, verbose > 0))
     overrides = Overrides(python_version, index_url, extra_index_urls)
-    reports = [_check_one(t, config, overrides, offline) for t in targets]
+    reports = [_check_one(t, config, overrides, offline, verbose > 0) for t in targets]
     worst = max((_EXIT_CODES[r.status] for r in reports), default=0)
     output = _render(reports, worst, output_format)
     shown = output
@@ -110,7 +110,7 @@ def _targets(
 
 
 def _check_one(
-    target: LockTarget, config: ProjectConfig, overrides: Overrides, offline: bool
+    target: LockTarget, config: ProjectConfig, overrides: Overrides, offline: bool, verbose: bool
 ) -> LockReport:
     """One lock's report; an error becomes that lock's report, the others still run."""
     from lockcheck.check import LockReport, check_lock
@@ -127,6 +127,10 @@ def _check_one(
             allow_yanked=config.allow_yanked,
         )
     except Exception as exc:
+        if verbose and not isinstance(exc, LockcheckError):
+            import traceback  # only here, as in exits.fail: a bug's trace for its report
+
+            traceback.print_exc()
         message = str(exc) if isinstance(exc, LockcheckError) else redact_url(repr(exc))
         return LockReport(target.name, error=message)
 

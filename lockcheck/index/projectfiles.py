@@ -146,8 +146,11 @@ class ProjectFiles(Sequence[DistFile]):
         if self._complete is None:
             return
         with self._lock:
-            if self._complete is not None:
-                self._take(self._complete())
+            self._complete_locked()
+
+    def _complete_locked(self) -> None:
+        if self._complete is not None:
+            self._take(self._complete())
 
     def _take(self, full: ProjectFiles) -> None:
         """Hold *full*'s entries from now on (under the lock)."""
@@ -156,20 +159,19 @@ class ProjectFiles(Sequence[DistFile]):
         self._unread, self._order_of = dict(full._unread), None
         self._complete = self._reread = None
 
-    def _read(self, version: Version) -> None:
+    def _read_locked(self, version: Version) -> None:
         """Read a version's entries that were left packed until it was looked at (the
         whole page, when they cannot be read)."""
-        with self._lock:
-            entries = self._unread.get(version)
-            if entries is None:
-                return
-            try:
-                self._buckets[version] = list(entries())
-                del self._unread[version]
-            except UnreadableEntries:
-                if self._reread is None:
-                    raise
-                self._take(self._reread())
+        entries = self._unread.get(version)
+        if entries is None:
+            return
+        try:
+            self._buckets[version] = list(entries())
+            del self._unread[version]
+        except UnreadableEntries:
+            if self._reread is None:
+                raise
+            self._take(self._reread())
 
     def _read_order(self) -> None:
         with self._lock:
@@ -180,12 +182,14 @@ class ProjectFiles(Sequence[DistFile]):
         built = self._built.get(version)
         if built is not None:
             return built
-        if version not in self._buckets:
-            if version in self._unread:
-                self._read(version)
-            elif version in self._known:
-                self._ensure_complete()
+        # One lock hold from "where are this version's entries" to its slots: another
+        # thread may be moving entries (a version read, the whole page taken) meanwhile.
         with self._lock:
+            if version not in self._buckets:
+                if version in self._unread:
+                    self._read_locked(version)
+                elif version in self._known:
+                    self._complete_locked()
             built = self._built.get(version)
             if built is None:
                 built = []
@@ -208,7 +212,10 @@ class ProjectFiles(Sequence[DistFile]):
         return _Groups(self)
 
     def versions(self) -> set[Version]:
-        return set(self._buckets) | self._unread.keys() | self._known
+        # Under the lock: a prefetch thread's _read moves a version from _unread to
+        # _buckets, and reading the two unlocked could fail or miss that version.
+        with self._lock:
+            return set(self._buckets) | self._unread.keys() | self._known
 
     def _all(self) -> list[DistFile]:
         return list(iter(self))  # a generator: list() must not ask our __len__
