@@ -193,7 +193,8 @@ class UploadJudge:
 
     def explain(self, name: NormalizedName) -> str | None:
         """Why versions of *name* were not candidates, for a resolution failure."""
-        versions = sorted(self.excluded.get(name, ()))  # type: ignore[type-var]
+        with self._lock:  # prefetch threads add to it while a failure is explained
+            versions = sorted(self.excluded.get(name, ()))  # type: ignore[type-var]
         if not versions:
             return None
         limit = self.cutoff.for_project(name)
@@ -204,8 +205,10 @@ class UploadJudge:
 
     def warnings(self) -> list[str]:
         """One line per local source whose files could not be judged."""
+        with self._lock:  # prefetch threads may still be judging files
+            sources = list(self.unjudged)
         return [
             f"{source} gives no upload times: its files were not judged by the cut-off "
             "(as pip does for local files)"
-            for source in self.unjudged
+            for source in sources
         ]

@@ -357,6 +357,32 @@ def test_5xx_forever(dist_factory: DistFactory, make_index, open_finder) -> None
     assert server.count("/simple/") == 3
 
 
+def test_a_metadata_read_that_failed_in_a_prefetch_thread_is_tried_again(
+    dist_factory: DistFactory, make_index, open_finder
+) -> None:
+    """A prefetch thread's failed read (a 503 there) is not the resolver's answer: its own
+    call reads the metadata again (both memos forget failures)."""
+    dist_factory.wheel("flaky", "1.0")
+    server = make_index()
+    finder = open_finder(server.url, retries=0)
+    file = finder.project_files("flaky")[0]
+    server.fail_next("/files/flaky-", 503, times=100)
+    failed: list[Exception] = []
+
+    def prefetch() -> None:
+        try:
+            finder.metadata(file)
+        except IndexUnavailable as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=prefetch)
+    thread.start()
+    thread.join()
+    assert failed  # the fault was hit
+    server.clear_faults()
+    assert finder.metadata(file).version == Version("1.0")
+
+
 def test_unreachable_index(open_finder) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

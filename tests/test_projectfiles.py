@@ -113,3 +113,37 @@ def test_versions_are_whole_while_another_thread_reads_unread_entries():
     finally:
         sys.setswitchinterval(interval)
     assert failures == []
+
+
+def test_a_listing_that_reads_the_page_again_lists_the_new_entries():
+    """Entries that cannot be read any more (another run rewrote the cached page) make the
+    page be read again; a listing that met that part-way lists the new page, not the old
+    order's positions in the new buckets."""
+    from lockcheck.index.projectfiles import UnreadableEntries
+
+    old, new = Version("1.0"), Version("2.0")
+
+    def reread():
+        return ProjectFiles(
+            "pkg",
+            _links(
+                "pkg-1.0-py3-none-any.whl", "pkg-1.0.tar.gz", "pkg-2.0.tar.gz", "pkg-3.0.tar.gz"
+            ),
+        )
+
+    def unreadable():
+        raise UnreadableEntries("the entry changed")
+
+    files = ProjectFiles(
+        "pkg",
+        (),
+        unread={old: lambda: _links("pkg-1.0.tar.gz"), new: unreadable},
+        order=lambda: [(old, 0), (new, 0)],
+        reread=reread,
+    )
+    assert [f.filename for f in files] == [
+        "pkg-1.0-py3-none-any.whl",
+        "pkg-1.0.tar.gz",
+        "pkg-2.0.tar.gz",
+        "pkg-3.0.tar.gz",
+    ]

@@ -384,3 +384,43 @@ def test_a_clean_full_check_is_not_answered_from_its_stamp_for_longer_than_pages
     assert stamps.load_fresh("full", env) is None
     assert stamps.load_fresh("later", env) is not None
     assert stamps.load_fresh("offline", env) is not None
+
+
+def test_the_unjudged_sources_are_listed_while_prefetch_threads_judge_files():
+    """compile lists the local sources the cut-off could not judge while prefetch threads
+    may still be judging files (and finding new sources): listing them never fails (it
+    raised "dictionary changed size during iteration")."""
+    import sys
+    import threading
+    from types import SimpleNamespace
+
+    from lockcheck.cutoff import CutOff, UploadJudge
+
+    def local_file(source: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            name="lib", version="1", filename="lib-1.whl", upload_time=None,
+            index=f"/wheels{source}", url=f"file:///wheels{source}/lib-1.whl",
+        )  # fmt: skip
+
+    failures: list[str] = []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(200):
+            judge = UploadJudge(
+                CutOff(default=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)), str
+            )
+            judge.admits(local_file(0))
+            worker = threading.Thread(
+                target=lambda j=judge: [j.admits(local_file(i)) for i in range(1, 40)]
+            )
+            worker.start()
+            while worker.is_alive():
+                try:
+                    judge.warnings()
+                except RuntimeError as exc:
+                    failures.append(repr(exc))
+            worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []

@@ -30,6 +30,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import IO
 
 from lockcheck.crashpoint import crash_point
@@ -145,7 +146,7 @@ class FetchHelper:
                 return False
         try:
             return future.result(timeout=self._answer_wait)
-        except TimeoutError:
+        except FutureTimeout:  # not the builtin TimeoutError before Python 3.11
             # A helper that stalls is not asked again: the run does the rest itself.
             _log.debug("fetch helper gave no answer in %.0f s", self._answer_wait)
             with self._lock:

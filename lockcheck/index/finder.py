@@ -139,9 +139,11 @@ class PackageFinder:
     def metadata(self, file: DistFile) -> CoreMetadata:
         """Core metadata of *file*, fetched at most once per (name, version) in this run."""
         key = (file.name, file.version)
+        # Both memos forget a failure: a prefetch thread's timeout must not become the
+        # resolver's answer (the resolver's own call tries again).
         return self._metadata.get(
             key,
-            lambda: self._by_url.get(file.url, lambda: self._chain.load(file)),
+            lambda: self._by_url.get(file.url, lambda: self._chain.load(file), forget_errors=True),
             forget_errors=True,
         )
 

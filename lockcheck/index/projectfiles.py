@@ -218,7 +218,23 @@ class ProjectFiles(Sequence[DistFile]):
             return set(self._buckets) | self._unread.keys() | self._known
 
     def _all(self) -> list[DistFile]:
-        return list(iter(self))  # a generator: list() must not ask our __len__
+        """Every file in page order.  Started again when the entries were replaced
+        meanwhile (the page read again, here or by another thread): the old order's
+        positions do not fit the new buckets."""
+        while True:
+            self._ensure_complete()
+            self._read_order()
+            order = self._order
+            files: list[DistFile] = []
+            for version, position in order:
+                slots = self._slots(version)
+                if self._order is not order:
+                    break
+                file = slots[position]
+                if file is not None:
+                    files.append(file)
+            else:
+                return files
 
     def __len__(self) -> int:
         return len(self._all())
@@ -231,12 +247,7 @@ class ProjectFiles(Sequence[DistFile]):
         return self._all()[index]
 
     def __iter__(self) -> Iterator[DistFile]:
-        self._ensure_complete()
-        self._read_order()
-        for version, position in self._order:
-            file = self._slots(version)[position]
-            if file is not None:
-                yield file
+        return iter(self._all())
 
     def __bool__(self) -> bool:
-        return any(True for _ in self)
+        return bool(self._all())
