@@ -472,22 +472,53 @@ def test_metadata_via_pep658(dist_factory: DistFactory, make_index, open_finder)
     assert paths == ["/simple/meta/", "/files/meta-1.0-py3-none-any.whl.metadata"]
 
 
-def test_unadvertised_metadata_file_is_tried_before_range_reads(
+def _probe_answered(finder: PackageFinder, server) -> bool:
+    """Wait (5 s at most) for the finder's one ``.metadata`` probe of *server*'s index."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if server.url in finder._chain._metadata_files:
+            return finder._chain._metadata_files[server.url]
+        time.sleep(0.01)
+    raise AssertionError("the metadata probe never answered")
+
+
+def test_unadvertised_metadata_files_are_read_once_the_probe_finds_them(
     dist_factory: DistFactory, make_index, open_finder
 ) -> None:
     # PyPI serves <wheel>.metadata for wheels whose page entry does not advertise it: one
-    # small GET answers instead of two Range reads and a zip parse.
-    _big_wheel(dist_factory.directory, "quiet", "1.0", requires_dist=["idna"])
-    _big_wheel(dist_factory.directory, "quiet", "2.0", requires_dist=["attrs"])
+    # small GET answers instead of two Range reads and a zip parse.  The first read of an
+    # index is a Range read, with one probe of that wheel's .metadata beside it.
+    for version, dep in (("1.0", "idna"), ("2.0", "attrs"), ("3.0", "six")):
+        _big_wheel(dist_factory.directory, "quiet", version, requires_dist=[dep])
     server = make_index(pep658=False, serve_metadata=True)
     finder = open_finder(server.url)
-    files = finder.project_files("quiet")
+    first, *rest = files = finder.project_files("quiet")
     assert all(not f.has_metadata_file for f in files)
-    metas = [finder.metadata(f) for f in files]
-    assert [[str(r) for r in m.requires_dist] for m in metas] == [["idna"], ["attrs"]]
+    assert [str(r) for r in finder.metadata(first).requires_dist] == ["idna"]
+    assert _probe_answered(finder, server) is True
+    server.clear_log()
+    metas = [finder.metadata(f) for f in rest]
+    assert [[str(r) for r in m.requires_dist] for m in metas] == [["attrs"], ["six"]]
     file_requests = server.requests_for("/files/")
-    assert [r.path for r in file_requests] == [f"/files/{f.filename}.metadata" for f in files]
+    assert [r.path for r in file_requests] == [f"/files/{f.filename}.metadata" for f in rest]
     assert not any("range" in r.headers for r in file_requests)
+
+
+def test_a_slow_metadata_probe_does_not_hold_up_the_reads(
+    dist_factory: DistFactory, make_index, open_finder
+) -> None:
+    # A mirror may take long to answer 404 for a .metadata it lacks: the reads go on with
+    # Range reads while the probe waits.
+    for version in ("1.0", "2.0"):
+        dist_factory.wheel("slowprobe", version, requires_dist=["six"])
+    server = make_index(pep658=False)
+    server.slow("/files/slowprobe-1.0-py3-none-any.whl.metadata", 3)
+    finder = open_finder(server.url)
+    for file in finder.project_files("slowprobe"):
+        assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
+    assert not any(r.path.endswith(".metadata") for r in server.responses)  # still waiting
+    server.clear_faults()
+    assert _probe_answered(finder, server) is False
 
 
 def test_index_without_metadata_files_is_probed_once(
@@ -499,6 +530,7 @@ def test_index_without_metadata_files_is_probed_once(
     finder = open_finder(server.url)
     for file in finder.project_files("plain"):
         assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
+    assert _probe_answered(finder, server) is False
     probes = [r for r in server.requests_for("/files/") if r.path.endswith(".metadata")]
     assert len(probes) == 1  # a 404 there: Range reads from then on
     assert len(server.requests_for("/files/")) > 3
@@ -525,10 +557,12 @@ def test_an_index_refusing_unadvertised_metadata_files_falls_back_to_range_reads
     for version in ("1.0", "2.0"):
         dist_factory.wheel("guarded", version, requires_dist=["six"])
     server = make_index(pep658=False)
-    server.fail_next("/files/guarded-", status=403, times=1)
+    for version in ("1.0", "2.0"):
+        server.fail_next(f"/files/guarded-{version}-py3-none-any.whl.metadata", status=403)
     finder = open_finder(server.url)
     for file in finder.project_files("guarded"):
         assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
+    assert _probe_answered(finder, server) is False
     assert sum(r.path.endswith(".metadata") for r in server.requests_for("/files/")) == 1
 
 
@@ -585,7 +619,8 @@ def test_metadata_via_whole_wheel_without_ranges(
     finder = open_finder(server.url)
     file = finder.project_files("whole")[0]
     assert [str(r) for r in finder.metadata(file).requires_dist] == ["attrs"]
-    assert server.count("/files/") == 2  # the .metadata probe (404), then the wheel
+    assert _probe_answered(finder, server) is False
+    assert server.count("/files/") == 2  # the wheel, and the .metadata probe (404) beside it
     # The downloaded wheel is reused by download(): no second transfer.
     assert finder.download(file, tmp_path / "out").is_file()
     assert server.count("/files/") == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -61,8 +62,11 @@ class MetadataChain:
         self.cache = cache
         self._downloads = downloads
         self._builds = builds
-        #: Indexes that do not serve unadvertised ``<wheel>.metadata`` (Range reads there).
-        self._no_metadata_files: set[str] = set()
+        #: Whether an index serves unadvertised ``<wheel>.metadata`` files (learnt by one
+        #: probe per index, beside the run's reads); an index in _probing is being asked.
+        self._metadata_files: dict[str, bool] = {}
+        self._probing: set[str] = set()
+        self._probe_lock = threading.Lock()
 
     def load(self, file: DistFile) -> CoreMetadata:
         if file.url.lower().startswith("file:"):
@@ -82,10 +86,14 @@ class MetadataChain:
         if not self.settings.offline:
             if file.metadata_hashes is not None:
                 raw = self._pep658_metadata(file)
-            elif file.is_wheel and file.index not in self._no_metadata_files:
-                probed = self._unadvertised_metadata(file, key)
-                if probed is not None:
-                    return probed
+            elif file.is_wheel:
+                serves = self._metadata_files.get(file.index)
+                if serves:
+                    probed = self._unadvertised_metadata(file, key)
+                    if probed is not None:
+                        return probed
+                elif serves is None:
+                    self._start_probe(file)
             if raw is None and file.is_wheel:
                 raw = self._range_metadata(file)
         if raw is None:
@@ -147,10 +155,10 @@ class MetadataChain:
         return data
 
     def _unadvertised_metadata(self, file: DistFile, key: str) -> CoreMetadata | None:
-        """``<wheel>.metadata`` where the page does not advertise it: PyPI serves one for
-        every wheel, and one small GET beats two Range reads and a zip parse (issue 17).
-        An index that answers otherwise, or with another file's metadata, is not asked
-        again this run; None sends the caller to Range reads."""
+        """``<wheel>.metadata`` from an index that serves it unadvertised: one small GET
+        beats two Range reads and a zip parse (issue 17).  An index that answers otherwise,
+        or with another file's metadata, is not asked again this run; None sends the caller
+        to Range reads."""
         try:
             raw = self._pep658_metadata(file)
         except IndexUnreachable:
@@ -163,8 +171,36 @@ class MetadataChain:
                 return self._store(key, raw, file)
             except MetadataError:
                 pass
-        self._no_metadata_files.add(file.index)
+        self._metadata_files[file.index] = False
         return None
+
+    def _start_probe(self, file: DistFile) -> None:
+        """Learn whether *file*'s index serves unadvertised ``<wheel>.metadata`` (PyPI does,
+        some mirrors do for part of their files, most private indexes do not), in a thread
+        of its own: the reads meanwhile take Range reads instead of waiting for the answer,
+        which may be a slow 404."""
+        with self._probe_lock:
+            if file.index in self._metadata_files or file.index in self._probing:
+                return
+            self._probing.add(file.index)
+        probe = threading.Thread(
+            target=self._probe, args=(file,), name="lockcheck-metadata-probe", daemon=True
+        )
+        probe.start()
+
+    def _probe(self, file: DistFile) -> None:
+        serves = False
+        try:
+            raw = self._pep658_metadata(file)
+            if raw is not None:
+                meta = parse_metadata(raw, redact_url(file.url))
+                check_identity(meta, file.name, file.version, redact_url(file.url))
+                serves = True
+        except Exception as exc:  # an optimisation's question: any failure means "no"
+            _log.debug("no metadata file for %s (%s)", redact_url(file.url), exc)
+        with self._probe_lock:
+            self._metadata_files[file.index] = serves
+            self._probing.discard(file.index)
 
     def _range_metadata(self, file: DistFile) -> bytes | None:
         """METADATA through Range requests; None when the server does not do ranges."""
