@@ -371,6 +371,51 @@ def test_a_warm_run_over_several_indexes_keeps_the_first_index_first(
     assert listing(offline=True) == cold
 
 
+def test_a_warm_run_over_two_indexes_reads_only_the_looked_at_versions_entries(
+    tmp_path: Path, make_index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project both indexes list (an extra index mirroring the first): a warm run merges
+    them version by version, reading the packed entries of the looked-at version only (it
+    decoded every kept version of both pages), the first index's file first."""
+    from tests.fixtures.builders import make_wheel
+
+    first_dir, second_dir = tmp_path / "one", tmp_path / "two"
+    for version in range(8):
+        wheel = make_wheel(first_dir, "mirrored", f"1.{version}")
+        second_dir.mkdir(exist_ok=True)
+        (second_dir / wheel.name).write_bytes(wheel.read_bytes())
+    make_wheel(second_dir, "mirrored", "1.3", tag="py2.py3-none-any")  # the second index only
+    one, two = make_index(first_dir), make_index(second_dir)
+    settings = IndexSettings(
+        cache_dir=tmp_path / "cache", index_url=one.url, extra_index_urls=(two.url,)
+    )
+    with PackageFinder(settings) as cold:
+        wanted = [(f.filename, f.index) for f in cold.project_versions("mirrored")[Version("1.3")]]
+    assert wanted == [
+        ("mirrored-1.3-py3-none-any.whl", one.url),
+        ("mirrored-1.3-py2.py3-none-any.whl", two.url),
+    ]
+
+    spans: list[str] = []
+    real_span = Cache.read_body_span
+
+    def span(self: Cache, url: str, place, size: int, begin: int, end: int) -> bytes | None:  # type: ignore[no-untyped-def]
+        spans.append(url)
+        return real_span(self, url, place, size, begin, end)
+
+    monkeypatch.setattr(Cache, "read_body_span", span)
+    with PackageFinder(settings) as warm:
+        groups = warm.project_versions("mirrored")
+        assert len(groups) == 8 and spans == []
+        assert [(f.filename, f.index) for f in groups[Version("1.3")]] == wanted
+        assert sorted(spans) == sorted([f"{one.url}/mirrored/", f"{two.url}/mirrored/"])
+        listing = [(f.filename, f.index) for f in warm.project_files("mirrored")]
+    assert len(listing) == 9 and listing[:8] == [
+        (f"mirrored-1.{v}-py3-none-any.whl", one.url) for v in range(8)
+    ]
+    assert listing[8] == ("mirrored-1.3-py2.py3-none-any.whl", two.url)
+
+
 def test_entries_left_out_of_the_packed_page_keep_the_spans_in_step() -> None:
     """An egg (no version of the project) is a pending entry with a span too: skipping it
     must not shift the spans of the entries after it."""

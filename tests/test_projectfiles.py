@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.version import Version
 
 from lockcheck.index.filenames import parse_filename
@@ -147,3 +149,40 @@ def test_a_listing_that_reads_the_page_again_lists_the_new_entries():
         "pkg-2.0.tar.gz",
         "pkg-3.0.tar.gz",
     ]
+
+
+_NAMES = st.sampled_from(
+    [
+        f"pkg-{version}{suffix}"
+        for version in ("1.0", "1.0.0", "2.0", "2.0rc1")
+        for suffix in ("-py3-none-any.whl", "-py2.py3-none-any.whl", ".tar.gz", ".zip")
+    ]
+    + ["other-1.0.tar.gz", "pkg-1.0-py36+-none-any.whl", "pkg_extra-2.0.tar.gz"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_NAMES, max_size=12), min_size=2, max_size=3))
+def test_a_project_listed_by_several_sources_is_merged_as_one_listing(sources):
+    """Merging version by version (entries read when a version is looked at) lists what
+    one merge of the whole listings does: each file once, from the first source listing it,
+    in listing order, with the same files for every version."""
+    from lockcheck.index.mergedlisting import MergedListing
+
+    listed = [(f"idx{i}", [link for link, _ in _links(*names)]) for i, names in enumerate(sources)]
+    seen: set[str] = set()
+    whole = []
+    for label, links in listed:
+        for link in links:
+            if link.filename not in seen:
+                seen.add(link.filename)
+                whole.append((link, label))
+    eager = ProjectFiles("pkg", whole)
+    merged = MergedListing("pkg", listed)
+    lazy = ProjectFiles("pkg", (), unread=merged.unread(), order=merged.order)
+    assert lazy.versions() == eager.versions()
+    for version in eager.versions():
+        assert [(f.filename, f.index) for f in lazy.files_of(version)] == [
+            (f.filename, f.index) for f in eager.files_of(version)
+        ]
+    assert [(f.filename, f.index) for f in lazy] == [(f.filename, f.index) for f in eager]

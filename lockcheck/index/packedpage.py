@@ -181,8 +181,3 @@ class PackedPage:
             seen[i] = position + 1
             result.append((self.versions[i], position))
         return result
-
-    def links(self) -> list[Link | PendingLink]:
-        """Every kept entry in page order (for a project listed by several sources)."""
-        decoded = {version: entries() for version, entries in self.groups().items()}
-        return [decoded[version][position] for version, position in self.order()]

@@ -175,8 +175,14 @@ class ProjectFiles(Sequence[DistFile]):
 
     def _read_order(self) -> None:
         with self._lock:
-            if self._order_of is not None:
+            if self._order_of is None:
+                return
+            try:
                 self._order, self._order_of = self._order_of(), None
+            except UnreadableEntries:
+                if self._reread is None:
+                    raise
+                self._take(self._reread())
 
     def _slots(self, version: Version) -> list[DistFile | None]:
         built = self._built.get(version)

@@ -26,12 +26,12 @@ from packaging.version import InvalidVersion, Version
 from lockcheck.errors import IndexUnavailable, redact_url
 from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage
 from lockcheck.index.filenames import is_archive, version_of
+from lockcheck.index.mergedlisting import MergedListing
 from lockcheck.index.once import OnceMap
 from lockcheck.index.packedpage import PackedPage, pack_page
 from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url, parse_page
 from lockcheck.index.projectfiles import (
     ProjectFiles,
-    UnreadableEntries,
     filename_version,
     wheel_version_text,
 )
@@ -214,18 +214,28 @@ class SourcePages:
                 complete=more if known else None,
                 reread=more,
             )
+        versions = keep.kept if keep else None
+        if len(listed) > 1:
+            # Several sources: merged version by version, each when it is looked at.
+            merged = MergedListing(name, [(s.label, links) for s, links in listed], versions)
+            return ProjectFiles(
+                name,
+                (),
+                admit=admit,
+                unread=merged.unread(),
+                order=merged.order,
+                known_versions=known,
+                complete=more if known else None,
+                reread=more,
+            )
         seen: set[str] = set()
         entries: list[tuple[Link | PendingLink, str]] = []
         for source, links in listed:
-            try:
-                page_links = links.links() if isinstance(links, PackedPage) else links
-            except UnreadableEntries:
-                return more()
-            for link in page_links:
+            assert not isinstance(links, PackedPage)  # one packed page is read above
+            for link in links:
                 if link.filename not in seen:
                     seen.add(link.filename)
                     entries.append((link, source.label))
-        versions = keep.kept if keep else None
         return ProjectFiles(
             name,
             entries,
