@@ -30,6 +30,12 @@ The fetch helper (:mod:`lockcheck.index.fetchhelper`) passes one, in its own pro
 ``fetch-helper`` the helper took a request and has not started on it (it dies; the run
                 does that request and the rest itself)
 
+A forked copy of a universal compile (:mod:`lockcheck.forking`) passes one:
+
+``forked-call`` the copy has its share of environments resolved, not yet sent back (it
+                dies; the run resolves that share itself)
+``forked``      (in the run) the copy has just been forked
+
 A process counts its own events: a forked helper starts from its parent's counts.
 
 Unset (always, outside tests), a call costs one comparison.

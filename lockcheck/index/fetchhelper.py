@@ -34,6 +34,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import IO
 
 from lockcheck.crashpoint import crash_point
+from lockcheck.forking import die_with_parent, quiet_stdio
 
 __all__ = ["HELPER_THREADS", "REPORT_VAR", "FetchHelper", "Server"]
 
@@ -107,7 +108,7 @@ class FetchHelper:
             if pid == 0:  # pragma: no cover (the helper; its work is checked by its answers)
                 code = 1
                 try:
-                    _quiet_stdio()
+                    quiet_stdio()
                     os.close(requests_write)
                     os.close(answers_read)
                     _serve(self._make_server, requests_read, answers_write)
@@ -209,30 +210,14 @@ class FetchHelper:
 def _alone() -> bool:
     """Whether forking now is safe: no other thread runs, but for the terminal's spinner
     (rich's refresh thread).  The helper never touches the console, and its standard
-    streams are new ones (:func:`_quiet_stdio`), so a lock that thread held at the fork
-    is never waited for."""
+    streams are new ones (:func:`~lockcheck.forking.quiet_stdio`), so a lock that thread
+    held at the fork is never waited for."""
     current = threading.current_thread()
     return all(
         thread is current
         or (type(thread).__name__ == "_RefreshThread" and type(thread).__module__ == "rich.live")
         for thread in threading.enumerate()
     )
-
-
-def _quiet_stdio() -> None:  # pragma: no cover (runs in the helper)
-    """The helper writes nothing: new standard streams to the null device, none of the
-    run's buffers (nor their locks) is used."""
-    null = open(os.devnull, "w")  # noqa: SIM115
-    sys.stdout = sys.stderr = null
-
-
-def _die_with_parent() -> None:
-    """The kernel kills the helper when the run dies (SIGKILL included)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
 
 def _serve(
@@ -243,7 +228,7 @@ def _serve(
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
     parent = os.getppid()
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != parent:
         return  # the run died before the signal was set
     serve = make_server()

@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,7 @@ from lockcheck.models import CoreMetadata, DistFile
 if TYPE_CHECKING:
     import httpx
 
+    from lockcheck.forking import ForkedCall
     from lockcheck.index.fetchhelper import FetchHelper, Server
     from lockcheck.index.http import HttpSession
     from lockcheck.resolve.protocol import FilePicker, NamesOf
@@ -95,16 +97,19 @@ class PackageFinder:
         #: Index pages fetched and parsed by a forked process: in the ``lockcheck`` program
         #: only (a program calling the library keeps to its one process), and not with a
         #: test's own transport; see :mod:`lockcheck.index.fetchhelper`.
+        self._forks_allowed = transport is None and bool(
+            getattr(sys.modules.get("lockcheck._entry"), "COMMAND", False)
+        )
         self._helper_allowed = (
-            transport is None
-            and getattr(sys.modules.get("lockcheck._entry"), "COMMAND", False)
-            and self._environ.get("LOCKCHECK_FETCH_HELPER") != "0"
+            self._forks_allowed and self._environ.get("LOCKCHECK_FETCH_HELPER") != "0"
         )
         self._helper: FetchHelper | None = None
         self._helper_temps: Path | None = None  # its unfinished entries (set with it)
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._pool_lock = threading.Lock()
+        self._idle = threading.Condition(self._pool_lock)
+        self._running = 0  # prefetch tasks running now
         self._projects: OnceMap[NormalizedName, ProjectFiles] = OnceMap()
         self._metadata: OnceMap[tuple[NormalizedName, Version], CoreMetadata] = OnceMap()
         self._by_url: OnceMap[str, CoreMetadata] = OnceMap()
@@ -322,7 +327,74 @@ class PackageFinder:
             if not self._queue:
                 return  # closed meanwhile
             task = self._queue.popleft()
-        _prefetch(task)
+            self._running += 1
+        try:
+            _prefetch(task)
+        finally:
+            with self._pool_lock:
+                self._running -= 1
+                if not self._running:
+                    self._idle.notify_all()
+
+    # ------------------------------------------------------------------------------------
+    # a forked copy of the run (universal locks resolve half their environments in one)
+    # ------------------------------------------------------------------------------------
+
+    def fork_call(self, call: Callable[[], T], *, settle: float = 1.0) -> ForkedCall | None:
+        """*call* run in a forked copy of this run, on what this run holds in memory (what
+        it lacks it fetches on connections of its own); None when forking is not safe or
+        not allowed here.
+
+        The prefetch queue is dropped and the fork waits (*settle* s at most) until no
+        background thread works: an idle thread holds nothing the copy could wait for.
+        """
+        if not self._forks_allowed or self._environ.get("LOCKCHECK_FORK") == "0":
+            return None
+        from lockcheck.forking import ForkedCall, report
+
+        deadline = time.monotonic() + settle
+        with self._pool_lock:
+            self._queue.clear()
+            while self._running and time.monotonic() < deadline:
+                self._idle.wait(deadline - time.monotonic())
+            if self._running:
+                report(f"no fork: {self._running} prefetch tasks still running")
+                return None
+        self._session.settle()  # a TLS context still loading is OpenSSL at work: wait
+        busy = _busy_threads()
+        if not self._chain.settled() or busy:
+            report(f"no fork: threads {busy}, metadata probe out: {not self._chain.settled()}")
+            return None
+        return ForkedCall.start(partial(self._in_forked_copy, call))
+
+    def _in_forked_copy(self, call: Callable[[], T]) -> T:  # pragma: no cover (in the copy)
+        """(In the copy.) Nothing more for the background threads (they are not copied;
+        one may have held the pool's lock at the fork, so it is a new one), no fetch helper
+        (it is the run's), connections of its own (the copied ones are the run's)."""
+        self._pool_lock = threading.Lock()
+        self._idle = threading.Condition(self._pool_lock)
+        self._pool, self._queue, self._running = None, deque(), 0  # a pool of its own
+        self._walked, self._hinted = set(), set()  # its environments' graphs walked again
+        self._helper_allowed = False
+        self._helper = self._listing.helper = None
+        self._session.forget_connections()
+        return call()
+
+
+def _busy_threads() -> list[str]:
+    """The other threads whose state a fork may not copy: all but the pool's (idle: the
+    caller waited for that), the fetch helper's answer reader (waiting on its pipe) and the
+    terminal's spinner (the copy never touches the console)."""
+    current = threading.current_thread()
+    return [
+        thread.name
+        for thread in threading.enumerate()
+        if thread is not current
+        and not thread.name.startswith(("lockcheck-index", "lockcheck-fetchhelper"))
+        and not (
+            type(thread).__name__ == "_RefreshThread" and type(thread).__module__ == "rich.live"
+        )
+    ]
 
 
 def _remove_orphaned_helper_dirs(tmp: Path) -> None:

@@ -118,6 +118,7 @@ class HttpSession:
         self._client: httpx.Client | None = None
         self._sender: DirectSender | None = None
         self._client_lock = threading.Lock()
+        self._forgotten: list[object] = []  # see forget_connections
         if transport is None:
             from lockcheck.index.tlsfiles import check_tls_files
 
@@ -316,6 +317,20 @@ class HttpSession:
                 resp.close()
 
         return self._retrying(shown, label, once)
+
+    def settle(self) -> None:
+        """Return once no thread of this session works (the TLS context is built)."""
+        pending = self._pending
+        if pending is not None:
+            pending.wait()
+
+    def forget_connections(self) -> None:  # pragma: no cover (in a forked copy)
+        """(In a forked copy of the run.) Its connections are the run's: the next request
+        builds a client of its own.  The copied one is kept unclosed, so nothing of the
+        run's connections is shut down from here."""
+        self._client_lock = threading.Lock()  # another thread may have held it at the fork
+        self._forgotten.append((self._client, self._sender, self._pending))
+        self._client = self._sender = self._pending = None
 
     def close(self) -> None:
         if self._client is not None:

@@ -174,6 +174,11 @@ class MetadataChain:
         self._metadata_files[file.index] = False
         return None
 
+    def settled(self) -> bool:
+        """Whether no probe of this chain is out (nothing of it runs on another thread)."""
+        with self._probe_lock:
+            return not self._probing
+
     def _start_probe(self, file: DistFile) -> None:
         """Learn whether *file*'s index serves unadvertised ``<wheel>.metadata`` (PyPI does,
         some mirrors do for part of their files, most private indexes do not), in a thread

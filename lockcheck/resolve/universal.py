@@ -13,9 +13,11 @@ disjoint markers.  A marker naming a value no environment of the grid has
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
 from packaging.utils import NormalizedName
@@ -36,6 +38,9 @@ from lockcheck.resolve.protocol import Index
 from lockcheck.resolve.provider import Candidate
 from lockcheck.resolve.resolver import ExistingPin, ResolveRequest, hashes_for, line_of, resolve
 from lockcheck.resolve.shared_choices import RunShared, SharedChoices
+
+if TYPE_CHECKING:
+    from lockcheck.forking import ForkedCall
 
 __all__ = [
     "DEFAULT_PLATFORMS",
@@ -157,14 +162,19 @@ def resolve_universal(
     shared: dict[tuple, SharedChoices[VersionChoice]] = {}
     run = RunShared()
     todo = [*grid, *growth.add(_input_triggers(template))]
+
+    def here(g: GridEnv, position: int) -> tuple[GridEnv, Resolution]:
+        if progress:
+            total = len(grid) + len(growth.clones)
+            progress(f"environment {len(results) + position + 1}/{total}: {g.describe()}")
+        return g, _resolve_in_class(classes, shared, run, template, index, g, existing)
+
+    def share(envs: Sequence[GridEnv]) -> ForkedCall | None:
+        return _fork_share(index, template, envs, classes, shared, run, existing)
+
     while todo:
-        done = []
-        for g in todo:
-            if progress:
-                total = len(grid) + len(growth.clones)
-                progress(f"environment {len(results) + 1}/{total}: {g.describe()}")
-            done.append((g, _resolve_in_class(classes, shared, run, template, index, g, existing)))
-            results.append(done[-1])
+        done = _resolve_round(todo, here, share)
+        results.extend(done)
         todo = growth.add(
             Trigger(req, asked_by)
             for _g, resolution in done
@@ -172,6 +182,113 @@ def resolve_universal(
         )
     growth.check_carried()
     return _merge(results, growth, template, index, run.installable)
+
+
+#: Environments a round must have beyond its first before every other one goes to a forked
+#: copy (below this the copy's start and the answer's reading cost about what they save).
+SHARE_MIN = 4
+#: Seconds the run waits for the forked copy's share, beyond twice its own share's time,
+#: before resolving it itself.
+SHARE_SLACK = 5.0
+
+
+def _resolve_round(
+    todo: Sequence[GridEnv],
+    here: Callable[[GridEnv, int], tuple[GridEnv, Resolution]],
+    share: Callable[[Sequence[GridEnv]], ForkedCall | None],
+) -> list[tuple[GridEnv, Resolution]]:
+    """One round of environments, resolved in order, as if one by one.
+
+    The first fills the memos (and waits on the network); then every other one of the rest
+    may be resolved in a forked copy of the run, on the other core, while the run resolves
+    the others.  Each environment's resolution is its own (one shared with another
+    environment equals it), so where it is made changes no pin; and a failure is reported
+    for the first environment that fails, in order, as one by one.
+    """
+    done = [here(todo[0], 0)]
+    rest = todo[1:]
+    theirs = list(range(1, len(rest), 2)) if len(rest) >= SHARE_MIN else []
+    forked = share([rest[i] for i in theirs]) if theirs else None
+    if forked is None:
+        theirs = []
+    mine: dict[int, tuple[GridEnv, Resolution]] = {}
+    failed: tuple[int, Exception] | None = None
+    started = time.monotonic()
+    try:
+        for i, g in enumerate(rest):
+            if i in theirs:
+                continue
+            try:
+                mine[i] = here(g, i + 1)
+            except Exception as exc:
+                if forked is None:
+                    raise
+                failed = (i, exc)  # raised in its turn, below
+                break
+        adopted: list[Resolution] = []
+        if forked is not None:
+            # The copy has as much to do: past twice the run's own time it is stuck.
+            wait = 2 * (time.monotonic() - started) + SHARE_SLACK
+            adopted = _adopted(forked.result(wait))
+    finally:
+        if forked is not None:
+            forked.stop()
+    copied = dict(zip(theirs, adopted, strict=False))  # the copy's, up to its first failure
+    for i, g in enumerate(rest):
+        if failed is not None and i == failed[0]:
+            raise failed[1]
+        if i in mine:
+            done.append(mine[i])
+        elif i in copied:
+            done.append((g, copied[i]))
+        else:
+            done.append(here(g, i + 1))  # the copy could not: here, in its turn
+    return done
+
+
+def _fork_share(
+    index: Index,
+    template: ResolveRequest,
+    envs: Sequence[GridEnv],
+    classes: list[_EnvironmentClass],
+    shared: dict[tuple, SharedChoices[VersionChoice]],
+    run: RunShared,
+    existing: Sequence[LockedPackage],
+) -> ForkedCall | None:
+    """*envs* resolved in order in a forked copy of the run, from the memos the run holds
+    now (what they lack the copy fetches itself), up to the first that fails."""
+    fork = getattr(index, "fork_call", None)
+    if fork is None:
+        return None
+
+    def resolve_share() -> list[Resolution]:  # pragma: no cover (in the forked copy)
+        out: list[Resolution] = []
+        for g in envs:
+            try:
+                resolution = _resolve_in_class(classes, shared, run, template, index, g, existing)
+            except Exception:
+                break  # the run resolves this one again, and reports it
+            out.append(_without_files(resolution))
+        return out
+
+    forked: ForkedCall | None = fork(resolve_share)
+    return forked
+
+
+def _without_files(resolution: Resolution) -> Resolution:
+    """What the forked copy sends back: the merge lists each pin's files again from the
+    index, so they are left out (most of the bytes)."""
+    packages = {
+        name: pkg if pkg.link is not None or pkg.version is None else replace(pkg, files=())
+        for name, pkg in resolution.packages.items()
+    }
+    return replace(resolution, packages=packages)
+
+
+def _adopted(answer: object) -> list[Resolution]:
+    if isinstance(answer, list) and all(isinstance(r, Resolution) for r in answer):
+        return answer
+    return []
 
 
 def _input_triggers(template: ResolveRequest) -> list[Trigger]:

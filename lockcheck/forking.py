@@ -1,0 +1,142 @@
+"""A forked copy of the ``lockcheck`` process doing one piece of work on the other core.
+
+Linux only (elsewhere a fork may copy a system framework's state mid-way, or there is none).
+The child never touches the run's standard streams (new ones, to the null device), ignores
+Ctrl-C (the run handles it and kills the child), dies with the run (parent-death signal, so a
+SIGKILLed run leaves none), and leaves by ``os._exit`` (never the run's exit handlers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import select
+import signal
+import sys
+import time
+import warnings
+from collections.abc import Callable
+
+from lockcheck.crashpoint import crash_point
+
+__all__ = ["REPORT_VAR", "ForkedCall", "die_with_parent", "quiet_stdio", "report"]
+
+_log = logging.getLogger(__name__)
+
+#: Tests name a file here to learn what forked copies did: ``forked <pid>``, then
+#: ``answered`` or ``no answer``; or ``no fork: <why>``.
+REPORT_VAR = "LOCKCHECK_TEST_FORK_REPORT"
+
+
+def report(line: str) -> None:
+    path = os.environ.get(REPORT_VAR)
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+def quiet_stdio() -> None:  # pragma: no cover (runs in a child)
+    """New standard streams to the null device, and no logging (a handler holds the run's
+    stream): none of the run's buffers (nor their locks, which a thread of the run may have
+    held at the fork) is used, and nothing is written twice."""
+    null = open(os.devnull, "w")  # noqa: SIM115
+    sys.stdout = sys.stderr = null
+    logging.disable(logging.CRITICAL)
+
+
+def die_with_parent() -> None:
+    """The kernel kills this process when its parent dies (SIGKILL included)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+
+class ForkedCall:
+    """``call()`` run in a forked child; its result comes back pickled."""
+
+    def __init__(self, pid: int, results_fd: int) -> None:
+        self._pid = pid
+        self._results = results_fd
+
+    @classmethod
+    def start(cls, call: Callable[[], object]) -> ForkedCall | None:
+        """Fork now and run *call* in the child (None: no fork here).  The caller makes
+        sure no other thread holds anything the child will use."""
+        if not sys.platform.startswith("linux"):
+            return None
+        read_fd, write_fd = os.pipe()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: other threads
+                pid = os.fork()
+        except OSError as exc:
+            _log.debug("no fork: %s", exc)
+            os.close(read_fd)
+            os.close(write_fd)
+            return None
+        if pid == 0:  # pragma: no cover (the child; checked by what it sends back)
+            code = 1
+            try:
+                os.close(read_fd)
+                quiet_stdio()
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                parent = os.getppid()
+                die_with_parent()
+                if os.getppid() == parent:  # else the run died before the signal was set
+                    data = pickle.dumps(call(), protocol=pickle.HIGHEST_PROTOCOL)
+                    crash_point("forked-call")
+                    with open(write_fd, "wb") as out:
+                        out.write(data)
+                    code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        report(f"forked {pid}")
+        crash_point("forked")
+        return cls(pid, read_fd)
+
+    def result(self, wait: float) -> object | None:
+        """What the call returned; None when it failed, or gave no answer in *wait* s (the
+        child is then killed)."""
+        deadline = time.monotonic() + wait
+        chunks: list[bytes] = []
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self._results], [], [], left)[0]:
+                    _log.debug("forked call gave no answer in %.0f s", wait)
+                    report("no answer")
+                    return None
+                chunk = os.read(self._results, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            try:
+                answer = pickle.loads(b"".join(chunks)) if chunks else None
+            except Exception as exc:  # a child killed mid-write: its answer is not whole
+                _log.debug("forked call's answer unreadable: %s", exc)
+                answer = None
+            report("no answer" if answer is None else "answered")
+            return answer
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Kill the child (if it still runs) and reap it; idempotent."""
+        if self._pid:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
+            self._pid = 0
+        if self._results >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._results)
+            self._results = -1

@@ -1,0 +1,123 @@
+"""A universal compile resolves every other environment of a round in a forked copy of itself
+(on the other core): the same lock, the same failure, whatever happens to the copy."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.builders import PackageSpec as P
+from tests.fixtures.builders import build_packages
+from tests.helpers import describe, run_lockcheck
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux")
+
+PACKAGES = [
+    P(
+        "app",
+        "1.0",
+        deps=("core", "winhelp; sys_platform == 'win32'", "older; python_version < '3.12'"),
+    ),
+    P("core", "1.0", requires_python=">=3.8"),
+    P("core", "2.0", deps=("extra",), requires_python=">=3.13"),
+    P("extra", "0.5"),
+    P("winhelp", "3.0", deps=("shim",)),
+    P("shim", "1.1"),
+    P("older", "0.1"),
+    P("picky", "1.0", requires_python="<3.12"),
+    P("picky", "0.9", requires_python="<3.13"),
+]
+
+
+@pytest.fixture
+def fork_index(make_index, tmp_path):
+    return make_index(build_packages(PACKAGES, tmp_path / "house").directory)
+
+
+def _compile(folder: Path, index_url: str, report: Path, **env: str):
+    return run_lockcheck(
+        "compile", "--universal", "-v", "-i", index_url, "-o", "-", "requirements.in",
+        cwd=folder, env={"LOCKCHECK_TEST_FORK_REPORT": str(report), **env},
+    )  # fmt: skip
+
+
+def _error(stderr: str) -> list[str]:
+    """The error's lines (-v adds the progress and the debug log before them)."""
+    lines = stderr.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("lockcheck: error")]
+    return lines[starts[0] :] if starts else lines
+
+
+def _report(path: Path) -> list[str]:
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [line.split()[0] if line.startswith("forked") else line for line in lines]
+
+
+def test_the_copys_share_gives_the_lock_of_one_by_one(tmp_path, fork_index):
+    (tmp_path / "requirements.in").write_text("app\n")
+    alone = _compile(tmp_path, fork_index.url, tmp_path / "alone", LOCKCHECK_FORK="0")
+    shared = _compile(tmp_path, fork_index.url, tmp_path / "shared")
+    assert alone.returncode == 0 and shared.returncode == 0, describe(shared)
+    assert _report(tmp_path / "alone") == []
+    assert _report(tmp_path / "shared")[:2] == ["forked", "answered"], describe(shared)
+    assert shared.stdout == alone.stdout
+    assert 'winhelp==3.0 ; sys_platform == "win32"' in shared.stdout
+    assert 'core==2.0 ; python_version >= "3.13"' in shared.stdout
+
+
+def test_a_copy_killed_before_it_answers_leaves_its_share_to_the_run(tmp_path, fork_index):
+    (tmp_path / "requirements.in").write_text("app\n")
+    alone = _compile(tmp_path, fork_index.url, tmp_path / "alone", LOCKCHECK_FORK="0")
+    killed = _compile(
+        tmp_path, fork_index.url, tmp_path / "killed", LOCKCHECK_TEST_CRASH_AT="forked-call"
+    )
+    assert killed.returncode == 0, describe(killed)
+    assert _report(tmp_path / "killed")[:2] == ["forked", "no answer"], describe(killed)
+    assert killed.stdout == alone.stdout
+
+
+@pytest.mark.parametrize(
+    ("platform", "picky", "python"),
+    [
+        ("win32", "1.0", "3.12"),  # the first to fail is the run's
+        ("win32", "0.9", "3.13"),  # the copy's, and the run's next one fails too
+        ("darwin", "1.0", "3.12"),  # the copy's
+    ],
+)
+def test_a_failure_is_reported_for_the_same_environment_as_one_by_one(
+    tmp_path, fork_index, platform, picky, python
+):
+    # Unsatisfiable on one platform from one Python on: the first environment that fails
+    # (in the copy's share, or in the run's) is the one named, as without the copy.
+    requirement = f"picky=={picky}; sys_platform == '{platform}'"
+    (tmp_path / "requirements.in").write_text(f"app\n{requirement}\n")
+    alone = _compile(tmp_path, fork_index.url, tmp_path / "alone", LOCKCHECK_FORK="0")
+    shared = _compile(tmp_path, fork_index.url, tmp_path / "shared")
+    assert alone.returncode == 2, describe(alone)
+    assert f"the target is Python {python}" in alone.stderr, describe(alone)
+    assert _report(tmp_path / "shared")[:1] == ["forked"], describe(shared)
+    assert (shared.returncode, _error(shared.stderr)) == (alone.returncode, _error(alone.stderr))
+
+
+def test_a_killed_runs_copy_is_gone_within_a_second(tmp_path, fork_index):
+    import os
+    import time
+
+    (tmp_path / "requirements.in").write_text("app\n")
+    killed = _compile(tmp_path, fork_index.url, tmp_path / "rep", LOCKCHECK_TEST_CRASH_AT="forked")
+    assert killed.returncode == -9, describe(killed)
+    (line,) = (tmp_path / "rep").read_text().splitlines()
+    pid = int(line.split()[1])
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().split()[2] == "Z":  # gone, not yet reaped by init
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"the copy {pid} outlived the killed run")
