@@ -30,8 +30,9 @@ _log = logging.getLogger(__name__)
 REPORT_VAR = "LOCKCHECK_TEST_FORK_REPORT"
 
 
-def report(line: str) -> None:
-    path = os.environ.get(REPORT_VAR)
+def report(line: str, var: str = REPORT_VAR) -> None:
+    """Test-only: append *line* to the file the environment variable *var* names."""
+    path = os.environ.get(var)
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")

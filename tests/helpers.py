@@ -155,3 +155,15 @@ def describe(result: subprocess.CompletedProcess[str]) -> str:
         f"$ {argv}\nexit code {result.returncode}\n"
         f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
     )
+
+
+@contextlib.contextmanager
+def threads_switching_often() -> Iterator[None]:
+    """Threads switch every microsecond: a race between two of them shows in a few hundred
+    rounds, not once in a CI run."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)

@@ -73,8 +73,9 @@ def test_versions_are_whole_while_another_thread_reads_unread_entries():
     """The resolver asks for a project's versions while the prefetch threads read some of
     them: every version is listed every time, and listing them never fails (it raised
     "dictionary changed size during iteration", and could miss a version being read)."""
-    import sys
     import threading
+
+    from tests.helpers import threads_switching_often
 
     count = 200
     versions = [Version(f"1.{i}") for i in range(count)]
@@ -83,9 +84,7 @@ def test_versions_are_whole_while_another_thread_reads_unread_entries():
         return lambda: _links(f"pkg-{version}-py3-none-any.whl")
 
     failures: list[str] = []
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
+    with threads_switching_often():
         for _ in range(5):
             files = ProjectFiles(
                 "pkg",
@@ -112,8 +111,6 @@ def test_versions_are_whole_while_another_thread_reads_unread_entries():
                     failures.append(f"{count - len(listed)} versions missing")
                     break
             reader.join()
-    finally:
-        sys.setswitchinterval(interval)
     assert failures == []
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.builders import PackageSpec
-from tests.helpers import call_lockcheck, describe, run_pip_compile
+from tests.helpers import call_lockcheck, describe, run_pip_compile, threads_switching_often
 
 
 def _ago(**delta: float) -> str:
@@ -390,7 +390,6 @@ def test_the_unjudged_sources_are_listed_while_prefetch_threads_judge_files():
     """compile lists the local sources the cut-off could not judge while prefetch threads
     may still be judging files (and finding new sources): listing them never fails (it
     raised "dictionary changed size during iteration")."""
-    import sys
     import threading
     from types import SimpleNamespace
 
@@ -403,9 +402,7 @@ def test_the_unjudged_sources_are_listed_while_prefetch_threads_judge_files():
         )  # fmt: skip
 
     failures: list[str] = []
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
+    with threads_switching_often():
         for _ in range(200):
             judge = UploadJudge(
                 CutOff(default=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)), str
@@ -421,6 +418,4 @@ def test_the_unjudged_sources_are_listed_while_prefetch_threads_judge_files():
                 except RuntimeError as exc:
                     failures.append(repr(exc))
             worker.join()
-    finally:
-        sys.setswitchinterval(interval)
     assert failures == []

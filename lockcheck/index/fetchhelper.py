@@ -34,7 +34,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import IO
 
 from lockcheck.crashpoint import crash_point
-from lockcheck.forking import die_with_parent, quiet_stdio
+from lockcheck.forking import die_with_parent, quiet_stdio, report
 
 __all__ = ["HELPER_THREADS", "REPORT_VAR", "FetchHelper", "Server"]
 
@@ -52,10 +52,7 @@ REPORT_VAR = "LOCKCHECK_TEST_HELPER_REPORT"
 
 
 def _report(line: str) -> None:
-    path = os.environ.get(REPORT_VAR)
-    if path:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+    report(line, REPORT_VAR)
 
 
 class FetchHelper:
