@@ -203,6 +203,19 @@ class UploadJudge:
         verb = "was" if len(versions) == 1 else "were"
         return f"{name} {shown} {verb} uploaded after the cut-off ({moment})"
 
+    def findings(self) -> tuple[list[str], dict[NormalizedName, set[object]]]:
+        """What this judge noted (for a forked copy to send back to its run)."""
+        with self._lock:
+            return list(self.unjudged), {n: set(v) for n, v in self.excluded.items()}
+
+    def adopt(self, findings: tuple[list[str], dict[NormalizedName, set[object]]]) -> None:
+        """Add what a forked copy's judge noted."""
+        unjudged, excluded = findings
+        with self._lock:
+            self.unjudged.update(dict.fromkeys(unjudged))
+            for name, versions in excluded.items():
+                self.excluded.setdefault(name, set()).update(versions)
+
     def warnings(self) -> list[str]:
         """One line per local source whose files could not be judged."""
         with self._lock:  # prefetch threads may still be judging files

@@ -42,8 +42,11 @@ def quiet_stdio() -> None:  # pragma: no cover (runs in a child)
     """New standard streams to the null device, and no logging (a handler holds the run's
     stream): none of the run's buffers (nor their locks, which a thread of the run may have
     held at the fork) is used, and nothing is written twice."""
-    null = open(os.devnull, "w")  # noqa: SIM115
-    sys.stdout = sys.stderr = null
+    null = open(os.devnull, "r+")  # noqa: SIM115
+    for fd in (0, 1, 2):  # nor their pipes: a caller reading them is not kept waiting
+        with contextlib.suppress(OSError):
+            os.dup2(null.fileno(), fd)
+    sys.stdin = sys.stdout = sys.stderr = null
     logging.disable(logging.CRITICAL)
 
 
@@ -59,25 +62,44 @@ def die_with_parent() -> None:
 class ForkedCall:
     """``call()`` run in a forked child; its result comes back pickled."""
 
-    def __init__(self, pid: int, results_fd: int) -> None:
+    def __init__(
+        self,
+        pid: int,
+        results_fd: int,
+        on_answer: Callable[[object], object | None],
+        on_stop: Callable[[], object],
+    ) -> None:
         self._pid = pid
         self._results = results_fd
+        self._on_answer = on_answer
+        self._on_stop: Callable[[], object] | None = on_stop
 
     @classmethod
-    def start(cls, call: Callable[[], object]) -> ForkedCall | None:
+    def start(
+        cls,
+        call: Callable[[], object],
+        *,
+        on_answer: Callable[[object], object | None] = lambda answer: answer,
+        on_stop: Callable[[], object] = lambda: None,
+    ) -> ForkedCall | None:
         """Fork now and run *call* in the child (None: no fork here).  The caller makes
-        sure no other thread holds anything the child will use."""
+        sure no other thread holds anything the child will use.  *on_answer* turns the
+        child's answer into the result; *on_stop* runs once the child is gone."""
         if not sys.platform.startswith("linux"):
             return None
         read_fd, write_fd = os.pipe()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        # Ctrl-C waits until both sides know their part: the child ignores it, the run
+        # (which then kills the child) gets it once the fork is done.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: other threads
                 pid = os.fork()
         except OSError as exc:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             _log.debug("no fork: %s", exc)
             os.close(read_fd)
             os.close(write_fd)
@@ -85,9 +107,10 @@ class ForkedCall:
         if pid == 0:  # pragma: no cover (the child; checked by what it sends back)
             code = 1
             try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 os.close(read_fd)
                 quiet_stdio()
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
                 parent = os.getppid()
                 die_with_parent()
                 if os.getppid() == parent:  # else the run died before the signal was set
@@ -98,10 +121,17 @@ class ForkedCall:
                     code = 0
             finally:
                 os._exit(code)
-        os.close(write_fd)
-        report(f"forked {pid}")
-        crash_point("forked")
-        return cls(pid, read_fd)
+        forked = cls(pid, read_fd, on_answer, on_stop)
+        try:
+            os.close(write_fd)
+            report(f"forked {pid}")
+            crash_point("forked")
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a Ctrl-C held lands here
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            forked.stop()
+            raise
+        return forked
 
     def result(self, wait: float) -> object | None:
         """What the call returned; None when it failed, or gave no answer in *wait* s (the
@@ -125,7 +155,7 @@ class ForkedCall:
                 _log.debug("forked call's answer unreadable: %s", exc)
                 answer = None
             report("no answer" if answer is None else "answered")
-            return answer
+            return None if answer is None else self._on_answer(answer)
         finally:
             self.stop()
 
@@ -141,3 +171,6 @@ class ForkedCall:
             with contextlib.suppress(OSError):
                 os.close(self._results)
             self._results = -1
+        if self._on_stop is not None:
+            on_stop, self._on_stop = self._on_stop, None
+            on_stop()

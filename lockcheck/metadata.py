@@ -27,6 +27,18 @@ __all__ = ["parse_core_metadata"]
 
 logger = logging.getLogger(__name__)
 
+#: The warnings about metadata given in this run, each once (a metadata is parsed once per
+#: run; a new PackageFinder starts the list again); a forked copy's new ones are given again
+#: by the run (see :func:`warn_once`).
+GIVEN: dict[str, None] = {}
+
+
+def warn_once(message: str) -> None:
+    """Give *message* as a warning, unless this process gave it already."""
+    if message not in GIVEN:
+        GIVEN[message] = None
+        logger.warning("%s", message)
+
 
 #: Header name (lower case) -> RawMetadata key, for the fields read here.
 _WANTED = {
@@ -122,13 +134,9 @@ def parse_core_metadata(text: bytes | str, *, origin: str | None = None) -> Core
         try:
             requires.append(Requirement(line))
         except InvalidRequirement as exc:
-            logger.warning(
-                "%s %s (%s): ignoring invalid Requires-Dist %r: %s",
-                name,
-                version,
-                where,
-                line,
-                str(exc).splitlines()[0] if str(exc) else exc,
+            reason = str(exc).splitlines()[0] if str(exc) else exc
+            warn_once(
+                f"{name} {version} ({where}): ignoring invalid Requires-Dist {line!r}: {reason}"
             )
 
     requires_python: SpecifierSet | None = None
@@ -137,9 +145,7 @@ def parse_core_metadata(text: bytes | str, *, origin: str | None = None) -> Core
         try:
             requires_python = SpecifierSet(rp_text)
         except InvalidSpecifier:
-            logger.warning(
-                "%s %s (%s): ignoring invalid Requires-Python %r", name, version, where, rp_text
-            )
+            warn_once(f"{name} {version} ({where}): ignoring invalid Requires-Python {rp_text!r}")
 
     extras = frozenset(canonicalize_name(e) for e in _strings(raw.get("provides_extra")) if e)
     return CoreMetadata(

@@ -157,6 +157,12 @@ class Cache:
         self._entry_temps = entry_temps
         self._warn = warn
 
+    def write_entries_in(self, directory: Path) -> None:
+        """(In a forked copy of the run.) Unfinished entries go to *directory*, which the
+        run removes: the copy may be killed at any moment."""
+        self._lock = threading.Lock()  # another thread may have held it at the fork
+        self._entry_temps = directory
+
     # -- plumbing --------------------------------------------------------------------------
 
     @property

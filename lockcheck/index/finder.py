@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -44,6 +45,7 @@ from lockcheck.index.projectfiles import ProjectFiles
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.sources import ACCEPT, SourcePages, make_sources
 from lockcheck.index.urls import is_remote
+from lockcheck.metadata import GIVEN as metadata_warnings
 from lockcheck.models import CoreMetadata, DistFile
 
 if TYPE_CHECKING:
@@ -104,6 +106,7 @@ class PackageFinder:
             self._forks_allowed and self._environ.get("LOCKCHECK_FETCH_HELPER") != "0"
         )
         self._helper: FetchHelper | None = None
+        metadata_warnings.clear()  # a new run: each warning about metadata given once again
         self._helper_temps: Path | None = None  # its unfinished entries (set with it)
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
@@ -343,34 +346,57 @@ class PackageFinder:
     def fork_call(self, call: Callable[[], T], *, settle: float = 1.0) -> ForkedCall | None:
         """*call* run in a forked copy of this run, on what this run holds in memory (what
         it lacks it fetches on connections of its own); None when forking is not safe or
-        not allowed here.
+        not allowed here.  What the copy noted on the way (warnings about metadata, the
+        cut-off's findings) is this run's too once its answer is read.
 
-        The prefetch queue is dropped and the fork waits (*settle* s at most) until no
-        background thread works: an idle thread holds nothing the copy could wait for.
+        The fork waits (*settle* s at most) until no prefetch task runs, and holds the
+        pool's lock through it, so none starts: an idle thread holds nothing the copy
+        could wait for.  The prefetch queue is the run's again afterwards.
         """
         if not self._forks_allowed or self._environ.get("LOCKCHECK_FORK") == "0":
             return None
         from lockcheck.forking import ForkedCall, report
 
-        deadline = time.monotonic() + settle
-        with self._pool_lock:
-            self._queue.clear()
-            while self._running and time.monotonic() < deadline:
-                self._idle.wait(deadline - time.monotonic())
-            if self._running:
-                report(f"no fork: {self._running} prefetch tasks still running")
-                return None
         self._session.settle()  # a TLS context still loading is OpenSSL at work: wait
-        busy = _busy_threads()
-        if not self._chain.settled() or busy:
-            report(f"no fork: threads {busy}, metadata probe out: {not self._chain.settled()}")
+        try:  # the copy's unfinished cache entries: removed with it, even when it is killed
+            tmp = self.cache.tmp_dir()
+            temps = Path(tempfile.mkdtemp(prefix=f"helper-{os.getpid()}-fork-", dir=tmp))
+        except OSError:
             return None
-        return ForkedCall.start(partial(self._in_forked_copy, call))
+        deadline = time.monotonic() + settle
+        forked: ForkedCall | None = None
+        with self._pool_lock:
+            saved = list(self._queue)
+            self._queue.clear()
+            try:
+                while self._running and time.monotonic() < deadline:
+                    self._idle.wait(deadline - time.monotonic())
+                busy = _busy_threads()
+                if self._running or busy or not self._chain.settled():
+                    report(f"no fork: {self._running} tasks running, other threads {busy}")
+                else:
+                    forked = ForkedCall.start(
+                        partial(self._in_forked_copy, call, temps),
+                        on_answer=self._adopt_findings,
+                        on_stop=partial(shutil.rmtree, temps, ignore_errors=True),
+                    )
+            finally:
+                self._queue.extendleft(reversed(saved))
+                if saved and self._pool is not None:
+                    for _ in saved:
+                        self._pool.submit(self._run_first)
+        if forked is None:
+            shutil.rmtree(temps, ignore_errors=True)
+        return forked
 
-    def _in_forked_copy(self, call: Callable[[], T]) -> T:  # pragma: no cover (in the copy)
+    def _in_forked_copy(
+        self, call: Callable[[], T], temps: Path
+    ) -> tuple[T, tuple]:  # pragma: no cover (in the copy)
         """(In the copy.) Nothing more for the background threads (they are not copied;
         one may have held the pool's lock at the fork, so it is a new one), no fetch helper
         (it is the run's), connections of its own (the copied ones are the run's)."""
+        from lockcheck import metadata
+
         self._pool_lock = threading.Lock()
         self._idle = threading.Condition(self._pool_lock)
         self._pool, self._queue, self._running = None, deque(), 0  # a pool of its own
@@ -378,7 +404,24 @@ class PackageFinder:
         self._helper_allowed = False
         self._helper = self._listing.helper = None
         self._session.forget_connections()
-        return call()
+        self.cache.write_entries_in(temps)
+        given = len(metadata.GIVEN)
+        value = call()
+        judged = self.judge.findings() if self.judge is not None else None
+        return value, (list(metadata.GIVEN)[given:], judged)
+
+    def _adopt_findings(self, answer: object) -> object | None:
+        """The copy's value; what it noted becomes this run's (warnings given here once)."""
+        from lockcheck import metadata
+
+        if not (isinstance(answer, tuple) and len(answer) == 2):
+            return None
+        value, (warned, judged) = answer
+        for message in warned:
+            metadata.warn_once(message)
+        if judged is not None and self.judge is not None:
+            self.judge.adopt(judged)
+        return value
 
 
 def _busy_threads() -> list[str]:

@@ -188,8 +188,8 @@ def resolve_universal(
 #: copy (below this the copy's start and the answer's reading cost about what they save).
 SHARE_MIN = 4
 #: Seconds the run waits for the forked copy's share, beyond twice its own share's time,
-#: before resolving it itself.
-SHARE_SLACK = 5.0
+#: before resolving it itself (a share may hold a build the run's share did not).
+SHARE_SLACK = 30.0
 
 
 def _resolve_round(
@@ -208,13 +208,14 @@ def _resolve_round(
     done = [here(todo[0], 0)]
     rest = todo[1:]
     theirs = list(range(1, len(rest), 2)) if len(rest) >= SHARE_MIN else []
-    forked = share([rest[i] for i in theirs]) if theirs else None
-    if forked is None:
-        theirs = []
+    forked: ForkedCall | None = None
     mine: dict[int, tuple[GridEnv, Resolution]] = {}
     failed: tuple[int, Exception] | None = None
     started = time.monotonic()
     try:
+        forked = share([rest[i] for i in theirs]) if theirs else None
+        if forked is None:
+            theirs = []
         for i, g in enumerate(rest):
             if i in theirs:
                 continue
@@ -227,7 +228,7 @@ def _resolve_round(
                 break
         adopted: list[Resolution] = []
         if forked is not None:
-            # The copy has as much to do: past twice the run's own time it is stuck.
+            # The copy has about as much to do: long past the run's own time it is stuck.
             wait = 2 * (time.monotonic() - started) + SHARE_SLACK
             adopted = _adopted(forked.result(wait))
     finally:
