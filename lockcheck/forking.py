@@ -94,6 +94,7 @@ class ForkedCall:
         # Ctrl-C waits until both sides know their part: the child ignores it, the run
         # (which then kills the child) gets it once the fork is done.
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        parent = os.getpid()  # before the fork: the run may be gone when the child asks
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: other threads
@@ -111,7 +112,6 @@ class ForkedCall:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 os.close(read_fd)
                 quiet_stdio()
-                parent = os.getppid()
                 die_with_parent()
                 if os.getppid() == parent:  # else the run died before the signal was set
                     data = pickle.dumps(call(), protocol=pickle.HIGHEST_PROTOCOL)

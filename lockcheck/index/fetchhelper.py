@@ -86,6 +86,7 @@ class FetchHelper:
             # after its proxy lookup), or there is no fork (Windows).
             if not sys.platform.startswith("linux") or not _alone():
                 return False
+            parent = os.getpid()  # before the fork: the run may be gone when it asks
             requests_read, requests_write = os.pipe()
             answers_read, answers_write = os.pipe()
             for stream in (sys.stdout, sys.stderr):
@@ -108,7 +109,7 @@ class FetchHelper:
                     quiet_stdio()
                     os.close(requests_write)
                     os.close(answers_read)
-                    _serve(self._make_server, requests_read, answers_write)
+                    _serve(self._make_server, requests_read, answers_write, parent)
                     code = 0
                 finally:
                     os._exit(code)  # never the run's exit handlers or buffers
@@ -218,13 +219,13 @@ def _alone() -> bool:
 
 
 def _serve(
-    make_server: Callable[[], Server], requests_fd: int, answers_fd: int
+    make_server: Callable[[], Server], requests_fd: int, answers_fd: int, parent: int
 ) -> None:  # pragma: no cover (runs in the helper)
-    """The helper: answer each request on a thread of its own until the input ends."""
+    """The helper: answer each request on a thread of its own until the input ends (or
+    its run, *parent*, is gone)."""
     from concurrent.futures import ThreadPoolExecutor
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
-    parent = os.getppid()
     die_with_parent()
     if os.getppid() != parent:
         return  # the run died before the signal was set
