@@ -46,6 +46,7 @@ from lockcheck.index.settings import IndexSettings
 from lockcheck.index.sources import ACCEPT, SourcePages, make_sources
 from lockcheck.index.urls import is_remote
 from lockcheck.metadata import GIVEN as metadata_warnings
+from lockcheck.metadata import warn_once
 from lockcheck.models import CoreMetadata, DistFile
 
 if TYPE_CHECKING:
@@ -106,7 +107,6 @@ class PackageFinder:
             self._forks_allowed and self._environ.get("LOCKCHECK_FETCH_HELPER") != "0"
         )
         self._helper: FetchHelper | None = None
-        metadata_warnings.clear()  # a new run: each warning about metadata given once again
         self._helper_temps: Path | None = None  # its unfinished entries (set with it)
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
@@ -114,6 +114,7 @@ class PackageFinder:
         self._idle = threading.Condition(self._pool_lock)
         self._running = 0  # prefetch tasks running now
         self._projects: OnceMap[NormalizedName, ProjectFiles] = OnceMap()
+        metadata_warnings.clear()  # a new run: each warning about metadata given once again
         self._metadata: OnceMap[tuple[NormalizedName, Version], CoreMetadata] = OnceMap()
         self._by_url: OnceMap[str, CoreMetadata] = OnceMap()
         self._walked: set[NormalizedName] = set()
@@ -305,15 +306,14 @@ class PackageFinder:
             return
         if not any(s.kind == "index" and is_remote(s.url) for s in self._listing.sources):
             return
-        import tempfile
-
         from lockcheck.index.fetchhelper import FetchHelper
 
-        try:  # the helper's unfinished entries: removed with it, even when it is killed
-            tmp = self.cache.tmp_dir()
-            _remove_orphaned_helper_dirs(tmp)
-            temps = Path(tempfile.mkdtemp(prefix=f"helper-{os.getpid()}-", dir=tmp))
+        try:  # (not later: this run's own such directories would go too)
+            _remove_orphaned_helper_dirs(self.cache.tmp_dir())
         except OSError:
+            return
+        temps = self._child_temps("")
+        if temps is None:
             return
         helper = FetchHelper(
             partial(_helper_server, settings, dict(self._environ), self.cache.root, temps),
@@ -324,6 +324,16 @@ class PackageFinder:
             self._helper_temps = temps
         else:
             shutil.rmtree(temps, ignore_errors=True)
+
+    def _child_temps(self, kind: str) -> Path | None:
+        """A directory for a forked process's unfinished cache entries, removed with it
+        (``helper-<this run's pid>-<kind>*``: a killed run's are removed by the next cold
+        run once that pid is gone); None when the cache has no room for one."""
+        try:
+            prefix = f"helper-{os.getpid()}-{kind}"
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=self.cache.tmp_dir()))
+        except OSError:
+            return None
 
     def _run_first(self) -> None:
         with self._pool_lock:
@@ -358,10 +368,8 @@ class PackageFinder:
         from lockcheck.forking import ForkedCall, report
 
         self._session.settle()  # a TLS context still loading is OpenSSL at work: wait
-        try:  # the copy's unfinished cache entries: removed with it, even when it is killed
-            tmp = self.cache.tmp_dir()
-            temps = Path(tempfile.mkdtemp(prefix=f"helper-{os.getpid()}-fork-", dir=tmp))
-        except OSError:
+        temps = self._child_temps("fork-")
+        if temps is None:
             return None
         deadline = time.monotonic() + settle
         forked: ForkedCall | None = None
@@ -395,8 +403,6 @@ class PackageFinder:
         """(In the copy.) Nothing more for the background threads (they are not copied;
         one may have held the pool's lock at the fork, so it is a new one), no fetch helper
         (it is the run's), connections of its own (the copied ones are the run's)."""
-        from lockcheck import metadata
-
         self._pool_lock = threading.Lock()
         self._idle = threading.Condition(self._pool_lock)
         self._pool, self._queue, self._running = None, deque(), 0  # a pool of its own
@@ -405,20 +411,18 @@ class PackageFinder:
         self._helper = self._listing.helper = None
         self._session.forget_connections()
         self.cache.write_entries_in(temps)
-        given = len(metadata.GIVEN)
+        given = len(metadata_warnings)
         value = call()
         judged = self.judge.findings() if self.judge is not None else None
-        return value, (list(metadata.GIVEN)[given:], judged)
+        return value, (list(metadata_warnings)[given:], judged)
 
     def _adopt_findings(self, answer: object) -> object | None:
         """The copy's value; what it noted becomes this run's (warnings given here once)."""
-        from lockcheck import metadata
-
         if not (isinstance(answer, tuple) and len(answer) == 2):
             return None
         value, (warned, judged) = answer
         for message in warned:
-            metadata.warn_once(message)
+            warn_once(message)
         if judged is not None and self.judge is not None:
             self.judge.adopt(judged)
         return value

@@ -20,7 +20,7 @@ from lockcheck.index.packedpage import PackedPage
 from lockcheck.index.pages import Link, PendingLink
 from lockcheck.index.projectfiles import link_version
 
-__all__ = ["MergedListing"]
+__all__ = ["MergedListing", "labelled"]
 
 Entry = tuple[Link | PendingLink, str]  # an entry and the label of the source listing it
 Entries = Callable[[], Sequence[Entry]]
@@ -43,7 +43,7 @@ class MergedListing:
             if isinstance(links, PackedPage):
                 groups = links.groups()
                 self._by_source.append(
-                    {v: _labelled(entries, label) for v, entries in groups.items()}
+                    {v: labelled(entries, label) for v, entries in groups.items()}
                 )
                 self._page_orders.append(links.order)
             else:
@@ -94,7 +94,8 @@ class MergedListing:
         return order
 
 
-def _labelled(entries: Callable[[], Sequence[Link | PendingLink]], label: str) -> Entries:
+def labelled(entries: Callable[[], Sequence[Link | PendingLink]], label: str) -> Entries:
+    """*entries*, read when called, each with the label of the source listing it."""
     return lambda: [(link, label) for link in entries()]
 
 

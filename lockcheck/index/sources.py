@@ -26,7 +26,7 @@ from packaging.version import InvalidVersion, Version
 from lockcheck.errors import IndexUnavailable, redact_url
 from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage
 from lockcheck.index.filenames import is_archive, version_of
-from lockcheck.index.mergedlisting import MergedListing
+from lockcheck.index.mergedlisting import MergedListing, labelled
 from lockcheck.index.once import OnceMap
 from lockcheck.index.packedpage import PackedPage, pack_page
 from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url, parse_page
@@ -113,12 +113,6 @@ class _NewestVersions:
         self.dropped = self.dropped or other.dropped
 
 
-def _labelled(
-    entries: Callable[[], list[Link | PendingLink]], label: str
-) -> Callable[[], list[tuple[Link | PendingLink, str]]]:
-    return lambda: [(link, label) for link in entries()]
-
-
 @dataclass(frozen=True)
 class Source:
     kind: str  # "index" | "find-links"
@@ -203,7 +197,7 @@ class SourcePages:
             # One page, from its parsed form: each version's entries stay packed until
             # that version is looked at (and the whole page is read if they cannot be).
             label, page = listed[0][0].label, listed[0][1]
-            unread = {v: _labelled(entries, label) for v, entries in page.groups().items()}
+            unread = {v: labelled(entries, label) for v, entries in page.groups().items()}
             return ProjectFiles(
                 name,
                 (),
