@@ -20,6 +20,7 @@ from lockcheck.index import building
 from lockcheck.index import http as index_http
 from lockcheck.index import sources as sources_module
 from lockcheck.index.finder import PackageFinder
+from lockcheck.index.metadatachain import PROBES_TO_TRUST
 from lockcheck.index.settings import IndexSettings
 from lockcheck.models import DistFile
 from tests.fixtures.builders import DistFactory, make_sdist, make_wheel
@@ -482,26 +483,65 @@ def _probe_answered(finder: PackageFinder, server) -> bool:
     raise AssertionError("the metadata probe never answered")
 
 
-def test_unadvertised_metadata_files_are_read_once_the_probe_finds_them(
+def _probe_settled(finder: PackageFinder) -> None:
+    """Wait (5 s at most) until no ``.metadata`` probe of the finder is out."""
+    deadline = time.monotonic() + 5
+    while not finder._chain.settled():
+        assert time.monotonic() < deadline, "a metadata probe never answered"
+        time.sleep(0.01)
+
+
+def test_unadvertised_metadata_files_are_read_once_the_probes_find_them(
     dist_factory: DistFactory, make_index, open_finder
 ) -> None:
     # PyPI serves <wheel>.metadata for wheels whose page entry does not advertise it: one
-    # small GET answers instead of two Range reads and a zip parse.  The first read of an
-    # index is a Range read, with one probe of that wheel's .metadata beside it.
-    for version, dep in (("1.0", "idna"), ("2.0", "attrs"), ("3.0", "six")):
-        _big_wheel(dist_factory.directory, "quiet", version, requires_dist=[dep])
+    # small GET answers instead of two Range reads and a zip parse.  Until PROBES_TO_TRUST
+    # probes (each beside a read, of that read's wheel) have found one, reads take Range
+    # reads; from then on they ask for the .metadata file.
+    deps = ("idna", "attrs", "six", "click", "rich")
+    for number, dep in enumerate(deps, start=1):
+        _big_wheel(dist_factory.directory, "quiet", f"{number}.0", requires_dist=[dep])
     server = make_index(pep658=False, serve_metadata=True)
     finder = open_finder(server.url)
-    first, *rest = files = finder.project_files("quiet")
+    files = sorted(finder.project_files("quiet"), key=lambda f: f.version)
     assert all(not f.has_metadata_file for f in files)
-    assert [str(r) for r in finder.metadata(first).requires_dist] == ["idna"]
+    probed, rest = files[:PROBES_TO_TRUST], files[PROBES_TO_TRUST:]
+    for file, dep in zip(probed, deps, strict=False):
+        assert [str(r) for r in finder.metadata(file).requires_dist] == [dep]
+        _probe_settled(finder)
     assert _probe_answered(finder, server) is True
+    probes = [r.path for r in server.requests_for("/files/") if r.path.endswith(".metadata")]
+    assert probes == [f"/files/{f.filename}.metadata" for f in probed]
     server.clear_log()
     metas = [finder.metadata(f) for f in rest]
-    assert [[str(r) for r in m.requires_dist] for m in metas] == [["attrs"], ["six"]]
+    assert [[str(r) for r in m.requires_dist] for m in metas] == [[d] for d in deps[3:]]
     file_requests = server.requests_for("/files/")
     assert [r.path for r in file_requests] == [f"/files/{f.filename}.metadata" for f in rest]
     assert not any("range" in r.headers for r in file_requests)
+
+
+def test_a_read_does_not_wait_for_a_slow_404_after_one_probe_found_a_file(
+    dist_factory: DistFactory, make_index, open_finder
+) -> None:
+    # This machine's index mirror serves .metadata for its older wheels and answers a slow
+    # 404 (it asks upstream) for the newer ones.  One probe finding a file must not send
+    # the next read to a .metadata it then waits for.
+    for version in ("1.0", "2.0"):
+        _big_wheel(dist_factory.directory, "halfmeta", version, requires_dist=["six"])
+    server = make_index(pep658=False, serve_metadata=True)
+    server.fail_next("/files/halfmeta-2.0-py3-none-any.whl.metadata", status=404)
+    server.slow("/files/halfmeta-2.0-py3-none-any.whl.metadata", 3)
+    finder = open_finder(server.url)
+    old, new = sorted(finder.project_files("halfmeta"), key=lambda f: f.version)
+    assert [str(r) for r in finder.metadata(old).requires_dist] == ["six"]
+    _probe_settled(finder)
+    found = [r for r in server.responses if r.path.endswith("1.0-py3-none-any.whl.metadata")]
+    assert [r.status for r in found] == [200]  # the first probe found its file
+    started = time.monotonic()
+    assert [str(r) for r in finder.metadata(new).requires_dist] == ["six"]
+    assert time.monotonic() - started < 2.5  # Range reads; the probe still waits
+    _probe_settled(finder)  # its 404 after 3 s
+    assert _probe_answered(finder, server) is False
 
 
 def test_a_slow_metadata_probe_does_not_hold_up_the_reads(

@@ -45,6 +45,11 @@ __all__ = ["MetadataChain", "wheel_metadata"]
 
 _log = logging.getLogger(__name__)
 
+#: Probes that must find a file before the reads ask an index for unadvertised
+#: ``<wheel>.metadata`` first: a mirror may serve it for its older wheels only, with slow
+#: 404s for the rest, and a read that meets one of those waits for it.
+PROBES_TO_TRUST = 3
+
 
 class MetadataChain:
     """Reads metadata for one run (no memo here: the finder keeps one per (name, version))."""
@@ -62,9 +67,11 @@ class MetadataChain:
         self.cache = cache
         self._downloads = downloads
         self._builds = builds
-        #: Whether an index serves unadvertised ``<wheel>.metadata`` files (learnt by one
-        #: probe per index, beside the run's reads); an index in _probing is being asked.
+        #: Whether an index serves unadvertised ``<wheel>.metadata`` files (learnt by
+        #: probes, one at a time, beside the run's reads: the first that finds none, or the
+        #: PROBES_TO_TRUST-th that finds one, decides); an index in _probing is being asked.
         self._metadata_files: dict[str, bool] = {}
+        self._probe_hits: dict[str, int] = {}
         self._probing: set[str] = set()
         self._probe_lock = threading.Lock()
 
@@ -180,10 +187,11 @@ class MetadataChain:
             return not self._probing
 
     def _start_probe(self, file: DistFile) -> None:
-        """Learn whether *file*'s index serves unadvertised ``<wheel>.metadata`` (PyPI does,
+        """Ask whether *file*'s index serves unadvertised ``<wheel>.metadata`` (PyPI does,
         some mirrors do for part of their files, most private indexes do not), in a thread
         of its own: the reads meanwhile take Range reads instead of waiting for the answer,
-        which may be a slow 404."""
+        which may be a slow 404.  Each read while the index is undecided starts the next
+        probe (of its own file) once the last one has answered."""
         with self._probe_lock:
             if file.index in self._metadata_files or file.index in self._probing:
                 return
@@ -204,7 +212,9 @@ class MetadataChain:
         except Exception as exc:  # an optimisation's question: any failure means "no"
             _log.debug("no metadata file for %s (%s)", redact_url(file.url), exc)
         with self._probe_lock:
-            self._metadata_files[file.index] = serves
+            hits = self._probe_hits[file.index] = self._probe_hits.get(file.index, 0) + serves
+            if not serves or hits >= PROBES_TO_TRUST:
+                self._metadata_files[file.index] = serves
             self._probing.discard(file.index)
 
     def _range_metadata(self, file: DistFile) -> bytes | None:
