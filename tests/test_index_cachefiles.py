@@ -185,3 +185,15 @@ def test_a_page_entry_whose_body_went_missing_is_a_miss(
                 finder.project_files("app")
         else:
             assert [f.filename for f in finder.project_files("app")] == ["app-1.0-py3-none-any.whl"]
+
+
+def test_holds_no_metadata_tells_a_cold_cache_from_a_used_one(tmp_path: Path) -> None:
+    # A cold run (no metadata cached) builds its HTTP client while the helper fetches the
+    # first pages; a warm one, whose reads the cache answers, never builds it.
+    cache = Cache(tmp_path / "cache")
+    assert cache.holds_no_metadata()  # not even the directory yet
+    key = Cache.metadata_key(sha256="ab" * 32)
+    cache.store_metadata(key, b"Metadata-Version: 2.1\nName: x\nVersion: 1\n")
+    assert not cache.holds_no_metadata()
+    cache.drop_metadata(key)
+    assert cache.holds_no_metadata()

@@ -387,6 +387,15 @@ class Cache:
     def has_metadata(self, key: str) -> bool:
         return self._metadata_path(key).is_file()
 
+    def holds_no_metadata(self) -> bool:
+        """True when no metadata is cached yet: a cold run, which will read metadata from
+        the index (one directory entry read, whatever the cache's size)."""
+        try:
+            with os.scandir(self.base / _METADATA) as entries:
+                return next(entries, None) is None
+        except OSError:
+            return True
+
     def store_metadata(self, key: str, data: bytes) -> None:
         self._write(self._metadata_path(key), data)
 
