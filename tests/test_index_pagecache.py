@@ -213,6 +213,44 @@ def test_a_304_sets_the_entrys_mtime_and_rewrites_nothing(
     assert len(_names(finder_for(server.url, offline=True), "stale")) == 2
 
 
+def test_a_page_sent_again_byte_for_byte_is_not_parsed_again(
+    tmp_path: Path,
+    dist_factory: DistFactory,
+    make_index,
+    finder_for,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An index without ETag or Last-Modified cannot answer 304: a stale page comes back
+    # whole.  When it is the stored page byte for byte, it is a 304 all the same.
+    dist_factory.wheel("resent", "1.0")
+    server = make_index(validators=False)
+    finder_for(server.url).project_files("resent")
+    entry = _entry(tmp_path)
+    raw, inode = entry.read_bytes(), entry.stat().st_ino
+    os.utime(entry, (1e9, 1e9))  # fetched long ago
+    parses: list[str] = []
+    real_parse = sources_module.parse_page
+
+    def counting_parse(body: bytes | str, content_type: str, page_url: str, *args: object):
+        parses.append(page_url)
+        return real_parse(body, content_type, page_url, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sources_module, "parse_page", counting_parse)
+    server.clear_log()
+    assert _names(finder_for(server.url), "resent") == ["resent-1.0-py3-none-any.whl"]
+    assert [r.status for r in server.responses] == [200]  # asked, and sent whole
+    assert parses == []
+    assert entry.read_bytes() == raw and entry.stat().st_ino == inode  # not rewritten
+    after = Cache(tmp_path / "cache").load_parsed(server.url + "/resent/")
+    assert after is not None and after.page.fetched_at > 1e9 + 1e6
+
+    dist_factory.wheel("resent", "2.0")  # a changed page is parsed and stored
+    os.utime(entry, (1e9, 1e9))
+    assert len(_names(finder_for(server.url), "resent")) == 2
+    assert len(parses) == 1
+    assert len(_names(finder_for(server.url, offline=True), "resent")) == 2
+
+
 def test_a_missing_project_is_remembered_in_the_parsed_entry(
     tmp_path: Path, make_index, dist_factory: DistFactory, finder_for
 ) -> None:

@@ -24,7 +24,7 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from lockcheck.errors import IndexUnavailable, redact_url
-from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage
+from lockcheck.index.cache import PAGE_MAX_AGE, Cache, CachedPage, ParsedPage
 from lockcheck.index.filenames import is_archive, version_of
 from lockcheck.index.mergedlisting import MergedListing, labelled
 from lockcheck.index.once import OnceMap
@@ -398,13 +398,30 @@ class SourcePages:
             return _MISSING
         if not self._usable(header):  # (never offline: then every page is usable)
             page = self._fetch_page(url, label, header)
-            if page is not header:
+            if page is not header and (packed is None or not self._same_page(clean, entry, page)):
                 return page
-            self.cache.touch_page(clean, header.fetched_at)  # 304: the same page, fetched now
+            # A 304, or the same bytes again: the same page, fetched now.
+            self.cache.touch_page(clean, page.fetched_at)
         if packed is not None:
             keep.versions.update(packed.versions)
             keep.dropped = keep.dropped or packed.dropped
         return packed
+
+    def _same_page(self, clean: str, entry: ParsedPage, page: CachedPage) -> bool:
+        """Whether the server sent the stored page again, byte for byte: an index without
+        ETag or Last-Modified (a mirror, PyPI behind some proxies) cannot answer 304, and
+        parsing each page it re-sends again was most of a stale cache's CPU."""
+        stored = entry.page
+        if (page.status, page.final_url, page.content_type, page.etag, page.last_modified) != (
+            stored.status,
+            stored.final_url,
+            stored.content_type,
+            stored.etag,
+            stored.last_modified,
+        ):
+            return False
+        size = len(page.body)
+        return self.cache.read_body_span(clean, entry.place, size, 0, size) == page.body
 
     def _fetch_page(self, url: str, label: str, cached: CachedPage | None) -> CachedPage:
         headers = {"Accept": ACCEPT}
