@@ -124,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         "cold": "cold compiles (empty cache, no output)",
         "warm": "warm compiles (cache and output kept; lockcheck may answer from its stamp)",
         "resolve": "warm compiles that resolve: lockcheck's stamps removed, against uv's warm",
-        "hook": "the commit-hook workload: warm cache, lock present, one input line added "
-        "(lockcheck and uv)",
+        "hook": "the commit-hook workload: warm cache, lock present, one input line added, "
+        "then the same with lockcheck's cached pages an hour old (lockcheck and uv)",
         "universal": "cold universal locks: --universal against uv pip compile --universal",
         "startup": "lockcheck check / sync on an unchanged lock against a bare interpreter",
         "sync": "the sync column (new venv, branch switch)",

@@ -592,15 +592,18 @@ def test_issue17_tables_and_targets() -> None:
     comp["lockcheck"]["warm_resolve"] = _summary(0.5)
     comp["lockcheck"]["hook"] = _summary(0.3)
     comp["uv"]["hook"] = _summary(0.5)
+    comp["lockcheck"]["hook_stale"] = _summary(0.45)
+    comp["uv"]["hook_stale"] = _summary(0.5)
     comp["lockcheck"]["universal"] = {**_summary(2.0), "pins": 140}
     comp["uv"]["universal"] = {**_summary(1.0), "pins": 150}
     lines = report.render_markdown(results).splitlines()
     assert "## lockcheck against uv (issue 17)" in lines
-    # cold 1.0/0.5, warm 0.5/0.25, resolving 0.5/0.25 (uv's warm), hook 0.3/0.5, universal 2/1
+    # cold 1.0/0.5, warm 0.5/0.25, resolving 0.5/0.25 (uv's warm), hook 0.3/0.5, stale hook
+    # 0.45/0.5 (no target), universal 2/1
     section = lines[lines.index("## lockcheck against uv (issue 17)") :]
     row = next(line for line in section if line.startswith("| datascience | 2.00x ✗ |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[3:7] == ["2.00x", "2.00x", "0.60x ✓", "2.00x ✗"]
-    assert cells[8] == "1.25x"  # peak RSS 50 / 40, no target on this set
+    assert cells[3:8] == ["2.00x", "2.00x", "0.60x ✓", "0.90x", "2.00x ✗"]
+    assert cells[9] == "1.25x"  # peak RSS 50 / 40, no target on this set
     workload = next(line for line in lines if line.startswith("| datascience | lockcheck | 1.00"))
-    assert "| 140 |" in workload
+    assert "| 140 |" in workload and "| 0.45 " in workload

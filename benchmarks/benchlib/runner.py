@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -193,7 +194,8 @@ class _SetRun:
         columns = self.options.columns
         tools = self.options.tools
         samples: dict[str, dict[str, list[Sample]]] = {
-            state: {t: [] for t in tools} for state in ("cold", "warm", "resolve", "hook")
+            state: {t: [] for t in tools}
+            for state in ("cold", "warm", "resolve", "hook", "hook_stale")
         }
         failed: set[str] = set()
         if "cold" in columns:
@@ -213,7 +215,7 @@ class _SetRun:
         if "resolve" in columns:
             self._repeat_warm("resolve", pair, samples["resolve"], forget_stamps=True)
         if "hook" in columns:
-            self._hook(pair, samples["hook"])
+            self._hook(pair, samples["hook"], samples["hook_stale"])
         results = {
             tool: self._compile_result(tool, *(samples[s][tool] for s in samples)) for tool in tools
         }
@@ -260,11 +262,20 @@ class _SetRun:
                 if not sample.ok:
                     failed.add(tool)
 
-    def _hook(self, tools: Sequence[str], into: dict[str, list[Sample]]) -> None:
-        """The commit-hook workload: warm cache, the cold lock present, one input line added.
+    def _hook(
+        self,
+        tools: Sequence[str],
+        into: dict[str, list[Sample]],
+        stale_into: dict[str, list[Sample]],
+    ) -> None:
+        """The commit-hook workload: warm cache, the cold lock present, one input line added;
+        then the same with a stale cache (a commit made long after the last compile).
 
         Before each run the input gets the line again and the lock is put back, so every run
-        adds the same pin to the same lock; the input is restored afterwards.
+        adds the same pin to the same lock; the input is restored afterwards.  For the stale
+        runs lockcheck's page entries are made an hour old (past its ten minutes of
+        freshness); uv gets no cache headers from an index that sends none, so it asks again
+        on every run anyway.
         """
         reference = self.tool_dir(tools[0]) / "cold-output.txt" if tools else None
         if reference is None or not reference.exists():
@@ -272,14 +283,18 @@ class _SetRun:
         line = hook_line(reference.read_text(encoding="utf-8"))
         self.notes.append(f"{self.name}: the hook workload adds `{line}` to the input.")
         source = (self.options.sets_dir / f"{self.name}.in").read_text(encoding="utf-8")
-        for rep in range(self.options.warm_runs):
-            for tool in tools:
-                work = self.tool_dir(tool)
-                (work / INPUT_NAME).write_text(source.rstrip("\n") + f"\n{line}\n", "utf-8")
-                shutil.copyfile(work / "cold-output.txt", work / OUTPUT_NAME)
-                self._forget_stamps(tool)
-                argv = compile_command(tool, self.paths, self.cache_dir(tool))
-                into[tool].append(self.measure(f"{tool} hook {rep + 1}", argv, tool=tool))
+        for stale, samples in ((False, into), (True, stale_into)):
+            for rep in range(self.options.warm_runs):
+                for tool in tools:
+                    work = self.tool_dir(tool)
+                    (work / INPUT_NAME).write_text(source.rstrip("\n") + f"\n{line}\n", "utf-8")
+                    shutil.copyfile(work / "cold-output.txt", work / OUTPUT_NAME)
+                    self._forget_stamps(tool)
+                    if stale:
+                        self._age_pages(tool)
+                    argv = compile_command(tool, self.paths, self.cache_dir(tool))
+                    label = f"{tool} hook{' stale' if stale else ''} {rep + 1}"
+                    samples[tool].append(self.measure(label, argv, tool=tool))
         for tool in tools:
             shutil.copyfile(
                 self.options.sets_dir / f"{self.name}.in", self.tool_dir(tool) / INPUT_NAME
@@ -287,6 +302,14 @@ class _SetRun:
             shutil.copyfile(
                 self.tool_dir(tool) / "cold-output.txt", self.tool_dir(tool) / OUTPUT_NAME
             )
+
+    def _age_pages(self, tool: str) -> None:
+        """Make lockcheck's cached index pages an hour old (uv's cache has no such age)."""
+        if tool != "lockcheck":
+            return
+        then = time.time() - 3600
+        for page in (self.cache_dir(tool) / "v1" / "index-pages").glob("*.page"):
+            os.utime(page, (then, then))
 
     def _universal(self, tools: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Cold universal locks (empty cache of their own, so the warm cache stays for later)."""
@@ -322,6 +345,7 @@ class _SetRun:
         warm: list[Sample],
         resolve: list[Sample],
         hook: list[Sample],
+        hook_stale: list[Sample],
     ) -> dict[str, Any]:
         command = self.display(compile_command(tool, self.paths, self.cache_dir(tool)), tool)
 
@@ -333,6 +357,7 @@ class _SetRun:
             "warm": summary(warm),
             "warm_resolve": summary(resolve),
             "hook": summary(hook),
+            "hook_stale": summary(hook_stale),
             "pins": None,
             "same_as_pip_compile": None,
             "changed_lines": 0,
