@@ -183,6 +183,18 @@ def test_a_cache_without_parsed_entries_still_works_offline(
     assert _names(finder_for(url, offline=True), "old") == first
 
 
+def _cached_long_ago(
+    tmp_path: Path, finder: PackageFinder, project: str
+) -> tuple[Path, bytes, int]:
+    """*project*'s page cached by *finder*, its entry then dated 2001 (stale): the entry,
+    its bytes and its inode."""
+    finder.project_files(project)
+    entry = _entry(tmp_path)
+    raw, inode = entry.read_bytes(), entry.stat().st_ino
+    os.utime(entry, (1e9, 1e9))
+    return entry, raw, inode
+
+
 def test_a_304_sets_the_entrys_mtime_and_rewrites_nothing(
     tmp_path: Path,
     dist_factory: DistFactory,
@@ -192,10 +204,7 @@ def test_a_304_sets_the_entrys_mtime_and_rewrites_nothing(
 ) -> None:
     dist_factory.wheel("stale", "1.0")
     server = make_index()
-    finder_for(server.url).project_files("stale")
-    entry = _entry(tmp_path)
-    raw, inode = entry.read_bytes(), entry.stat().st_ino
-    os.utime(entry, (1e9, 1e9))  # fetched long ago
+    entry, raw, inode = _cached_long_ago(tmp_path, finder_for(server.url), "stale")
     before = Cache(tmp_path / "cache").load_parsed(server.url + "/stale/")
     assert before is not None and before.page.fetched_at == 1e9
 
@@ -224,10 +233,7 @@ def test_a_page_sent_again_byte_for_byte_is_not_parsed_again(
     # whole.  When it is the stored page byte for byte, it is a 304 all the same.
     dist_factory.wheel("resent", "1.0")
     server = make_index(validators=False)
-    finder_for(server.url).project_files("resent")
-    entry = _entry(tmp_path)
-    raw, inode = entry.read_bytes(), entry.stat().st_ino
-    os.utime(entry, (1e9, 1e9))  # fetched long ago
+    entry, raw, inode = _cached_long_ago(tmp_path, finder_for(server.url), "resent")
     parses: list[str] = []
     real_parse = sources_module.parse_page
 
