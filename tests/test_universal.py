@@ -372,6 +372,22 @@ def test_environments_that_differ_in_a_met_marker_are_not_merged():
     assert not questions.same_answers(_answers("3.13", "linux"))
 
 
+def test_a_marker_of_extras_alone_is_no_question_about_the_environment():
+    """``extra == "test"`` answers alike on every platform and Python: a resolution that met
+    only such markers is shared by every environment, whatever its answers were."""
+    from lockcheck.resolve.env_classes import Questions, RecordingEnvironment
+
+    questions = Questions()
+    env = RecordingEnvironment.of(environment_for("3.12", "linux"), questions)
+    assert env.evaluate(Marker('extra == "test"'), frozenset({"test"}))
+    assert not env.evaluate(Marker('extra == "docs"'))
+    assert questions.markers == {}
+    assert questions.same_answers(_answers("3.9", "windows"))
+    assert not env.evaluate(Marker('extra == "docs" or sys_platform == "win32"'))
+    assert len(questions.markers) == 1
+    assert not questions.same_answers(_answers("3.12", "windows"))
+
+
 def test_one_marker_object_answers_each_environment_by_its_own_values():
     """Marker answers are shared by environments that give the names a marker reads the
     same values, and by those only (one Marker object, as the metadata of a run holds it)."""

@@ -29,11 +29,15 @@ from packaging.version import Version
 
 from lockcheck.models import CoreMetadata, DistFile
 from lockcheck.resolve.environment import TargetEnvironment
+from lockcheck.resolve.markers import MarkerMemo, marker_variables
 from lockcheck.resolve.protocol import Index
 
 __all__ = ["EnvironmentAnswers", "Questions", "RecordingEnvironment", "RecordingIndex"]
 
 _MarkerKey = tuple[str, "frozenset[str] | None"]
+#: Each marker's text, by the marker's identity: a question is keyed by it (equal markers of
+#: different metadata are one question), and ``str()`` builds it anew each time.
+_TEXT: MarkerMemo[None, str] = MarkerMemo()
 
 
 def _python_fits(spec: SpecifierSet, version: Version) -> bool:
@@ -86,7 +90,7 @@ class Questions:
     _kept: list[object] = field(default_factory=list)
 
     def marker_asked(self, marker: Marker, extras: frozenset[str] | None, answer: bool) -> None:
-        key = (str(marker), frozenset(extras) if extras else None)
+        key = (_TEXT.get(marker, None, lambda: str(marker)), frozenset(extras) if extras else None)
         with self.lock:
             self.markers.setdefault(key, (marker, answer))
 
@@ -143,7 +147,8 @@ class RecordingEnvironment(TargetEnvironment):
 
     def evaluate(self, marker: Marker | None, extras: frozenset[str] | None = None) -> bool:
         answer = super().evaluate(marker, extras)
-        if marker is not None:
+        # A marker of extras alone answers alike in every environment: no question.
+        if marker is not None and marker_variables(marker) != ("extra",):
             self.questions.marker_asked(marker, extras, answer)
         return answer
 
