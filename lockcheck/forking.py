@@ -15,13 +15,22 @@ import pickle
 import select
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
 
 from lockcheck.crashpoint import crash_point
 
-__all__ = ["REPORT_VAR", "ForkedCall", "die_with_parent", "quiet_stdio", "report"]
+__all__ = [
+    "REPORT_VAR",
+    "ForkedCall",
+    "detached_from",
+    "die_with_parent",
+    "is_console_spinner",
+    "quiet_stdio",
+    "report",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -57,6 +66,21 @@ def die_with_parent() -> None:
 
         pr_set_pdeathsig = 1
         ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+
+def detached_from(parent: int) -> bool:  # pragma: no cover (runs in a child)
+    """(In a forked child of *parent*, the run.) Ctrl-C is the run's to handle, and the
+    child dies with the run; whether the run still lives (it may have died before the
+    parent-death signal was set)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    return os.getppid() == parent
+
+
+def is_console_spinner(thread: threading.Thread) -> bool:
+    """Whether *thread* is the terminal's spinner (rich's refresh thread): a fork may copy
+    it, as the child never touches the console."""
+    return type(thread).__name__ == "_RefreshThread" and type(thread).__module__ == "rich.live"
 
 
 class ForkedCall:
@@ -108,12 +132,11 @@ class ForkedCall:
         if pid == 0:  # pragma: no cover (the child; checked by what it sends back)
             code = 1
             try:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                alive = detached_from(parent)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 os.close(read_fd)
                 quiet_stdio()
-                die_with_parent()
-                if os.getppid() == parent:  # else the run died before the signal was set
+                if alive:
                     data = pickle.dumps(call(), protocol=pickle.HIGHEST_PROTOCOL)
                     crash_point("forked-call")
                     with open(write_fd, "wb") as out:

@@ -34,7 +34,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import IO
 
 from lockcheck.crashpoint import crash_point
-from lockcheck.forking import die_with_parent, quiet_stdio, report
+from lockcheck.forking import detached_from, is_console_spinner, quiet_stdio, report
 
 __all__ = ["HELPER_THREADS", "REPORT_VAR", "FetchHelper", "Server"]
 
@@ -211,11 +211,7 @@ def _alone() -> bool:
     streams are new ones (:func:`~lockcheck.forking.quiet_stdio`), so a lock that thread
     held at the fork is never waited for."""
     current = threading.current_thread()
-    return all(
-        thread is current
-        or (type(thread).__name__ == "_RefreshThread" and type(thread).__module__ == "rich.live")
-        for thread in threading.enumerate()
-    )
+    return all(thread is current or is_console_spinner(thread) for thread in threading.enumerate())
 
 
 def _serve(
@@ -225,10 +221,8 @@ def _serve(
     its run, *parent*, is gone)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
-    die_with_parent()
-    if os.getppid() != parent:
-        return  # the run died before the signal was set
+    if not detached_from(parent):
+        return
     serve = make_server()
     out_lock = threading.Lock()
     answers = open(answers_fd, "wb", buffering=0)  # noqa: SIM115

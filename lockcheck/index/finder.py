@@ -443,15 +443,15 @@ def _busy_threads() -> list[str]:
     """The other threads whose state a fork may not copy: all but the pool's (idle: the
     caller waited for that), the fetch helper's answer reader (waiting on its pipe) and the
     terminal's spinner (the copy never touches the console)."""
+    from lockcheck.forking import is_console_spinner
+
     current = threading.current_thread()
     return [
         thread.name
         for thread in threading.enumerate()
         if thread is not current
         and not thread.name.startswith(("lockcheck-index", "lockcheck-fetchhelper"))
-        and not (
-            type(thread).__name__ == "_RefreshThread" and type(thread).__module__ == "rich.live"
-        )
+        and not is_console_spinner(thread)
     ]
 
 
