@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.version import Version
 
 from lockcheck.index import sources as sources_module
@@ -492,3 +494,41 @@ def test_entries_left_out_of_the_packed_page_keep_the_spans_in_step() -> None:
         "1.1": ["pkg-1.1.tar.gz"],
         "1.2": ["pkg-1.2.tar.gz"],
     }
+
+
+_PAGE_NAMES = st.lists(
+    st.sampled_from(
+        [
+            f"{project}-{version}{suffix}"
+            for project in ("pkg", "pkg_name", "Pkg.Name")
+            for version in ("1.0", "1.0.0", "1.2", "2.0rc1", "10.1", "nope")
+            for suffix in (
+                "-py3-none-any.whl",
+                "-1-py3-none-any.whl",  # a build tag: six parts
+                "-py3-none.whl",  # four parts: no wheel name
+                ".tar.gz",
+                ".zip",
+            )
+        ]
+        + ["pkg-name-1.0-1.tar.gz", "pkg--py3-none-any.whl", "other-1.0.tar.gz", "pkg-1.0.egg"]
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PAGE_NAMES, st.integers(min_value=1, max_value=4))
+def test_the_page_filter_keeps_the_files_of_the_newest_versions(names, count):
+    """The filter's answer is that of naming each file's version one by one: every
+    version remembered, the newest *count* kept with the files of no version."""
+    from lockcheck.index.projectfiles import filename_version
+
+    for project in ("pkg", "pkg-name"):
+        keep = sources_module._NewestVersions(project, count)
+        kept = keep(names)
+        version = {n: filename_version(n, project) for n in names}
+        every = {v for v in version.values() if v is not None}
+        newest = set(sorted(every, reverse=True)[:count])
+        assert keep.versions == every
+        assert keep.dropped == (len(every) > count)
+        assert kept == {n: v for n, v in version.items() if v is None or v in newest}

@@ -183,3 +183,55 @@ def test_a_project_listed_by_several_sources_is_merged_as_one_listing(sources):
             (f.filename, f.index) for f in eager.files_of(version)
         ]
     assert [(f.filename, f.index) for f in lazy] == [(f.filename, f.index) for f in eager]
+
+
+def test_newest_first_lists_every_version_and_follows_a_page_read_again():
+    """The versions newest first, kept, unread and only known alike, sorted once per
+    listing: a page read again (with a new release) is sorted again."""
+    from lockcheck.index.projectfiles import UnreadableEntries
+
+    def unreadable():
+        raise UnreadableEntries("the entry changed")
+
+    def reread():
+        return ProjectFiles("pkg", _links("pkg-1.0.tar.gz", "pkg-2.0.tar.gz", "pkg-3.0.tar.gz"))
+
+    files = ProjectFiles(
+        "pkg",
+        _links("pkg-1.10.tar.gz"),
+        known_versions=[Version("0.9")],
+        unread={Version("2.0"): unreadable, Version("1.0"): lambda: _links("pkg-1.0.tar.gz")},
+        order=lambda: [],
+        reread=reread,
+    )
+    groups = files.by_version()
+    assert groups.newest_first() == [Version(v) for v in ("2.0", "1.10", "1.0", "0.9")]
+    assert groups.newest_first() is groups.newest_first()  # sorted once
+    assert [f.filename for f in groups[Version("1.0")]] == ["pkg-1.0.tar.gz"]
+    assert groups.newest_first() == [Version(v) for v in ("2.0", "1.10", "1.0", "0.9")]
+    assert [f.filename for f in groups[Version("2.0")]] == ["pkg-2.0.tar.gz"]  # read again
+    assert groups.newest_first() == [Version(v) for v in ("3.0", "2.0", "1.0", "0.9")]
+    assert set(groups.newest_first()) == files.versions()
+
+
+_VERSIONS = st.lists(
+    st.sampled_from(["1.0", "1.0.0", "1.1", "1.10", "2.0rc1", "2.0", "2.0.post1", "3.0.dev0"]),
+    max_size=8,
+)
+_SPECIFIERS = st.sampled_from(["", ">=1.1", "<2", "!=1.10", "==1.*", ">=2.0rc1"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_VERSIONS, _SPECIFIERS, st.booleans())
+def test_admitted_versions_of_a_listing_are_those_of_a_sort(versions, spec, pre):
+    """Filtering the listing's presorted versions gives what sorting the filtered ones
+    gives."""
+    from packaging.specifiers import SpecifierSet
+
+    from lockcheck.resolve.candidates import admitted_versions
+
+    files = ProjectFiles("pkg", _links(*(f"pkg-{v}.tar.gz" for v in versions)))
+    specifier = SpecifierSet(spec)
+    groups = files.by_version()
+    expected = sorted(specifier.filter(set(groups), prereleases=pre or None), reverse=True)
+    assert admitted_versions(groups, specifier, allow_prereleases=pre) == expected

@@ -64,10 +64,21 @@ def is_archive(filename: str) -> bool:
 
 
 def _split_sdist(stem: str, project: NormalizedName) -> tuple[str, str] | None:
-    for i, char in enumerate(stem):
-        if char == "-" and canonicalize_name(stem[:i]) == project:
+    """(name, version text) of an sdist's stem: split at the first ``-`` whose left side
+    is *project*'s name (names and versions may both hold dashes)."""
+    i = stem.find("-")
+    while i != -1:
+        if _canonical(stem[:i]) == project:
             return stem[:i], stem[i + 1 :]
+        i = stem.find("-", i + 1)
     return None
+
+
+@lru_cache(maxsize=4096)
+def _canonical(name: str) -> NormalizedName:
+    """A big page's sdists spell the project's name in one or two ways: each is
+    normalised once."""
+    return canonicalize_name(name)
 
 
 @lru_cache(maxsize=65536)

@@ -87,6 +87,10 @@ class _Groups(Mapping[Version, Sequence[DistFile]]):
     def __contains__(self, version: object) -> bool:
         return version in self._owner.versions()
 
+    def newest_first(self) -> list[Version]:
+        """Every version, newest first (see :meth:`ProjectFiles.newest_first`)."""
+        return self._owner.newest_first()
+
 
 class ProjectFiles(Sequence[DistFile]):
     """Every file of one project (first source first), materialised per version."""
@@ -140,6 +144,9 @@ class ProjectFiles(Sequence[DistFile]):
         # file of this project), built on first use.
         self._built: dict[Version, list[DistFile | None]] = {}
         self._lock = threading.Lock()
+        # Every version newest first, sorted for this listing (_take starts another).
+        self._listing = 0
+        self._sorted: tuple[int, list[Version]] | None = None
 
     def _ensure_complete(self) -> None:
         """Read the whole page (once) when a version that was not kept is wanted."""
@@ -158,6 +165,7 @@ class ProjectFiles(Sequence[DistFile]):
         self._buckets, self._order, self._built = full._buckets, full._order, {}
         self._unread, self._order_of = dict(full._unread), None
         self._complete = self._reread = None
+        self._listing += 1
 
     def _read_locked(self, version: Version) -> None:
         """Read a version's entries that were left packed until it was looked at (the
@@ -221,7 +229,23 @@ class ProjectFiles(Sequence[DistFile]):
         # Under the lock: a prefetch thread's _read moves a version from _unread to
         # _buckets, and reading the two unlocked could fail or miss that version.
         with self._lock:
-            return set(self._buckets) | self._unread.keys() | self._known
+            return self._versions_locked()
+
+    def _versions_locked(self) -> set[Version]:
+        return set(self._buckets) | self._unread.keys() | self._known
+
+    def newest_first(self) -> list[Version]:
+        """Every version, newest first: sorted once per listing, not for each specifier
+        the resolver asks about (a big project lists thousands of versions).  The caller
+        must not change the list."""
+        with self._lock:
+            # A version read moves from _unread to _buckets: the set stays the same.
+            cached = self._sorted
+            if cached is not None and cached[0] == self._listing:
+                return cached[1]
+            newest = sorted(self._versions_locked(), reverse=True)
+            self._sorted = (self._listing, newest)
+            return newest
 
     def _all(self) -> list[DistFile]:
         """Every file in page order.  Started again when the entries were replaced

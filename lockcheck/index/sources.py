@@ -33,7 +33,6 @@ from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url,
 from lockcheck.index.projectfiles import (
     ProjectFiles,
     filename_version,
-    wheel_version_text,
 )
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import (
@@ -83,13 +82,21 @@ class _NewestVersions:
 
         by_text: dict[str, list[str]] = {}
         by_version: dict[Version | None, list[str]] = {}
+        others: list[str] = []
         for filename in filenames:
-            text = wheel_version_text(filename)
-            if text is not None:
-                by_text.setdefault(text, []).append(filename)
+            # A wheel's version is its second part: five or six parts, four or five dashes
+            # (wheel_version_text's rule, inlined: this runs once per file of a page).
+            if filename.endswith(".whl") and 3 < filename.count("-") < 6:
+                text = filename.split("-", 2)[1]
+                bucket = by_text.get(text)
+                if bucket is None:
+                    by_text[text] = [filename]
+                else:
+                    bucket.append(filename)
             else:
-                version = filename_version(filename, self.project)
-                by_version.setdefault(version, []).append(filename)
+                others.append(filename)
+        for filename in others:
+            by_version.setdefault(filename_version(filename, self.project), []).append(filename)
         for text, names in by_text.items():
             try:
                 parsed: Version | None = version_of(text)

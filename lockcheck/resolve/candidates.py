@@ -194,6 +194,9 @@ def admitted_versions(
     """The project's versions *specifier* admits, newest first (no file looked at yet, so
     the same for every target environment)."""
     prereleases = True if allow_prereleases else None
+    newest_first = getattr(groups, "newest_first", None)
+    if newest_first is not None:  # already in order: the filter keeps it
+        return AdmittedVersions(specifier.filter(newest_first(), prereleases=prereleases))
     return AdmittedVersions(sorted(specifier.filter(groups, prereleases=prereleases), reverse=True))
 
 

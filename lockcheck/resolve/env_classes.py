@@ -175,6 +175,12 @@ class _RecordingVersions(Mapping[Version, Sequence[DistFile]]):
     def __contains__(self, version: object) -> bool:
         return version in self._inner
 
+    def newest_first(self) -> list[Version]:
+        """The versions newest first, when the wrapped listing keeps them so (no file is
+        looked at: no question)."""
+        newest_first = getattr(self._inner, "newest_first", None)
+        return newest_first() if newest_first is not None else sorted(self._inner, reverse=True)
+
 
 class RecordingIndex:
     """An :class:`~lockcheck.resolve.protocol.Index` that writes down every Requires-Python
