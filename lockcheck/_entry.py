@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         if code is not None:
             return code
         gc.set_threshold(*_GC_THRESHOLD)
+        if COMMAND:
+            from lockcheck.index import tlsearly
+
+            tlsearly.start(args, os.environ)  # a cold compile's trust store, on the idle core
         from lockcheck.cli import main as full_main  # click and the commands: not on the fast path
 
         gc.freeze()  # what the imports made lives until exit: no collection walks it again

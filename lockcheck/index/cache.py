@@ -57,6 +57,7 @@ __all__ = [
     "ParsedPage",
     "default_cache_dir",
     "file_sha256",
+    "metadata_dir",
 ]
 
 _log = logging.getLogger(__name__)
@@ -77,6 +78,11 @@ _PREFIX_SIZE = len(_PAGE_FORMAT) + _SIZES.size
 _FIRST_READ = 1 << 14
 #: ``store_page`` without a parsed form.
 _NOT_PARSED: Any = object()
+
+
+def metadata_dir(root: Path) -> Path:
+    """Where the cache under *root* keeps core metadata (empty or missing: a cold cache)."""
+    return Path(root) / _LAYOUT / _METADATA
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -391,7 +397,7 @@ class Cache:
         """True when no metadata is cached yet: a cold run, which will read metadata from
         the index (one directory entry read, whatever the cache's size)."""
         try:
-            with os.scandir(self.base / _METADATA) as entries:
+            with os.scandir(metadata_dir(self.root)) as entries:
                 return next(entries, None) is None
         except OSError:
             return True

@@ -63,6 +63,10 @@ _log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: Seconds the fetch helper's fork waits for the trust store loaded at the start
+#: (:mod:`lockcheck.index.tlsearly`; it takes about 25 ms and began long before).
+_EARLY_TLS_WAIT = 1.0
+
 
 class PackageFinder:
     """Index and find-links access for one run (thread-safe, memoised, cached on disk)."""
@@ -317,6 +321,10 @@ class PackageFinder:
             return
         if not any(s.kind == "index" and is_remote(s.url) for s in self._listing.sources):
             return
+        from lockcheck.index import tlsearly
+
+        if not tlsearly.settle(_EARLY_TLS_WAIT):
+            return  # the fork would copy the trust store half-loaded (it is slow: no helper)
         from lockcheck.index.fetchhelper import FetchHelper
 
         try:  # (not later: this run's own such directories would go too)

@@ -23,7 +23,7 @@ from lockcheck.errors import ConfigError
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.tlsfiles import ca_bundle
 
-__all__ = ["PendingContext", "build_context", "insecure_context"]
+__all__ = ["PendingContext", "build_context", "insecure_context", "verifying_context"]
 
 #: Where OpenSSL platforms keep their CA bundle when OpenSSL's compiled-in locations hold
 #: none (truststore's list, after certifi-system-store).
@@ -72,18 +72,28 @@ def build_context(settings: IndexSettings, environ: Mapping[str, str]) -> ssl.SS
     ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``, else the system store; plus the client
     certificate.  Raises ConfigError when either cannot be loaded."""
     bundle = ca_bundle(settings, environ)
-    if bundle:
-        try:
-            if os.path.isdir(bundle):
-                ctx = ssl.create_default_context(capath=bundle)
-            else:
-                ctx = ssl.create_default_context(cafile=bundle)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"cannot load CA bundle {bundle}: {exc}") from exc
-    else:
-        ctx = _system_context()
+    if not settings.client_cert:
+        from lockcheck.index import tlsearly
+
+        early = tlsearly.take(bundle)
+        if early is not None:
+            return early
+    ctx = verifying_context(bundle)
     _load_client_cert(ctx, settings)
     return ctx
+
+
+def verifying_context(bundle: str | None) -> ssl.SSLContext:
+    """A context that verifies against *bundle* (a CA file or a hashed directory), else
+    the system store; ConfigError when it cannot be loaded."""
+    if not bundle:
+        return _system_context()
+    try:
+        if os.path.isdir(bundle):
+            return ssl.create_default_context(capath=bundle)
+        return ssl.create_default_context(cafile=bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load CA bundle {bundle}: {exc}") from exc
 
 
 def insecure_context(settings: IndexSettings) -> ssl.SSLContext:
@@ -115,8 +125,8 @@ class PendingContext:
         self._error: BaseException | None = None
         # Not a daemon: the interpreter must not shut down under OpenSSL still loading
         # (a run that never opens a TLS connection exits while it works: that crashed).
-        self._thread = threading.Thread(target=self._run, name="lockcheck-tls")
-        self._thread.start()
+        self.thread = threading.Thread(target=self._run, name="lockcheck-tls")
+        self.thread.start()
 
     def _run(self) -> None:
         try:
@@ -126,10 +136,10 @@ class PendingContext:
 
     def wait(self) -> None:
         """Return once the build has finished (whatever its outcome)."""
-        self._thread.join()
+        self.thread.join()
 
     def get(self) -> ssl.SSLContext:
-        self._thread.join()
+        self.thread.join()
         if self._error is not None:
             raise self._error
         assert self._context is not None
