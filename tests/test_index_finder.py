@@ -228,7 +228,7 @@ def test_resolver_hints_go_before_the_walks_queued_steps(
         deadline = time.monotonic() + 10
         while not server.count("/simple/blocker/") and time.monotonic() < deadline:
             time.sleep(0.01)
-        finder.prefetch_graph(["w1", "w2", "w3", "w4"], lambda _name, _versions: None, list)
+        finder.prefetch_graph(["w1", "w2", "w3", "w4"], lambda _name, _versions: (), list)
         finder.prefetch_pages(["hint1", "hint2", "w1"])
         deadline = time.monotonic() + 10  # the worker alone fetches every page
         while server.count("/simple/") < len(names) and time.monotonic() < deadline:
@@ -252,8 +252,8 @@ def test_what_the_cache_answers_is_read_in_the_asking_thread(
     dist_factory.wheel("leaf", "1.0")
     server = make_index()
 
-    def pick(_name: object, versions: dict[Version, list[DistFile]]) -> DistFile | None:
-        return next((f for f in versions[max(versions)] if f.is_wheel), None) if versions else None
+    def pick(_name: object, versions: dict[Version, list[DistFile]]) -> list[DistFile]:
+        return [f for f in versions[max(versions)] if f.is_wheel][:1] if versions else []
 
     def dependencies(meta: object) -> list[str]:
         return [r.name for r in meta.requires_dist]  # type: ignore[attr-defined]
@@ -298,7 +298,7 @@ def test_no_background_work_starts_after_close(
     finder = PackageFinder(_settings(tmp_path, server.url))
     finder.close()
     finder.prefetch_pages(["late"])
-    finder.prefetch_graph(["late"], lambda _name, _versions: None, list)
+    finder.prefetch_graph(["late"], lambda _name, _versions: (), list)
     time.sleep(0.3)
     assert server.count("/simple/") == 0
 

@@ -502,3 +502,44 @@ def test_a_recording_environment_ranks_wheels_with_its_own_targets_tag_tables():
     assert RecordingEnvironment.of(windows, Questions()).best_tag_rank(wheel) == (
         windows.best_tag_rank(wheel)
     )
+
+
+def test_the_first_resolution_fetches_what_the_other_environments_will_read(
+    tmp_path, uni_index, monkeypatch
+):
+    """While the first environment (Linux, the oldest Python) resolves, the background walk
+    fetches what the others will read as well: a Windows-only dependency and its own
+    dependency, and the newer release a newer Python takes.  The others then wait on no
+    request the first could have made."""
+    import time
+
+    import lockcheck.resolve.universal as universal
+
+    fetched_first: list[str] = []
+    resolve_one = universal._resolve_one
+
+    def after_the_first(template, index, env, *rest):
+        if not fetched_first and universal_calls:
+            finder = index._inner
+            deadline = time.monotonic() + 10
+            while (finder._running or finder._queue) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            fetched_first.extend(r.path for r in uni_index.requests)
+        universal_calls.append(env)
+        return resolve_one(template, index, env, *rest)
+
+    universal_calls: list[object] = []
+    monkeypatch.setattr(universal, "_resolve_one", after_the_first)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    result = call_lockcheck(
+        "compile", "--universal", "-i", uni_index.url, "pyproject.toml", "-o", "-", cwd=tmp_path
+    )
+    assert result.returncode == 0, describe(result)
+    assert _body(result.stdout) == UNI_LOCK
+    assert universal_calls[0].markers["sys_platform"] == "linux"
+    assert universal_calls[0].python_version == "3.10"
+    for page in ("winonly", "colorama"):
+        assert f"/simple/{page}/" in fetched_first, fetched_first
+    files = " ".join(fetched_first)
+    assert "winonly-1.0" in files and "colorama-0.4.6" in files, fetched_first  # metadata
+    assert "numeric-2.0" in files  # Python 3.12 and later take it

@@ -183,9 +183,10 @@ class PackageFinder:
     ) -> None:
         """Walk the likely dependency graph ahead of the resolver, in the background.
 
-        For each project: fetch its page, ask *pick* which file the resolver will most likely
-        take, fetch that file's metadata, then do the same for *dependencies* of it.  Every
-        project is visited once per run; the callbacks must be thread-safe and cheap.
+        For each project: fetch its page, ask *pick* which files the resolver will most
+        likely take (usually one), fetch their metadata, then do the same for *dependencies*
+        of each.  Every project is visited once per run; the callbacks must be thread-safe
+        and cheap.
         """
         for name in names:
             self._walk(canonicalize_name(name), pick, dependencies)
@@ -206,8 +207,7 @@ class PackageFinder:
                 self._walk(canonicalize_name(dep), pick, dependencies)
 
         def step(project: NormalizedName) -> None:
-            file = pick(project, self.project_versions(project))
-            if file is not None:
+            for file in pick(project, self.project_versions(project)):
                 deps_of(file)
 
         # Background threads are for the network: what the cache answers is read here, in
@@ -218,13 +218,13 @@ class PackageFinder:
             return
 
         def here() -> None:
-            file = pick(name, self.project_versions(name))
-            if file is None:
-                return
-            if not self._chain.answers_locally(file):
-                self._submit_all(deps_of, [file], urgent=False)
-                return
-            deps_of(file)
+            remote: list[DistFile] = []
+            for file in pick(name, self.project_versions(name)):
+                if self._chain.answers_locally(file):
+                    deps_of(file)
+                else:
+                    remote.append(file)
+            self._submit_all(deps_of, remote, urgent=False)
 
         _prefetch(here)
 

@@ -20,8 +20,9 @@ from lockcheck.models import CoreMetadata, DistFile
 __all__ = ["FilePicker", "Index", "NamesOf"]
 
 #: Asked from the index's worker threads: which of a project's files (by version) the
-#: resolver will most likely read.
-FilePicker = Callable[[NormalizedName, Mapping[Version, Sequence[DistFile]]], "DistFile | None"]
+#: resolver will most likely read (one per Python version of a universal lock that takes
+#: another; none when it will read none).
+FilePicker = Callable[[NormalizedName, Mapping[Version, Sequence[DistFile]]], "Sequence[DistFile]"]
 #: Asked from the index's worker threads: the dependencies of a file worth fetching ahead.
 NamesOf = Callable[[CoreMetadata], Iterable[NormalizedName]]
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
 from lockcheck.inputs.reqfile import split_link_extras
-from lockcheck.models import DistFile, InputRequirement, LockedPackage, Resolution
+from lockcheck.models import CoreMetadata, DistFile, InputRequirement, LockedPackage, Resolution
 from lockcheck.references import DirectReference
 from lockcheck.resolve.candidates import FormatControl, VersionChoice, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
@@ -118,6 +119,10 @@ class ResolveRequest:
     # False: leave the index's files out of the pins (a universal lock's merge lists each
     # pin's files for all the environments that take it).
     list_files: bool = True
+    # Universal locks: the grid's environments, whose likely files and dependencies the
+    # background walk fetches too while the first resolution waits on the network (the
+    # later ones then find them fetched).
+    prefetch_envs: Sequence[TargetEnvironment] = ()
 
 
 def _applies(entry: InputRequirement, request: ResolveRequest) -> bool:
@@ -141,7 +146,7 @@ def resolve(request: ResolveRequest, index: Index) -> Resolution:
     inputs = _read_inputs(request, LockProvider(index, options, {}, metadata=memo))
     options.user_requested = inputs.user_order()
     preferred = _preferred_versions(request)
-    _start_prefetch(index, options, inputs, preferred)
+    _start_prefetch(index, options, inputs, preferred, request)
 
     # First the lock's pins are held, as pip-compile holds them (constraints): the same lock
     # as pip-compile, and nothing moves that need not.  If the inputs make that impossible,
@@ -219,12 +224,62 @@ def _start_prefetch(
     options: ResolveOptions,
     inputs: _Inputs,
     preferred: Mapping[NormalizedName, Version],
+    request: ResolveRequest,
 ) -> None:
-    """Let the index fetch the likely graph in parallel while the resolver works."""
+    """Let the index fetch the likely graph in parallel while the resolver works: for this
+    target, and for the request's ``prefetch_envs`` too (a universal lock's others)."""
+    others = request.prefetch_envs
     names = [r.name for r in inputs.roots if isinstance(r, SpecRequirement)]
+    names += _roots_elsewhere(request)
     index.prefetch_pages(names)
-    guide = LockProvider(index, options, inputs.constraints, preferred)
-    index.prefetch_graph(names, guide.likely_file, guide.likely_dependencies)
+    guides = [LockProvider(index, options, inputs.constraints, preferred)]
+    pythons = {options.env.python_full_version}
+    for env in others:  # a file per Python version (Requires-Python picks it), not platform
+        if env.python_full_version not in pythons:
+            pythons.add(env.python_full_version)
+            alike = replace(options, env=env, shared_choices=None)
+            guides.append(LockProvider(index, alike, inputs.constraints, preferred))
+    envs = (options.env, *others)
+    index.prefetch_graph(names, partial(_likely_files, guides), partial(_dependencies_in, envs))
+
+
+def _roots_elsewhere(request: ResolveRequest) -> list[NormalizedName]:
+    """Inputs whose markers exclude this target but hold in another of ``prefetch_envs``."""
+    extras = request.extras or None
+    return [
+        canonicalize_name(req.name)
+        for entry in request.requirements
+        if (req := entry.requirement) is not None
+        and req.marker is not None
+        and not req.url
+        and not entry.constraint
+        and not request.env.evaluate(req.marker, extras)
+        and any(env.evaluate(req.marker, extras) for env in request.prefetch_envs)
+    ]
+
+
+def _likely_files(
+    guides: Sequence[LockProvider],
+    name: NormalizedName,
+    groups: Mapping[Version, Sequence[DistFile]],
+) -> list[DistFile]:
+    """The file each guide's target will most likely read, each version once (metadata is
+    read per version)."""
+    files: list[DistFile] = []
+    for guide in guides:
+        file = guide.likely_file(name, groups)
+        if file is not None and all(f.version != file.version for f in files):
+            files.append(file)
+    return files
+
+
+def _dependencies_in(envs: Sequence[TargetEnvironment], meta: CoreMetadata) -> list[NormalizedName]:
+    """Names of *meta*'s dependencies that apply in any of *envs* (no extras)."""
+    return [
+        canonicalize_name(r.name)
+        for r in meta.requires_dist
+        if not r.url and (r.marker is None or any(env.evaluate(r.marker) for env in envs))
+    ]
 
 
 def _run(

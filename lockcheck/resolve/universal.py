@@ -162,6 +162,9 @@ def resolve_universal(
     shared: dict[tuple, SharedChoices[VersionChoice]] = {}
     run = RunShared()
     todo = [*grid, *growth.add(_input_triggers(template))]
+    # The first resolution waits on the network: its background walk fetches what the
+    # others will read too (their Pythons' newest files, their platforms' dependencies).
+    template = replace(template, prefetch_envs=tuple(g.env for g in todo))
 
     def here(g: GridEnv, position: int) -> tuple[GridEnv, Resolution]:
         if progress:
