@@ -543,3 +543,53 @@ def test_the_first_resolution_fetches_what_the_other_environments_will_read(
     files = " ".join(fetched_first)
     assert "winonly-1.0" in files and "colorama-0.4.6" in files, fetched_first  # metadata
     assert "numeric-2.0" in files  # Python 3.12 and later take it
+
+
+# ----------------------------------------------------------------------------------------
+# a round: the environments the first one adds, and the order failures are reported in
+# ----------------------------------------------------------------------------------------
+
+
+class _Failed(Exception):
+    pass
+
+
+class _TooManyEnvironments(Exception):
+    pass
+
+
+def _round(todo, added, failing=(), growth_fails=False):
+    from lockcheck.resolve.universal import _resolve_round
+
+    order: list[str] = []
+
+    def here(g, _position):
+        order.append(g)
+        if g in failing:
+            raise _Failed(g)
+        return g, f"resolution of {g}"
+
+    def grow(done):
+        order.append(f"grow over {[g for g, _r in done]}")
+        if growth_fails:
+            raise _TooManyEnvironments
+
+    done = _resolve_round(todo, here, lambda _envs: None, lambda _first: list(added), grow)
+    return [g for g, _r in done], order
+
+
+def test_a_round_resolves_what_its_first_environment_adds_after_the_planned_ones():
+    done, order = _round(["a", "b", "c"], ["x", "y"])
+    assert done == order == ["a", "b", "c", "x", "y"]
+
+
+def test_an_added_environment_that_fails_is_reported_as_one_by_one_would():
+    """One by one, the added environments come in the next round, after the grid grew over
+    the planned ones' markers: a growth past its bound is reported first, a planned
+    environment's failure before both."""
+    with pytest.raises(_TooManyEnvironments):
+        _round(["a", "b"], ["x"], failing={"x"}, growth_fails=True)
+    with pytest.raises(_Failed, match="x"):
+        _round(["a", "b"], ["x"], failing={"x"})
+    with pytest.raises(_Failed, match="b"):
+        _round(["a", "b"], ["x"], failing={"b", "x"}, growth_fails=True)

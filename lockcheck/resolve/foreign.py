@@ -48,6 +48,8 @@ _DECIDED = frozenset({"python_version", "python_full_version", "implementation_v
 _ORDERINGS = frozenset({"<", "<=", ">", ">=", "~="})
 
 Override = tuple[tuple[str, str], ...]
+#: A GridGrowth's state: clones and triggers kept, what each clone stands for, keys seen.
+_Saved = tuple[int, dict[tuple, set[tuple]], int, set[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,17 @@ class GridGrowth:
         for g in self.base:
             for var, value in g.env.markers.items():
                 self._known.setdefault(var, set()).add(value)
+
+    def saved(self) -> _Saved:
+        """What :meth:`restore` puts back: an :meth:`add` that raised is undone."""
+        stands_for = {key: set(keys) for key, keys in self.stands_for.items()}
+        return len(self.clones), stands_for, len(self.triggers), set(self._seen)
+
+    def restore(
+        self, saved: tuple[int, dict[tuple, set[tuple]], int, set[tuple[str, str]]]
+    ) -> None:
+        clones, self.stands_for, triggers, self._seen = saved
+        del self.clones[clones:], self.triggers[triggers:]
 
     def add(self, triggers: Iterable[Trigger]) -> list[GridEnv]:
         """Clone environments for the values *triggers* name that the grid lacks; returns

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from packaging.markers import Marker
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from lockcheck.errors import LockcheckError
 from lockcheck.models import LockedPackage, Resolution
 from lockcheck.resolve.candidates import InstallableMemo, VersionChoice, installable_files_of
 from lockcheck.resolve.env_classes import (
@@ -175,20 +176,30 @@ def resolve_universal(
     def share(envs: Sequence[GridEnv]) -> ForkedCall | None:
         return _fork_share(index, template, envs, classes, shared, run, existing)
 
+    def first_grows(first: Resolution) -> list[GridEnv]:
+        # The environments the round's first resolution calls for are the next round's
+        # first ones: resolved in this round instead, after the planned ones, so one forked
+        # copy shares them too.  Past the bound, the error is the next round's, as before.
+        saved = growth.saved()
+        try:
+            return growth.add(_triggers([first]))
+        except LockcheckError:
+            growth.restore(saved)
+            return []
+
+    def grow(done: Sequence[tuple[GridEnv, Resolution]]) -> list[GridEnv]:
+        return growth.add(_triggers(resolution for _g, resolution in done))
+
     while todo:
-        done = _resolve_round(todo, here, share)
+        done = _resolve_round(todo, here, share, first_grows, grow)
         results.extend(done)
-        todo = growth.add(
-            Trigger(req, asked_by)
-            for _g, resolution in done
-            for asked_by, req in resolution.dependency_markers
-        )
+        todo = grow(done)
     growth.check_carried()
     return _merge(results, growth, template, index, run.installable)
 
 
-#: Environments a round must have beyond its first before every other one goes to a forked
-#: copy (below this the copy's start and the answer's reading cost about what they save).
+#: Environments a round must have beyond its first before a forked copy takes a share of
+#: them (below this the copy's start and the answer's reading cost about what they save).
 SHARE_MIN = 4
 #: Seconds the run waits for the forked copy's share, beyond twice its own share's time,
 #: before resolving it itself (a share may hold a build the run's share did not).
@@ -199,6 +210,8 @@ def _resolve_round(
     todo: Sequence[GridEnv],
     here: Callable[[GridEnv, int], tuple[GridEnv, Resolution]],
     share: Callable[[Sequence[GridEnv]], ForkedCall | None],
+    first_grows: Callable[[Resolution], list[GridEnv]] = lambda _first: [],
+    grow: Callable[[Sequence[tuple[GridEnv, Resolution]]], object] = lambda _done: None,
 ) -> list[tuple[GridEnv, Resolution]]:
     """One round of environments, resolved in order, as if one by one.
 
@@ -207,10 +220,25 @@ def _resolve_round(
     the others.  Each environment's resolution is its own (one shared with another
     environment equals it), so where it is made changes no pin; and a failure is reported
     for the first environment that fails, in order, as one by one.
+
+    *first_grows* gives the environments the first resolution adds to the grid, resolved
+    last in this round (one by one, they would start the next); should one of them fail,
+    *grow* over the planned ones comes first, as it would between the two rounds (it raises
+    when the grid would grow past its bound).
     """
     done = [here(todo[0], 0)]
-    rest = todo[1:]
-    theirs = list(range(1, len(rest), 2)) if len(rest) >= SHARE_MIN else []
+    planned = len(todo)
+    rest = [*todo[1:], *first_grows(done[0][1])]
+
+    def fail(i: int, exc: Exception, before: Sequence[tuple[GridEnv, Resolution]]) -> NoReturn:
+        """Raise *exc*, the failure of ``rest[i]``; *before*: the resolutions before it."""
+        if i + 1 >= planned:
+            grow(before[:planned])
+        raise exc
+
+    # Every other one, but the last of those: the copy starts later (the fork) and its
+    # first resolution is slower (each page it touches is copied), by about one.
+    theirs = list(range(1, len(rest), 2))[:-1] if len(rest) >= SHARE_MIN else []
     forked: ForkedCall | None = None
     mine: dict[int, tuple[GridEnv, Resolution]] = {}
     failed: tuple[int, Exception] | None = None
@@ -225,8 +253,8 @@ def _resolve_round(
             try:
                 mine[i] = here(g, i + 1)
             except Exception as exc:
-                if forked is None:
-                    raise
+                if forked is None:  # every one before it is mine
+                    fail(i, exc, [*done, *(mine[j] for j in range(i))])
                 failed = (i, exc)  # raised in its turn, below
                 break
         adopted: list[Resolution] = []
@@ -240,13 +268,16 @@ def _resolve_round(
     copied = dict(zip(theirs, adopted, strict=False))  # the copy's, up to its first failure
     for i, g in enumerate(rest):
         if failed is not None and i == failed[0]:
-            raise failed[1]
+            fail(*failed, done)
         if i in mine:
             done.append(mine[i])
         elif i in copied:
             done.append((g, copied[i]))
         else:
-            done.append(here(g, i + 1))  # the copy could not: here, in its turn
+            try:
+                done.append(here(g, i + 1))  # the copy could not: here, in its turn
+            except Exception as exc:
+                fail(i, exc, done)
     return done
 
 
@@ -293,6 +324,15 @@ def _adopted(answer: object) -> list[Resolution]:
     if isinstance(answer, list) and all(isinstance(r, Resolution) for r in answer):
         return answer
     return []
+
+
+def _triggers(resolutions: Iterable[Resolution]) -> list[Trigger]:
+    """The requirements with markers that *resolutions* met, in order (see GridGrowth)."""
+    return [
+        Trigger(req, asked_by)
+        for resolution in resolutions
+        for asked_by, req in resolution.dependency_markers
+    ]
 
 
 def _input_triggers(template: ResolveRequest) -> list[Trigger]:
