@@ -142,15 +142,13 @@ def early(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 def test_a_cold_compile_loads_its_trust_store_early_and_takes_it(
     early, tls: dict, tmp_path: Path
 ) -> None:
-    from lockcheck.index.tls import build_context
-
     environ = {"SSL_CERT_FILE": str(tls["cert"])}
     early.start(["compile", "--cache-dir", str(tmp_path / "cold"), "requirements.in"], environ)
     assert early.settle(5)
-    loaded = early.take(str(tls["cert"]))
+    loaded = early._early.context
     assert isinstance(loaded, ssl.SSLContext)
-    assert early.take(None) is None and early.take(str(tmp_path / "other.pem")) is None
-    assert build_context(IndexSettings(), environ) is loaded
+    assert early.context_for(IndexSettings(), environ) is loaded
+    assert early.context_for(IndexSettings(), {}) is not loaded  # another store
     assert len(_files(tmp_path, tls["url"], environ)) == 1  # it verifies the index
 
 
@@ -163,6 +161,7 @@ def test_a_warm_cache_or_another_command_loads_nothing_early(
     environ = {"SSL_CERT_FILE": str(tls["cert"])}
     early.start(["compile", f"--cache-dir={warm}"], environ)
     early.start(["sync", "--cache-dir", str(tmp_path / "cold")], environ)
+    early.start(["compile", "--cache-dir", str(tmp_path / "cold"), "--help"], environ)
     assert early._early is None
     early.start(["check", "--cache-dir", str(tmp_path / "cold")], environ)  # check compiles
     assert early._early is not None
@@ -173,17 +172,15 @@ def test_settings_that_name_their_own_trust_store_do_not_take_the_early_one(
 ) -> None:
     """The early store comes from the environment; ``--cert`` (or pip's ``cert``) and a
     client certificate are the settings' own: such a run builds its context as before."""
-    from lockcheck.index.tls import build_context
-
     other, _key = _self_signed(tmp_path, "other")  # trusts nothing the index shows
     environ = {"SSL_CERT_FILE": str(other)}
     early.start(["compile", "--cache-dir", str(tmp_path / "cold")], environ)
-    assert early.settle(5) and early.take(str(other)) is not None
+    assert early.settle(5) and early._early.context is not None
     assert len(_files(tmp_path / "a", tls["url"], environ, cert=str(tls["cert"]))) == 1
     with pytest.raises(IndexUnavailable, match="TLS verification failed"):
         _files(tmp_path / "b", tls["url"], environ)
     with_client = IndexSettings(client_cert=str(tls["client"]))
-    assert build_context(with_client, environ) is not early.take(str(other))
+    assert early.context_for(with_client, environ) is not early._early.context
 
 
 def test_an_unusable_bundle_loaded_early_fails_with_its_own_message(
@@ -193,11 +190,6 @@ def test_an_unusable_bundle_loaded_early_fails_with_its_own_message(
     garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
     environ = {"SSL_CERT_FILE": str(garbage)}
     early.start(["compile", "--cache-dir", str(tmp_path / "cold")], environ)
-    assert early.settle(5) and early.take(str(garbage)) is None
+    assert early.settle(5) and early._early.context is None
     with pytest.raises(ConfigError, match=r"cannot load CA bundle .*not-a-bundle\.pem"):
         _files(tmp_path, tls["url"], environ)
-
-
-def test_help_loads_nothing_early(early, tmp_path: Path) -> None:
-    early.start(["compile", "--cache-dir", str(tmp_path / "cold"), "--help"], {})
-    assert early._early is None

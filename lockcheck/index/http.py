@@ -167,7 +167,8 @@ class HttpSession:
         # once a transport is given, so they are mounted here, by httpx's own reading).
         from httpx._utils import get_environment_proxies
 
-        from lockcheck.index.tls import PendingContext, build_context, insecure_context
+        from lockcheck.index.tls import PendingContext, insecure_context
+        from lockcheck.index.tlsearly import context_for
         from lockcheck.index.transport import StdlibTransport
 
         proxies = get_environment_proxies()
@@ -175,7 +176,7 @@ class HttpSession:
         context: ssl.SSLContext | Callable[[], ssl.SSLContext]
         if any(proxies.values()):
             # httpx's proxy transports take a context as it is: build it now.
-            context = build_context(settings, environ)
+            context = context_for(settings, environ)
             for pattern, proxy in proxies.items():
                 mounts[pattern] = (
                     httpx.HTTPTransport(proxy=proxy, verify=context, limits=limits, trust_env=True)
@@ -184,7 +185,7 @@ class HttpSession:
                 )
         else:
             # Built in a thread while the client gets ready; the first handshake waits for it.
-            self._pending = PendingContext(lambda: build_context(settings, environ))
+            self._pending = PendingContext(lambda: context_for(settings, environ))
             context = self._pending.get
             mounts.update(dict.fromkeys(proxies))  # NO_PROXY entries: the default transport
         if self._trusted:

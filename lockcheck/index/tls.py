@@ -71,14 +71,7 @@ def build_context(settings: IndexSettings, environ: Mapping[str, str]) -> ssl.SS
     """The verifying client context: the CA bundle named by ``--cert`` /
     ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``, else the system store; plus the client
     certificate.  Raises ConfigError when either cannot be loaded."""
-    bundle = ca_bundle(settings, environ)
-    if not settings.client_cert:
-        from lockcheck.index import tlsearly
-
-        early = tlsearly.take(bundle)
-        if early is not None:
-            return early
-    ctx = verifying_context(bundle)
+    ctx = verifying_context(ca_bundle(settings, environ))
     _load_client_cert(ctx, settings)
     return ctx
 
@@ -125,8 +118,8 @@ class PendingContext:
         self._error: BaseException | None = None
         # Not a daemon: the interpreter must not shut down under OpenSSL still loading
         # (a run that never opens a TLS connection exits while it works: that crashed).
-        self.thread = threading.Thread(target=self._run, name="lockcheck-tls")
-        self.thread.start()
+        self._thread = threading.Thread(target=self._run, name="lockcheck-tls")
+        self._thread.start()
 
     def _run(self) -> None:
         try:
@@ -136,10 +129,10 @@ class PendingContext:
 
     def wait(self) -> None:
         """Return once the build has finished (whatever its outcome)."""
-        self.thread.join()
+        self._thread.join()
 
     def get(self) -> ssl.SSLContext:
-        self.thread.join()
+        self._thread.join()
         if self._error is not None:
             raise self._error
         assert self._context is not None

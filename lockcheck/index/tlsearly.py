@@ -17,7 +17,9 @@ without this.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,15 +27,34 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import ssl
 
-    from lockcheck.index.tls import PendingContext
+    from lockcheck.index.settings import IndexSettings
 
-__all__ = ["settle", "start", "take"]
+__all__ = ["context_for", "settle", "start"]
 
 #: The commands that resolve, and so connect when their cache is cold.
 _RESOLVING = ("compile", "check")
 
-#: The bundle it was loaded from (None: the system store) and the load under way.
-_early: tuple[str | None, PendingContext] | None = None
+
+class _Load:
+    """The trust store of *bundle* (None: the system's) loading in a thread: ssl is
+    imported there too, not on the main thread's way to the fork."""
+
+    def __init__(self, bundle: str | None) -> None:
+        self.bundle = bundle
+        self.context: ssl.SSLContext | None = None
+        # Not a daemon: the interpreter must not shut down under OpenSSL still loading.
+        self.thread = threading.Thread(target=self._run, name="lockcheck-tls")
+        self.thread.start()
+
+    def _run(self) -> None:
+        from lockcheck.index.tls import verifying_context
+
+        # A store that does not load is left to the run's own build, which says why.
+        with contextlib.suppress(Exception):
+            self.context = verifying_context(self.bundle)
+
+
+_early: _Load | None = None
 
 
 def start(args: Sequence[str], environ: Mapping[str, str]) -> None:
@@ -42,14 +63,9 @@ def start(args: Sequence[str], environ: Mapping[str, str]) -> None:
     global _early
     if _early is not None or not any(c in args[:2] for c in _RESOLVING):
         return
-    if "--help" in args or "-h" in args:
+    if "--help" in args or "-h" in args or not _cold(args, environ):
         return
-    if not _cold(args, environ):
-        return
-    from lockcheck.index.tls import PendingContext, verifying_context
-
-    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE") or None
-    _early = (bundle, PendingContext(lambda: verifying_context(bundle)))
+    _early = _Load(environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE") or None)
 
 
 def settle(timeout: float) -> bool:
@@ -57,21 +73,23 @@ def settle(timeout: float) -> bool:
     whether no load runs now."""
     if _early is None:
         return True
-    thread = _early[1].thread
-    thread.join(timeout)
-    return not thread.is_alive()
+    _early.thread.join(timeout)
+    return not _early.thread.is_alive()
 
 
-def take(bundle: str | None) -> ssl.SSLContext | None:
-    """The context loaded early, when it was loaded from *bundle* and the load worked
-    (None: the caller builds its own, and reports what is wrong with it)."""
+def context_for(settings: IndexSettings, environ: Mapping[str, str]) -> ssl.SSLContext:
+    """:func:`~lockcheck.index.tls.build_context`, or the context loaded early when that is
+    the same one (the same bundle, no client certificate)."""
+    from lockcheck.index.tls import build_context
+    from lockcheck.index.tlsfiles import ca_bundle
+
     early = _early
-    if early is None or early[0] != (bundle or None):
-        return None
-    try:
-        return early[1].get()
-    except Exception:  # said by the caller's own build
-        return None
+    same = early is not None and early.bundle == (ca_bundle(settings, environ) or None)
+    if early is not None and same and not settings.client_cert:
+        early.thread.join()
+        if early.context is not None:
+            return early.context
+    return build_context(settings, environ)
 
 
 def _cold(args: Sequence[str], environ: Mapping[str, str]) -> bool:
