@@ -9,6 +9,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -228,7 +229,9 @@ def test_resolver_hints_go_before_the_walks_queued_steps(
         deadline = time.monotonic() + 10
         while not server.count("/simple/blocker/") and time.monotonic() < deadline:
             time.sleep(0.01)
-        finder.prefetch_graph(["w1", "w2", "w3", "w4"], lambda _name, _versions: (), list)
+        finder.prefetch_graph(
+            [(n, frozenset()) for n in ("w1", "w2", "w3", "w4")], lambda _n, _v: (), _no_deps
+        )
         finder.prefetch_pages(["hint1", "hint2", "w1"])
         deadline = time.monotonic() + 10  # the worker alone fetches every page
         while server.count("/simple/") < len(names) and time.monotonic() < deadline:
@@ -239,6 +242,10 @@ def test_resolver_hints_go_before_the_walks_queued_steps(
     # The hints, in their order, right after the page being fetched; each page once.
     assert pages[:3] == ["/simple/blocker/", "/simple/hint1/", "/simple/hint2/"]
     assert sorted(pages) == sorted(f"/simple/{n}/" for n in names)
+
+
+def _no_deps(_meta: object, _extras: frozenset[str]) -> list[tuple[str, frozenset[str]]]:
+    return []
 
 
 def test_what_the_cache_answers_is_read_in_the_asking_thread(
@@ -255,14 +262,16 @@ def test_what_the_cache_answers_is_read_in_the_asking_thread(
     def pick(_name: object, versions: dict[Version, list[DistFile]]) -> list[DistFile]:
         return [f for f in versions[max(versions)] if f.is_wheel][:1] if versions else []
 
-    def dependencies(meta: object) -> list[str]:
-        return [r.name for r in meta.requires_dist]  # type: ignore[attr-defined]
+    def dependencies(meta: object) -> list[tuple[str, frozenset[str]]]:
+        return [(r.name, frozenset()) for r in meta.requires_dist]  # type: ignore[attr-defined]
 
     walked: list[str] = []
 
     def walk(finder: PackageFinder) -> None:
         finder.prefetch_graph(
-            ["top"], pick, lambda meta: walked.append(meta.name) or dependencies(meta)
+            [("top", frozenset())],
+            pick,
+            lambda meta, _extras: walked.append(meta.name) or dependencies(meta),
         )
         deadline = time.monotonic() + 10
         while len(walked) < 3 and time.monotonic() < deadline:
@@ -298,7 +307,7 @@ def test_no_background_work_starts_after_close(
     finder = PackageFinder(_settings(tmp_path, server.url))
     finder.close()
     finder.prefetch_pages(["late"])
-    finder.prefetch_graph(["late"], lambda _name, _versions: (), list)
+    finder.prefetch_graph([("late", frozenset())], lambda _n, _v: (), _no_deps)
     time.sleep(0.3)
     assert server.count("/simple/") == 0
 
@@ -992,3 +1001,41 @@ def test_live_pypi(tmp_path: Path) -> None:
         assert (meta.name, meta.version) == ("packaging", Version("24.2"))
         assert str(meta.requires_python) == ">=3.8"
         assert finder.project_files("this-project-does-not-exist-lockcheck") == []
+
+
+def test_the_walk_follows_the_extras_asked_of_a_dependency(
+    dist_factory: DistFactory, make_index, tmp_path: Path
+) -> None:
+    """``top`` asks for ``middle[fast]``: what that extra adds is fetched ahead too (a
+    jupyter stack reaches a dozen projects through ``jsonschema[format-nongpl]``), and
+    a later ask for another extra of a project already walked fetches its part."""
+    from lockcheck.resolve.environment import TargetEnvironment
+    from lockcheck.resolve.provider import dependencies_in
+
+    dist_factory.wheel("top", "1.0", requires_dist=["middle[fast]"])
+    dist_factory.wheel(
+        "middle", "1.0", requires_dist=['quick; extra == "fast"', 'slow; extra == "safe"']
+    )
+    for name in ("quick", "slow", "unrelated"):
+        dist_factory.wheel(name, "1.0")
+    server = make_index()
+
+    def pick(_name: object, versions: dict[Version, list[DistFile]]) -> list[DistFile]:
+        return [f for f in versions[max(versions)] if f.is_wheel][:1] if versions else []
+
+    deps = partial(dependencies_in, [TargetEnvironment.current()])
+    finder = PackageFinder(_settings(tmp_path, server.url))
+    try:
+        finder.prefetch_graph([("top", frozenset())], pick, deps)
+        deadline = time.monotonic() + 10
+        while not server.count("/simple/quick/") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.count("/simple/quick/") == 1
+        finder.prefetch_graph([("middle", frozenset({"safe"}))], pick, deps)
+        while not server.count("/simple/slow/") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.count("/simple/slow/") == 1
+    finally:
+        finder.close()
+    assert server.count("/simple/unrelated/") == 0
+    assert server.count("/simple/middle/") == 1  # walked once, its extras each once

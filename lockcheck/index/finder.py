@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from lockcheck.forking import ForkedCall
     from lockcheck.index.fetchhelper import FetchHelper, Server
     from lockcheck.index.http import HttpSession
-    from lockcheck.resolve.protocol import FilePicker, NamesOf
+    from lockcheck.resolve.protocol import FilePicker, NamesOf, Wanted
 
 __all__ = ["ACCEPT", "PackageFinder"]
 
@@ -121,7 +121,7 @@ class PackageFinder:
         metadata_warnings.clear()  # a new run: each warning about metadata given once again
         self._metadata: OnceMap[tuple[NormalizedName, Version], CoreMetadata] = OnceMap()
         self._by_url: OnceMap[str, CoreMetadata] = OnceMap()
-        self._walked: set[NormalizedName] = set()
+        self._walked: set[tuple[NormalizedName, str]] = set()  # (project, extra or "")
         self._hinted: set[NormalizedName] = set()
         #: Work for the pool, front first: each pool task runs whichever is first when a
         #: thread is free (the pool's own queue only keeps order of arrival).
@@ -177,7 +177,7 @@ class PackageFinder:
 
     def prefetch_graph(
         self,
-        names: Iterable[NormalizedName | str],
+        wanted: Iterable[Wanted],
         pick: FilePicker,
         dependencies: NamesOf,
     ) -> None:
@@ -185,26 +185,30 @@ class PackageFinder:
 
         For each project: fetch its page, ask *pick* which files the resolver will most
         likely take (usually one), fetch their metadata, then do the same for *dependencies*
-        of each.  Every project is visited once per run; the callbacks must be thread-safe
-        and cheap.
+        of each, under the extras asked of it (``jsonschema[format]`` needs more than
+        ``jsonschema``).  Every project and each of its extras is visited once per run; the
+        callbacks must be thread-safe and cheap.
         """
-        for name in names:
-            self._walk(canonicalize_name(name), pick, dependencies)
+        for name, extras in wanted:
+            self._walk(canonicalize_name(name), extras, pick, dependencies)
 
     def _walk(
         self,
         name: NormalizedName,
+        extras: frozenset[str],
         pick: FilePicker,
         dependencies: NamesOf,
     ) -> None:
         with self._pool_lock:
-            if name in self._walked:
+            new = [e for e in ("", *extras) if (name, e) not in self._walked]
+            if not new:
                 return
-            self._walked.add(name)
+            self._walked.update((name, e) for e in new)
+        asked = frozenset(e for e in new if e)  # ("": the project itself)
 
         def deps_of(file: DistFile) -> None:
-            for dep in dependencies(self.metadata(file)):
-                self._walk(canonicalize_name(dep), pick, dependencies)
+            for dep, dep_extras in dependencies(self.metadata(file), asked):
+                self._walk(canonicalize_name(dep), dep_extras, pick, dependencies)
 
         def step(project: NormalizedName) -> None:
             for file in pick(project, self.project_versions(project)):

@@ -17,14 +17,17 @@ from packaging.version import Version
 
 from lockcheck.models import CoreMetadata, DistFile
 
-__all__ = ["FilePicker", "Index", "NamesOf"]
+__all__ = ["FilePicker", "Index", "NamesOf", "Wanted"]
 
 #: Asked from the index's worker threads: which of a project's files (by version) the
 #: resolver will most likely read (one per Python version of a universal lock that takes
 #: another; none when it will read none).
 FilePicker = Callable[[NormalizedName, Mapping[Version, Sequence[DistFile]]], "Sequence[DistFile]"]
-#: Asked from the index's worker threads: the dependencies of a file worth fetching ahead.
-NamesOf = Callable[[CoreMetadata], Iterable[NormalizedName]]
+#: A project to fetch ahead, with the extras asked of it.
+Wanted = tuple[NormalizedName, frozenset[str]]
+#: Asked from the index's worker threads: the dependencies worth fetching ahead of a file's
+#: metadata, under the extras asked of it.
+NamesOf = Callable[[CoreMetadata, frozenset[str]], Iterable[Wanted]]
 
 
 class Index(Protocol):
@@ -61,10 +64,10 @@ class Index(Protocol):
         return None
 
     def prefetch_graph(
-        self, names: Iterable[NormalizedName], pick: FilePicker, dependencies: NamesOf
+        self, wanted: Iterable[Wanted], pick: FilePicker, dependencies: NamesOf
     ) -> None:
-        """Hint: walk the likely dependency graph from *names* in the background, taking the
-        file *pick* names for each project and following *dependencies* of its metadata."""
+        """Hint: walk the likely dependency graph from *wanted* in the background, taking the
+        files *pick* names for each project and following *dependencies* of their metadata."""
         return None
 
     def cutoff_note(self, name: NormalizedName) -> str | None:

@@ -30,7 +30,7 @@ from lockcheck.resolve.candidates import (
     iter_applicable_versions,
 )
 from lockcheck.resolve.environment import TargetEnvironment
-from lockcheck.resolve.protocol import Index
+from lockcheck.resolve.protocol import Index, Wanted
 from lockcheck.resolve.shared_choices import SharedChoices
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ __all__ = [
     "LockProvider",
     "PythonRequirement",
     "SpecRequirement",
+    "dependencies_in",
     "identifier_of",
 ]
 
@@ -164,6 +165,19 @@ class ResolveOptions:
     # Candidate lists shared with other resolutions for the same Python and platform (None:
     # this resolution's own).
     shared_choices: SharedChoices[VersionChoice] | None = None
+
+
+def dependencies_in(
+    envs: Sequence[TargetEnvironment], meta: CoreMetadata, extras: frozenset[str] = frozenset()
+) -> list[Wanted]:
+    """*meta*'s dependencies (not direct references) that apply in any of *envs* under
+    *extras*, each with the extras it asks for."""
+    asked = extras or None
+    return [
+        (canonicalize_name(r.name), frozenset(canonicalize_name(e) for e in r.extras))
+        for r in meta.requires_dist
+        if not r.url and (r.marker is None or any(env.evaluate(r.marker, asked) for env in envs))
+    ]
 
 
 class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
@@ -398,15 +412,6 @@ class LockProvider(AbstractProvider[AnyRequirement, AnyCandidate, str]):
         if best is None:
             best = next(self._choices(name, specifier, groups), None)
         return best.best_file if best else None
-
-    def likely_dependencies(self, meta: CoreMetadata) -> list[NormalizedName]:
-        """Names of *meta*'s dependencies that apply to the target (no extras)."""
-        env = self.options.env
-        return [
-            canonicalize_name(r.name)
-            for r in meta.requires_dist
-            if not r.url and (r.marker is None or env.evaluate(r.marker))
-        ]
 
     # -- helpers ------------------------------------------------------------------------
 

@@ -29,14 +29,14 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
 from lockcheck.inputs.reqfile import split_link_extras
-from lockcheck.models import CoreMetadata, DistFile, InputRequirement, LockedPackage, Resolution
+from lockcheck.models import DistFile, InputRequirement, LockedPackage, Resolution
 from lockcheck.references import DirectReference
 from lockcheck.resolve.candidates import FormatControl, VersionChoice, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
 from lockcheck.resolve.explain import explain_impossible
 from lockcheck.resolve.markers import extras_named, without_extra_markers
 from lockcheck.resolve.pin_checks import MemoResolver
-from lockcheck.resolve.protocol import Index
+from lockcheck.resolve.protocol import Index, Wanted
 from lockcheck.resolve.provider import (
     REQUIRES_PYTHON,
     AnyCandidate,
@@ -47,6 +47,7 @@ from lockcheck.resolve.provider import (
     MetadataMemo,
     ResolveOptions,
     SpecRequirement,
+    dependencies_in,
     split_identifier,
 )
 from lockcheck.resolve.shared_choices import SharedChoices
@@ -229,9 +230,9 @@ def _start_prefetch(
     """Let the index fetch the likely graph in parallel while the resolver works: for this
     target, and for the request's ``prefetch_envs`` too (a universal lock's others)."""
     others = request.prefetch_envs
-    names = [r.name for r in inputs.roots if isinstance(r, SpecRequirement)]
-    names += _roots_elsewhere(request)
-    index.prefetch_pages(names)
+    wanted = [(r.name, r.extras) for r in inputs.roots if isinstance(r, SpecRequirement)]
+    wanted += _roots_elsewhere(request)
+    index.prefetch_pages(name for name, _extras in wanted)
     guides = [LockProvider(index, options, inputs.constraints, preferred)]
     pythons = {options.env.python_full_version}
     for env in others:  # a file per Python version (Requires-Python picks it), not platform
@@ -240,14 +241,14 @@ def _start_prefetch(
             alike = replace(options, env=env, shared_choices=None)
             guides.append(LockProvider(index, alike, inputs.constraints, preferred))
     envs = (options.env, *others)
-    index.prefetch_graph(names, partial(_likely_files, guides), partial(_dependencies_in, envs))
+    index.prefetch_graph(wanted, partial(_likely_files, guides), partial(dependencies_in, envs))
 
 
-def _roots_elsewhere(request: ResolveRequest) -> list[NormalizedName]:
+def _roots_elsewhere(request: ResolveRequest) -> list[Wanted]:
     """Inputs whose markers exclude this target but hold in another of ``prefetch_envs``."""
     extras = request.extras or None
     return [
-        canonicalize_name(req.name)
+        (canonicalize_name(req.name), frozenset(canonicalize_name(e) for e in req.extras))
         for entry in request.requirements
         if (req := entry.requirement) is not None
         and req.marker is not None
@@ -271,15 +272,6 @@ def _likely_files(
         if file is not None and all(f.version != file.version for f in files):
             files.append(file)
     return files
-
-
-def _dependencies_in(envs: Sequence[TargetEnvironment], meta: CoreMetadata) -> list[NormalizedName]:
-    """Names of *meta*'s dependencies that apply in any of *envs* (no extras)."""
-    return [
-        canonicalize_name(r.name)
-        for r in meta.requires_dist
-        if not r.url and (r.marker is None or any(env.evaluate(r.marker) for env in envs))
-    ]
 
 
 def _run(
