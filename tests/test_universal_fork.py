@@ -23,11 +23,11 @@ PACKAGES = [
             "winhelp; sys_platform == 'win32'",
             "older; python_version < '3.12'",
             "oddity; sys_platform == 'win32' and python_version == '3.11'",
-            "plugin[fast]; python_version >= '3.13'",
+            "held<2; python_version >= '3.13'",
         ),
     ),
-    P("plugin", "1.0", extras={"fast": ("fastlib",)}),
-    P("fastlib", "1.0"),
+    P("held", "1.0"),
+    P("held", "2.0"),
     P("oddity", "1.0", deps=("this is no requirement",)),
     P("core", "1.0", requires_python=">=3.8"),
     P("core", "2.0", deps=("extra",), requires_python=">=3.13"),
@@ -113,10 +113,11 @@ def test_a_failure_is_reported_for_the_same_environment_as_one_by_one(
 def test_a_killed_runs_copy_is_gone_within_a_second(tmp_path, fork_index):
     import time
 
-    # The copy's share (Python 3.13 first) needs fastlib, an extra's dependency that the
-    # first environment's background walk leaves alone, and the index is slow to give it:
-    # the copy would outlive the run but for the parent-death signal.
-    fork_index.slow("/files/fastlib-1.0", 10)
+    # The copy's share (Python 3.13 first) needs held 1.0, which the first environment's
+    # background walk does not fetch ahead (it takes each project's newest release), and
+    # the index is slow to give it: the copy would outlive the run but for the
+    # parent-death signal.
+    fork_index.slow("/files/held-1.0", 10)
     (tmp_path / "requirements.in").write_text("app\n")
     killed = _compile(tmp_path, fork_index.url, tmp_path / "rep", LOCKCHECK_TEST_CRASH_AT="forked")
     assert killed.returncode == -9, describe(killed)

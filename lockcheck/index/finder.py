@@ -429,7 +429,7 @@ class PackageFinder:
         self._pool_lock = threading.Lock()
         self._idle = threading.Condition(self._pool_lock)
         self._pool, self._queue, self._running = None, deque(), 0  # a pool of its own
-        self._walked, self._hinted = set(), set()  # its environments' graphs walked again
+        self._hinted = set()  # (what the run walked ahead is walked for every environment)
         self._helper_allowed = False
         self._helper = self._listing.helper = None
         self._session.forget_connections()

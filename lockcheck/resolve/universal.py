@@ -236,9 +236,7 @@ def _resolve_round(
             grow(before[:planned])
         raise exc
 
-    # Every other one, but the last of those: the copy starts later (the fork) and its
-    # first resolution is slower (each page it touches is copied), by about one.
-    theirs = list(range(1, len(rest), 2))[:-1] if len(rest) >= SHARE_MIN else []
+    theirs = list(range(1, len(rest), 2)) if len(rest) >= SHARE_MIN else []
     forked: ForkedCall | None = None
     mine: dict[int, tuple[GridEnv, Resolution]] = {}
     failed: tuple[int, Exception] | None = None
