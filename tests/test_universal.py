@@ -410,25 +410,38 @@ def test_one_marker_object_answers_each_environment_by_its_own_values():
     ).evaluate(machine)
 
 
+def _compile_watched(tmp_path, index, monkeypatch, watch) -> None:
+    """Compile PYPROJECT into one lock, calling ``watch(env, index)`` before each
+    environment is resolved; the lock must be UNI_LOCK."""
+    import lockcheck.resolve.universal as universal
+
+    resolve_one = universal._resolve_one
+
+    def watched(template, resolving_index, env, *rest):
+        watch(env, resolving_index)
+        return resolve_one(template, resolving_index, env, *rest)
+
+    monkeypatch.setattr(universal, "_resolve_one", watched)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    result = call_lockcheck(
+        "compile", "--universal", "-i", index.url, "pyproject.toml", "-o", "-", cwd=tmp_path
+    )
+    assert result.returncode == 0, describe(result)
+    assert _body(result.stdout) == UNI_LOCK
+
+
 def test_universal_lock_resolves_each_environment_class_once(tmp_path, uni_index, monkeypatch):
     """Linux and macOS meet the same markers here, so each of their Python versions is
     resolved once; the lock is the one every environment resolved on its own gives."""
     import lockcheck.resolve.universal as universal
 
     resolved: list[str] = []
-    resolve_one = universal._resolve_one
-
-    def counting(template, index, env, *rest):
-        resolved.append(f"{env.python_version} {env.markers['sys_platform']}")
-        return resolve_one(template, index, env, *rest)
-
-    monkeypatch.setattr(universal, "_resolve_one", counting)
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
-    result = call_lockcheck(
-        "compile", "--universal", "-i", uni_index.url, "pyproject.toml", "-o", "-", cwd=tmp_path
+    _compile_watched(
+        tmp_path,
+        uni_index,
+        monkeypatch,
+        lambda env, _index: resolved.append(f"{env.python_version} {env.markers['sys_platform']}"),
     )
-    assert result.returncode == 0, describe(result)
-    assert _body(result.stdout) == UNI_LOCK
     assert "3.10 darwin" not in resolved
     assert "3.10 win32" in resolved
     assert len(resolved) < len(universal.build_universe(requires_python=">=3.10"))
@@ -513,12 +526,10 @@ def test_the_first_resolution_fetches_what_the_other_environments_will_read(
     request the first could have made."""
     import time
 
-    import lockcheck.resolve.universal as universal
-
     fetched_first: list[str] = []
-    resolve_one = universal._resolve_one
+    universal_calls: list[object] = []
 
-    def after_the_first(template, index, env, *rest):
+    def after_the_first(env, index):
         if not fetched_first and universal_calls:
             finder = index._inner
             deadline = time.monotonic() + 10
@@ -526,16 +537,8 @@ def test_the_first_resolution_fetches_what_the_other_environments_will_read(
                 time.sleep(0.01)
             fetched_first.extend(r.path for r in uni_index.requests)
         universal_calls.append(env)
-        return resolve_one(template, index, env, *rest)
 
-    universal_calls: list[object] = []
-    monkeypatch.setattr(universal, "_resolve_one", after_the_first)
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
-    result = call_lockcheck(
-        "compile", "--universal", "-i", uni_index.url, "pyproject.toml", "-o", "-", cwd=tmp_path
-    )
-    assert result.returncode == 0, describe(result)
-    assert _body(result.stdout) == UNI_LOCK
+    _compile_watched(tmp_path, uni_index, monkeypatch, after_the_first)
     assert universal_calls[0].markers["sys_platform"] == "linux"
     assert universal_calls[0].python_version == "3.10"
     for page in ("winonly", "colorama"):
