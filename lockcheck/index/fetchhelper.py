@@ -11,8 +11,9 @@ The helper only warms the cache.  Whatever it cannot do (an error, a timeout, a 
 cannot write, a helper that died) the run does itself, through the same code, and reports
 as it always would; the helper never retries (the run's own attempt does).  It is forked
 before the run starts any thread of its own (the terminal's spinner may run), on Linux
-only, and it leaves when the run closes its request pipe or dies (at once, by the
-parent-death signal).
+only; the run kills it when it closes (every entry it writes is whole or absent), and it
+dies with the run (the parent-death signal).  Should the run's request pipe close first,
+it leaves by itself.
 
 The protocol is one line per request (``number TAB field TAB field ...``, no field holding
 a tab or a newline) and one per answer (``number ok`` or ``number no``).
