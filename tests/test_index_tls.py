@@ -152,7 +152,7 @@ def test_a_cold_compile_loads_its_trust_store_early_and_takes_it(
     assert len(_files(tmp_path, tls["url"], environ)) == 1  # it verifies the index
 
 
-def test_a_warm_cache_or_another_command_loads_nothing_early(
+def test_a_warm_cache_another_command_or_an_offline_run_loads_nothing_early(
     early, tls: dict, tmp_path: Path
 ) -> None:
     warm = tmp_path / "warm"
@@ -162,6 +162,7 @@ def test_a_warm_cache_or_another_command_loads_nothing_early(
     early.start(["compile", f"--cache-dir={warm}"], environ)
     early.start(["sync", "--cache-dir", str(tmp_path / "cold")], environ)
     early.start(["compile", "--cache-dir", str(tmp_path / "cold"), "--help"], environ)
+    early.start(["compile", "--offline", "--cache-dir", str(tmp_path / "cold")], environ)
     assert early._early is None
     early.start(["check", "--cache-dir", str(tmp_path / "cold")], environ)  # check compiles
     assert early._early is not None

@@ -58,13 +58,13 @@ _early: _Load | None = None
 
 
 def start(args: Sequence[str], environ: Mapping[str, str]) -> None:
-    """Start loading the trust store when *args* are a compile's or a check's whose cache
-    (``--cache-dir``, else the default one) holds no metadata yet."""
+    """Start loading the trust store when *args* are a compile's or a check's, not offline,
+    whose cache (``--cache-dir``, else the default one) holds no metadata yet."""
     global _early
     if _early is not None or not any(c in args[:2] for c in _RESOLVING):
         return
-    if "--help" in args or "-h" in args or not _cold(args, environ):
-        return
+    if any(a in args for a in ("--help", "-h", "--offline")) or not _cold(args, environ):
+        return  # (--offline: the cache answers, or nothing does)
     _early = _Load(environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE") or None)
 
 
