@@ -131,9 +131,8 @@ class GridGrowth:
         stands_for = {key: set(keys) for key, keys in self.stands_for.items()}
         return len(self.clones), stands_for, len(self.triggers), set(self._seen)
 
-    def restore(
-        self, saved: tuple[int, dict[tuple, set[tuple]], int, set[tuple[str, str]]]
-    ) -> None:
+    def restore(self, saved: _Saved) -> None:
+        """Put back what :meth:`saved` gave (once)."""
         clones, self.stands_for, triggers, self._seen = saved
         del self.clones[clones:], self.triggers[triggers:]
 
