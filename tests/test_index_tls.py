@@ -145,7 +145,7 @@ def test_a_cold_compile_loads_its_trust_store_early_and_takes_it(
     environ = {"SSL_CERT_FILE": str(tls["cert"])}
     early.start(["compile", "--cache-dir", str(tmp_path / "cold"), "requirements.in"], environ)
     assert early.settle(5)
-    loaded = early._early.context
+    loaded = early._early[1].get()
     assert isinstance(loaded, ssl.SSLContext)
     assert early.context_for(IndexSettings(), environ) is loaded
     assert early.context_for(IndexSettings(), {}) is not loaded  # another store
@@ -176,12 +176,13 @@ def test_settings_that_name_their_own_trust_store_do_not_take_the_early_one(
     other, _key = _self_signed(tmp_path, "other")  # trusts nothing the index shows
     environ = {"SSL_CERT_FILE": str(other)}
     early.start(["compile", "--cache-dir", str(tmp_path / "cold")], environ)
-    assert early.settle(5) and early._early.context is not None
+    assert early.settle(5)
+    loaded = early._early[1].get()
     assert len(_files(tmp_path / "a", tls["url"], environ, cert=str(tls["cert"]))) == 1
     with pytest.raises(IndexUnavailable, match="TLS verification failed"):
         _files(tmp_path / "b", tls["url"], environ)
     with_client = IndexSettings(client_cert=str(tls["client"]))
-    assert early.context_for(with_client, environ) is not early._early.context
+    assert early.context_for(with_client, environ) is not loaded
 
 
 def test_an_unusable_bundle_loaded_early_fails_with_its_own_message(
@@ -191,6 +192,8 @@ def test_an_unusable_bundle_loaded_early_fails_with_its_own_message(
     garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
     environ = {"SSL_CERT_FILE": str(garbage)}
     early.start(["compile", "--cache-dir", str(tmp_path / "cold")], environ)
-    assert early.settle(5) and early._early.context is None
+    assert early.settle(5)
+    with pytest.raises(ConfigError, match=r"cannot load CA bundle"):
+        early._early[1].get()  # the early load failed; the run's own build says so
     with pytest.raises(ConfigError, match=r"cannot load CA bundle .*not-a-bundle\.pem"):
         _files(tmp_path, tls["url"], environ)

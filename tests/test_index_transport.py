@@ -264,6 +264,7 @@ def test_tls_contexts_keep_the_standard_library_defaults(tmp_path: Path) -> None
     strict X.509 and partial chains), and a broken system store is a ConfigError."""
     from lockcheck.errors import ConfigError
     from lockcheck.index import tls
+    from lockcheck.index.tlsearly import PendingContext
 
     bundle = Path(ssl.get_default_verify_paths().openssl_cafile)
     if not bundle.is_file():
@@ -282,7 +283,7 @@ def test_tls_contexts_keep_the_standard_library_defaults(tmp_path: Path) -> None
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tls.ssl, "create_default_context", broken)
         patch.setattr(tls.sys, "platform", "linux")
-        pending = tls.PendingContext(lambda: tls.build_context(IndexSettings(), {}))
+        pending = PendingContext(lambda: tls.build_context(IndexSettings(), {}))
         with pytest.raises(ConfigError, match="cannot load the system CA certificates"):
             pending.get()
 

@@ -17,6 +17,8 @@ The resolver talks to :class:`lockcheck.index.finder.PackageFinder` only; settin
     sending.py    the client's send for GETs, without its per-request costs
     tls.py        TLS contexts: system CAs loaded once, or a CA bundle (ssl loads here)
     tlsfiles.py   the CA bundle / client certificate files named, checked before any work
+    tlsearly.py   contexts built in a thread; a cold compile's trust store loaded as the
+                  program starts, before the fetch helper's fork
     heap.py       glibc: big page buffers returned to the system once freed
     transport.py  httpx transport on http.client for direct connections (keep-alive pool)
     auth.py       credentials per host from index URLs and ~/.netrc

@@ -57,7 +57,7 @@ __all__ = [
     "ParsedPage",
     "default_cache_dir",
     "file_sha256",
-    "metadata_dir",
+    "holds_no_metadata",
 ]
 
 _log = logging.getLogger(__name__)
@@ -80,9 +80,14 @@ _FIRST_READ = 1 << 14
 _NOT_PARSED: Any = object()
 
 
-def metadata_dir(root: Path) -> Path:
-    """Where the cache under *root* keeps core metadata (empty or missing: a cold cache)."""
-    return Path(root) / _LAYOUT / _METADATA
+def holds_no_metadata(root: Path) -> bool:
+    """True when the cache under *root* holds no metadata yet: a cold run, which will read
+    metadata from the index (one directory entry read, whatever the cache's size)."""
+    try:
+        with os.scandir(Path(root) / _LAYOUT / _METADATA) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return True
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -394,13 +399,8 @@ class Cache:
         return self._metadata_path(key).is_file()
 
     def holds_no_metadata(self) -> bool:
-        """True when no metadata is cached yet: a cold run, which will read metadata from
-        the index (one directory entry read, whatever the cache's size)."""
-        try:
-            with os.scandir(metadata_dir(self.root)) as entries:
-                return next(entries, None) is None
-        except OSError:
-            return True
+        """See :func:`holds_no_metadata`."""
+        return holds_no_metadata(self.root)
 
     def store_metadata(self, key: str, data: bytes) -> None:
         self._write(self._metadata_path(key), data)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import httpx
 
     from lockcheck.index.sending import DirectSender
-    from lockcheck.index.tls import PendingContext
+    from lockcheck.index.tlsearly import PendingContext
 
 __all__ = ["OK_STATUSES", "HttpSession"]
 
@@ -167,8 +167,8 @@ class HttpSession:
         # once a transport is given, so they are mounted here, by httpx's own reading).
         from httpx._utils import get_environment_proxies
 
-        from lockcheck.index.tls import PendingContext, insecure_context
-        from lockcheck.index.tlsearly import context_for
+        from lockcheck.index.tls import insecure_context
+        from lockcheck.index.tlsearly import PendingContext, context_for
         from lockcheck.index.transport import StdlibTransport
 
         proxies = get_environment_proxies()

@@ -6,8 +6,8 @@ verifiers).  On Linux and the BSDs the same CAs truststore would choose are load
 a standard-library context: truststore itself re-reads the whole CA file for every new
 connection, under a lock that serialises handshakes (25 ms of CPU each, and a cold compile
 opens a dozen connections).  Loading a CA file takes about as long, and OpenSSL releases the
-interpreter lock meanwhile, so :class:`PendingContext` does it in a thread while the caller
-goes on; the first handshake waits for it.
+interpreter lock meanwhile, so :class:`~lockcheck.index.tlsearly.PendingContext` does it in a
+thread while the caller goes on; the first handshake waits for it.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import os
 import re
 import ssl
 import sys
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from lockcheck.errors import ConfigError
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.tlsfiles import ca_bundle
 
-__all__ = ["PendingContext", "build_context", "insecure_context", "verifying_context"]
+__all__ = ["build_context", "insecure_context", "verifying_context"]
 
 #: Where OpenSSL platforms keep their CA bundle when OpenSSL's compiled-in locations hold
 #: none (truststore's list, after certifi-system-store).
@@ -106,34 +105,3 @@ def _load_client_cert(ctx: ssl.SSLContext, settings: IndexSettings) -> None:
             raise ConfigError(
                 f"cannot load client certificate {settings.client_cert}: {exc}"
             ) from exc
-
-
-class PendingContext:
-    """A context being built in a thread; :meth:`get` waits for it and raises what the
-    build raised (a ConfigError)."""
-
-    def __init__(self, build: Callable[[], ssl.SSLContext]) -> None:
-        self._build = build
-        self._context: ssl.SSLContext | None = None
-        self._error: BaseException | None = None
-        # Not a daemon: the interpreter must not shut down under OpenSSL still loading
-        # (a run that never opens a TLS connection exits while it works: that crashed).
-        self._thread = threading.Thread(target=self._run, name="lockcheck-tls")
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._context = self._build()
-        except BaseException as exc:  # handed to whoever asks for the context
-            self._error = exc
-
-    def wait(self) -> None:
-        """Return once the build has finished (whatever its outcome)."""
-        self._thread.join()
-
-    def get(self) -> ssl.SSLContext:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._context is not None
-        return self._context

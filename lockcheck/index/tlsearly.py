@@ -1,4 +1,7 @@
-"""The trust store of a cold compile, loaded as the program starts.
+"""TLS contexts built in a thread; a cold compile's trust store loaded as the program starts.
+
+Loading a CA bundle takes about 25 ms, and OpenSSL releases the interpreter lock meanwhile:
+:class:`PendingContext` builds a context in a thread while its caller goes on.
 
 A cold compile's first request leaves once the fetch helper (forked when the run is ready
 to ask for pages) has imported httpx and loaded the trust store: OpenSSL parsing the CA
@@ -18,9 +21,9 @@ without this.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,32 +32,54 @@ if TYPE_CHECKING:
 
     from lockcheck.index.settings import IndexSettings
 
-__all__ = ["context_for", "settle", "start"]
+__all__ = ["PendingContext", "context_for", "settle", "start"]
 
 #: The commands that resolve, and so connect when their cache is cold.
 _RESOLVING = ("compile", "check")
 
 
-class _Load:
-    """The trust store of *bundle* (None: the system's) loading in a thread: ssl is
-    imported there too, not on the main thread's way to the fork."""
+class PendingContext:
+    """A context being built in a thread; :meth:`get` waits for it and raises what the
+    build raised (a ConfigError)."""
 
-    def __init__(self, bundle: str | None) -> None:
-        self.bundle = bundle
-        self.context: ssl.SSLContext | None = None
-        # Not a daemon: the interpreter must not shut down under OpenSSL still loading.
-        self.thread = threading.Thread(target=self._run, name="lockcheck-tls")
-        self.thread.start()
+    def __init__(self, build: Callable[[], ssl.SSLContext]) -> None:
+        self._build = build
+        self._context: ssl.SSLContext | None = None
+        self._error: BaseException | None = None
+        # Not a daemon: the interpreter must not shut down under OpenSSL still loading
+        # (a run that never opens a TLS connection exits while it works: that crashed).
+        self._thread = threading.Thread(target=self._run, name="lockcheck-tls")
+        self._thread.start()
 
     def _run(self) -> None:
-        from lockcheck.index.tls import verifying_context
+        try:
+            self._context = self._build()
+        except BaseException as exc:  # handed to whoever asks for the context
+            self._error = exc
 
-        # A store that does not load is left to the run's own build, which says why.
-        with contextlib.suppress(Exception):
-            self.context = verifying_context(self.bundle)
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the build to finish (whatever its outcome), up to *timeout* s; whether
+        it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def get(self) -> ssl.SSLContext:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._context is not None
+        return self._context
 
 
-_early: _Load | None = None
+def _verifying(bundle: str | None) -> ssl.SSLContext:
+    # (In the thread: ssl is imported there, not on the main thread's way to the fork.)
+    from lockcheck.index.tls import verifying_context
+
+    return verifying_context(bundle)
+
+
+#: The bundle loaded early (None: the system's store) and its load.
+_early: tuple[str | None, PendingContext] | None = None
 
 
 def start(args: Sequence[str], environ: Mapping[str, str]) -> None:
@@ -65,16 +90,14 @@ def start(args: Sequence[str], environ: Mapping[str, str]) -> None:
         return
     if any(a in args for a in ("--help", "-h", "--offline")) or not _cold(args, environ):
         return  # (--offline: the cache answers, or nothing does)
-    _early = _Load(environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE") or None)
+    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE") or None
+    _early = (bundle, PendingContext(partial(_verifying, bundle)))
 
 
 def settle(timeout: float) -> bool:
     """Wait up to *timeout* s for the load to end (a fork must not copy it half-done);
     whether no load runs now."""
-    if _early is None:
-        return True
-    _early.thread.join(timeout)
-    return not _early.thread.is_alive()
+    return _early is None or _early[1].wait(timeout)
 
 
 def context_for(settings: IndexSettings, environ: Mapping[str, str]) -> ssl.SSLContext:
@@ -84,27 +107,24 @@ def context_for(settings: IndexSettings, environ: Mapping[str, str]) -> ssl.SSLC
     from lockcheck.index.tlsfiles import ca_bundle
 
     early = _early
-    same = early is not None and early.bundle == (ca_bundle(settings, environ) or None)
-    if early is not None and same and not settings.client_cert:
-        early.thread.join()
-        if early.context is not None:
-            return early.context
+    if early is not None and not settings.client_cert:
+        bundle, load = early
+        if bundle == (ca_bundle(settings, environ) or None):
+            # A store that did not load is left to the build below, which says why.
+            with contextlib.suppress(Exception):
+                return load.get()
     return build_context(settings, environ)
 
 
 def _cold(args: Sequence[str], environ: Mapping[str, str]) -> bool:
-    from lockcheck.index.cache import metadata_dir
+    from lockcheck.index.cache import holds_no_metadata
 
     root = _cache_dir_arg(args)
     if root is None:
         from lockcheck.cachedir import default_cache_dir
 
         root = default_cache_dir(environ)
-    try:
-        with os.scandir(metadata_dir(root)) as entries:
-            return next(entries, None) is None
-    except OSError:
-        return True
+    return holds_no_metadata(root)
 
 
 def _cache_dir_arg(args: Sequence[str]) -> Path | None:

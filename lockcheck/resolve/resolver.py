@@ -254,7 +254,7 @@ def _roots_elsewhere(request: ResolveRequest) -> list[Wanted]:
         and req.marker is not None
         and not req.url
         and not entry.constraint
-        and not request.env.evaluate(req.marker, extras)
+        and not _applies(entry, request)
         and any(env.evaluate(req.marker, extras) for env in request.prefetch_envs)
     ]
 
