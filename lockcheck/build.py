@@ -7,6 +7,11 @@ that pip subprocess and the backend hooks without touching this process's ``os.e
 (builds may run in parallel threads).  Backend output is captured; a failed build raises
 :class:`BuildError` whose first line is the summary and whose tail is the last lines of the
 output.
+
+Every process a build starts (the build requirements' pip, each backend hook) has a bound,
+:data:`STEP_TIMEOUT` seconds unless ``LOCKCHECK_BUILD_TIMEOUT`` says otherwise: a backend
+that hangs is a :class:`BuildError` naming the step, and nothing of it is left running
+(:mod:`lockcheck.subprocs`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
-from lockcheck.errors import BuildError
+from lockcheck.errors import BuildError, ConfigError
 from lockcheck.metadata import parse_core_metadata
 from lockcheck.models import CoreMetadata
 
@@ -55,6 +60,11 @@ INDEX_ENV_KEYS = (
 )
 SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
 _TAIL_LINES = 25
+#: Seconds each process of a build may run (the build requirements' pip install, one backend
+#: hook): long enough for a backend that compiles code, short of a CI job's own limit.
+STEP_TIMEOUT = 900.0
+#: The variable that replaces STEP_TIMEOUT (seconds).
+TIMEOUT_VAR = "LOCKCHECK_BUILD_TIMEOUT"
 #: The build targets the PEP 517 ``get_requires_for_build_*`` hooks are named after.
 _BUILD_TARGETS: dict[str, Literal["sdist", "wheel", "editable"]] = {
     "sdist": "sdist",
@@ -264,6 +274,24 @@ def _check_tar_member(member: tarfile.TarInfo, archive: Path) -> None:
 # --------------------------------------------------------------------------------------
 
 
+def step_timeout() -> float:
+    """The bound of one build process: ``$LOCKCHECK_BUILD_TIMEOUT`` or STEP_TIMEOUT."""
+    value = os.environ.get(TIMEOUT_VAR, "").strip()
+    if not value:
+        return STEP_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(f"{TIMEOUT_VAR} must be a number of seconds above 0, not {value!r}")
+    return seconds
+
+
+def _timed_out(what: str, seconds: float) -> str:
+    return f"{what} did not finish within {seconds:g} s (the bound {TIMEOUT_VAR} sets)"
+
+
 def _subprocess_env(index_env: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)
     if index_env is not None:
@@ -274,10 +302,12 @@ def _subprocess_env(index_env: Mapping[str, str] | None) -> dict[str, str]:
 
 
 class _Runner:
-    """pyproject_hooks runner: captures output and carries the index environment."""
+    """pyproject_hooks runner: captures output, carries the index environment, and ends a
+    hook that runs past *timeout* seconds."""
 
-    def __init__(self, index_env: Mapping[str, str] | None) -> None:
+    def __init__(self, index_env: Mapping[str, str] | None, timeout: float) -> None:
         self._index_env = index_env
+        self._timeout = timeout
 
     def __call__(
         self,
@@ -285,16 +315,11 @@ class _Runner:
         cwd: str | None = None,
         extra_environ: Mapping[str, str] | None = None,
     ) -> None:
+        from lockcheck.subprocs import run_bounded
+
         env = _subprocess_env(self._index_env)
         env.update(extra_environ or {})
-        proc = subprocess.run(
-            list(cmd),
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
+        proc = run_bounded(cmd, timeout=self._timeout, cwd=cwd, env=env)
         if proc.returncode:
             raise subprocess.CalledProcessError(proc.returncode, list(cmd), output=proc.stdout)
 
@@ -325,7 +350,7 @@ def _make_builder(
     import build.env
 
     _quiet_backend_warnings()
-    runner = _Runner(index_env)
+    runner = _Runner(index_env, step_timeout())  # (a bad bound: an error before any build)
     with _translate_errors("cannot set up the build", source):
         if not isolation:
             return build.ProjectBuilder(tree, python_executable=sys.executable, runner=runner)
@@ -362,24 +387,23 @@ def _install(
         "w", prefix="lockcheck-build-reqs-", suffix=".txt", delete=False, encoding="utf-8"
     ) as fh:
         fh.write("\n".join(reqs) + "\n")
+    from lockcheck.subprocs import run_bounded
+
+    summary = f"cannot install build requirements ({', '.join(reqs)})"
+    timeout = step_timeout()
     try:
         cmd += ["install", "--no-warn-script-location", "--no-compile", "--no-input"]
         cmd += ["-r", fh.name]
         env_vars = _subprocess_env(index_env)
         env_vars.update(env.make_extra_environ() or {})
-        proc = subprocess.run(
-            cmd, env=env_vars, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False
-        )
+        proc = run_bounded(cmd, timeout=timeout, env=env_vars)
+    except subprocess.TimeoutExpired as exc:
+        raise _build_error(f"{summary}: {_timed_out('pip', timeout)}", exc.output, source) from None
     finally:
         with contextlib.suppress(OSError):
             os.unlink(fh.name)
     if proc.returncode:
-        raise _build_error(
-            f"cannot install build requirements ({', '.join(reqs)}): "
-            f"pip exited with {proc.returncode}",
-            proc.stdout,
-            source,
-        )
+        raise _build_error(f"{summary}: pip exited with {proc.returncode}", proc.stdout, source)
 
 
 @contextlib.contextmanager
@@ -392,6 +416,9 @@ def _translate_errors(summary: str, source: Path) -> Iterator[None]:
     except build.BuildBackendException as exc:
         inner = exc.exception
         output: bytes | str | None = None
+        if isinstance(inner, subprocess.TimeoutExpired):
+            reason = _timed_out("the build backend", float(inner.timeout))
+            raise _build_error(f"{summary}: {reason}", inner.output, source) from None
         if isinstance(inner, subprocess.CalledProcessError):
             output = inner.output
         elif isinstance(inner, pyproject_hooks.BackendUnavailable):
@@ -399,6 +426,9 @@ def _translate_errors(summary: str, source: Path) -> Iterator[None]:
         raise _build_error(f"{summary}: {exc}", output, source) from exc
     except build.BuildException as exc:
         raise _build_error(f"{summary}: {exc}", None, source) from exc
+    except subprocess.TimeoutExpired as exc:
+        reason = _timed_out("the build backend", float(exc.timeout))
+        raise _build_error(f"{summary}: {reason}", exc.output, source) from None
     except (subprocess.CalledProcessError, OSError) as exc:
         output = getattr(exc, "output", None)
         raise _build_error(f"{summary}: {exc}", output, source) from exc

@@ -61,8 +61,12 @@ def exit_interrupted(message: str = "lockcheck: interrupted") -> NoReturn:
     By the time Ctrl-C reaches here, the unwinding has run every clean-up (a venv is rolled
     back, temporary files are gone, a lock was never half written).  What remains are worker
     threads blocked in a socket read, which a normal exit would join for up to the network
-    timeout: ``os._exit`` abandons them.
+    timeout: ``os._exit`` abandons them.  A build such a thread runs is in a process group
+    of its own, which the terminal's Ctrl-C does not reach: it is killed here.
     """
+    running = sys.modules.get("lockcheck.subprocs")  # (imported only by a run that built)
+    if running is not None:
+        running.kill_running()
     with contextlib.suppress(Exception):
         sys.stdout.flush()
     with contextlib.suppress(Exception):

@@ -487,3 +487,41 @@ def test_a_backends_warnings_stay_out_of_the_output(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "\n./noisy\n" in result.stdout
     assert "deprecated" not in result.stderr, result.stderr
+
+
+def test_a_builds_bound_comes_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lockcheck.build import STEP_TIMEOUT, TIMEOUT_VAR, step_timeout
+    from lockcheck.errors import ConfigError
+
+    monkeypatch.delenv(TIMEOUT_VAR, raising=False)
+    assert step_timeout() == STEP_TIMEOUT
+    monkeypatch.setenv(TIMEOUT_VAR, " 2.5 ")
+    assert step_timeout() == 2.5
+    for bad in ("abc", "0", "-1", "inf", "nan"):
+        monkeypatch.setenv(TIMEOUT_VAR, bad)
+        with pytest.raises(ConfigError, match=f"{TIMEOUT_VAR} must be a number of seconds"):
+            step_timeout()
+
+
+def test_a_bounded_child_and_what_it_started_end_at_the_bound(tmp_path: Path) -> None:
+    """The child's own children (holding its output pipe) end with it: the call returns at
+    the bound, not when they would have ended."""
+    import subprocess
+    import sys
+    import time
+
+    from lockcheck.subprocs import run_bounded
+
+    script = (
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print('started', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        run_bounded([sys.executable, "-c", script], timeout=1.0, text=True)
+    assert time.monotonic() - started < 10
+    assert "started" in (info.value.output or "")
+    done = run_bounded([sys.executable, "-c", "print('ok')"], timeout=30, text=True)
+    assert (done.returncode, done.stdout) == (0, "ok\n")

@@ -401,3 +401,134 @@ def test_a_download_with_no_disk_space_anywhere_is_one_clean_error(
     assert message.startswith(f"cannot save {server.file_url(file.filename)} in ")
     assert message.endswith(": No space left on device")
     assert server.count(f"/files/{file.filename}") == 2  # once into the cache, once elsewhere
+
+
+# --------------------------------------------------------------------------------------
+# a build backend that hangs
+# --------------------------------------------------------------------------------------
+
+#: A backend whose metadata hook starts a process of its own (holding the output pipe, as a
+#: compiler would), records both pids, then hangs.
+HANGING_BACKEND = """\
+import os, subprocess, sys, time
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    with open(os.environ["HANG_PIDS"], "a") as fh:
+        fh.write(f"{os.getpid()} {child.pid}\\n")
+    time.sleep(3600)
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    time.sleep(3600)
+"""
+
+
+def hanging_project(tmp_path: Path) -> tuple[Path, Path]:
+    """(project whose input is a source tree with HANGING_BACKEND, where its pids go)."""
+    tree = tmp_path / "hangs"
+    (tree / "_be").mkdir(parents=True)
+    (tree / "_be" / "hangbackend.py").write_text(HANGING_BACKEND, encoding="utf-8")
+    (tree / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "hangbackend"\nbackend-path = ["_be"]\n',
+        encoding="utf-8",
+    )
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "requirements.in").write_text(f"hangs @ {tree.as_uri()}\n", encoding="utf-8")
+    return root, tmp_path / "pids"
+
+
+def build_pids(record: Path, wait: float = 0.0) -> list[int]:
+    deadline = time.monotonic() + wait
+    while True:
+        text = record.read_text() if record.exists() else ""
+        if text.endswith("\n") or time.monotonic() >= deadline:
+            return [int(p) for p in text.split()]
+        time.sleep(0.05)
+
+
+def gone(pids: list[int], within: float) -> bool:
+    """Whether every one of *pids* has ended (reaped, or a zombie of a parent now gone)."""
+    deadline = time.monotonic() + within
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    if fh.read().split(") ", 1)[1][0] != "Z":
+                        alive.append(pid)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        if not alive or time.monotonic() >= deadline:
+            return not alive
+        time.sleep(0.05)
+
+
+def start_compile(root: Path, record: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``lockcheck compile`` of *root* in a process group of its own, as a shell starts a
+    command (so that a test can end every process of it, whatever lockcheck left)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "lockcheck", "compile", "--no-build-isolation",
+         "--cache-dir", str(root.parent / "cache")],
+        cwd=root,
+        env={**subprocess_env(), "HANG_PIDS": str(record), **env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def finish(process: subprocess.Popen[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Its result, once it ends within *timeout* s (else its group is killed: the test
+    fails instead of waiting for the processes it left holding its output)."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"still running after {timeout} s:\n{stderr}") from None
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_build_that_hangs_ends_at_its_bound_with_one_clean_error(tmp_path: Path) -> None:
+    root, record = hanging_project(tmp_path)
+    result = finish(start_compile(root, record, {"LOCKCHECK_BUILD_TIMEOUT": "2"}), 30)
+    assert result.returncode == 2, describe(result)
+    assert "did not finish within 2 s" in result.stderr, describe(result)
+    assert "LOCKCHECK_BUILD_TIMEOUT" in result.stderr, describe(result)
+    assert "Traceback" not in result.stderr, describe(result)
+    pids = build_pids(record)
+    assert len(pids) == 2, record.read_text() if record.exists() else "no build ran"
+    assert gone(pids, 2.0), f"left running: {pids}"
+    assert not (root / "requirements.txt").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_during_a_build_ends_the_build_too(tmp_path: Path) -> None:
+    """A build's processes are in a group of their own (so that its bound can end them
+    all): the terminal's Ctrl-C reaches lockcheck alone, which ends them as it exits."""
+    root, record = hanging_project(tmp_path)
+    process = start_compile(root, record, {})
+    try:
+        pids = build_pids(record, wait=60)
+        assert len(pids) == 2, "the build never started"
+        os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        sent = time.monotonic()
+        process.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        result = finish(process, 30)
+    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after SIGINT\n{describe(result)}"
+    assert result.returncode == 130, describe(result)
+    assert gone(pids, 1.0), f"left running: {pids}"
+    assert not (root / "requirements.txt").exists()

@@ -34,7 +34,7 @@ def build_editable(
 
     source = Path(source)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    runner = builds._Runner(index_env)
+    runner = builds._Runner(index_env, builds.step_timeout())
     with contextlib.ExitStack() as stack:
         with builds._translate_errors("cannot set up the editable build", source):
             if isolation:
