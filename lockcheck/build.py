@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
-from lockcheck.errors import BuildError, ConfigError
+from lockcheck.errors import BuildError
 from lockcheck.metadata import parse_core_metadata
 from lockcheck.models import CoreMetadata
 
@@ -276,16 +276,9 @@ def _check_tar_member(member: tarfile.TarInfo, archive: Path) -> None:
 
 def step_timeout() -> float:
     """The bound of one build process: ``$LOCKCHECK_BUILD_TIMEOUT`` or STEP_TIMEOUT."""
-    value = os.environ.get(TIMEOUT_VAR, "").strip()
-    if not value:
-        return STEP_TIMEOUT
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise ConfigError(f"{TIMEOUT_VAR} must be a number of seconds above 0, not {value!r}")
-    return seconds
+    from lockcheck.subprocs import bound_from
+
+    return bound_from(os.environ, TIMEOUT_VAR, STEP_TIMEOUT)
 
 
 def _timed_out(what: str, seconds: float) -> str:

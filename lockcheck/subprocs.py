@@ -20,10 +20,27 @@ import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 
-__all__ = ["kill_running", "run_bounded"]
+__all__ = ["bound_from", "kill_running", "run_bounded"]
 
 _running: dict[int, subprocess.Popen] = {}
 _lock = threading.Lock()
+
+
+def bound_from(environ: Mapping[str, str], name: str, default: float) -> float:
+    """Seconds from the variable *name* (unset or empty: *default*); raises ConfigError
+    unless it is a finite number above 0 (a bound that is no bound is not taken)."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        from lockcheck.errors import ConfigError
+
+        raise ConfigError(f"{name} must be a number of seconds above 0, not {value!r}")
+    return seconds
 
 
 def run_bounded(

@@ -9,6 +9,7 @@ the kernel answers EROFS / ENOSPC even to root.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -532,3 +533,51 @@ def test_ctrl_c_during_a_build_ends_the_build_too(tmp_path: Path) -> None:
     assert result.returncode == 130, describe(result)
     assert gone(pids, 1.0), f"left running: {pids}"
     assert not (root / "requirements.txt").exists()
+
+
+# --------------------------------------------------------------------------------------
+# a git server that stops answering
+# --------------------------------------------------------------------------------------
+
+
+def test_a_git_server_that_never_answers_is_one_clean_error_at_the_bound(tmp_path: Path) -> None:
+    """git's own HTTP client waits for ever on a server that accepted the connection and
+    says nothing; the clone ends at its bound, with the command named."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held: list[socket.socket] = []
+
+    def hold() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(listener.accept()[0])  # read nothing, answer nothing
+
+    threading.Thread(target=hold, daemon=True).start()
+    port = listener.getsockname()[1]
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "requirements.in").write_text(
+        f"sub @ git+http://127.0.0.1:{port}/sub.git\n", encoding="utf-8"
+    )
+    try:
+        started = time.monotonic()
+        result = run_lockcheck(
+            "compile", "--cache-dir", tmp_path / "cache", cwd=root,
+            env={"LOCKCHECK_GIT_TIMEOUT": "2"}, timeout=60,
+        )  # fmt: skip
+        took = time.monotonic() - started
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()
+    assert result.returncode == 2, describe(result)
+    assert "git clone did not finish within 2 s" in result.stderr, describe(result)
+    assert "LOCKCHECK_GIT_TIMEOUT" in result.stderr, describe(result)
+    assert len(result.stderr.strip().splitlines()) == 1, describe(result)
+    assert took < 30, describe(result)
+    assert not (root / "requirements.txt").exists()
+    assert not list((tmp_path / "cache").glob("**/.clone-*")), "a half clone was left"

@@ -5,7 +5,8 @@ Each repository is mirrored once into the cache (``git clone --mirror``) and upd
 into ``checkouts/<commit>`` (a ``--shared`` clone, so ``.git`` is there for setuptools-scm).
 A full commit id already present is never fetched again; ``--offline`` uses only what is
 there.  git runs non-interactively (``GIT_TERMINAL_PROMPT=0``) so a missing credential fails
-instead of hanging.
+instead of hanging, and each git command has a bound (``LOCKCHECK_GIT_TIMEOUT``, 600 s by
+default): a server that stops answering is an error naming the command, not a wait forever.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ from pathlib import Path
 
 from lockcheck.errors import IndexUnavailable, MetadataError
 from lockcheck.references import DirectReference
+from lockcheck.subprocs import bound_from, run_bounded
 
 __all__ = ["GitCheckouts", "GitLink", "parse_git_link"]
+
+#: Seconds one git command may run (a clone of a big repository over a slow link included).
+GIT_TIMEOUT = 600.0
+TIMEOUT_VAR = "LOCKCHECK_GIT_TIMEOUT"
 
 _FULL_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -59,6 +65,7 @@ class GitCheckouts:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._fetched: set[str] = set()
+        self._timeout = bound_from(os.environ, TIMEOUT_VAR, GIT_TIMEOUT)
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
@@ -67,14 +74,19 @@ class GitCheckouts:
     def _git(self, *args: str, cwd: Path | None = None, check: bool = True) -> str:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
         try:
-            proc = subprocess.run(
+            proc = run_bounded(
                 ["git", *args],
+                timeout=self._timeout,
                 cwd=cwd,
                 env=env,
-                capture_output=True,
                 text=True,
-                check=False,
+                merge_stderr=False,
             )
+        except subprocess.TimeoutExpired:
+            raise _GitFailed(
+                f"git {args[0]} did not finish within {self._timeout:g} s "
+                f"(the bound {TIMEOUT_VAR} sets)"
+            ) from None
         except OSError as exc:
             raise MetadataError(f"cannot run git: {exc}") from exc
         if check and proc.returncode != 0:
