@@ -250,3 +250,64 @@ def test_a_killed_runs_unfinished_helper_entries_are_removed_by_the_next_cold_ru
     assert not orphan.exists()
     assert live.exists()
     assert sorted(p.name for p in tmp.iterdir()) == [live.name]  # and none of its own left
+
+
+def test_the_helpers_queue_takes_requests_in_order_but_hurried_ones_first() -> None:
+    from lockcheck.index.fetchhelper import _Queue
+
+    queue = _Queue()
+    for number in "1234":
+        queue.put(number, ["page", f"p{number}"])
+    assert queue.take() == ("1", ["page", "p1"])
+    queue.put("3", ["!"])
+    queue.put("1", ["!"])  # started already: nothing to hurry
+    queue.put("9", ["!"])  # never sent: nothing either
+    assert queue.take() == ("3", ["page", "p3"])
+    queue.put("5", ["page", "p5"])
+    queue.close()
+    assert [queue.take() for _ in range(4)] == [
+        ("2", ["page", "p2"]), ("4", ["page", "p4"]), ("5", ["page", "p5"]), None,
+    ]  # fmt: skip
+
+
+def test_a_request_sent_ahead_is_sent_once_and_a_hurried_one_is_served_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a forked helper with one thread serves, and in which order: the run sends the
+    pages it learns of without waiting, a thread that needs one later waits for that same
+    request, and the page the resolver waits for goes before the others queued."""
+    import threading
+
+    from lockcheck.index import fetchhelper
+
+    if any(t is not threading.current_thread() for t in threading.enumerate()):
+        pytest.skip("a fork needs this process to run one thread")
+    served = tmp_path / "served"
+
+    def make_server():  # type: ignore[no-untyped-def]
+        def serve(fields):  # type: ignore[no-untyped-def]
+            with served.open("a") as fh:
+                fh.write(fields[1] + "\n")
+            time.sleep(0.2)  # long enough for the test to queue the rest meanwhile
+            return fields[1] != "nope"
+
+        return serve
+
+    monkeypatch.setattr(fetchhelper, "HELPER_THREADS", 1)
+    helper = fetchhelper.FetchHelper(make_server, answer_wait=30)
+    assert helper.start()
+    try:
+        first = helper.send("page", "a")
+        assert first is not None
+        deadline = time.monotonic() + 20
+        while not served.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the helper's one thread is busy from now on
+        later = [helper.send("page", name) for name in ("b", "c", "nope")]
+        assert helper.send("page", "b") is later[0]  # out already: the same request
+        assert helper.ask("page", "nope", first=True) is False  # its answer, and at once
+        assert helper.ask("page", "b") is True
+        assert helper.ask("page", "c") is True
+        assert first.result(timeout=10) is True
+    finally:
+        helper.close()
+    assert served.read_text().split() == ["a", "nope", "b", "c"]

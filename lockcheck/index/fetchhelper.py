@@ -16,7 +16,10 @@ dies with the run (the parent-death signal).  Should the run's request pipe clos
 it leaves by itself.
 
 The protocol is one line per request (``number TAB field TAB field ...``, no field holding
-a tab or a newline) and one per answer (``number ok`` or ``number no``).
+a tab or a newline) and one per answer (``number ok`` or ``number no``).  The helper takes
+requests in the order they come, but for those the run hurries (``number TAB !``: the
+resolver itself waits for that page), which it takes next; a hurry gets no answer of its
+own.  The run sends pages as soon as it learns of them, so many may wait in the helper.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import signal
 import sys
 import threading
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -45,6 +49,8 @@ Server = Callable[[Sequence[str]], bool]
 
 #: Threads of the helper: requests served at once.
 HELPER_THREADS = 6
+#: The field of a request line that hurries an earlier request (see the protocol above).
+_HURRY = "!"
 #: Test-only: a file the run appends ``started <pid>`` and ``asked <n> ok <m>`` to.
 REPORT_VAR = "LOCKCHECK_TEST_HELPER_REPORT"
 
@@ -65,6 +71,9 @@ class FetchHelper:
         self._requests: IO[bytes] | None = None
         self._pid = 0
         self._waiting: dict[int, Future[bool]] = {}
+        #: Requests out (each sent once) and the fields of each number.
+        self._out: dict[tuple[str, ...], tuple[int, Future[bool]]] = {}
+        self._sent: dict[int, tuple[str, ...]] = {}
         self._next = 0
         self._answered = 0
         self._tried = False
@@ -124,32 +133,50 @@ class FetchHelper:
             ).start()
             return True
 
-    def ask(self, *fields: str) -> bool:
-        """Have the helper do one request; whether the cache now answers it (False: the
-        caller does it itself)."""
-        if any("\t" in f or "\n" in f for f in fields):
+    def ask(self, *fields: str, first: bool = False) -> bool:
+        """Have the helper do one request (*first*: before those waiting); whether the cache
+        now answers it (False: the caller does it itself).  A request already sent
+        (:meth:`send`) is waited for, not sent again."""
+        future = self.send(*fields, first=first)
+        if future is None:
             return False
-        future: Future[bool] = Future()
-        with self._lock:
-            if self._requests is None:
-                return False
-            number = self._next
-            self._next += 1
-            self._waiting[number] = future
-            try:
-                self._requests.write("\t".join((str(number), *fields)).encode() + b"\n")
-            except OSError:
-                self._stop()
-                return False
         try:
             return future.result(timeout=self._answer_wait)
         except FutureTimeout:  # not the builtin TimeoutError before Python 3.11
             # A helper that stalls is not asked again: the run does the rest itself.
             _log.debug("fetch helper gave no answer in %.0f s", self._answer_wait)
             with self._lock:
-                self._waiting.pop(number, None)
                 self._stop()
             return False
+
+    def send(self, *fields: str, first: bool = False) -> Future[bool] | None:
+        """Send one request without waiting for its answer (None: the helper cannot take
+        it); the same request while it is out gets the same answer.  *first*: the helper
+        takes it next (also when it was sent before, and waits)."""
+        if any("\t" in f or "\n" in f for f in fields):
+            return None
+        with self._lock:
+            if self._requests is None:
+                return None
+            number, future = self._out.get(fields, (-1, None))
+            lines = []
+            if future is None:
+                future = Future()
+                number = self._next
+                self._next += 1
+                self._waiting[number] = future
+                self._out[fields] = (number, future)
+                self._sent[number] = fields
+                lines.append("\t".join((str(number), *fields)))
+            if first:
+                lines.append(f"{number}\t{_HURRY}")
+            if lines:
+                try:
+                    self._requests.write("".join(line + "\n" for line in lines).encode())
+                except OSError:
+                    self._stop()
+                    return None
+        return future
 
     def _read_answers(self, answers: IO[bytes]) -> None:
         with answers:
@@ -159,6 +186,7 @@ class FetchHelper:
                     break  # not the helper's protocol: no more answers from it
                 with self._lock:
                     future = self._waiting.pop(int(number), None)
+                    self._out.pop(self._sent.pop(int(number), ()), None)
                     if answer == b"ok":
                         self._answered += 1
                 if future is not None:
@@ -173,6 +201,8 @@ class FetchHelper:
             with contextlib.suppress(OSError):
                 requests.close()  # the helper's end of input: it leaves
         waiting, self._waiting = self._waiting, {}
+        self._out.clear()
+        self._sent.clear()
         for future in waiting.values():
             if not future.done():
                 future.set_result(False)
@@ -203,18 +233,59 @@ def _alone() -> bool:
     return all(thread is current or is_console_spinner(thread) for thread in threading.enumerate())
 
 
+class _Queue:
+    """(In the helper.) Requests waiting for a thread: in the order they came, but for the
+    hurried ones, which go first (a hurry for one started or answered is ignored)."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._waiting: dict[str, list[str]] = {}
+        self._order: deque[str] = deque()
+        self._hurried: deque[str] = deque()
+        self._closed = False
+
+    def put(self, number: str, fields: list[str]) -> None:
+        with self._ready:
+            if fields == [_HURRY]:
+                if number in self._waiting:
+                    self._hurried.append(number)
+            else:
+                self._waiting[number] = fields
+                self._order.append(number)
+            self._ready.notify()
+
+    def close(self) -> None:
+        """No more requests: each thread leaves once none waits."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+    def take(self) -> tuple[str, list[str]] | None:
+        """The next request to serve (None: closed and none waits)."""
+        with self._ready:
+            while True:
+                for line in (self._hurried, self._order):
+                    while line:
+                        number = line.popleft()
+                        fields = self._waiting.pop(number, None)
+                        if fields is not None:
+                            return number, fields
+                if self._closed:
+                    return None
+                self._ready.wait()
+
+
 def _serve(
     make_server: Callable[[], Server], requests_fd: int, answers_fd: int, parent: int
 ) -> None:  # pragma: no cover (runs in the helper)
-    """The helper: answer each request on a thread of its own until the input ends (or
-    its run, *parent*, is gone)."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """The helper: answer each request on one of HELPER_THREADS threads until the input
+    ends (or its run, *parent*, is gone)."""
     if not detached_from(parent):
         return
     serve = make_server()
     out_lock = threading.Lock()
     answers = open(answers_fd, "wb", buffering=0)  # noqa: SIM115
+    queue = _Queue()
 
     def answer(number: str, fields: list[str]) -> None:
         crash_point("fetch-helper")
@@ -225,10 +296,21 @@ def _serve(
         with out_lock, contextlib.suppress(OSError):
             answers.write(f"{number} {'ok' if ok else 'no'}\n".encode())
 
-    pool = ThreadPoolExecutor(max_workers=HELPER_THREADS, thread_name_prefix="fetchhelper")
+    def work() -> None:
+        while (request := queue.take()) is not None:
+            answer(*request)
+
+    threads = [
+        threading.Thread(target=work, name=f"fetchhelper_{i}", daemon=True)
+        for i in range(HELPER_THREADS)
+    ]
+    for thread in threads:
+        thread.start()
     with open(requests_fd, "rb") as requests:
         for raw in requests:
             number, *fields = raw.decode().rstrip("\n").split("\t")
-            pool.submit(answer, number, fields)
-    pool.shutdown(wait=True)
+            queue.put(number, fields)
+    queue.close()
+    for thread in threads:
+        thread.join()
     answers.close()

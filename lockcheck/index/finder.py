@@ -138,15 +138,19 @@ class PackageFinder:
         """All files of the project from every index and find-links location, de-duplicated
         by filename (first source wins: index-url, extra-index-urls, find-links); [] when no
         source knows it.  Raises IndexUnavailable when a source cannot answer."""
-        return list(self._project(name))
+        return list(self._project(name, asked=True))
 
     def project_versions(self, name: NormalizedName | str) -> Mapping[Version, Sequence[DistFile]]:
         """The project's files by version, built only for the versions that are looked at
         (what the resolver uses: most of a big project's files are never built)."""
-        return self._project(name).by_version()
+        return self._project(name, asked=True).by_version()
 
-    def _project(self, name: NormalizedName | str) -> ProjectFiles:
+    def _project(self, name: NormalizedName | str, *, asked: bool = False) -> ProjectFiles:
+        """*asked*: by the resolver, which waits: a page the fetch helper has yet to fetch
+        is fetched before the others it has waiting."""
         key = canonicalize_name(name)
+        if asked and not self._projects.done(key):
+            self._listing.send_ahead(key, first=True)
         return self._projects.get(key, lambda: self._listing.collect(key))
 
     def metadata(self, file: DistFile) -> CoreMetadata:
@@ -173,7 +177,9 @@ class PackageFinder:
         fetch = [
             k for k in keys if k not in self._projects and not self._listing.answers_locally(k)
         ]
-        self._submit_all(self._project, fetch, urgent=True)
+        self._submit_all(self._project, fetch, urgent=True)  # (forks the helper when none)
+        for key in fetch:
+            self._listing.send_ahead(key, first=True)
 
     def prefetch_graph(
         self,
@@ -218,6 +224,7 @@ class PackageFinder:
         # the asking thread (on another one it would only contend for the interpreter lock:
         # a tenth of a warm compile's CPU went to handing it over).
         if not self._listing.answers_locally(name):
+            self._listing.send_ahead(name)
             self._submit_all(step, [name], urgent=False)
             return
 

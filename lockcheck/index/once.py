@@ -29,6 +29,12 @@ class OnceMap(Generic[K, V]):
         with self._lock:
             return key in self._futures
 
+    def done(self, key: K) -> bool:
+        """Whether *key*'s value (or failure) is there, not only being computed."""
+        with self._lock:
+            future = self._futures.get(key)
+        return future is not None and future.done()
+
     def put(self, key: K, value: V) -> None:
         """Record a value obtained another way (no-op when the key is already known)."""
         with self._lock:

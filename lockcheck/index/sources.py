@@ -185,6 +185,25 @@ class SourcePages:
         self._page(url, label, keep=_NewestVersions(NormalizedName(project), count))
         return self.cache.writable
 
+    def send_ahead(self, name: NormalizedName, *, first: bool = False) -> None:
+        """Have the fetch helper start on *name*'s index pages without waiting for them
+        (*first*: before the others it has waiting; the resolver asks for them now): the
+        thread that reads them later waits for the same request instead of sending it, so
+        pages come in as fast as the helper takes them, not as fast as the threads that
+        need them are free."""
+        helper = self.helper
+        if helper is None or not helper.running:
+            return
+        for source in self.sources:
+            if source.kind != "index":
+                continue
+            url = _page_url(source, name)
+            if url.lower().startswith("file:"):
+                continue
+            age = self.cache.page_age(split_credentials(url)[0])
+            if age is None or not self._fresh(age):
+                helper.send("page", url, source.url, name, str(NEWEST_VERSIONS), first=first)
+
     def collect(self, name: NormalizedName, *, complete: bool = False) -> ProjectFiles:
         """The project's files.  Unless *complete*, big index pages keep only their newest
         versions' entries (every version stays known): the rest is read again, once, if
