@@ -177,9 +177,17 @@ class PackageFinder:
         fetch = [
             k for k in keys if k not in self._projects and not self._listing.answers_locally(k)
         ]
-        self._submit_all(self._project, fetch, urgent=True)  # (forks the helper when none)
-        for key in fetch:
-            self._listing.send_ahead(key, first=True)
+        if not fetch:
+            return
+        with self._pool_lock:
+            self._start_pool()  # (and the fetch helper, the first time)
+        if self._helper is not None and self._helper.running:
+            # The helper fetches them next; no thread of the pool need wait for them (the
+            # pool's threads are for the walk's steps, which read metadata too).
+            for key in fetch:
+                self._listing.send_ahead(key, first=True)
+            return
+        self._submit_all(self._project, fetch, urgent=True)
 
     def prefetch_graph(
         self,
@@ -298,25 +306,33 @@ class PackageFinder:
             return
         tasks = [partial(fn, arg) for arg in args]
         with self._pool_lock:
-            if self._closed:
+            pool = self._start_pool()
+            if pool is None:
                 return  # a step still running when the run ended: nothing more starts
-            warm = False
-            if self._pool is None:
-                if self._helper_allowed:
-                    self._start_helper()  # before the first thread
-                    warm = self._helper is not None and self.cache.holds_no_metadata()
-                self._pool = ThreadPoolExecutor(
-                    max_workers=self._max_workers, thread_name_prefix="lockcheck-index"
-                )
             if urgent:
                 self._queue.extendleft(reversed(tasks))
             else:
                 self._queue.extend(tasks)
+            for _ in tasks:
+                pool.submit(self._run_first)
+
+    def _start_pool(self) -> ThreadPoolExecutor | None:
+        """(Pool lock held.) The pool, started the first time with the fetch helper before
+        it (None: the run ended)."""
+        if self._closed:
+            return None
+        if self._pool is None:
+            warm = False
+            if self._helper_allowed:
+                self._start_helper()  # before the first thread
+                warm = self._helper is not None and self.cache.holds_no_metadata()
+            self._pool = ThreadPoolExecutor(
+                max_workers=self._max_workers, thread_name_prefix="lockcheck-index"
+            )
             if warm:
                 self._queue.appendleft(self._warm_session)
                 self._pool.submit(self._run_first)
-            for _ in tasks:
-                self._pool.submit(self._run_first)
+        return self._pool
 
     def _warm_session(self) -> None:
         """(A cold run's first pool task.) Import the HTTP client and start loading the
