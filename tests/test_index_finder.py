@@ -1039,3 +1039,21 @@ def test_the_walk_follows_the_extras_asked_of_a_dependency(
         finder.close()
     assert server.count("/simple/unrelated/") == 0
     assert server.count("/simple/middle/") == 1  # walked once, its extras each once
+
+
+def test_a_walk_step_waits_for_every_page_it_was_sent_for() -> None:
+    """(The step of a project on several indexes is queued once all its pages are in.)"""
+    from concurrent.futures import Future
+
+    from lockcheck.index.finder import _when_all
+
+    calls: list[str] = []
+    _when_all([], lambda: calls.append("none"))
+    assert calls == ["none"]
+    pages: list[Future[bool]] = [Future(), Future(), Future()]
+    _when_all(pages, lambda: calls.append("all"))
+    pages[0].set_result(True)
+    pages[2].set_result(False)  # the helper could not: the step fetches it itself
+    assert calls == ["none"]
+    pages[1].set_result(True)
+    assert calls == ["none", "all"]

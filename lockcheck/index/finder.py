@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -232,8 +232,10 @@ class PackageFinder:
         # the asking thread (on another one it would only contend for the interpreter lock:
         # a tenth of a warm compile's CPU went to handing it over).
         if not self._listing.answers_locally(name):
-            self._listing.send_ahead(name)
-            self._submit_all(step, [name], urgent=False)
+            # The step waits in the queue until the helper has the page (a pool thread is
+            # for the metadata reads, not for waiting on the helper).
+            out = self._listing.send_ahead(name)
+            _when_all(out, partial(self._submit_all, step, [name], urgent=False))
             return
 
         def here() -> None:
@@ -472,6 +474,26 @@ class PackageFinder:
         if judged is not None and self.judge is not None:
             self.judge.adopt(judged)
         return value
+
+
+def _when_all(futures: Sequence[Future[bool]], then: Callable[[], object]) -> None:
+    """Call *then* once every one of *futures* is done (at once when there are none), in
+    the thread that finishes the last one."""
+    if not futures:
+        then()
+        return
+    left = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_future: Future[bool]) -> None:
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            then()
+
+    for future in futures:
+        future.add_done_callback(one_done)
 
 
 def _busy_threads() -> list[str]:

@@ -45,6 +45,8 @@ from lockcheck.index.urls import (
 from lockcheck.models import DistFile
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from lockcheck.index.fetchhelper import FetchHelper
     from lockcheck.index.http import HttpSession
 
@@ -185,15 +187,17 @@ class SourcePages:
         self._page(url, label, keep=_NewestVersions(NormalizedName(project), count))
         return self.cache.writable
 
-    def send_ahead(self, name: NormalizedName, *, first: bool = False) -> None:
+    def send_ahead(self, name: NormalizedName, *, first: bool = False) -> list[Future[bool]]:
         """Have the fetch helper start on *name*'s index pages without waiting for them
         (*first*: before the others it has waiting; the resolver asks for them now): the
         thread that reads them later waits for the same request instead of sending it, so
         pages come in as fast as the helper takes them, not as fast as the threads that
-        need them are free."""
+        need them are free.  The requests out for them (none: no helper, or the cache
+        answers)."""
         helper = self.helper
+        out: list[Future[bool]] = []
         if helper is None or not helper.running:
-            return
+            return out
         for source in self.sources:
             if source.kind != "index":
                 continue
@@ -202,7 +206,10 @@ class SourcePages:
                 continue
             age = self.cache.page_age(split_credentials(url)[0])
             if age is None or not self._fresh(age):
-                helper.send("page", url, source.url, name, str(NEWEST_VERSIONS), first=first)
+                sent = helper.send("page", url, source.url, name, str(NEWEST_VERSIONS), first=first)
+                if sent is not None:
+                    out.append(sent)
+        return out
 
     def collect(self, name: NormalizedName, *, complete: bool = False) -> ProjectFiles:
         """The project's files.  Unless *complete*, big index pages keep only their newest
