@@ -270,44 +270,51 @@ def test_the_helpers_queue_takes_requests_in_order_but_hurried_ones_first() -> N
     ]  # fmt: skip
 
 
+_SENT_AHEAD = """
+import sys, time
+from pathlib import Path
+from lockcheck.index import fetchhelper
+
+served = Path(sys.argv[1])
+
+def make_server():
+    def serve(fields):
+        with served.open("a") as fh:
+            fh.write(fields[1] + "\\n")
+        time.sleep(0.2)  # long enough for the rest to be queued meanwhile
+        return fields[1] != "nope"
+    return serve
+
+fetchhelper.HELPER_THREADS = 1
+helper = fetchhelper.FetchHelper(make_server, answer_wait=30)
+assert helper.start()
+try:
+    first = helper.send("page", "a")
+    deadline = time.monotonic() + 20
+    while not served.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the helper's one thread is busy from now on
+    later = [helper.send("page", name) for name in ("b", "c", "nope")]
+    assert helper.send("page", "b") is later[0]  # out already: the same request
+    assert helper.ask("page", "nope", first=True) is False  # its answer, and at once
+    assert helper.ask("page", "b") is True
+    assert helper.ask("page", "c") is True
+    assert first.result(timeout=10) is True
+finally:
+    helper.close()
+print(" ".join(served.read_text().split()))
+"""
+
+
 def test_a_request_sent_ahead_is_sent_once_and_a_hurried_one_is_served_next(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     """What a forked helper with one thread serves, and in which order: the run sends the
     pages it learns of without waiting, a thread that needs one later waits for that same
-    request, and the page the resolver waits for goes before the others queued."""
-    import threading
-
-    from lockcheck.index import fetchhelper
-
-    if any(t is not threading.current_thread() for t in threading.enumerate()):
-        pytest.skip("a fork needs this process to run one thread")
-    served = tmp_path / "served"
-
-    def make_server():  # type: ignore[no-untyped-def]
-        def serve(fields):  # type: ignore[no-untyped-def]
-            with served.open("a") as fh:
-                fh.write(fields[1] + "\n")
-            time.sleep(0.2)  # long enough for the test to queue the rest meanwhile
-            return fields[1] != "nope"
-
-        return serve
-
-    monkeypatch.setattr(fetchhelper, "HELPER_THREADS", 1)
-    helper = fetchhelper.FetchHelper(make_server, answer_wait=30)
-    assert helper.start()
-    try:
-        first = helper.send("page", "a")
-        assert first is not None
-        deadline = time.monotonic() + 20
-        while not served.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)  # the helper's one thread is busy from now on
-        later = [helper.send("page", name) for name in ("b", "c", "nope")]
-        assert helper.send("page", "b") is later[0]  # out already: the same request
-        assert helper.ask("page", "nope", first=True) is False  # its answer, and at once
-        assert helper.ask("page", "b") is True
-        assert helper.ask("page", "c") is True
-        assert first.result(timeout=10) is True
-    finally:
-        helper.close()
-    assert served.read_text().split() == ["a", "nope", "b", "c"]
+    request, and the page the resolver waits for goes before the others queued.  (In a
+    process of its own: a fork needs a process that runs one thread.)"""
+    done = subprocess.run(
+        [sys.executable, "-c", _SENT_AHEAD, str(tmp_path / "served")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["a", "nope", "b", "c"]
