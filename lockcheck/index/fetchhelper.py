@@ -146,7 +146,8 @@ class FetchHelper:
             # A helper that stalls is not asked again: the run does the rest itself.
             _log.debug("fetch helper gave no answer in %.0f s", self._answer_wait)
             with self._lock:
-                self._stop()
+                failed = self._stop()
+            _fail(failed)
             return False
 
     def send(self, *fields: str, first: bool = False) -> Future[bool] | None:
@@ -170,12 +171,15 @@ class FetchHelper:
                 lines.append("\t".join((str(number), *fields)))
             if first:
                 lines.append(f"{number}\t{_HURRY}")
+            failed: list[Future[bool]] = []
             if lines:
                 try:
                     self._requests.write("".join(line + "\n" for line in lines).encode())
                 except OSError:
-                    self._stop()
-                    return None
+                    failed = self._stop()
+        if failed:
+            _fail(failed)
+            return None
         return future
 
     def _read_answers(self, answers: IO[bytes]) -> None:
@@ -192,10 +196,13 @@ class FetchHelper:
                 if future is not None:
                     future.set_result(answer == b"ok")
         with self._lock:
-            self._stop()
+            failed = self._stop()
+        _fail(failed)
 
-    def _stop(self) -> None:
-        """(Lock held.) No more requests; every waiting one is done by its own thread."""
+    def _stop(self) -> list[Future[bool]]:
+        """(Lock held.) No more requests; every waiting one is done by its own thread: the
+        answers to give as False once the lock is let go (a caller waiting on one may take
+        other locks in its callbacks)."""
         requests, self._requests = self._requests, None
         if requests is not None:
             with contextlib.suppress(OSError):
@@ -203,9 +210,7 @@ class FetchHelper:
         waiting, self._waiting = self._waiting, {}
         self._out.clear()
         self._sent.clear()
-        for future in waiting.values():
-            if not future.done():
-                future.set_result(False)
+        return list(waiting.values())
 
     def close(self) -> None:
         """End the helper: killed at once, idle or at work (a speculative request, or a run
@@ -213,8 +218,9 @@ class FetchHelper:
         whole or not at all (waiting for an idle helper to leave on its own cost the run's
         exit 10 ms)."""
         with self._lock:
-            self._stop()
+            failed = self._stop()
             pid, self._pid = self._pid, 0
+        _fail(failed)
         if not pid:
             return
         _report(f"asked {self._next} ok {self._answered}")
@@ -222,6 +228,13 @@ class FetchHelper:
             os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+
+
+def _fail(futures: list[Future[bool]]) -> None:
+    """Answer each of *futures* not answered yet with False (the caller does the work)."""
+    for future in futures:
+        if not future.done():
+            future.set_result(False)
 
 
 def _alone() -> bool:
