@@ -21,7 +21,6 @@ from lockcheck.index import building
 from lockcheck.index import http as index_http
 from lockcheck.index import sources as sources_module
 from lockcheck.index.finder import PackageFinder
-from lockcheck.index.metadatachain import PROBES_TO_TRUST
 from lockcheck.index.settings import IndexSettings
 from lockcheck.models import DistFile
 from tests.fixtures.builders import DistFactory, make_sdist, make_wheel
@@ -324,7 +323,7 @@ def test_url_credentials_reach_files(dist_factory: DistFactory, make_index, open
     (file,) = finder.project_files("secret")
     assert "user" not in file.url and "user" not in file.index
     assert [str(r) for r in finder.metadata(file).requires_dist] == ["x"]
-    assert {r.status for r in _without_metadata_probe(server.responses)} <= {200, 206}
+    assert {r.status for r in _no_metadata_requests(server.responses)} <= {200, 206}
 
 
 def test_wrong_credentials_are_reported_redacted(
@@ -463,12 +462,11 @@ def test_pep658_metadata_hash_mismatch(dist_factory: DistFactory, make_index, op
 # --------------------------------------------------------------------------------------
 
 
-def _without_metadata_probe(log: list) -> list:
-    """Requests or responses without the one ``.metadata`` probe of an index that answers
-    404 there (tried before Range reads, since PyPI serves them unadvertised)."""
-    probes = [r for r in log if r.path.endswith(".metadata")]
-    assert len(probes) <= 1
-    return [r for r in log if not r.path.endswith(".metadata")]
+def _no_metadata_requests(log: list) -> list:
+    """*log* (requests or responses), checked to hold no ``.metadata`` request: a page that
+    does not advertise one is not asked for it."""
+    assert not [r for r in log if r.path.endswith(".metadata")]
+    return log
 
 
 def test_metadata_via_pep658(dist_factory: DistFactory, make_index, open_finder) -> None:
@@ -482,137 +480,22 @@ def test_metadata_via_pep658(dist_factory: DistFactory, make_index, open_finder)
     assert paths == ["/simple/meta/", "/files/meta-1.0-py3-none-any.whl.metadata"]
 
 
-def _probe_answered(finder: PackageFinder, server) -> bool:
-    """Wait (5 s at most) for the finder's one ``.metadata`` probe of *server*'s index."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if server.url in finder._chain._metadata_files:
-            return finder._chain._metadata_files[server.url]
-        time.sleep(0.01)
-    raise AssertionError("the metadata probe never answered")
-
-
-def _probe_settled(finder: PackageFinder) -> None:
-    """Wait (5 s at most) until no ``.metadata`` probe of the finder is out."""
-    deadline = time.monotonic() + 5
-    while not finder._chain.settled():
-        assert time.monotonic() < deadline, "a metadata probe never answered"
-        time.sleep(0.01)
-
-
-def test_unadvertised_metadata_files_are_read_once_the_probes_find_them(
+def test_an_unadvertised_metadata_file_is_never_asked_for(
     dist_factory: DistFactory, make_index, open_finder
 ) -> None:
-    # PyPI serves <wheel>.metadata for wheels whose page entry does not advertise it: one
-    # small GET answers instead of two Range reads and a zip parse.  Until PROBES_TO_TRUST
-    # probes (each beside a read, of that read's wheel) have found one, reads take Range
-    # reads; from then on they ask for the .metadata file.
-    deps = ("idna", "attrs", "six", "click", "rich")
-    for number, dep in enumerate(deps, start=1):
-        _big_wheel(dist_factory.directory, "quiet", f"{number}.0", requires_dist=[dep])
+    # As pip and uv: only a .metadata file the page advertises is read.  This machine's
+    # index mirror serves it for some wheels and answers a slow 404 (it asks upstream) for
+    # the rest: trusting it after a few hits held reads up by 0.1 s each.
+    for version in ("1.0", "2.0", "3.0", "4.0"):
+        _big_wheel(dist_factory.directory, "quiet", version, requires_dist=["six"])
     server = make_index(pep658=False, serve_metadata=True)
     finder = open_finder(server.url)
-    files = sorted(finder.project_files("quiet"), key=lambda f: f.version)
-    assert all(not f.has_metadata_file for f in files)
-    probed, rest = files[:PROBES_TO_TRUST], files[PROBES_TO_TRUST:]
-    for file, dep in zip(probed, deps, strict=False):
-        assert [str(r) for r in finder.metadata(file).requires_dist] == [dep]
-        _probe_settled(finder)
-    assert _probe_answered(finder, server) is True
-    probes = [r.path for r in server.requests_for("/files/") if r.path.endswith(".metadata")]
-    assert probes == [f"/files/{f.filename}.metadata" for f in probed]
-    server.clear_log()
-    metas = [finder.metadata(f) for f in rest]
-    assert [[str(r) for r in m.requires_dist] for m in metas] == [[d] for d in deps[3:]]
+    for file in finder.project_files("quiet"):
+        assert not file.has_metadata_file
+        assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
     file_requests = server.requests_for("/files/")
-    assert [r.path for r in file_requests] == [f"/files/{f.filename}.metadata" for f in rest]
-    assert not any("range" in r.headers for r in file_requests)
-
-
-def test_a_read_does_not_wait_for_a_slow_404_after_one_probe_found_a_file(
-    dist_factory: DistFactory, make_index, open_finder
-) -> None:
-    # This machine's index mirror serves .metadata for its older wheels and answers a slow
-    # 404 (it asks upstream) for the newer ones.  One probe finding a file must not send
-    # the next read to a .metadata it then waits for.
-    for version in ("1.0", "2.0"):
-        _big_wheel(dist_factory.directory, "halfmeta", version, requires_dist=["six"])
-    server = make_index(pep658=False, serve_metadata=True)
-    server.fail_next("/files/halfmeta-2.0-py3-none-any.whl.metadata", status=404)
-    server.slow("/files/halfmeta-2.0-py3-none-any.whl.metadata", 3)
-    finder = open_finder(server.url)
-    old, new = sorted(finder.project_files("halfmeta"), key=lambda f: f.version)
-    assert [str(r) for r in finder.metadata(old).requires_dist] == ["six"]
-    _probe_settled(finder)
-    found = [r for r in server.responses if r.path.endswith("1.0-py3-none-any.whl.metadata")]
-    assert [r.status for r in found] == [200]  # the first probe found its file
-    started = time.monotonic()
-    assert [str(r) for r in finder.metadata(new).requires_dist] == ["six"]
-    assert time.monotonic() - started < 2.5  # Range reads; the probe still waits
-    _probe_settled(finder)  # its 404 after 3 s
-    assert _probe_answered(finder, server) is False
-
-
-def test_a_slow_metadata_probe_does_not_hold_up_the_reads(
-    dist_factory: DistFactory, make_index, open_finder
-) -> None:
-    # A mirror may take long to answer 404 for a .metadata it lacks: the reads go on with
-    # Range reads while the probe waits.
-    for version in ("1.0", "2.0"):
-        dist_factory.wheel("slowprobe", version, requires_dist=["six"])
-    server = make_index(pep658=False)
-    server.slow("/files/slowprobe-1.0-py3-none-any.whl.metadata", 3)
-    finder = open_finder(server.url)
-    for file in finder.project_files("slowprobe"):
-        assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
-    assert not any(r.path.endswith(".metadata") for r in server.responses)  # still waiting
-    server.clear_faults()
-    assert _probe_answered(finder, server) is False
-
-
-def test_index_without_metadata_files_is_probed_once(
-    dist_factory: DistFactory, make_index, open_finder
-) -> None:
-    for version in ("1.0", "2.0", "3.0"):
-        dist_factory.wheel("plain", version, requires_dist=["six"])
-    server = make_index(pep658=False)
-    finder = open_finder(server.url)
-    for file in finder.project_files("plain"):
-        assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
-    assert _probe_answered(finder, server) is False
-    probes = [r for r in server.requests_for("/files/") if r.path.endswith(".metadata")]
-    assert len(probes) == 1  # a 404 there: Range reads from then on
-    assert len(server.requests_for("/files/")) > 3
-
-
-def test_unadvertised_metadata_file_of_another_wheel_falls_back(
-    tmp_path: Path, dist_factory: DistFactory, make_index, open_finder
-) -> None:
-    # A .metadata answer that is not this wheel's metadata is not trusted: Range reads decide.
-    dist_factory.wheel("mixed", "1.0", requires_dist=["six"])
-    server = make_index(pep658=False, serve_metadata=True)
-    finder = open_finder(server.url)
-    file = finder.project_files("mixed")[0]
-    server.corrupt(file.filename + ".metadata")
-    assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
-    assert any("range" in r.headers for r in server.requests_for("/files/"))
-
-
-def test_an_index_refusing_unadvertised_metadata_files_falls_back_to_range_reads(
-    dist_factory: DistFactory, make_index, open_finder
-) -> None:
-    # Some private indexes answer 403 (not 404) for a path they do not know: the probe is
-    # an optimisation, so that is no error, and the index is not asked again.
-    for version in ("1.0", "2.0"):
-        dist_factory.wheel("guarded", version, requires_dist=["six"])
-    server = make_index(pep658=False)
-    for version in ("1.0", "2.0"):
-        server.fail_next(f"/files/guarded-{version}-py3-none-any.whl.metadata", status=403)
-    finder = open_finder(server.url)
-    for file in finder.project_files("guarded"):
-        assert [str(r) for r in finder.metadata(file).requires_dist] == ["six"]
-    assert _probe_answered(finder, server) is False
-    assert sum(r.path.endswith(".metadata") for r in server.requests_for("/files/")) == 1
+    assert file_requests and all("range" in r.headers for r in file_requests)
+    assert not any(r.path.endswith(".metadata") for r in file_requests)
 
 
 def test_metadata_via_range_requests_does_not_download_the_wheel(
@@ -624,9 +507,9 @@ def test_metadata_via_range_requests_does_not_download_the_wheel(
     finder = open_finder(server.url)
     meta = finder.metadata(finder.project_files("ranged")[0])
     assert [str(r) for r in meta.requires_dist] == ["idna"]
-    file_requests = _without_metadata_probe(server.requests_for("/files/"))
+    file_requests = _no_metadata_requests(server.requests_for("/files/"))
     assert file_requests and all("range" in r.headers for r in file_requests)
-    file_responses = _without_metadata_probe(
+    file_responses = _no_metadata_requests(
         [r for r in server.responses if r.path.startswith("/files/")]
     )
     assert {r.status for r in file_responses} == {206}
@@ -651,11 +534,11 @@ def test_range_with_metadata_far_from_the_tail(tmp_path: Path, make_index, open_
     finder = open_finder(server.url)
     meta = finder.metadata(finder.project_files("farmeta")[0])
     assert [str(r) for r in meta.requires_dist] == ["six"]
-    requests = _without_metadata_probe(server.requests_for("/files/"))
+    requests = _no_metadata_requests(server.requests_for("/files/"))
     ranges = [r.headers["range"] for r in requests]
     assert ranges[0] == "bytes=-65536" and len(ranges) == 2
     assert ranges[1].startswith("bytes=0-")
-    responses = _without_metadata_probe(server.responses)
+    responses = _no_metadata_requests(server.responses)
     statuses = [r.status for r in responses if r.path.startswith("/files/")]
     assert statuses == [206, 206]
 
@@ -668,11 +551,10 @@ def test_metadata_via_whole_wheel_without_ranges(
     finder = open_finder(server.url)
     file = finder.project_files("whole")[0]
     assert [str(r) for r in finder.metadata(file).requires_dist] == ["attrs"]
-    assert _probe_answered(finder, server) is False
-    assert server.count("/files/") == 2  # the wheel, and the .metadata probe (404) beside it
+    assert server.count("/files/") == 1  # the whole wheel
     # The downloaded wheel is reused by download(): no second transfer.
     assert finder.download(file, tmp_path / "out").is_file()
-    assert server.count("/files/") == 2
+    assert server.count("/files/") == 1
 
 
 def test_metadata_of_sdist_through_a_build(

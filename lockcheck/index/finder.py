@@ -428,7 +428,7 @@ class PackageFinder:
                 while self._running and time.monotonic() < deadline:
                     self._idle.wait(deadline - time.monotonic())
                 busy = _busy_threads()
-                if self._running or busy or not self._chain.settled():
+                if self._running or busy:
                     report(f"no fork: {self._running} tasks running, other threads {busy}")
                 else:
                     forked = ForkedCall.start(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -21,8 +20,6 @@ from packaging.utils import NormalizedName
 
 from lockcheck.errors import (
     HashMismatch,
-    IndexUnavailable,
-    IndexUnreachable,
     MetadataError,
     redact_url,
 )
@@ -45,11 +42,6 @@ __all__ = ["MetadataChain", "wheel_metadata"]
 
 _log = logging.getLogger(__name__)
 
-#: Probes that must find a file before the reads ask an index for unadvertised
-#: ``<wheel>.metadata`` first: a mirror may serve it for its older wheels only, with slow
-#: 404s for the rest, and a read that meets one of those waits for it.
-PROBES_TO_TRUST = 3
-
 
 class MetadataChain:
     """Reads metadata for one run (no memo here: the finder keeps one per (name, version))."""
@@ -67,13 +59,6 @@ class MetadataChain:
         self.cache = cache
         self._downloads = downloads
         self._builds = builds
-        #: Whether an index serves unadvertised ``<wheel>.metadata`` files (learnt by
-        #: probes, one at a time, beside the run's reads: the first that finds none, or the
-        #: PROBES_TO_TRUST-th that finds one, decides); an index in _probing is being asked.
-        self._metadata_files: dict[str, bool] = {}
-        self._probe_hits: dict[str, int] = {}
-        self._probing: set[str] = set()
-        self._probe_lock = threading.Lock()
 
     def load(self, file: DistFile) -> CoreMetadata:
         if file.url.lower().startswith("file:"):
@@ -91,16 +76,10 @@ class MetadataChain:
                 return cached
         raw: bytes | None = None
         if not self.settings.offline:
+            # Only an advertised ``.metadata`` file is asked for, as pip and uv do: a mirror
+            # may serve it for some wheels and answer a slow 404 for the rest.
             if file.metadata_hashes is not None:
                 raw = self._pep658_metadata(file)
-            elif file.is_wheel:
-                serves = self._metadata_files.get(file.index)
-                if serves:
-                    probed = self._unadvertised_metadata(file, key)
-                    if probed is not None:
-                        return probed
-                elif serves is None:
-                    self._start_probe(file)
             if raw is None and file.is_wheel:
                 raw = self._range_metadata(file)
         if raw is None:
@@ -160,62 +139,6 @@ class MetadataChain:
                         f"{algorithm}:{expected}, got {algorithm}:{got}"
                     )
         return data
-
-    def _unadvertised_metadata(self, file: DistFile, key: str) -> CoreMetadata | None:
-        """``<wheel>.metadata`` from an index that serves it unadvertised: one small GET
-        beats two Range reads and a zip parse (issue 17).  An index that answers otherwise,
-        or with another file's metadata, is not asked again this run; None sends the caller
-        to Range reads."""
-        try:
-            raw = self._pep658_metadata(file)
-        except IndexUnreachable:
-            raise  # the network is down: Range reads would fail the same way
-        except IndexUnavailable as exc:  # e.g. 403 for a path the index does not know
-            _log.debug("no metadata file for %s (%s)", redact_url(file.url), exc)
-            raw = None
-        if raw is not None:
-            try:
-                return self._store(key, raw, file)
-            except MetadataError:
-                pass
-        self._metadata_files[file.index] = False
-        return None
-
-    def settled(self) -> bool:
-        """Whether no probe of this chain is out (nothing of it runs on another thread)."""
-        with self._probe_lock:
-            return not self._probing
-
-    def _start_probe(self, file: DistFile) -> None:
-        """Ask whether *file*'s index serves unadvertised ``<wheel>.metadata`` (PyPI does,
-        some mirrors do for part of their files, most private indexes do not), in a thread
-        of its own: the reads meanwhile take Range reads instead of waiting for the answer,
-        which may be a slow 404.  Each read while the index is undecided starts the next
-        probe (of its own file) once the last one has answered."""
-        with self._probe_lock:
-            if file.index in self._metadata_files or file.index in self._probing:
-                return
-            self._probing.add(file.index)
-        probe = threading.Thread(
-            target=self._probe, args=(file,), name="lockcheck-metadata-probe", daemon=True
-        )
-        probe.start()
-
-    def _probe(self, file: DistFile) -> None:
-        serves = False
-        try:
-            raw = self._pep658_metadata(file)
-            if raw is not None:
-                meta = parse_metadata(raw, redact_url(file.url))
-                check_identity(meta, file.name, file.version, redact_url(file.url))
-                serves = True
-        except Exception as exc:  # an optimisation's question: any failure means "no"
-            _log.debug("no metadata file for %s (%s)", redact_url(file.url), exc)
-        with self._probe_lock:
-            hits = self._probe_hits[file.index] = self._probe_hits.get(file.index, 0) + serves
-            if not serves or hits >= PROBES_TO_TRUST:
-                self._metadata_files[file.index] = serves
-            self._probing.discard(file.index)
 
     def _range_metadata(self, file: DistFile) -> bytes | None:
         """METADATA through Range requests; None when the server does not do ranges."""
