@@ -181,9 +181,14 @@ class PackageFinder:
             return
         with self._pool_lock:
             self._start_pool()  # (and the fetch helper, the first time)
-        if self._helper is not None and self._helper.running:
+        if (
+            self._helper is not None
+            and self._helper.running
+            and all(source.kind == "index" for source in self._listing.sources)
+        ):
             # The helper fetches them next; no thread of the pool need wait for them (the
-            # pool's threads are for the walk's steps, which read metadata too).
+            # pool's threads are for the walk's steps, which read metadata too).  (A remote
+            # find-links page is no request of the helper's: a pool thread fetches it.)
             for key in fetch:
                 self._listing.send_ahead(key, first=True)
             return
