@@ -410,8 +410,7 @@ def _translate_errors(summary: str, source: Path) -> Iterator[None]:
         inner = exc.exception
         output: bytes | str | None = None
         if isinstance(inner, subprocess.TimeoutExpired):
-            reason = _timed_out("the build backend", float(inner.timeout))
-            raise _build_error(f"{summary}: {reason}", inner.output, source) from None
+            raise _hook_timed_out(summary, inner, source) from None
         if isinstance(inner, subprocess.CalledProcessError):
             output = inner.output
         elif isinstance(inner, pyproject_hooks.BackendUnavailable):
@@ -420,8 +419,7 @@ def _translate_errors(summary: str, source: Path) -> Iterator[None]:
     except build.BuildException as exc:
         raise _build_error(f"{summary}: {exc}", None, source) from exc
     except subprocess.TimeoutExpired as exc:
-        reason = _timed_out("the build backend", float(exc.timeout))
-        raise _build_error(f"{summary}: {reason}", exc.output, source) from None
+        raise _hook_timed_out(summary, exc, source) from None
     except (subprocess.CalledProcessError, OSError) as exc:
         output = getattr(exc, "output", None)
         raise _build_error(f"{summary}: {exc}", output, source) from exc
@@ -431,6 +429,11 @@ def _translate_errors(summary: str, source: Path) -> Iterator[None]:
             cause = getattr(exc, "exception", None)
             raise _build_error(f"{summary}: {exc}", getattr(cause, "output", None), source) from exc
         raise
+
+
+def _hook_timed_out(summary: str, exc: subprocess.TimeoutExpired, source: Path) -> BuildError:
+    reason = _timed_out("the build backend", float(exc.timeout))
+    return _build_error(f"{summary}: {reason}", exc.output, source)
 
 
 def _build_error(summary: str, output: bytes | str | None, source: Path) -> BuildError:

@@ -70,8 +70,7 @@ class FetchHelper:
         self._lock = threading.Lock()
         self._requests: IO[bytes] | None = None
         self._pid = 0
-        self._waiting: dict[int, Future[bool]] = {}
-        #: Requests out (each sent once) and the fields of each number.
+        #: Requests out, each sent once: fields -> (number, answer), and number -> fields.
         self._out: dict[tuple[str, ...], tuple[int, Future[bool]]] = {}
         self._sent: dict[int, tuple[str, ...]] = {}
         self._next = 0
@@ -165,7 +164,6 @@ class FetchHelper:
                 future = Future()
                 number = self._next
                 self._next += 1
-                self._waiting[number] = future
                 self._out[fields] = (number, future)
                 self._sent[number] = fields
                 lines.append("\t".join((str(number), *fields)))
@@ -189,8 +187,8 @@ class FetchHelper:
                 if not number.isdigit():
                     break  # not the helper's protocol: no more answers from it
                 with self._lock:
-                    future = self._waiting.pop(int(number), None)
-                    self._out.pop(self._sent.pop(int(number), ()), None)
+                    fields = self._sent.pop(int(number), None)
+                    future = None if fields is None else self._out.pop(fields)[1]
                     if answer == b"ok":
                         self._answered += 1
                 if future is not None:
@@ -207,10 +205,10 @@ class FetchHelper:
         if requests is not None:
             with contextlib.suppress(OSError):
                 requests.close()  # the helper's end of input: it leaves
-        waiting, self._waiting = self._waiting, {}
+        waiting = [future for _number, future in self._out.values()]
         self._out.clear()
         self._sent.clear()
-        return list(waiting.values())
+        return waiting
 
     def close(self) -> None:
         """End the helper: killed at once, idle or at work (a speculative request, or a run

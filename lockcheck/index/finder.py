@@ -230,7 +230,7 @@ class PackageFinder:
                 self._walk(canonicalize_name(dep), dep_extras, pick, dependencies)
 
         def step(project: NormalizedName) -> None:
-            for file in pick(project, self.project_versions(project)):
+            for file in pick(project, self._project(project).by_version()):
                 deps_of(file)
 
         # Background threads are for the network: what the cache answers is read here, in
@@ -245,7 +245,7 @@ class PackageFinder:
 
         def here() -> None:
             remote: list[DistFile] = []
-            for file in pick(name, self.project_versions(name)):
+            for file in pick(name, self._project(name).by_version()):
                 if self._chain.answers_locally(file):
                     deps_of(file)
                 else:
