@@ -235,3 +235,31 @@ def test_admitted_versions_of_a_listing_are_those_of_a_sort(versions, spec, pre)
     groups = files.by_version()
     expected = sorted(specifier.filter(set(groups), prereleases=pre or None), reverse=True)
     assert admitted_versions(groups, specifier, allow_prereleases=pre) == expected
+
+
+# -- filename_versions: one page's names at once, the same answers -------------------------
+
+_SDIST_NAMES = st.lists(
+    st.sampled_from(
+        [
+            f"{spelling}-{version}{suffix}"
+            for spelling in ("pkg-name", "pkg_name", "Pkg.Name", "pkg--name", "pkg", "pkg-name-x")
+            for version in ("1.0", "2.0rc1", "", "nope", "1.0-1", "name-1.0")
+            for suffix in (".tar.gz", ".zip", ".TAR.GZ", "-py3-none-any.whl")
+        ]
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SDIST_NAMES)
+def test_a_pages_names_get_the_versions_filename_version_gives_each(names: list[str]) -> None:
+    """The shortcut for sdists that spell the project's name as an earlier one did must
+    not change any answer, whatever the spellings, separators and version texts."""
+    from lockcheck.index.projectfiles import filename_version, filename_versions
+
+    for project in ("pkg-name", "pkg"):
+        assert list(filename_versions(names, project)) == [
+            (name, filename_version(name, project)) for name in names
+        ]

@@ -32,7 +32,7 @@ from lockcheck.index.packedpage import PackedPage, pack_page
 from lockcheck.index.pages import Link, PendingLink, filename_of, link_from_url, parse_page
 from lockcheck.index.projectfiles import (
     ProjectFiles,
-    filename_version,
+    filename_versions,
 )
 from lockcheck.index.settings import IndexSettings
 from lockcheck.index.urls import (
@@ -97,8 +97,8 @@ class _NewestVersions:
                     bucket.append(filename)
             else:
                 others.append(filename)
-        for filename in others:
-            by_version.setdefault(filename_version(filename, self.project), []).append(filename)
+        for filename, version in filename_versions(others, self.project):
+            by_version.setdefault(version, []).append(filename)
         for text, names in by_text.items():
             try:
                 parsed: Version | None = version_of(text)
