@@ -229,6 +229,63 @@ def test_json_page_scanned_lazily_equals_the_full_parse() -> None:
     assert full[0].yanked_reason == 'reason, with "quotes" and a } brace'
 
 
+def _spaced_page(versions: range, **dumps: object) -> bytes:
+    files = [
+        {
+            "filename": f"foo_bar-{v}.tar.gz",
+            "hashes": {"sha256": SHA},
+            "url": f"https://files.example/foo_bar-{v}.tar.gz",
+            "yanked": '{"filename": "quoted"}' if v == 2 else False,
+        }
+        for v in versions
+    ]
+    return json.dumps({"files": files, "meta": {"api-version": "1.1"}}, **dumps).encode()
+
+
+@pytest.mark.parametrize(
+    "dumps",
+    [{}, {"separators": (",", ":")}, {"indent": 2}],
+    ids=["as-pypi-writes-it", "compact", "indented"],
+)
+def test_json_pages_of_any_spacing_are_scanned_lazily(dumps: dict, monkeypatch) -> None:
+    """PyPI's spacing is split at its entries' starts without the regex; other spacings
+    take the regex; both give each kept entry undecoded, as the full parse reads it."""
+    from lockcheck.index import pages
+    from lockcheck.index.pages import PendingLink
+
+    body = _spaced_page(range(1, 6), **dumps)
+    keep = {"foo_bar-2.tar.gz", "foo_bar-4.tar.gz", "foo_bar-5.tar.gz"}
+    if not dumps:
+
+        class _NoRegex:
+            def finditer(self, *args: object) -> None:
+                raise AssertionError("the regex was used on a page laid out as PyPI's")
+
+        monkeypatch.setattr(pages, "ENTRY_START", _NoRegex())
+    lazy = parse_json(body, PAGE, lambda names: keep)
+    assert isinstance(lazy[0], PendingLink)
+    assert _as_links(lazy) == [link for link in parse_json(body, PAGE) if link.filename in keep]
+    assert _as_links(lazy)[0].yanked_reason == '{"filename": "quoted"}'
+
+
+def test_a_json_page_of_mixed_spacing_is_scanned_whole() -> None:
+    """Entries of two spacings on one page: every entry is still found (the plain split
+    finds only some, and the regex takes over), none is lost."""
+    from lockcheck.index.pages import PendingLink
+
+    plain = _spaced_page(range(1, 4))
+    compact = _spaced_page(range(4, 6), separators=(",", ":"))
+    head, _, _ = plain.rpartition(b"]")
+    entries = compact[compact.index(b"[") + 1 : compact.rindex(b"]")]
+    body = head + b", " + entries + b"]" + plain[plain.rindex(b"]") + 1 :]
+    lazy = parse_json(body, PAGE, _keep_all)
+    assert all(isinstance(entry, PendingLink) for entry in lazy[:-1])  # scanned, not parsed
+    assert [link.filename for link in _as_links(lazy)] == [
+        f"foo_bar-{v}.tar.gz" for v in range(1, 6)
+    ]
+    assert _as_links(lazy) == parse_json(body, PAGE)
+
+
 @pytest.mark.parametrize(
     "entry",
     [

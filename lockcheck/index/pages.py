@@ -16,6 +16,7 @@ import posixpath
 import re
 import urllib.parse
 from collections.abc import Callable, Container, Iterable, Mapping
+from itertools import accumulate
 from types import MappingProxyType
 from typing import NamedTuple, TypeVar
 
@@ -232,6 +233,33 @@ _DECODER = json.JSONDecoder()
 #: The start of a PEP 691 file entry whose first key is a plain (unescaped) file name, as
 #: PyPI, devpi, Artifactory and the test index write them.
 ENTRY_START = re.compile(rb'\{\s*"filename"\s*:\s*"([^"\\]*)"')
+#: That start as PyPI writes it (``json.dumps``' separators).
+_PLAIN_ENTRY_START = b'{"filename": "'
+
+
+def _entry_starts(body: bytes) -> tuple[list[int], list[bytes]]:
+    """Where the file entries of a JSON page start (as :data:`ENTRY_START` finds them), and
+    their file names, undecoded.
+
+    A page laid out as PyPI's is split at the plain start, in C, a fifth faster than the
+    regex on big pages.  Inside a JSON string every quote is escaped, so that start is
+    found only where an entry begins; a page with a name the regex would not take (a
+    backslash) yields nothing this way, and the caller's count of ``"url"`` keys says
+    whether every entry was found (if not, the regex looks for the other layouts).
+    """
+    parts = body.split(_PLAIN_ENTRY_START)
+    if len(parts) < 2:
+        return [], []
+    names: list[bytes] = []
+    for part in parts[1:]:
+        end = part.find(b'"')
+        name = part[:end]
+        if end < 0 or b"\\" in name:
+            return [], []
+        names.append(name)
+    step = len(_PLAIN_ENTRY_START)
+    starts = list(accumulate([len(parts[0]), *(len(part) + step for part in parts[1:-1])]))
+    return starts, names
 
 
 def _scan_json(
@@ -245,27 +273,31 @@ def _scan_json(
     head = body[:64].lstrip()
     if not head.startswith(b"{"):
         return None
-    starts = list(ENTRY_START.finditer(body))
-    # Every entry has a "url"; each must belong to an entry found above (a file name with
+    # Every entry has a "url"; each must belong to an entry found here (a file name with
     # escapes, or another key order, goes the slow, exact way).
-    if not starts or body.count(b'"url"') != len(starts):
+    urls = body.count(b'"url"')
+    starts, raw_names = _entry_starts(body)
+    if len(starts) != urls:
+        matches = list(ENTRY_START.finditer(body))
+        starts, raw_names = [m.start() for m in matches], [m.group(1) for m in matches]
+    if not starts or len(starts) != urls:
         return None
     try:
-        names = [m.group(1).decode("utf-8") for m in starts]
+        names = [name.decode("utf-8") for name in raw_names]
     except UnicodeDecodeError:
         return None
     if "" in names:
         return None  # an entry named only by its URL: the exact way
     last = len(starts) - 1
-    last_entry = _last_entry(body, starts[last].start())  # also: does the page end whole?
+    last_entry = _last_entry(body, starts[last])  # also: does the page end whole?
     kept = keep(names)
     links: list[Link | PendingLink] = []
     for position, name in enumerate(names):
         if name not in kept:
             continue
-        begin = starts[position].start()
+        begin = starts[position]
         if position < last:
-            end = starts[position + 1].start()
+            end = starts[position + 1]
             links.append(PendingLink(name, body[begin:end], page_url))
             if spans is not None:
                 spans.append((begin, end))
