@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -229,7 +231,7 @@ def test_json_page_scanned_lazily_equals_the_full_parse() -> None:
     assert full[0].yanked_reason == 'reason, with "quotes" and a } brace'
 
 
-def _spaced_page(versions: range, **dumps: object) -> bytes:
+def _spaced_page(versions: range | list[int], **dumps: object) -> bytes:
     files = [
         {
             "filename": f"foo_bar-{v}.tar.gz",
@@ -250,7 +252,7 @@ def _spaced_page(versions: range, **dumps: object) -> bytes:
 def test_json_pages_of_any_spacing_are_scanned_lazily(dumps: dict, monkeypatch) -> None:
     """PyPI's spacing is split at its entries' starts without the regex; other spacings
     take the regex; both give each kept entry undecoded, as the full parse reads it."""
-    from lockcheck.index import pages
+    from lockcheck.index import jsonscan
     from lockcheck.index.pages import PendingLink
 
     body = _spaced_page(range(1, 6), **dumps)
@@ -261,11 +263,33 @@ def test_json_pages_of_any_spacing_are_scanned_lazily(dumps: dict, monkeypatch) 
             def finditer(self, *args: object) -> None:
                 raise AssertionError("the regex was used on a page laid out as PyPI's")
 
-        monkeypatch.setattr(pages, "ENTRY_START", _NoRegex())
+        monkeypatch.setattr(jsonscan, "ENTRY_START", _NoRegex())
     lazy = parse_json(body, PAGE, lambda names: keep)
     assert isinstance(lazy[0], PendingLink)
     assert _as_links(lazy) == [link for link in parse_json(body, PAGE) if link.filename in keep]
     assert _as_links(lazy)[0].yanked_reason == '{"filename": "quoted"}'
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    versions=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=60),
+    kept_versions=st.sets(st.integers(min_value=0, max_value=30), max_size=8),
+    compact=st.booleans(),
+)
+def test_any_few_or_many_entries_kept_are_the_ones_the_full_parse_reads(
+    versions: list[int], kept_versions: set[int], compact: bool
+) -> None:
+    """Whatever is kept of a page (none, a few of many, all, the last entry, a name the
+    page lists twice), the scan gives those entries, in page order, as the full parse
+    reads them; and each entry's span is its text on the page."""
+    dumps: dict = {"separators": (",", ":")} if compact else {}
+    body = _spaced_page(versions, **dumps)  # type: ignore[arg-type]
+    keep = {f"foo_bar-{v}.tar.gz" for v in kept_versions}
+    spans: list[tuple[int, int]] = []
+    lazy = parse_json(body, PAGE, lambda names: keep, spans)
+    assert _as_links(lazy) == [link for link in parse_json(body, PAGE) if link.filename in keep]
+    pending = [e for e in lazy if type(e).__name__ == "PendingLink"]
+    assert [body[begin:end] for begin, end in spans] == [e.raw for e in pending]
 
 
 def test_a_json_page_of_mixed_spacing_is_scanned_whole() -> None:

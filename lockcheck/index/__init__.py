@@ -24,6 +24,8 @@ The resolver talks to :class:`lockcheck.index.finder.PackageFinder` only; settin
     auth.py       credentials per host from index URLs and ~/.netrc
     pages.py      PEP 691 JSON / PEP 503 HTML pages into links and DistFiles (JSON entries
                   kept raw and decoded per version on demand)
+    jsonscan.py   a JSON page's file names read off its raw text; an entry's span found
+                  only when it is kept
     anchors.py    the <a>/<base> tags of an HTML page (html.parser, imported on demand)
     projectfiles.py  a project's files grouped by version, built on demand
     packedpage.py a page's parsed cache entry: every version, the newest ones' entries as

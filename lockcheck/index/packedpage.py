@@ -21,7 +21,8 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from lockcheck.index.filenames import version_of
-from lockcheck.index.pages import ENTRY_START, Link, PendingLink
+from lockcheck.index.jsonscan import ENTRY_START
+from lockcheck.index.pages import Link, PendingLink
 from lockcheck.index.projectfiles import UnreadableEntries, filename_version
 
 __all__ = ["PackedPage", "pack_page"]

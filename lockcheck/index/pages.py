@@ -13,10 +13,8 @@ import functools
 import hashlib
 import json
 import posixpath
-import re
 import urllib.parse
 from collections.abc import Callable, Container, Iterable, Mapping
-from itertools import accumulate
 from types import MappingProxyType
 from typing import NamedTuple, TypeVar
 
@@ -25,6 +23,7 @@ from packaging.utils import NormalizedName
 
 from lockcheck.errors import IndexUnavailable
 from lockcheck.index.filenames import parse_filename
+from lockcheck.index.jsonscan import scan_entries
 from lockcheck.index.urls import split_credentials, strip_fragment
 from lockcheck.models import DistFile
 
@@ -230,36 +229,6 @@ def load_link(link: Link | PendingLink) -> Link | None:
 
 
 _DECODER = json.JSONDecoder()
-#: The start of a PEP 691 file entry whose first key is a plain (unescaped) file name, as
-#: PyPI, devpi, Artifactory and the test index write them.
-ENTRY_START = re.compile(rb'\{\s*"filename"\s*:\s*"([^"\\]*)"')
-#: That start as PyPI writes it (``json.dumps``' separators).
-_PLAIN_ENTRY_START = b'{"filename": "'
-
-
-def _entry_starts(body: bytes) -> tuple[list[int], list[bytes]]:
-    """Where the file entries of a JSON page start (as :data:`ENTRY_START` finds them), and
-    their file names, undecoded.
-
-    A page laid out as PyPI's is split at the plain start, in C, a fifth faster than the
-    regex on big pages.  Inside a JSON string every quote is escaped, so that start is
-    found only where an entry begins; a page with a name the regex would not take (a
-    backslash) yields nothing this way, and the caller's count of ``"url"`` keys says
-    whether every entry was found (if not, the regex looks for the other layouts).
-    """
-    parts = body.split(_PLAIN_ENTRY_START)
-    if len(parts) < 2:
-        return [], []
-    names: list[bytes] = []
-    for part in parts[1:]:
-        end = part.find(b'"')
-        name = part[:end]
-        if end < 0 or b"\\" in name:
-            return [], []
-        names.append(name)
-    step = len(_PLAIN_ENTRY_START)
-    starts = list(accumulate([len(parts[0]), *(len(part) + step for part in parts[1:-1])]))
-    return starts, names
 
 
 def _scan_json(
@@ -273,38 +242,30 @@ def _scan_json(
     head = body[:64].lstrip()
     if not head.startswith(b"{"):
         return None
-    # Every entry has a "url"; each must belong to an entry found here (a file name with
-    # escapes, or another key order, goes the slow, exact way).
-    urls = body.count(b'"url"')
-    starts, raw_names = _entry_starts(body)
-    if len(starts) != urls:
-        matches = list(ENTRY_START.finditer(body))
-        starts, raw_names = [m.start() for m in matches], [m.group(1) for m in matches]
-    if not starts or len(starts) != urls:
+    entries = scan_entries(body)
+    if entries is None:
         return None
-    try:
-        names = [name.decode("utf-8") for name in raw_names]
-    except UnicodeDecodeError:
-        return None
+    names = entries.names
     if "" in names:
         return None  # an entry named only by its URL: the exact way
-    last = len(starts) - 1
-    last_entry = _last_entry(body, starts[last])  # also: does the page end whole?
-    kept = keep(names)
-    links: list[Link | PendingLink] = []
-    for position, name in enumerate(names):
-        if name not in kept:
-            continue
-        begin = starts[position]
-        if position < last:
-            end = starts[position + 1]
-            links.append(PendingLink(name, body[begin:end], page_url))
-            if spans is not None:
-                spans.append((begin, end))
-        else:
-            link = _json_link(last_entry, page_url)
-            if link is not None:
-                links.append(link)
+    last = len(names) - 1
+    last_entry = _last_entry(body, entries.last_start())  # also: does the page end whole?
+    wanted = entries.indexes_of(keep(names))
+    ending = wanted[-1:] == [last]
+    pending = wanted[:-1] if ending else wanted
+    found = entries.spans(pending)
+    if found is None:
+        return None
+    links: list[Link | PendingLink] = [
+        PendingLink(names[i], body[begin:end], page_url)
+        for i, (begin, end) in zip(pending, found, strict=True)
+    ]
+    if spans is not None:
+        spans.extend(found)
+    if ending:
+        link = _json_link(last_entry, page_url)
+        if link is not None:
+            links.append(link)
     return links
 
 
