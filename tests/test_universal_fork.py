@@ -145,3 +145,53 @@ def test_a_warning_the_copy_gave_is_given_once_by_the_run(tmp_path, fork_index):
     warning = "ignoring invalid Requires-Dist 'this is no requirement'"
     assert alone.stderr.count(warning) == 1, describe(alone)
     assert shared.stderr.count(warning) == 1, describe(shared)
+
+
+_LATE_CLIENT = """
+import sys, time
+from pathlib import Path
+
+import lockcheck._entry
+from lockcheck.index.finder import PackageFinder
+from lockcheck.index.settings import IndexSettings
+
+lockcheck._entry.COMMAND = True  # the program, which may fork
+big, cache = sys.argv[1:3]
+finder = PackageFinder(
+    IndexSettings(index_url="http://127.0.0.1:9/simple", cert=big, cache_dir=Path(cache))
+)
+
+
+def late_client(_):
+    time.sleep(0.2)  # after the fork's first look at the client
+    finder._session.sender  # the client: its trust store loads in a thread of its own
+
+
+finder._submit_all(late_client, [None], urgent=False)
+forked = finder.fork_call(lambda: "copy answered")
+print(forked.result(30) if forked is not None else "no fork")
+finder.close()
+"""
+
+
+def test_a_trust_store_still_loading_does_not_keep_the_copy_from_forking(tmp_path):
+    """A background task builds the HTTP client while the fork waits for the pool to be
+    idle; the client's trust store (a big corporate bundle: OpenSSL takes a second) is
+    still loading in its thread when the pool is.  The fork waits for that load instead of
+    giving up the copy (a plain-HTTP index never waits for it otherwise)."""
+    import os
+    import ssl
+    import subprocess
+
+    system = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
+    if not system.is_file():
+        pytest.skip("no system CA bundle to build a big one from")
+    big = tmp_path / "big-bundle.pem"
+    big.write_bytes(system.read_bytes() * 40)  # about 9 MB: OpenSSL takes a while
+    env = {**os.environ, "LOCKCHECK_FETCH_HELPER": "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", _LATE_CLIENT, str(big), str(tmp_path / "cache")],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "copy answered", done.stderr

@@ -419,6 +419,7 @@ class PackageFinder:
         if not self._forks_allowed or self._environ.get("LOCKCHECK_FORK") == "0":
             return None
         from lockcheck.forking import ForkedCall, report
+        from lockcheck.index import tlsearly
 
         self._session.settle()  # a TLS context still loading is OpenSSL at work: wait
         temps = self._child_temps("fork-")
@@ -432,6 +433,12 @@ class PackageFinder:
             try:
                 while self._running and time.monotonic() < deadline:
                     self._idle.wait(deadline - time.monotonic())
+                if not self._running:
+                    # A task that ran meanwhile may have built the client, whose TLS context
+                    # loads in a thread of its own (OpenSSL at work, also while plain-HTTP
+                    # requests go on): the copy must not inherit it half-loaded.
+                    self._session.settle()
+                    tlsearly.settle(max(0.0, deadline - time.monotonic()))
                 busy = _busy_threads()
                 if self._running or busy:
                     report(f"no fork: {self._running} tasks running, other threads {busy}")
