@@ -292,6 +292,14 @@ def test_any_few_or_many_entries_kept_are_the_ones_the_full_parse_reads(
     assert [body[begin:end] for begin, end in spans] == [e.raw for e in pending]
 
 
+def test_a_raw_newline_in_a_file_name_is_one_clean_error() -> None:
+    """No JSON string holds a raw newline: such a page is invalid, and says so (the scan
+    must not take the name for two)."""
+    body = _spaced_page(range(1, 9)).replace(b"foo_bar-2.tar.gz", b"foo_bar-2\n.tar.gz", 1)
+    with pytest.raises(IndexUnavailable, match="invalid JSON simple page"):
+        parse_json(body, PAGE, lambda names: {"foo_bar-5.tar.gz"})
+
+
 def test_a_json_page_of_mixed_spacing_is_scanned_whole() -> None:
     """Entries of two spacings on one page: every entry is still found (the plain split
     finds only some, and the regex takes over), none is lost."""

@@ -104,4 +104,6 @@ def scan_entries(body: bytes) -> ScannedEntries | None:
         names = joined.decode("utf-8").split("\n")
     except UnicodeDecodeError:
         return None
+    if len(names) != len(raw_names):
+        return None  # a raw newline in a name: no JSON string holds one (the full parse says)
     return ScannedEntries(body, raw_names, names, starts)
