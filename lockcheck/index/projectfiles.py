@@ -76,9 +76,9 @@ def filename_versions(
 ) -> Iterator[tuple[str, Version | None]]:
     """Each of *filenames* (one page's) with :func:`filename_version`, cheaper for a page of
     thousands of sdists: once one ``.tar.gz`` name is split, the others that start with the
-    same ``<name>-`` are split there without normalising the name again (the first split
-    point whose left side is the project's name: a longer left side with the same prefix
-    would end in a separator, which a normalised name never does)."""
+    same ``<name>-`` are split there without normalising the name again.  The split is at
+    the first dash whose left side is the project's name, and the dashes before that one
+    give such a name the left sides the first name's split tried and rejected."""
     spelled: str | None = None
     for filename in filenames:
         if spelled is not None and filename.startswith(spelled) and filename.endswith(".tar.gz"):
