@@ -222,6 +222,29 @@ SCENARIOS = [
         ("a[extra]",),
         {"a": "1.0.0", "b": "1.0.0"},
     ),
+    # Found by Hypothesis: b 2.0.0 needs a, whose only release needs b[fast]==1.0.0, so the
+    # resolve backtracks to b 1.0.0, which needs nothing.  The abandoned b[fast] <-> a cycle
+    # stays in the resolver's state with no route to the root; resolvelib 1.2.1's result
+    # builder recursed around it for ever (RecursionError).
+    *[
+        Scenario(
+            f"abandoned-cycle-through-an-extra{suffix}",
+            packages(
+                {
+                    "a": {"0.9.0": ["b[fast]==1.0.0"]},
+                    "b": {
+                        "1.0.0": {"extras": {"fast": ("a",)}},
+                        "2.0.0": {"deps": ("a",), "extras": {"fast": ()}},
+                    },
+                }
+            ),
+            ("b",),
+            {"b": "1.0.0"},
+            options=options,
+            pip_compile_fails="pip's vendored resolvelib (1.2.1, pip 26.3) recurses for ever",
+        )
+        for suffix, options in [("", ()), ("-universal", UNIVERSAL)]
+    ],
     # -- local versions (packse: local/) -------------------------------------------------
     # a==1.0.0 asks for b with one specifier; the root pins the local version 2.0.0+foo.
     *[

@@ -25,8 +25,10 @@ import resolvelib
 from resolvelib import BaseReporter, Resolver
 from resolvelib.providers import AbstractProvider
 from resolvelib.resolvers import RequirementsConflicted, ResolutionImpossible, ResolutionTooDeep
-from resolvelib.resolvers.resolution import Resolution, _build_result
+from resolvelib.resolvers.resolution import Resolution
 from resolvelib.structs import CT, KT, RT, IteratorMapping, State
+
+from lockcheck.resolve.result_graph import build_result
 
 if TYPE_CHECKING:
     from resolvelib.providers import Preference
@@ -263,4 +265,4 @@ class MemoResolver(Resolver[RT, CT, KT]):
     ) -> Result[RT, CT, KT]:
         resolution: _MemoResolution[RT, CT, KT] = _MemoResolution(self.provider, self.reporter)
         state = resolution.resolve(requirements, max_rounds=max_rounds)
-        return _build_result(state)
+        return build_result(state)  # not resolvelib's: see result_graph
