@@ -263,3 +263,90 @@ def test_a_pages_names_get_the_versions_filename_version_gives_each(names: list[
         assert list(filename_versions(names, project)) == [
             (name, filename_version(name, project)) for name in names
         ]
+
+
+_WHEEL_TAILS = st.sampled_from(
+    [
+        "py3-none-any",
+        "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "cp311-cp311-win_amd64",
+        "cp39-cp39-macosx_11_0_arm64",
+        "1-cp311-cp311-win_amd64",  # a build tag
+        "py36+-none-any",  # an invalid tag: no file at all
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(
+                lambda v, t: f"pkg-{v}-{t}.whl", st.sampled_from(["1.0", "2.0"]), _WHEEL_TAILS
+            ),
+            st.sampled_from(["pkg-1.0.tar.gz", "pkg-2.0.zip", "other-1.0-py3-none-any.whl"]),
+        ),
+        max_size=12,
+        unique=True,
+    ),
+    st.sets(_WHEEL_TAILS),
+    st.booleans(),
+)
+def test_files_but_wheels_refused_are_files_of_less_those_wheels(names, refused, built_first):
+    """The same files as files_of less the wheels refused by name, in page order; the
+    refused ones are never decoded (their entries here are not JSON at all), unless every
+    file of the version was built already."""
+    from lockcheck.index.pages import PendingLink
+
+    def refuse(filename: str) -> bool:
+        return not any(filename.endswith(f"-{tail}.whl") for tail in refused)
+
+    def entry(name: str) -> tuple[PendingLink, str]:
+        url = f"https://files.example/{name}"
+        raw = (
+            b"not json"
+            if not refuse(name)
+            else f'{{"url": "{url}", "filename": "{name}"}}'.encode()
+        )
+        return PendingLink(name, raw, "https://idx.example/simple/pkg/"), "idx"
+
+    decodable = ProjectFiles("pkg", _links(*names))
+    narrowed = ProjectFiles("pkg", [entry(n) for n in names])
+    for version in sorted(decodable.versions()):
+        expected = [
+            f.filename for f in decodable.files_of(version) if not f.is_wheel or refuse(f.filename)
+        ]
+        if built_first:
+            narrowed = ProjectFiles("pkg", _links(*names))
+            narrowed.files_of(version)
+        got = narrowed.files_but_wheels_refused(version, refuse)
+        assert [f.filename for f in got] == expected
+        assert narrowed.files_but_wheels_refused(version, refuse) == got  # kept
+
+
+def test_a_wheel_name_check_answers_as_the_tags_do():
+    """A wheel is refused by name exactly when none of its tags is supported; a name that
+    is no wheel name of 5 or 6 parts is never refused (the full parse decides)."""
+    from packaging.tags import Tag
+
+    from lockcheck.index.filenames import parse_filename
+    from lockcheck.resolve.environment import TargetEnvironment
+
+    env = TargetEnvironment.for_python("3.11")
+    check = env.wheel_name_check
+    assert check is env.wheel_name_check  # one per environment: it keys what is kept
+    names = [
+        "pkg-1.0-py3-none-any.whl",
+        "pkg-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "pkg-1.0-cp311-cp311-win_amd64.whl",
+        "pkg-1.0-cp310-cp310-manylinux_2_17_x86_64.whl",
+        "pkg-1.0-1-py2.py3-none-any.whl",
+        "pkg-1.0-PY3-NONE-ANY.whl",
+        "pkg-1.0-cp311-abi3-macosx_11_0_arm64.whl",
+    ]
+    for name in names:
+        tags = parse_filename(name, "pkg").tags  # type: ignore[union-attr]
+        assert check(name) == any(t in env.tag_priority for t in tags), name
+    assert Tag("py3", "none", "any") in env.tag_priority
+    assert check("pkg-1.0-py36+-none-any.whl")  # unreadable: left to the full parse
+    assert check("pkg-py3-none-any.whl")  # four parts

@@ -116,6 +116,12 @@ class _Groups(Mapping[Version, Sequence[DistFile]]):
         """Every version, newest first (see :meth:`ProjectFiles.newest_first`)."""
         return self._owner.newest_first()
 
+    def files_but_wheels_refused(
+        self, version: Version, wheel_ok: Callable[[str], bool]
+    ) -> Sequence[DistFile]:
+        """See :meth:`ProjectFiles.files_but_wheels_refused`."""
+        return self._owner.files_but_wheels_refused(version, wheel_ok)
+
 
 class ProjectFiles(Sequence[DistFile]):
     """Every file of one project (first source first), materialised per version."""
@@ -168,6 +174,8 @@ class ProjectFiles(Sequence[DistFile]):
         # Per version: one slot per bucket entry (None where the entry turns out not to be a
         # file of this project), built on first use.
         self._built: dict[Version, list[DistFile | None]] = {}
+        # (version, file name check) -> files_but_wheels_refused's answer.
+        self._narrowed: dict[tuple[Version, Callable[[str], bool]], tuple[DistFile, ...]] = {}
         self._lock = threading.Lock()
         # Every version newest first, sorted for this listing (_take starts another).
         self._listing = 0
@@ -188,6 +196,7 @@ class ProjectFiles(Sequence[DistFile]):
         """Hold *full*'s entries from now on (under the lock)."""
         full._read_order()
         self._buckets, self._order, self._built = full._buckets, full._order, {}
+        self._narrowed = {}
         self._unread, self._order_of = dict(full._unread), None
         self._complete = self._reread = None
         self._listing += 1
@@ -224,27 +233,68 @@ class ProjectFiles(Sequence[DistFile]):
         # One lock hold from "where are this version's entries" to its slots: another
         # thread may be moving entries (a version read, the whole page taken) meanwhile.
         with self._lock:
-            if version not in self._buckets:
-                if version in self._unread:
-                    self._read_locked(version)
-                elif version in self._known:
-                    self._complete_locked()
+            self._locate_locked(version)
             built = self._built.get(version)
             if built is None:
-                built = []
-                for entry, index in self._buckets.get(version, ()):
-                    link = load_link(entry)
-                    made = dist_files((link,), self.project, index) if link else []
-                    file = made[0] if made and made[0].version == version else None
-                    if file is not None and self._admit is not None and not self._admit(file):
-                        file = None
-                    built.append(file)
-                self._built[version] = built
+                built = self._built[version] = [
+                    self._file_of(entry, index, version)
+                    for entry, index in self._buckets.get(version, ())
+                ]
         return built
+
+    def _locate_locked(self, version: Version) -> None:
+        """Have *version*'s entries in its bucket (read, or the whole page taken)."""
+        if version not in self._buckets:
+            if version in self._unread:
+                self._read_locked(version)
+            elif version in self._known:
+                self._complete_locked()
+
+    def _file_of(self, entry: Link | PendingLink, index: str, version: Version) -> DistFile | None:
+        """The DistFile of one entry of *version*'s bucket (None: not a file of this
+        project and version, or not admitted)."""
+        link = load_link(entry)
+        made = dist_files((link,), self.project, index) if link else []
+        file = made[0] if made and made[0].version == version else None
+        if file is not None and self._admit is not None and not self._admit(file):
+            return None
+        return file
 
     def files_of(self, version: Version) -> tuple[DistFile, ...]:
         """The DistFiles of one version (built on first use, then kept)."""
         return tuple(f for f in self._slots(version) if f is not None)
+
+    def files_but_wheels_refused(
+        self, version: Version, wheel_ok: Callable[[str], bool]
+    ) -> tuple[DistFile, ...]:
+        """:meth:`files_of` *version* less the wheels whose file name *wheel_ok* refuses,
+        which are not decoded at all (kept per *wheel_ok*).  A page lists a version's wheels
+        for every platform and Python, and a resolution for one environment takes one or
+        two of them: building all of them was most of what reading a version cost.  Once
+        every file of the version is built, those are filtered instead."""
+        built = self._built.get(version)
+        if built is not None:
+            return tuple(
+                f for f in built if f is not None and (not f.is_wheel or wheel_ok(f.filename))
+            )
+        key = (version, wheel_ok)
+        known = self._narrowed.get(key)
+        if known is not None:
+            return known
+        with self._lock:
+            self._locate_locked(version)
+            known = self._narrowed.get(key)
+            if known is None:
+                files = []
+                for entry, index in self._buckets.get(version, ()):
+                    name = entry.filename
+                    if name.endswith(".whl") and not wheel_ok(name):
+                        continue
+                    file = self._file_of(entry, index, version)
+                    if file is not None:
+                        files.append(file)
+                known = self._narrowed[key] = tuple(files)
+        return known
 
     def by_version(self) -> Mapping[Version, Sequence[DistFile]]:
         """Version -> files, lazily (iterating the keys builds nothing)."""

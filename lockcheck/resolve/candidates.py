@@ -271,10 +271,12 @@ def iter_applicable_versions(
         return
     found = False
     yanked_only: list[tuple[Version, list[DistFile]]] = []
+    # A listing that can leave the wheels of other platforms undecoded is asked to (the
+    # tags are checked below all the same).
+    narrowed = getattr(groups, "files_but_wheels_refused", None) if check_tags else None
     for version in wanted:
-        usable = installable_files_of(
-            groups[version], env, formats, check_tags=check_tags, memo=installable
-        )
+        files = groups[version] if narrowed is None else narrowed(version, env.wheel_name_check)
+        usable = installable_files_of(files, env, formats, check_tags=check_tags, memo=installable)
         if not usable:
             continue
         fresh = [f for f in usable if not f.yanked]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import platform
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -161,3 +161,28 @@ class TargetEnvironment:
     @cached_property
     def _tag_ranks(self) -> dict[frozenset[tags.Tag], int]:
         return {}
+
+    @cached_property
+    def wheel_name_check(self) -> Callable[[str], bool]:
+        """Whether a wheel's file name may carry a tag this environment supports, from the
+        name alone (a name it cannot read is not refused: the full parse decides).  One
+        function per environment, answering once per tag triple: the files of a version
+        need no decoding for the wheels it refuses."""
+        priority = self.tag_priority
+        answers: dict[str, bool] = {}
+
+        def check(filename: str) -> bool:
+            parts = filename[:-4].split("-")
+            if len(parts) not in (5, 6):
+                return True
+            triple = "-".join(parts[-3:])
+            known = answers.get(triple)
+            if known is None:
+                try:
+                    known = any(tag in priority for tag in tags.parse_tag(triple))
+                except tags.InvalidTag:
+                    known = True
+                answers[triple] = known
+            return known
+
+        return check
