@@ -54,14 +54,16 @@ class CompileResult:
         return self.previous_text != self.text
 
     def yanked_pins(self) -> list[str]:
-        """``name==version is yanked: reason`` for each pin whose every file is yanked.
+        """``name==version is yanked: reason`` for each pin whose file the target installs
+        is yanked (then so is every file it could install: a yanked one is taken only when
+        no other is left), or, in a universal lock, whose every file is.
 
         PEP 592 lets only an exact pin choose such a release; pip warns when it does, so
         the reader learns why the release was pulled before shipping it.
         """
         # A universal lock keys a package pinned at two versions "name@version": use .name.
         found = (
-            yanked_release(p.name, p.version, p.files)
+            yanked_release(p.name, p.version, p.files if p.chosen_file is None else [p.chosen_file])
             for p in self.resolution.packages.values()
             if p.version is not None  # a direct reference has no index release to yank
         )

@@ -7,9 +7,10 @@ versions, specifiers, markers, tags) are always ``packaging``'s, never re-implem
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -25,6 +26,7 @@ __all__ = [
     "InputRequirement",
     "LockedPackage",
     "ParsedInputs",
+    "ReleaseFiles",
     "Resolution",
     "parse_requirement",
 ]
@@ -182,7 +184,55 @@ class LockedPackage:
     # In the unsafe section (setuptools, pip, distribute, --unsafe-package).
     unsafe: bool = False
     # Files of the pinned version (for hashes, pylock and sync); not rendered directly.
-    files: tuple[DistFile, ...] = ()
+    files: Sequence[DistFile] = ()
+    # The file the target installs (None: a direct reference, or a universal lock's pin).
+    chosen_file: DistFile | None = None
+
+
+class ReleaseFiles(Sequence[DistFile]):
+    """A pinned release's files, listed when first read.
+
+    A page lists a release's wheels for every platform; building all of them for every
+    pin took a tenth of a cold compile, after the resolution, and a plain requirements.txt
+    never reads them.  Hashes, pylock.toml, check and upgrade do, and get the same files.
+    """
+
+    def __init__(self, build: Callable[[], Iterable[DistFile]]) -> None:
+        self._build: Callable[[], Iterable[DistFile]] | None = build
+        self._files: tuple[DistFile, ...] = ()
+
+    def _listed(self) -> tuple[DistFile, ...]:
+        build = self._build
+        if build is not None:
+            self._files = tuple(build())
+            self._build = None
+        return self._files
+
+    @overload
+    def __getitem__(self, index: int) -> DistFile: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[DistFile]: ...
+    def __getitem__(self, index: int | slice) -> DistFile | Sequence[DistFile]:
+        return self._listed()[index]
+
+    def __len__(self) -> int:
+        return len(self._listed())
+
+    def __iter__(self) -> Iterator[DistFile]:
+        return iter(self._listed())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return self._listed() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # (a tuple of DistFiles has none either)
+
+    def __repr__(self) -> str:
+        return f"ReleaseFiles({self._listed()!r})"
+
+    def __reduce__(self) -> tuple[type, tuple[tuple[DistFile, ...]]]:
+        return tuple, (self._listed(),)
 
 
 @dataclass(frozen=True)

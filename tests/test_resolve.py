@@ -409,3 +409,33 @@ def test_a_pin_a_later_requirement_rules_out_drops_what_it_asked_for():
     res = resolve(ResolveRequest([req("x"), req("p")], env=ENV), index)
     assert pins(res) == {"p": "1.0", "x": "1.0", "y": "2.0"}
     assert res.packages["y"].via == ("x",)
+
+
+def test_a_pins_release_files_are_listed_when_first_read():
+    """A requirements.txt without hashes never reads them: the index is asked for a pin's
+    release only when its files are read, then once; they compare and pickle as a tuple."""
+    import pickle
+
+    index = MemoryIndex(WEB)
+    asked: list[str] = []
+    versions_of = index.project_versions
+
+    def project_versions(name):
+        asked.append(name)
+        return versions_of(name)
+
+    index.project_versions = project_versions  # type: ignore[method-assign]
+    res = resolve(ResolveRequest([req("flask")], env=ENV), index)
+    asked.clear()
+    flask = res.packages["flask"]
+    assert (
+        flask.chosen_file is not None
+        and flask.chosen_file.filename == "flask-3.0.0-py3-none-any.whl"
+    )
+    assert asked == []
+    assert [f.filename for f in flask.files] == ["flask-3.0.0-py3-none-any.whl"]
+    assert list(flask.files) == [flask.chosen_file]
+    assert asked == ["flask"]
+    assert flask.files == (flask.chosen_file,) and (flask.chosen_file,) == flask.files
+    assert pickle.loads(pickle.dumps(flask)).files == (flask.chosen_file,)
+    assert asked == ["flask"]

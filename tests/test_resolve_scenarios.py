@@ -492,6 +492,29 @@ SCENARIOS = [
         {"a": "1.0.0", "b": "2.0.0"},
         warnings=("b==2.0.0 is yanked: due to conflicts with CVE-2024-35195",),
     ),
+    # A release yanked file by file: the warning is for the file the target installs (as
+    # pip's), whatever the other platforms' files are.
+    *[
+        Scenario(
+            f"yanked-{which}-of-a-release-yanked-file-by-file",
+            packages(
+                {
+                    "a": {
+                        "1.0.0": [],
+                        "2.0.0": {"tags": ("py3-none-any", "py3-none-macosx_10_0_ppc64")},
+                    }
+                }
+            ),
+            ("a==2.0.0",),
+            {"a": "2.0.0"},
+            index_switches={"yanked": {f"a-2.0.0-{tag}.whl": "broken here"}},
+            warnings=warnings,
+        )
+        for which, tag, warnings in [
+            ("only-the-file-installed", "py3-none-any", ("a==2.0.0 is yanked: broken here",)),
+            ("only-another-platforms-file", "py3-none-macosx_10_0_ppc64", ()),
+        ]
+    ],
     Scenario(
         # Forks on Python: the yanked b 2.0.0 is pinned for the new Pythons only.
         "yanked-chosen-by-an-exact-pin-in-one-fork-of-a-universal-lock",

@@ -29,7 +29,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from lockcheck.errors import InputError, LockcheckError, ResolutionFailed
 from lockcheck.inputs.reqfile import split_link_extras
-from lockcheck.models import DistFile, InputRequirement, LockedPackage, Resolution
+from lockcheck.models import DistFile, InputRequirement, LockedPackage, ReleaseFiles, Resolution
 from lockcheck.references import DirectReference
 from lockcheck.resolve.candidates import FormatControl, VersionChoice, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
@@ -445,15 +445,10 @@ def _to_resolution(
     by_name, extras, parents = _pinned(result)
     packages: dict[NormalizedName, LockedPackage] = {}
     for name, cand in sorted(by_name.items()):
-        files: tuple[DistFile, ...] = ()
+        files: Sequence[DistFile] = ()
         hashes: tuple[str, ...] = ()
         if cand.link is None and request.list_files:
-            all_files = list(index.project_versions(name).get(cand.version, ()))
-            files = tuple(
-                installable_files(
-                    all_files, request.env, request.formats.allowed(name), check_tags=False
-                )
-            )
+            files = ReleaseFiles(partial(_release_files, index, name, cand, request))
         elif cand.file is not None:
             files = (cand.file,)
         if request.generate_hashes and not cand.editable:
@@ -470,12 +465,22 @@ def _to_resolution(
             via=tuple(sorted(inputs.labels.get(name, set()) | parents[name])),
             unsafe=name in request.unsafe_packages,
             files=files,
+            chosen_file=cand.file if cand.link is None else None,
         )
     return Resolution(
         packages=packages,
         python_version=request.env.python_version,
         dependency_markers=_dependency_markers(result.mapping, provider),
     )
+
+
+def _release_files(
+    index: Index, name: NormalizedName, cand: Candidate, request: ResolveRequest
+) -> list[DistFile]:
+    """Every file of *cand*'s release that the target's Python and formats may install, on
+    any platform (what pip-compile hashes)."""
+    every = list(index.project_versions(name).get(cand.version, ()))
+    return installable_files(every, request.env, request.formats.allowed(name), check_tags=False)
 
 
 def _pinned(

@@ -312,7 +312,9 @@ def _without_files(resolution: Resolution) -> Resolution:
     """What the forked copy sends back: the merge lists each pin's files again from the
     index, so they are left out (most of the bytes)."""
     packages = {
-        name: pkg if pkg.link is not None or pkg.version is None else replace(pkg, files=())
+        name: pkg
+        if pkg.link is not None or pkg.version is None
+        else replace(pkg, files=(), chosen_file=None)
         for name, pkg in resolution.packages.items()
     }
     return replace(resolution, packages=packages)
@@ -510,6 +512,7 @@ def _merge(
             extras=frozenset(extras[key]),
             hashes=hashes,
             files=files,
+            chosen_file=None,  # each environment's own: the files stand for them all
         )
         label = name if versions_per_name[name] == 1 else f"{name}@{version}"
         packages[NormalizedName(label)] = merged
