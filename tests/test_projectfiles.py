@@ -214,6 +214,32 @@ def test_newest_first_lists_every_version_and_follows_a_page_read_again():
     assert set(groups.newest_first()) == files.versions()
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["1.0", "1.0.0", "1.1", "1.10", "2.0rc1", "2.0"]), max_size=6))
+def test_newest_first_takes_the_kept_entries_spelling_of_equal_versions(known):
+    """Whatever order the known versions come in, the listing is sorted; of equal versions
+    ("1.0", "1.0.0") the one a kept entry's file name spells is listed."""
+    files = ProjectFiles(
+        "pkg", _links("pkg-1.0.tar.gz"), known_versions=[Version(v) for v in known]
+    )
+    newest = files.newest_first()
+    assert newest == sorted({Version("1.0"), *map(Version, known)}, reverse=True)
+    assert [str(v) for v in newest if v == Version("1.0")] == ["1.0"]
+
+
+def test_a_packed_page_lists_its_versions_in_the_order_packed():
+    """pack_page keeps the versions in the order given (a page filter gives them newest
+    first) and each version's entries are listed in that order."""
+    from lockcheck.index.packedpage import PackedPage, pack_page
+
+    links = [link for link, _ in _links("pkg-1.0.tar.gz", "pkg-2.0.tar.gz", "pkg-1.5.tar.gz")]
+    newest_first = [Version("2.0"), Version("1.5"), Version("1.0"), Version("0.1")]
+    packed = pack_page("pkg", 24, links, [], 0, versions=newest_first, kept={}, dropped=True)
+    page = PackedPage(packed, "https://idx.example/simple/pkg/", "pkg", 24, lambda *a: None)
+    assert page.versions == newest_first
+    assert list(page.groups()) == newest_first[:3]
+
+
 _VERSIONS = st.lists(
     st.sampled_from(["1.0", "1.0.0", "1.1", "1.10", "2.0rc1", "2.0", "2.0.post1", "3.0.dev0"]),
     max_size=8,

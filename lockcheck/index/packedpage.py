@@ -58,8 +58,9 @@ def pack_page(
     kept: Mapping[str, Version | None],
     dropped: bool,
 ) -> tuple[object, ...]:
-    """Plain values for the cache: every version seen (*versions*), the kept entries grouped
-    by version (*kept*: the version of a file name when already known), their page order.
+    """Plain values for the cache: every version seen (*versions*, in the order given: newest
+    first spares each later reader a sort), the kept entries grouped by version (*kept*: the
+    version of a file name when already known), their page order.
     Entries that are no file of *project* are left out, as :class:`ProjectFiles` drops them;
     a pending entry is kept as (filename, begin, end): *spans* holds where each pending
     entry is in the raw body stored (*body_size* bytes), in order."""
@@ -122,7 +123,8 @@ class PackedPage:
         self._read_span = read_span
         self._on_unreadable = on_unreadable
         self.dropped = bool(dropped)
-        #: Every version the page lists (its position in the list is its number).
+        #: Every version the page lists (its position in the list is its number), newest
+        #: first when packed from a page read once (see pack_page).
         self.versions = [version_of(text) for text in texts]
         self._groups: dict[int, bytes] = groups
         self._order = array("I", order)
@@ -135,10 +137,11 @@ class PackedPage:
         return bool(self._order)
 
     def groups(self) -> dict[Version, Callable[[], list[Link | PendingLink]]]:
-        """Each kept version's entries, in page order, decoded when called."""
+        """Each kept version's entries, in page order, decoded when called; the versions in
+        the order :attr:`versions` lists them (newest first, as packed)."""
         return {
-            self.versions[i]: functools.partial(self._decode, blob)
-            for i, blob in self._groups.items()
+            self.versions[i]: functools.partial(self._decode, self._groups[i])
+            for i in sorted(self._groups)
         }
 
     def _decode(self, blob: bytes) -> list[Link | PendingLink]:

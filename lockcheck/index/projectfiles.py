@@ -148,8 +148,9 @@ class ProjectFiles(Sequence[DistFile]):
         *reread*: the whole listing again, for when unread entries cannot be read."""
         self.project = project
         self._admit = admit
-        # Versions listed on the page whose entries were not kept yet (read on demand).
-        self._known = set(known_versions)
+        # Versions listed on the page whose entries were not kept yet (read on demand), in
+        # the order given (newest first, from a page's filter or its packed form).
+        self._known = dict.fromkeys(known_versions)
         self._complete = complete
         self._reread = reread
         self._buckets: dict[Version, list[tuple[Link | PendingLink, str]]] = {}
@@ -307,7 +308,7 @@ class ProjectFiles(Sequence[DistFile]):
             return self._versions_locked()
 
     def _versions_locked(self) -> set[Version]:
-        return set(self._buckets) | self._unread.keys() | self._known
+        return set(self._buckets) | self._unread.keys() | self._known.keys()
 
     def newest_first(self) -> list[Version]:
         """Every version, newest first: sorted once per listing, not for each specifier
@@ -318,7 +319,14 @@ class ProjectFiles(Sequence[DistFile]):
             cached = self._sorted
             if cached is not None and cached[0] == self._listing:
                 return cached[1]
-            newest = sorted(self._versions_locked(), reverse=True)
+            # Sorted from the order the versions came in (mostly newest first already:
+            # timsort then makes one comparison per version, not n log n).
+            # Of equal versions ("1.0", "1.0.0") the kept entries' spelling is listed,
+            # as the union in _versions_locked does.
+            spelled = {v: v for v in self._known}
+            spelled.update((v, v) for v in self._unread)
+            spelled.update((v, v) for v in self._buckets)
+            newest = sorted(spelled.values(), reverse=True)
             self._sorted = (self._listing, newest)
             return newest
 

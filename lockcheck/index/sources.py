@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
@@ -75,7 +75,8 @@ class _NewestVersions:
     def __init__(self, project: NormalizedName, count: int = NEWEST_VERSIONS) -> None:
         self.project = project
         self.count = count
-        self.versions: set[Version] = set()
+        #: Every version seen (newest first when one page was read: see :meth:`__call__`).
+        self.versions: dict[Version, None] = {}
         #: Version of each kept file, so ProjectFiles need not work it out again.
         self.kept: dict[str, Version | None] = {}
         self.dropped = False
@@ -105,9 +106,12 @@ class _NewestVersions:
             except InvalidVersion:
                 parsed = None
             by_version.setdefault(parsed, []).extend(names)
-        found = [v for v in by_version if v is not None]
-        self.versions.update(found)
-        newest = sorted(found, reverse=True)[: self.count]
+        # Newest first: a packed page keeps its versions in this order, so reading it
+        # again sorts an ordered list (a comparison per version, not n log n of them).
+        ordered = sorted((v for v in by_version if v is not None), reverse=True)
+        self.versions.update(dict.fromkeys(ordered))
+        newest = ordered[: self.count]
+        found = ordered
         self.dropped = self.dropped or len(newest) < len(found)
         kept = self.kept
         for version in (None, *newest):
@@ -219,7 +223,7 @@ class SourcePages:
         found = [(source, self._source_links(source, name, keep)) for source in self.sources]
         listed = [(source, links) for source, links in found if links]
         admit = self._admit
-        known: set[Version] = set()
+        known: Iterable[Version] = ()
         if keep is not None and keep.dropped:
             known = keep.versions
 
@@ -436,7 +440,7 @@ class SourcePages:
             # A 304, or the same bytes again: the same page, fetched now.
             self.cache.touch_page(clean, page.fetched_at)
         if packed is not None:
-            keep.versions.update(packed.versions)
+            keep.versions.update(dict.fromkeys(packed.versions))
             keep.dropped = keep.dropped or packed.dropped
         return packed
 
