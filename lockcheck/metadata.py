@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from lockcheck.errors import MetadataError
 from lockcheck.models import CoreMetadata
+from lockcheck.reqlines import requirement_of
 
 __all__ = ["parse_core_metadata"]
 
@@ -132,7 +133,7 @@ def parse_core_metadata(text: bytes | str, *, origin: str | None = None) -> Core
     requires: list[Requirement] = []
     for line in _strings(raw.get("requires_dist")):
         try:
-            requires.append(Requirement(line))
+            requires.append(requirement_of(line))
         except InvalidRequirement as exc:
             reason = str(exc).splitlines()[0] if str(exc) else exc
             warn_once(
