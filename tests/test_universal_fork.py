@@ -152,6 +152,7 @@ import sys, time
 from pathlib import Path
 
 import lockcheck._entry
+import lockcheck.index._httpx  # imported now: the client builds at once, its store loads on
 from lockcheck.index.finder import PackageFinder
 from lockcheck.index.settings import IndexSettings
 
@@ -168,10 +169,35 @@ def late_client(_):
 
 
 finder._submit_all(late_client, [None], urgent=False)
-forked = finder.fork_call(lambda: "copy answered")
+started = time.monotonic()
+forked = finder.fork_call(lambda: "copy answered", settle=float(sys.argv[3]))
+waited = time.monotonic() - started
 print(forked.result(30) if forked is not None else "no fork")
+print(f"{waited:.2f}", file=sys.stderr)
 finder.close()
 """
+
+
+def _fork_beside_a_late_trust_store(tmp_path: Path, settle: float, copies: int = 40):
+    import os
+    import ssl
+    import subprocess
+
+    from lockcheck.forking import REPORT_VAR
+
+    system = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
+    if not system.is_file():
+        pytest.skip("no system CA bundle to build a big one from")
+    big = tmp_path / "big-bundle.pem"
+    big.write_bytes(system.read_bytes() * copies)  # 40: about 9 MB, OpenSSL takes a while
+    env = {**os.environ, "LOCKCHECK_FETCH_HELPER": "0", REPORT_VAR: str(tmp_path / "report")}
+    done = subprocess.run(
+        [sys.executable, "-c", _LATE_CLIENT, str(big), str(tmp_path / "cache"), str(settle)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    waited = float(done.stderr.strip().splitlines()[-1])
+    return done.stdout.strip(), waited, _report(tmp_path / "report")
 
 
 def test_a_trust_store_still_loading_does_not_keep_the_copy_from_forking(tmp_path):
@@ -179,19 +205,15 @@ def test_a_trust_store_still_loading_does_not_keep_the_copy_from_forking(tmp_pat
     idle; the client's trust store (a big corporate bundle: OpenSSL takes a second) is
     still loading in its thread when the pool is.  The fork waits for that load instead of
     giving up the copy (a plain-HTTP index never waits for it otherwise)."""
-    import os
-    import ssl
-    import subprocess
+    answer, _waited, _ = _fork_beside_a_late_trust_store(tmp_path, settle=30.0)
+    assert answer == "copy answered"
 
-    system = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
-    if not system.is_file():
-        pytest.skip("no system CA bundle to build a big one from")
-    big = tmp_path / "big-bundle.pem"
-    big.write_bytes(system.read_bytes() * 40)  # about 9 MB: OpenSSL takes a while
-    env = {**os.environ, "LOCKCHECK_FETCH_HELPER": "0"}
-    done = subprocess.run(
-        [sys.executable, "-c", _LATE_CLIENT, str(big), str(tmp_path / "cache")],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "copy answered", done.stderr
+
+def test_the_fork_waits_for_a_trust_store_no_longer_than_its_bound(tmp_path):
+    """A bigger load (27 MB: seconds), with the fork's wait bounded below it: the pool is
+    idle by then, the load is not, so no copy (the run resolves every environment itself),
+    decided at the bound, not after the load."""
+    answer, waited, report = _fork_beside_a_late_trust_store(tmp_path, settle=0.8, copies=120)
+    assert answer == "no fork"
+    assert report == ["no fork: 0 tasks running, other threads ['lockcheck-tls']"], report
+    assert waited < 2.5, waited

@@ -412,16 +412,15 @@ class PackageFinder:
         not allowed here.  What the copy noted on the way (warnings about metadata, the
         cut-off's findings) is this run's too once its answer is read.
 
-        The fork waits (*settle* s at most) until no prefetch task runs, and holds the
-        pool's lock through it, so none starts: an idle thread holds nothing the copy
-        could wait for.  The prefetch queue is the run's again afterwards.
+        The fork waits (*settle* s in all, at most) until no prefetch task runs and no
+        trust store loads, and holds the pool's lock through it, so no task starts: an idle
+        thread holds nothing the copy could wait for.  The prefetch queue is the run's again afterwards.
         """
         if not self._forks_allowed or self._environ.get("LOCKCHECK_FORK") == "0":
             return None
         from lockcheck.forking import ForkedCall, report
         from lockcheck.index import tlsearly
 
-        self._session.settle()  # a TLS context still loading is OpenSSL at work: wait
         temps = self._child_temps("fork-")
         if temps is None:
             return None
@@ -436,8 +435,9 @@ class PackageFinder:
                 if not self._running:
                     # A task that ran meanwhile may have built the client, whose TLS context
                     # loads in a thread of its own (OpenSSL at work, also while plain-HTTP
-                    # requests go on): the copy must not inherit it half-loaded.
-                    self._session.settle()
+                    # requests go on): the copy must not inherit it half-loaded.  A load
+                    # still running at the deadline is a busy thread: no fork then.
+                    self._session.settle(max(0.0, deadline - time.monotonic()))
                     tlsearly.settle(max(0.0, deadline - time.monotonic()))
                 busy = _busy_threads()
                 if self._running or busy:

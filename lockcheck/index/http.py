@@ -319,11 +319,11 @@ class HttpSession:
 
         return self._retrying(shown, label, once)
 
-    def settle(self) -> None:
-        """Return once no thread of this session works (the TLS context is built)."""
+    def settle(self, timeout: float) -> bool:
+        """Wait up to *timeout* s for no thread of this session to work (the TLS context
+        built); whether none does."""
         pending = self._pending
-        if pending is not None:
-            pending.wait()
+        return pending is None or pending.wait(timeout)
 
     def forget_connections(self) -> None:  # pragma: no cover (in a forked copy)
         """(In a forked copy of the run.) Its connections are the run's: the next request
