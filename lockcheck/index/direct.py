@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -24,9 +25,11 @@ from lockcheck.index.urls import (
     strip_fragment,
     url_to_path,
 )
-from lockcheck.index.vcs import GitCheckouts, parse_git_link
 from lockcheck.models import CoreMetadata, DistFile
 from lockcheck.references import DirectReference
+
+if TYPE_CHECKING:
+    from lockcheck.index.vcs import GitCheckouts
 
 __all__ = ["DirectReferences"]
 
@@ -124,6 +127,8 @@ class DirectReferences:
         return meta, dist
 
     def _git_metadata(self, link: str) -> CoreMetadata:
+        from lockcheck.index.vcs import GitCheckouts, parse_git_link  # only a git reference
+
         with self._git_lock:
             if self._git is None:
                 self._git = GitCheckouts(self.cache.git_dir(), offline=self.settings.offline)

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, TypeVar
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from lockcheck.cutoff import CutOff, UploadJudge
 from lockcheck.errors import redact_url
 from lockcheck.index.building import Builds
 from lockcheck.index.cache import Cache, default_cache_dir
@@ -52,6 +51,7 @@ from lockcheck.models import CoreMetadata, DistFile
 if TYPE_CHECKING:
     import httpx
 
+    from lockcheck.cutoff import CutOff, UploadJudge
     from lockcheck.forking import ForkedCall
     from lockcheck.index.fetchhelper import FetchHelper, Server
     from lockcheck.index.http import HttpSession
@@ -92,6 +92,8 @@ class PackageFinder:
         #: Judges files by upload time when a cut-off is set (None: every file counts).
         self.judge: UploadJudge | None = None
         if cutoff is not None and cutoff.active:
+            from lockcheck.cutoff import UploadJudge  # here: only with --exclude-newer
+
             shown = {s.label: redact_url(s.url) for s in sources}
             self.judge = UploadJudge(cutoff, lambda label: shown.get(label, label))
         admit = self.judge.admits if self.judge is not None else None
@@ -414,7 +416,8 @@ class PackageFinder:
 
         The fork waits (*settle* s in all, at most) until no prefetch task runs and no
         trust store loads, and holds the pool's lock through it, so no task starts: an idle
-        thread holds nothing the copy could wait for.  The prefetch queue is the run's again afterwards.
+        thread holds nothing the copy could wait for.  The prefetch queue is the run's
+        again afterwards.
         """
         if not self._forks_allowed or self._environ.get("LOCKCHECK_FORK") == "0":
             return None

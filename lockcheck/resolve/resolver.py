@@ -33,7 +33,6 @@ from lockcheck.models import DistFile, InputRequirement, LockedPackage, ReleaseF
 from lockcheck.references import DirectReference
 from lockcheck.resolve.candidates import FormatControl, VersionChoice, installable_files
 from lockcheck.resolve.environment import TargetEnvironment
-from lockcheck.resolve.explain import explain_impossible
 from lockcheck.resolve.markers import extras_named, without_extra_markers
 from lockcheck.resolve.pin_checks import MemoResolver
 from lockcheck.resolve.protocol import Index, Wanted
@@ -285,6 +284,8 @@ def _run(
     except ResolutionImpossible as exc:
         if not last:
             return None
+        from lockcheck.resolve.explain import explain_impossible  # here: only a failure needs it
+
         raise explain_impossible(
             exc,
             provider.index,
