@@ -22,15 +22,17 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 __all__ = ["requirement_of"]
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_SPEC = r"(?:~=|===|==|!=|<=|>=|<|>)\s*[^\s,;()\[\]]+"
-_SPECS = rf"{_SPEC}(?:\s*,\s*{_SPEC})*"
+# Whitespace is what packaging's grammar takes between the parts: spaces and tabs only.
+_WS = r"[ \t]*"
+_SPEC = rf"(?:~=|===|==|!=|<=|>=|<|>){_WS}[^\s,;()\[\]]+"
+_SPECS = rf"{_SPEC}(?:{_WS},{_WS}{_SPEC})*"
 _SHAPE = re.compile(
     rf"(?P<name>{_NAME})"
-    rf"(?:\s*\[\s*(?P<extras>{_NAME}(?:\s*,\s*{_NAME})*)\s*\])?"
-    rf"\s*(?:(?P<specs>{_SPECS})|\(\s*(?P<paren>{_SPECS})\s*\))?"
-    r"\s*(?:;\s*(?P<marker>\S.*?))?\s*"
+    rf"(?:{_WS}\[{_WS}(?P<extras>{_NAME}(?:{_WS},{_WS}{_NAME})*){_WS}\])?"
+    rf"{_WS}(?:(?P<specs>{_SPECS})|\({_WS}(?P<paren>{_SPECS}){_WS}\))?"
+    rf"{_WS}(?:;{_WS}(?P<marker>[^ \t].*?))?{_WS}"
 )
-_COMMA = re.compile(r"\s*,\s*")
+_COMMA = re.compile(rf"{_WS},{_WS}")
 
 #: Marker text -> Marker: a run's metadata repeats a few hundred marker texts.
 _MARKERS: dict[str, Marker] = {}

@@ -31,6 +31,7 @@ LINES = [
     'pkg  ;  extra == "a"  ',
     "pkg @ https://example.invalid/pkg-1.0.tar.gz",
     "pkg[]",
+    "idna\n  >=2",  # a folded header line, as the email parser gives it: no requirement
     # Not requirements: each must fail as packaging fails.
     "pkg >= 1.0 < 2",
     "pkg ,>=1.0",
@@ -75,7 +76,8 @@ def test_the_common_shapes_take_the_fast_way() -> None:
 
 
 _NAMES = st.sampled_from(["pkg", "Foo.Bar_baz", "a", "x-y", "p1", "-bad", "bad-"])
-_WS = st.sampled_from(["", " ", "  ", "\t"])
+#: Only spaces and tabs separate the parts for packaging; other whitespace must fail alike.
+_WS = st.sampled_from(["", " ", "  ", "\t", "\n  ", "\r\n", "\x0c", "\u00a0"])
 _SPECS = st.sampled_from(
     [
         "",
