@@ -68,6 +68,9 @@ def _assert_one_clean_error(project: Path, *args: str, names: str) -> None:
 
 @_CLI_SETTINGS
 @given(data=file_bytes(requirement_file_lines(includes=("requirements.in", "missing.in"))))
+@example(
+    data=b'\x00https://host/pkg-1.0-py3-none-any.whl;python_version >= "3.8" \\\nxxxx\n'
+)  # a wheel path that does not exist, then a bad marker: the error alone, no warning first
 def test_compile_reports_a_bad_requirement_file_in_one_line(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)

@@ -420,6 +420,7 @@ def _parse_line_requirement(text: str) -> _Parsed:
 
     location: str | None = None
     extras_text = ""
+    missing_file = False
     if is_url(name):
         location = name
     else:
@@ -437,10 +438,7 @@ def _parse_line_requirement(text: str) -> _Parsed:
         elif DirectReference.parse(path).kind == "archive":
             before_at = name.split("@", 1)
             if os.path.isfile(path) or len(before_at) < 2 or _looks_like_path(before_at[0]):
-                if not os.path.isfile(path):
-                    logger.warning(
-                        "Requirement %r looks like a filename, but the file does not exist", name
-                    )
+                missing_file = not os.path.isfile(path)
                 location = name
 
     if location is None:
@@ -462,6 +460,8 @@ def _parse_line_requirement(text: str) -> _Parsed:
         egg = _egg_fragment(location)
         req_text = f"{egg}{extras_text}" if egg else None
     named = _with_marker(_parse_requirement_string(req_text), marker_text) if req_text else None
+    if missing_file:  # (only for a line that parses: a bad one gets its error alone)
+        logger.warning("Requirement %r looks like a filename, but the file does not exist", name)
     return _Parsed(named, location)
 
 
