@@ -60,3 +60,35 @@ def test_a_running_thread_gets_the_ordinary_exit(tmp_path: Path) -> None:
     result = _program(tmp_path, setup, "--version")
     assert result.returncode == 0, describe(result)
     assert (tmp_path / "written").read_text() == "yes"
+
+
+def test_the_program_raises_the_collectors_threshold_and_keeps_a_bound(tmp_path: Path) -> None:
+    """The program's collector waits for many more new objects than Python's 700 (a compile's
+    objects are almost never in cycles), but it still has a threshold: it is not switched
+    off, and what the imports made is frozen out of its walks."""
+    setup = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('gc', gc.isenabled(), gc.get_threshold()[0],"
+        " gc.get_freeze_count() > 1000))\n"
+    )
+    result = _program(tmp_path, setup, "--version")
+    assert result.returncode == 0, describe(result)
+    enabled, threshold, frozen = result.stdout.split("gc ")[1].split()
+    assert enabled == "True"
+    assert 100_000 <= int(threshold) <= 1_000_000
+    assert frozen == "True"
+
+
+def test_a_library_caller_keeps_its_own_collector(tmp_path: Path) -> None:
+    """``lockcheck._entry.main`` called from another program (a test runner, a tool) leaves
+    that program's collector as it was: no threshold of lockcheck's, nothing frozen."""
+    code = (
+        "import gc, sys\ngc.set_threshold(700, 10, 10)\n"
+        "from lockcheck._entry import main\nmain(['--version'])\n"
+        "print('gc', gc.get_threshold(), gc.get_freeze_count())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, describe(result)
+    assert "gc (700, 10, 10) 0" in result.stdout
