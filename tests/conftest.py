@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -112,6 +114,21 @@ def pytest_configure(config: pytest.Config) -> None:
         "needs_setuptools: builds a setuptools project with --no-build-isolation "
         "(skipped when setuptools is missing)",
     )
+    _interruptible_children()
+
+
+def _interruptible_children() -> None:
+    """Every process a test starts begins with SIGINT's default disposition, as a terminal's
+    foreground job does, however the suite was launched.
+
+    A shell without job control starts a background command (``pytest ... &``, a CI step
+    wrapped that way) with SIGINT ignored; an ignored signal stays ignored across ``exec``,
+    so every lockcheck a test starts would ignore the Ctrl-C the interrupt tests send it, and
+    lockcheck rightly honours that.  A handler instead of the ignore is reset to the default
+    in each child at ``exec``.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -133,9 +150,15 @@ def _isolated_environment(
     pip config files are disabled (``PIP_CONFIG_FILE=/dev/null``), PIP_* index settings and
     every ``LOCKCHECK_*`` variable removed, ``XDG_CACHE_HOME`` and ``LOCKCHECK_CACHE_DIR``
     point into a per-test directory, ``NETRC`` at a file that does not exist, and loopback
-    bypasses any proxy.  ``HOME`` is left alone.  Returns the per-test directory.
+    bypasses any proxy.  ``HOME`` is left alone.  Temporary files (``TMPDIR``, and
+    :mod:`tempfile` in this process) go to the per-test directory too, so what a killed run
+    leaves behind does not pile up in the machine's ``/tmp``.  Returns the per-test directory.
     """
     root = tmp_path_factory.mktemp("isolated")
+    scratch = root / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     for name in _REMOVED_ENV:
         monkeypatch.delenv(name, raising=False)
