@@ -82,7 +82,6 @@ class _NewestVersions:
         self.dropped = False
 
     def __call__(self, filenames: list[str]) -> dict[str, Version | None]:
-
         by_text: dict[str, list[str]] = {}
         by_version: dict[Version | None, list[str]] = {}
         others: list[str] = []
@@ -111,8 +110,7 @@ class _NewestVersions:
         ordered = sorted((v for v in by_version if v is not None), reverse=True)
         self.versions.update(dict.fromkeys(ordered))
         newest = ordered[: self.count]
-        found = ordered
-        self.dropped = self.dropped or len(newest) < len(found)
+        self.dropped = self.dropped or len(newest) < len(ordered)
         kept = self.kept
         for version in (None, *newest):
             for filename in by_version.get(version, ()):
