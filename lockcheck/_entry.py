@@ -38,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
             return code
         if COMMAND:  # the program's own process: a library caller keeps its collector
             gc.set_threshold(*_GC_THRESHOLD)
+            from lockcheck import termination
             from lockcheck.index import tlsearly
+
+            termination.install()  # SIGTERM and SIGHUP: unwound as Ctrl-C is
 
             tlsearly.start(args, os.environ)  # a cold compile's trust store, on the idle core
         from lockcheck.cli import main as full_main  # click and the commands: not on the fast path

@@ -2,8 +2,9 @@
 
 Linux only (elsewhere a fork may copy a system framework's state mid-way, or there is none).
 The child never touches the run's standard streams (new ones, to the null device), ignores
-Ctrl-C (the run handles it and kills the child), dies with the run (parent-death signal, so a
-SIGKILLed run leaves none), and leaves by ``os._exit`` (never the run's exit handlers).
+Ctrl-C, SIGTERM and SIGHUP (the run handles them and kills the child), dies with the run
+(parent-death signal, so a SIGKILLed run leaves none), and leaves by ``os._exit`` (never the
+run's exit handlers).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import warnings
 from collections.abc import Callable
 
 from lockcheck.crashpoint import crash_point
+from lockcheck.termination import CHILD_IGNORES
 
 __all__ = [
     "REPORT_VAR",
@@ -69,10 +71,11 @@ def die_with_parent() -> None:
 
 
 def detached_from(parent: int) -> bool:  # pragma: no cover (runs in a child)
-    """(In a forked child of *parent*, the run.) Ctrl-C is the run's to handle, and the
-    child dies with the run; whether the run still lives (it may have died before the
-    parent-death signal was set)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """(In a forked child of *parent*, the run.) Ctrl-C, SIGTERM and SIGHUP are the run's
+    to handle, and the child dies with the run; whether the run still lives (it may have
+    died before the parent-death signal was set)."""
+    for signum in CHILD_IGNORES:
+        signal.signal(signum, signal.SIG_IGN)
     die_with_parent()
     return os.getppid() == parent
 
@@ -115,9 +118,9 @@ class ForkedCall:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        # Ctrl-C waits until both sides know their part: the child ignores it, the run
-        # (which then kills the child) gets it once the fork is done.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        # Ctrl-C (SIGTERM, SIGHUP) waits until both sides know their part: the child ignores
+        # it, the run (which then kills the child) gets it once the fork is done.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, CHILD_IGNORES)
         parent = os.getpid()  # before the fork: the run may be gone when the child asks
         try:
             with warnings.catch_warnings():

@@ -55,21 +55,26 @@ def status(
         yield lambda line: live.update(f"{message}: {line}")
 
 
-def exit_interrupted(message: str = "lockcheck: interrupted") -> NoReturn:
-    """Say *message* and end the process now with 130 (128 + SIGINT), as shells expect.
+def exit_interrupted(outcome: str | None = None) -> NoReturn:
+    """Say how the run was stopped (and *outcome*, what that left as it was), and end the
+    process now with 130 (128 + SIGINT) for Ctrl-C, 143 for SIGTERM, as shells expect.
 
-    By the time Ctrl-C reaches here, the unwinding has run every clean-up (a venv is rolled
-    back, temporary files are gone, a lock was never half written).  What remains are worker
-    threads blocked in a socket read, which a normal exit would join for up to the network
-    timeout: ``os._exit`` abandons them.  A build such a thread runs is in a process group
-    of its own, which the terminal's Ctrl-C does not reach: it is killed here.
+    By the time Ctrl-C (or a :class:`lockcheck.termination.Terminated`) reaches here, the
+    unwinding has run every clean-up (a venv is rolled back, temporary files are gone, a
+    lock was never half written).  What remains are worker threads blocked in a socket
+    read, which a normal exit would join for up to the network timeout: ``os._exit``
+    abandons them.  A build such a thread runs is in a process group of its own, which the
+    terminal's Ctrl-C does not reach: it is killed here.
     """
+    from lockcheck.termination import stopped_by
+
+    code, how = stopped_by()
     running = sys.modules.get("lockcheck.subprocs")  # (imported only by a run that built)
     if running is not None:
         running.kill_running()
     with contextlib.suppress(Exception):
         sys.stdout.flush()
     with contextlib.suppress(Exception):
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(f"lockcheck: {how}" + (f"; {outcome}" if outcome else "") + "\n")
         sys.stderr.flush()
-    os._exit(130)
+    os._exit(code)

@@ -238,10 +238,15 @@ def test_a_git_reference_is_checked_out_elsewhere_when_the_cache_is_read_only(
 
 
 def interrupt_when_asked(
-    server: IndexServer, prefix: str, *args: str | Path, cwd: Path
+    server: IndexServer,
+    prefix: str,
+    *args: str | Path,
+    cwd: Path,
+    signum: signal.Signals = signal.SIGINT,
 ) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run lockcheck, SIGINT it once the (hanging) server got a request for *prefix*; the
-    result and how long the process took to end after the signal."""
+    """Run lockcheck, send it *signum* (Ctrl-C's SIGINT) once the (hanging) server got a
+    request for *prefix*; the result and how long the process took to end after the
+    signal."""
     server.slow(prefix, 60)
     process = subprocess.Popen(
         [sys.executable, "-m", "lockcheck", *map(str, args)],
@@ -260,7 +265,7 @@ def interrupt_when_asked(
             time.sleep(0.02)
         assert server.count(prefix), "the request never reached the server"
         time.sleep(0.3)  # well inside the read
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         sent = time.monotonic()
         try:
             stdout, stderr = process.communicate(timeout=30)
@@ -533,6 +538,94 @@ def test_ctrl_c_during_a_build_ends_the_build_too(tmp_path: Path) -> None:
     assert result.returncode == 130, describe(result)
     assert gone(pids, 1.0), f"left running: {pids}"
     assert not (root / "requirements.txt").exists()
+
+
+# --------------------------------------------------------------------------------------
+# SIGTERM and SIGHUP: unwound as Ctrl-C is
+# --------------------------------------------------------------------------------------
+
+
+def lockcheck_temporaries() -> list[str]:
+    """What lockcheck left in this test's temporary directory (``TMPDIR``)."""
+    return sorted(p.name for p in Path(os.environ["TMPDIR"]).glob("lockcheck-*"))
+
+
+def test_sigterm_stops_compile_at_once_and_writes_nothing(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    """A cancelled CI job, ``timeout(1)`` or an editor cancelling a hook sends SIGTERM: the
+    run ends within the bound, as on Ctrl-C, with 128 + 15 and one line saying so."""
+    root = project(tmp_path, index)
+    before = (root / "requirements.txt").read_bytes()
+    result, took = interrupt_when_asked(
+        index, "/simple/beta/", "compile", "-i", index.url, cwd=root, signum=signal.SIGTERM
+    )
+    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after SIGTERM\n{describe(result)}"
+    assert result.returncode == 143, describe(result)
+    assert result.stderr.strip().splitlines()[-1] == (
+        "lockcheck: terminated (SIGTERM); nothing was written"
+    ), describe(result)
+    assert "Traceback" not in result.stderr, describe(result)
+    assert (root / "requirements.txt").read_bytes() == before
+    assert sorted(p.name for p in root.iterdir()) == ["requirements.in", "requirements.txt"]
+    assert lockcheck_temporaries() == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_sync_stopped_by_a_signal_leaves_the_venv_and_no_download_behind(
+    tmp_path: Path, index: IndexServer, signum: signal.Signals
+) -> None:
+    """Stopped while a download hangs, the sync leaves the venv as it was and removes the
+    wheels it had fetched; the default action of these signals would leave them in the
+    temporary directory."""
+    venv = make_venv(tmp_path / "venv")
+    (tmp_path / "requirements.txt").write_text(lock_text(index), encoding="utf-8")
+    before = snapshot(venv)
+    result, took = interrupt_when_asked(
+        index, "/files/beta-", "sync", "--python", venv, cwd=tmp_path, signum=signum
+    )
+    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after {signum.name}\n{describe(result)}"
+    assert result.returncode == 128 + signum, describe(result)
+    assert f"lockcheck: terminated ({signum.name})" in result.stderr, describe(result)
+    assert "Traceback" not in result.stderr, describe(result)
+    assert snapshot(venv) == before
+    assert lockcheck_temporaries() == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_during_a_build_ends_the_build_too(tmp_path: Path) -> None:
+    """SIGTERM sent to lockcheck alone (as ``timeout`` and ``kill`` do) ends the build's
+    process group with it."""
+    root, record = hanging_project(tmp_path)
+    process = start_compile(root, record, {})
+    try:
+        pids = build_pids(record, wait=60)
+        assert len(pids) == 2, "the build never started"
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        process.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        result = finish(process, 30)
+    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after SIGTERM\n{describe(result)}"
+    assert result.returncode == 143, describe(result)
+    assert gone(pids, 1.0), f"left running: {pids}"
+    assert not (root / "requirements.txt").exists()
+
+
+def test_a_signal_the_run_starts_with_ignored_stays_ignored(tmp_path: Path) -> None:
+    """``nohup`` starts a command with SIGHUP ignored: lockcheck keeps it so, and handles
+    SIGTERM."""
+    code = (
+        "import signal\nsignal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+        "from lockcheck import termination\ntermination.install()\n"
+        "print(signal.getsignal(signal.SIGHUP) is signal.SIG_IGN,"
+        " callable(signal.getsignal(signal.SIGTERM)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["True", "True"], describe(result)
 
 
 # --------------------------------------------------------------------------------------

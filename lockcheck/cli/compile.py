@@ -186,7 +186,7 @@ def run_compile(
     try:
         result = _compile_for(settings, hook=hook, quiet=quiet, verbose=verbose, color=color)
     except KeyboardInterrupt:
-        exit_interrupted("lockcheck: interrupted; nothing was written")
+        exit_interrupted("nothing was written")
     except Exception as exc:
         return fail(exc, verbose > 0)
     warn_dropped_hashes(result)

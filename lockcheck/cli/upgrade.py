@@ -77,7 +77,7 @@ def upgrade_command(
         overrides = Overrides(index_url=index_url, extra_index_urls=extra_index_urls)
         results = _upgrade_all(targets, packages, overrides, dry_run, quiet, verbose)
     except KeyboardInterrupt:
-        exit_interrupted("lockcheck: interrupted; every lock not yet reported is untouched")
+        exit_interrupted("every lock not yet reported is untouched")
     except Exception as exc:
         ctx.exit(fail(exc, verbose > 0))
     from lockcheck.upgrade import render_json, render_markdown, render_table
