@@ -520,22 +520,33 @@ def test_a_build_that_hangs_ends_at_its_bound_with_one_clean_error(tmp_path: Pat
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_ctrl_c_during_a_build_ends_the_build_too(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [(signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["ctrl-c-to-the-group", "sigterm-to-lockcheck-alone"],
+)
+def test_a_stop_during_a_build_ends_the_build_too(
+    tmp_path: Path, signum: signal.Signals, to_group: bool
+) -> None:
     """A build's processes are in a group of their own (so that its bound can end them
-    all): the terminal's Ctrl-C reaches lockcheck alone, which ends them as it exits."""
+    all): the terminal's Ctrl-C reaches lockcheck alone, as SIGTERM from ``timeout`` or
+    ``kill`` does, and lockcheck ends them as it exits."""
     root, record = hanging_project(tmp_path)
     process = start_compile(root, record, {})
     try:
         pids = build_pids(record, wait=60)
         assert len(pids) == 2, "the build never started"
-        os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        if to_group:
+            os.killpg(process.pid, signum)  # what the terminal does on Ctrl-C
+        else:
+            process.send_signal(signum)
         sent = time.monotonic()
         process.wait(timeout=30)
         took = time.monotonic() - sent
     finally:
         result = finish(process, 30)
-    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after SIGINT\n{describe(result)}"
-    assert result.returncode == 130, describe(result)
+    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after {signum.name}\n{describe(result)}"
+    assert result.returncode == 128 + signum, describe(result)
     assert gone(pids, 1.0), f"left running: {pids}"
     assert not (root / "requirements.txt").exists()
 
@@ -590,27 +601,6 @@ def test_a_sync_stopped_by_a_signal_leaves_the_venv_and_no_download_behind(
     assert "Traceback" not in result.stderr, describe(result)
     assert snapshot(venv) == before
     assert lockcheck_temporaries() == []
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_sigterm_during_a_build_ends_the_build_too(tmp_path: Path) -> None:
-    """SIGTERM sent to lockcheck alone (as ``timeout`` and ``kill`` do) ends the build's
-    process group with it."""
-    root, record = hanging_project(tmp_path)
-    process = start_compile(root, record, {})
-    try:
-        pids = build_pids(record, wait=60)
-        assert len(pids) == 2, "the build never started"
-        process.send_signal(signal.SIGTERM)
-        sent = time.monotonic()
-        process.wait(timeout=30)
-        took = time.monotonic() - sent
-    finally:
-        result = finish(process, 30)
-    assert took < _INTERRUPT_BOUND, f"exit {took:.1f} s after SIGTERM\n{describe(result)}"
-    assert result.returncode == 143, describe(result)
-    assert gone(pids, 1.0), f"left running: {pids}"
-    assert not (root / "requirements.txt").exists()
 
 
 def test_a_signal_the_run_starts_with_ignored_stays_ignored(tmp_path: Path) -> None:
