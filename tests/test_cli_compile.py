@@ -240,3 +240,15 @@ def test_output_into_a_device_is_written_into_not_replaced(tmp_path: Path, unive
     assert result.returncode == 0, describe(result)
     assert stat.S_ISCHR(os.stat(null).st_mode), "the device was replaced by a regular file"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_the_librarys_warnings_are_printed_as_the_commands_are(tmp_path, universe_index):
+    """A warning the library logs (here a --find-links directory that does not exist) is a
+    ``lockcheck: warning:`` line like every other, not a bare message."""
+    _write(tmp_path, "--find-links ./no-such-dir\npytest\n")
+    result = run_lockcheck("compile", "-i", universe_index.url, cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    lines = [line for line in result.stderr.splitlines() if "no-such-dir" in line]
+    assert len(lines) == 1, describe(result)
+    assert lines[0].startswith("lockcheck: warning: find-links location "), describe(result)
+    assert lines[0].endswith("does not exist; ignoring it"), describe(result)

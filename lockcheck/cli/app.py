@@ -13,6 +13,7 @@ import click
 from lockcheck import __version__
 from lockcheck.cli.check import check_command
 from lockcheck.cli.compile import compile_command
+from lockcheck.cli.messages import route_library_warnings
 from lockcheck.cli.stamping import remember_command_line
 from lockcheck.cli.sync import sync_command
 from lockcheck.cli.upgrade import upgrade_command
@@ -34,6 +35,7 @@ for _command in (compile_command, check_command, sync_command, upgrade_command):
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code instead of raising SystemExit."""
     remember_command_line(sys.argv[1:] if argv is None else argv)
+    route_library_warnings()
     try:
         code = cli.main(args=argv, prog_name="lockcheck", standalone_mode=False)
     except click.exceptions.Exit as exc:

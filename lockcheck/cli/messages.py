@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ import click
 if TYPE_CHECKING:
     from lockcheck.compile import CompileResult
 
-__all__ = ["shown", "warn", "warn_dropped_hashes", "warn_once"]
+__all__ = ["route_library_warnings", "shown", "warn", "warn_dropped_hashes", "warn_once"]
 
 
 def shown(path: Path) -> str:
@@ -24,6 +25,30 @@ def shown(path: Path) -> str:
 
 def warn(line: str) -> None:
     click.echo(f"lockcheck: warning: {line}", err=True)
+
+
+class _AsWarningLines(logging.Handler):
+    """The library's log records as the commands' own lines (``lockcheck: warning: ...``).
+
+    The stream is looked up at each record, not kept: while the spinner runs, stderr is
+    rich's proxy, which prints the line above it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            kind = "warning" if record.levelno < logging.ERROR else "error"
+            click.echo(f"lockcheck: {kind}: {record.getMessage()}", err=True)
+        except Exception:  # a record that cannot be formatted: logging's own report
+            self.handleError(record)
+
+
+def route_library_warnings() -> None:
+    """(The CLI.) What the library logs at WARNING and above (a find-links directory that
+    does not exist, an unreadable netrc, a corrupt cache file...) is printed as the commands'
+    warnings are; without this, Python's last-resort handler printed the bare message.
+    Once per process: calling it again adds nothing."""
+    package = logging.getLogger("lockcheck")
+    if not any(isinstance(h, _AsWarningLines) for h in package.handlers):
+        package.addHandler(_AsWarningLines(logging.WARNING))
 
 
 def warn_once(lines: list[str], printed: list[str] | None) -> None:
