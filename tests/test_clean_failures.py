@@ -237,6 +237,17 @@ def test_a_git_reference_is_checked_out_elsewhere_when_the_cache_is_read_only(
 # --------------------------------------------------------------------------------------
 
 
+#: ``python -m lockcheck ARGS`` started with the stop signals' default dispositions: a suite
+#: run under ``nohup`` has SIGHUP ignored, which lockcheck would rightly keep (the same
+#: process after ``exec``, so a signal sent to it reaches lockcheck).
+_WITH_DEFAULT_SIGNALS = (
+    "import os, signal, sys\n"
+    "for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
+    "    signal.signal(s, signal.SIG_DFL)\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'lockcheck', *sys.argv[1:]])\n"
+)
+
+
 def interrupt_when_asked(
     server: IndexServer,
     prefix: str,
@@ -249,7 +260,7 @@ def interrupt_when_asked(
     signal."""
     server.slow(prefix, 60)
     process = subprocess.Popen(
-        [sys.executable, "-m", "lockcheck", *map(str, args)],
+        [sys.executable, "-c", _WITH_DEFAULT_SIGNALS, *map(str, args)],
         cwd=cwd,
         env=subprocess_env(),
         stdin=subprocess.DEVNULL,

@@ -26,6 +26,7 @@ __all__ = ["cli", "main"]
 @click.version_option(__version__, prog_name="lockcheck")
 def cli() -> None:
     """Keep pinned requirements honest: compile, check and sync lock files."""
+    route_library_warnings()  # here, not in main(): ``--help`` needs no logging
 
 
 for _command in (compile_command, check_command, sync_command, upgrade_command):
@@ -35,7 +36,6 @@ for _command in (compile_command, check_command, sync_command, upgrade_command):
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code instead of raising SystemExit."""
     remember_command_line(sys.argv[1:] if argv is None else argv)
-    route_library_warnings()
     try:
         code = cli.main(args=argv, prog_name="lockcheck", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,28 +26,35 @@ def warn(line: str) -> None:
     click.echo(f"lockcheck: warning: {line}", err=True)
 
 
-class _AsWarningLines(logging.Handler):
-    """The library's log records as the commands' own lines (``lockcheck: warning: ...``).
-
-    The stream is looked up at each record, not kept: while the spinner runs, stderr is
-    rich's proxy, which prints the line above it."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            kind = "warning" if record.levelno < logging.ERROR else "error"
-            click.echo(f"lockcheck: {kind}: {record.getMessage()}", err=True)
-        except Exception:  # a record that cannot be formatted: logging's own report
-            self.handleError(record)
+#: The name of the handler :func:`route_library_warnings` adds (so that it adds one only).
+_HANDLER_NAME = "lockcheck-cli-warnings"
 
 
 def route_library_warnings() -> None:
-    """(The CLI.) What the library logs at WARNING and above (a find-links directory that
-    does not exist, an unreadable netrc, a corrupt cache file...) is printed as the commands'
-    warnings are; without this, Python's last-resort handler printed the bare message.
-    Once per process: calling it again adds nothing."""
+    """(The CLI, once a command runs.) What the library logs at WARNING and above (a
+    find-links directory that does not exist, an unreadable netrc, a corrupt cache file...)
+    is printed as the commands' warnings are, ``lockcheck: warning: ...``; without this,
+    Python's last-resort handler printed the bare message.  Calling it again adds nothing.
+
+    The stream is looked up at each record, not kept: while the spinner runs, stderr is
+    rich's proxy, which prints the line above it."""
+    import logging  # not at import: ``lockcheck --help`` does without it
+
     package = logging.getLogger("lockcheck")
-    if not any(isinstance(h, _AsWarningLines) for h in package.handlers):
-        package.addHandler(_AsWarningLines(logging.WARNING))
+    if any(h.get_name() == _HANDLER_NAME for h in package.handlers):
+        return
+
+    class AsWarningLines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                kind = "warning" if record.levelno < logging.ERROR else "error"
+                click.echo(f"lockcheck: {kind}: {record.getMessage()}", err=True)
+            except Exception:  # a record that cannot be formatted: logging's own report
+                self.handleError(record)
+
+    handler = AsWarningLines(logging.WARNING)
+    handler.set_name(_HANDLER_NAME)
+    package.addHandler(handler)
 
 
 def warn_once(lines: list[str], printed: list[str] | None) -> None:
