@@ -47,8 +47,10 @@ def route_library_warnings() -> None:
     class AsWarningLines(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             try:
-                kind = "warning" if record.levelno < logging.ERROR else "error"
-                click.echo(f"lockcheck: {kind}: {record.getMessage()}", err=True)
+                if record.levelno < logging.ERROR:
+                    warn(record.getMessage())
+                else:
+                    click.echo(f"lockcheck: error: {record.getMessage()}", err=True)
             except Exception:  # a record that cannot be formatted: logging's own report
                 self.handleError(record)
 
