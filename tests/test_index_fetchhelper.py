@@ -8,6 +8,7 @@ outlives the run.
 
 from __future__ import annotations
 
+import marshal
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from lockcheck.crashpoint import ENV_VAR
+from tests.fixtures.builders import PackageSpec as P
 from tests.fixtures.index_server import IndexServer
 from tests.helpers import describe, run_lockcheck
 from tests.test_index_cachefiles import SPECS  # the same small graph: app, lib-a, lib-b, lib-c
@@ -75,6 +77,38 @@ def test_a_cold_compile_has_the_helper_fetch_every_index_page(tmp_path: Path, ma
     assert alone.returncode == 0, describe(alone)
     assert helped.stdout == alone.stdout
     assert "lib-c==1.5" in helped.stdout
+
+
+def _parsed_entries(cache: Path) -> dict[str, object]:
+    """Each stored page's URL -> the parsed form stored beside its raw body."""
+    from tests.test_index_pagecache import _split
+
+    entries: dict[str, object] = {}
+    for page in cache.rglob("*.page"):
+        fields, has_parsed, parsed = marshal.loads(_split(page)[1])
+        assert has_parsed, page
+        entries[fields["url"]] = parsed
+    return entries
+
+
+def test_the_helper_stores_the_parsed_pages_the_run_would_store(tmp_path: Path, make_index) -> None:
+    # The helper parses a page only to store it: its entries keep where each file's text
+    # is in the raw body, not the text.  What it stores must be what the run stores.
+    server = make_index(SPECS + [P("lib-c", f"1.{minor}") for minor in range(6, 40)])
+    helped = _compile(tmp_path, server, tmp_path / "cache", **{REPORT: str(tmp_path / "r")})
+    alone = _compile(tmp_path, server, tmp_path / "cache-alone", LOCKCHECK_FETCH_HELPER="0")
+    assert helped.returncode == alone.returncode == 0, describe(helped) + describe(alone)
+    assert _report(tmp_path / "r")[1:] == ["asked 4 ok 4"]
+    by_helper, by_run = (
+        _parsed_entries(tmp_path / "cache"),
+        _parsed_entries(tmp_path / "cache-alone"),
+    )
+    assert len(by_helper) == 4
+    assert by_helper == by_run
+    # lib-c lists more versions than are kept: its entries are stored as places in the body.
+    (lib_c,) = (parsed for url, parsed in by_helper.items() if url.endswith("/lib-c/"))
+    groups = [marshal.loads(blob) for blob in lib_c[4].values()]  # type: ignore[index]
+    assert any(len(entry) == 3 for group in groups for entry in group), groups
 
 
 def test_a_compile_the_cache_answers_forks_no_helper(tmp_path: Path, make_index) -> None:

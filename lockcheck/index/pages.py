@@ -236,9 +236,11 @@ def _scan_json(
     page_url: str,
     keep: Callable[[list[str]], Container[str]],
     spans: list[tuple[int, int]] | None = None,
+    texts: bool = True,
 ) -> list[Link | PendingLink] | None:
     """The kept entries of a JSON page found without decoding the page; None when the page
-    is not laid out so that this is certain (then it is decoded as a whole)."""
+    is not laid out so that this is certain (then it is decoded as a whole).  Not *texts*:
+    the pending entries hold no text (*spans* says where it is)."""
     head = body[:64].lstrip()
     if not head.startswith(b"{"):
         return None
@@ -256,10 +258,13 @@ def _scan_json(
     found = entries.spans(pending)
     if found is None:
         return None
-    links: list[Link | PendingLink] = [
-        PendingLink(names[i], body[begin:end], page_url)
-        for i, (begin, end) in zip(pending, found, strict=True)
-    ]
+    if texts or spans is None:
+        links: list[Link | PendingLink] = [
+            PendingLink(names[i], body[begin:end], page_url)
+            for i, (begin, end) in zip(pending, found, strict=True)
+        ]
+    else:  # (a copy of most of a big page, for a caller that only stores where each is)
+        links = [PendingLink(names[i], b"", page_url) for i in pending]
     if spans is not None:
         spans.extend(found)
     if ending:
@@ -292,17 +297,19 @@ def parse_json(
     page_url: str,
     keep: Callable[[list[str]], Container[str]] | None = None,
     spans: list[tuple[int, int]] | None = None,
+    texts: bool = True,
 ) -> list[Link] | list[Link | PendingLink]:
     """Links of a PEP 691 JSON page.
 
     *keep*, given every file name of the page, says which entries to return (the finder
     keeps a project's newest versions and comes back for the rest only when asked); with
     it, entries may come back as :class:`PendingLink` (see :func:`load_link`), and
-    *spans* gets (begin, end) in *data* of each, in order.
+    *spans* gets (begin, end) in *data* of each, in order.  Not *texts* (with *spans*):
+    those entries hold no text, for a caller that stores where each is, not the links.
     """
     if keep is not None and isinstance(data, bytes):
         try:
-            scanned = _scan_json(data, page_url, keep, spans)
+            scanned = _scan_json(data, page_url, keep, spans, texts)
         except (ValueError, UnicodeDecodeError, _Unscannable):
             scanned = None
             if spans is not None:
@@ -337,11 +344,12 @@ def parse_page(
     page_url: str,
     keep: Callable[[list[str]], Container[str]] | None = None,
     spans: list[tuple[int, int]] | None = None,
+    texts: bool = True,
 ) -> list[Link] | list[Link | PendingLink]:
-    """Dispatch on the Content-Type: JSON for ``*json``, HTML otherwise (*keep*, *spans*:
-    JSON only)."""
+    """Dispatch on the Content-Type: JSON for ``*json``, HTML otherwise (*keep*, *spans*,
+    *texts*: JSON only)."""
     if "json" in content_type.lower():
-        return parse_json(body, page_url, keep, spans)
+        return parse_json(body, page_url, keep, spans, texts)
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     return parse_html(text, page_url)
 

@@ -186,7 +186,8 @@ class SourcePages:
     def fetch_for_helper(self, url: str, label: str, project: str, count: int) -> bool:
         """(In the fetch helper.) Fetch, parse and store one index page as :meth:`collect`
         would; whether the cache now holds it."""
-        self._page(url, label, keep=_NewestVersions(NormalizedName(project), count))
+        keep = _NewestVersions(NormalizedName(project), count)
+        self._page(url, label, keep=keep, links_wanted=False)
         return self.cache.writable
 
     def send_ahead(self, name: NormalizedName, *, first: bool = False) -> list[Future[bool]]:
@@ -313,11 +314,19 @@ class SourcePages:
             )
 
     def _page(
-        self, url: str, label: str, *, required: bool = False, keep: _NewestVersions | None = None
+        self,
+        url: str,
+        label: str,
+        *,
+        required: bool = False,
+        keep: _NewestVersions | None = None,
+        links_wanted: bool = True,
     ) -> tuple[Link | PendingLink, ...] | None:
         """Links of one simple page (None: the page does not exist, i.e. HTTP 404); with
         *keep*, JSON entries may be PendingLinks, and a page read from its parsed form in
-        the cache comes back as a :class:`PackedPage` (typed loosely: only then)."""
+        the cache comes back as a :class:`PackedPage` (typed loosely: only then).  Not
+        *links_wanted*: the page is only stored (the links that come back are not to be
+        read)."""
         if url.lower().startswith("file:"):
             path = url_to_path(url)
             if path.is_dir():
@@ -376,7 +385,9 @@ class SourcePages:
             # multiplies the memory peak (each big page is a large tree while parsed).
             with self._parse_slots:
                 links = tuple(
-                    parse_page(page.body, page.content_type, page.final_url, local, spans)
+                    parse_page(
+                        page.body, page.content_type, page.final_url, local, spans, links_wanted
+                    )
                 )
         except IndexUnavailable:
             if page is cached and not self.settings.offline:
