@@ -104,6 +104,11 @@ def assert_whole(venv: Path, label: str) -> None:
         assert not orphans, f"{label}: files no RECORD lists in {root}: {orphans[:5]}"
 
 
+def staged_files_left() -> list[Path]:
+    """The download directories of syncs in TMPDIR (the test's own)."""
+    return list(Path(os.environ["TMPDIR"]).glob("lockcheck-sync-*"))
+
+
 def assert_synced(venv: Path, reference: dict[str, str], label: str) -> None:
     """Whole, and file by file what a clean sync of the same lock gave."""
     assert_whole(venv, label)
@@ -160,7 +165,10 @@ def test_a_sync_killed_at_any_point_is_repaired_by_the_next(
         if half_written is not None:
             assert (site / half_written / "METADATA").exists(), label
             assert not (site / half_written / "RECORD").exists(), label
+        # Every kill before the stamp leaves the run's downloads (removed before the stamp).
+        assert bool(staged_files_left()) == (point != "stamp"), label
         sync_ok(venv, target, label)
+        assert not staged_files_left(), f"{label}: the next sync left the killed one's files"
         assert_synced(venv, references[target], label)
         again = sync(venv, target)
         assert again.stdout.strip() == "Everything up-to-date", describe(again)

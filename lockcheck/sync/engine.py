@@ -23,7 +23,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -344,6 +343,7 @@ def _sync_existing(
     from lockcheck.sync.interpreter import query_interpreter
     from lockcheck.sync.locks import merge_locks, require_hashes
     from lockcheck.sync.plan import plan
+    from lockcheck.sync.staging import remove_abandoned
 
     info = query_interpreter(python, cache_root)
     if options.dry_run:
@@ -354,6 +354,7 @@ def _sync_existing(
         return replace(report, interrupted=has_pending(venv))
 
     with venv_lock(venv, waiting=progress):
+        remove_abandoned()  # what killed syncs downloaded
         if recover(venv):
             logging.getLogger(__name__).warning(
                 "%s: rolled back a sync that was interrupted before it finished", venv
@@ -421,6 +422,7 @@ def _execute(
     from lockcheck.resolve.candidates import FormatControl
     from lockcheck.sync.apply import apply_plan, check_removable, compile_bytecode
     from lockcheck.sync.fetch import prepare_wheels
+    from lockcheck.sync.staging import Staging
 
     # Everything the transaction needs is imported before anything is removed: the venv
     # may be the one lockcheck runs from.
@@ -439,7 +441,7 @@ def _execute(
         only_binary=merged.options.only_binary, no_binary=merged.options.no_binary
     )
     check_removable(the_plan.removals)  # before any download: fail fast
-    staging = Path(tempfile.mkdtemp(prefix="lockcheck-sync-"))
+    staging = Staging()
     try:
         wheels = prepare_wheels(
             the_plan.actions,
@@ -447,7 +449,7 @@ def _execute(
             settings=index_settings,
             env=info.environment,
             formats=formats,
-            staging=staging,
+            staging=staging.path,
             cache_root=cache_root,
             progress=progress,
             warn=options.warn,
@@ -457,4 +459,4 @@ def _execute(
         if options.compile_bytecode and wheels:
             compile_bytecode(info.python, wheels, info)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.remove()

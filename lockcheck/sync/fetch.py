@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -383,22 +382,21 @@ def prepare_wheels(
     finder: PackageFinder,
     settings: IndexSettings,
     env: TargetEnvironment,
+    staging: Path,
     formats: FormatControl | None = None,
-    staging: Path | None = None,
     cache_root: Path | None = None,
     progress: Callable[[str], None] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> list[PreparedWheel]:
     """A verified wheel for every action that installs something, in *actions*' order.
 
-    Files land in *staging* (a fresh temporary directory by default; the caller removes
-    it).  Raises on the first failure (HashMismatch, IndexUnavailable, BuildError,
-    InstallFailed); nothing is installed here.
+    Files land in *staging* (the caller's directory, which it removes: see
+    :mod:`lockcheck.sync.staging`).  Raises on the first failure (HashMismatch,
+    IndexUnavailable, BuildError, InstallFailed); nothing is installed here.
     """
     todo = [a for a in actions if a.needs_file]
     if not todo:
         return []
-    staging = staging or Path(tempfile.mkdtemp(prefix="lockcheck-sync-"))
     preparer = _Preparer(
         finder=finder,
         settings=settings,
