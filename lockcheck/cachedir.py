@@ -40,7 +40,7 @@ def warn_unwritable(root: Path, exc: OSError) -> None:
     import logging
 
     logging.getLogger("lockcheck.cache").warning(
-        "lockcheck: warning: cannot write to the cache %s (%s); this run goes on without it",
+        "cannot write to the cache %s (%s); this run goes on without it",
         root,
         exc.strerror or exc,
     )
