@@ -666,6 +666,23 @@ def test_refresh_revalidates_fresh_pages(
     assert server.responses[-1].status == 304
 
 
+def test_refresh_asks_for_each_page_once_per_run(
+    dist_factory: DistFactory, make_index, open_finder
+) -> None:
+    # A page keeps its newest versions' entries at first; an older version is read from the
+    # rest of the page later.  With --refresh that second read came from the server again.
+    count = sources_module.NEWEST_VERSIONS + 3
+    for minor in range(count):
+        dist_factory.wheel("many", f"1.{minor}")
+    server = make_index()
+    for refresh in (False, True):
+        before = server.count("/simple/many/")
+        finder = open_finder(server.url, refresh=refresh)
+        assert len(finder.project_versions("many")) == count
+        assert [f.filename for f in finder.project_files("many") if f.version == Version("1.0")]
+        assert server.count("/simple/many/") - before == 1, f"refresh={refresh}"
+
+
 def test_offline_with_and_without_cache(
     tmp_path: Path, dist_factory: DistFactory, make_index, open_finder
 ) -> None:

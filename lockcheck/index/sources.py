@@ -180,6 +180,7 @@ class SourcePages:
         # Parsing is CPU work under the GIL: running many at once gains nothing and
         # multiplies the memory peak (each big page is a large tree while parsed).
         self._parse_slots = threading.Semaphore(2)
+        self._began = time.time()
         #: The fetch helper, when one runs: it fetches and parses pages on another core.
         self.helper: FetchHelper | None = None
 
@@ -417,8 +418,13 @@ class SourcePages:
         return self._fresh(time.time() - page.fetched_at)
 
     def _fresh(self, age: float) -> bool:
-        """Whether a page fetched *age* seconds ago is used as it is (always when offline)."""
-        return self.settings.offline or (not self.settings.refresh and 0 <= age < PAGE_MAX_AGE)
+        """Whether a page fetched *age* seconds ago is used as it is: always when offline;
+        with ``--refresh``, once fetched during this run (a page is asked for once a run)."""
+        if self.settings.offline:
+            return True
+        if self.settings.refresh:
+            return 0 <= age <= time.time() - self._began
+        return 0 <= age < PAGE_MAX_AGE
 
     def _parsed_page(self, url: str, label: str, clean: str, keep: _NewestVersions) -> object:
         """The page from its parsed-page cache entry, without its raw body: its links (None:
