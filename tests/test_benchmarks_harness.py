@@ -13,7 +13,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 if str(BENCH) not in sys.path:
     sys.path.append(str(BENCH))
 
-from benchlib import commands, indexprobe, lockdiff, machine, measure, report, stats  # noqa: E402
+from benchlib import commands, indexprobe, lockdiff, machine, measure, report, stats, trash  # noqa: E402
 from benchlib.runner import detect_capabilities  # noqa: E402
 from benchlib.tools import parse_click_commands, tool_paths  # noqa: E402
 
@@ -607,3 +607,28 @@ def test_issue17_tables_and_targets() -> None:
     assert cells[9] == "1.25x"  # peak RSS 50 / 40, no target on this set
     workload = next(line for line in lines if line.startswith("| datascience | lockcheck | 1.00"))
     assert "| 140 |" in workload and "| 0.45 " in workload
+
+
+# --- what the harness discards while it measures -------------------------------------------
+
+
+def test_discarded_trees_keep_their_inodes_until_the_trash_is_emptied(tmp_path: Path) -> None:
+    # On a journal-less ext4 every inode freed lately slows each new one of the measured
+    # tools: the harness frees none while it measures.
+    bin_dir = tmp_path / "work" / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text("x")
+    inode = (bin_dir / "python").stat().st_ino
+    other_bin_dir = tmp_path / "other" / "venv" / "bin"
+    other_bin_dir.mkdir(parents=True)
+    discards = trash.Trash(tmp_path / "work" / ".trash")
+    discards.discard(tmp_path / "work" / "venv")
+    discards.discard(tmp_path / "other" / "venv")  # the same name again
+    discards.discard(tmp_path / "missing")  # nothing to do
+    assert not (tmp_path / "work" / "venv").exists()
+    kept = sorted(p.name for p in discards.root.iterdir())
+    assert kept == ["0-venv", "1-venv"]
+    assert (discards.root / "0-venv" / "bin" / "python").stat().st_ino == inode
+    assert discards.empty()
+    assert not discards.root.exists()
+    assert not discards.empty()  # emptied already

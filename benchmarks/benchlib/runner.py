@@ -36,6 +36,7 @@ from .measure import run_measured
 from .stats import Sample, Summary, summarize
 from .synccol import SYNC_TOOLS, SyncRun
 from .tools import command_help, command_summaries, install_tools, tool_versions
+from .trash import Trash, settle
 
 __all__ = ["COLUMNS", "Capabilities", "RunOptions", "detect_capabilities", "run_benchmarks"]
 
@@ -133,11 +134,15 @@ def _log_tail(path: Path, lines: int = 3) -> str:
 class _SetRun:
     """Measurements of one input set; the work tree is ``work_dir/<set>/<tool>/``."""
 
-    def __init__(self, name: str, options: RunOptions, paths: ToolPaths, log: Log) -> None:
+    def __init__(
+        self, name: str, options: RunOptions, paths: ToolPaths, log: Log, trash: Trash
+    ) -> None:
         self.name = name
         self.options = options
         self.paths = paths
         self.log = log
+        #: Where replaced work directories go: deleted only once the run is over (trash.py).
+        self.trash = trash
         self.root = options.work_dir / name
         self.notes: list[str] = []
 
@@ -152,8 +157,7 @@ class _SetRun:
         return clean_env(os.environ, tool=tool, cache_dir=self.cache_dir(tool), bin_dir=bin_dir)
 
     def prepare(self) -> None:
-        if self.root.exists():
-            shutil.rmtree(self.root)
+        self.trash.discard(self.root)
         source = self.options.sets_dir / f"{self.name}.in"
         for tool in self.options.tools:
             self.tool_dir(tool).mkdir(parents=True)
@@ -227,7 +231,7 @@ class _SetRun:
     def _cold(self, tool: str, label: str) -> Sample:
         """One compile with an empty cache and no output; its lock kept as cold-output.txt."""
         cache, output = self.cache_dir(tool), self.tool_dir(tool) / OUTPUT_NAME
-        shutil.rmtree(cache, ignore_errors=True)
+        self.trash.discard(cache)
         cache.mkdir()
         output.unlink(missing_ok=True)
         sample = self.measure(label, compile_command(tool, self.paths, cache), tool=tool)
@@ -238,7 +242,7 @@ class _SetRun:
     def _forget_stamps(self, tool: str) -> None:
         """Remove lockcheck's unchanged-inputs stamps (under XDG_CACHE_HOME), cache kept."""
         if tool == "lockcheck":
-            shutil.rmtree(self.cache_dir(tool) / "xdg" / "lockcheck" / "stamps", ignore_errors=True)
+            self.trash.discard(self.cache_dir(tool) / "xdg" / "lockcheck" / "stamps")
 
     def _repeat_warm(
         self,
@@ -317,7 +321,7 @@ class _SetRun:
         for rep in range(self.options.cold_runs):
             for tool in tools:
                 cache = self.tool_dir(tool) / "universal-cache"
-                shutil.rmtree(cache, ignore_errors=True)
+                self.trash.discard(cache)
                 cache.mkdir()
                 (self.tool_dir(tool) / UNIVERSAL_OUTPUT).unlink(missing_ok=True)
                 argv = compile_command(
@@ -410,6 +414,7 @@ class _SetRun:
             bytecode=self.options.sync_bytecode,
             measure=self.measure,
             log=self.log,
+            discard=self.trash.discard,
         )
         try:
             return column.run(lock, self.options.sets_dir / f"{self.name}.in")
@@ -530,8 +535,29 @@ def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
         "notes": notes,
         "sets": [],
     }
+    # Nothing freed lately: a killed run's trash goes, then the tools' own installs settle.
+    trash = Trash(options.work_dir / ".trash")
+    trash.empty()
+    settle()
+    try:
+        _measure_sets(options, paths, log, trash, caps, startup, results)
+    finally:
+        trash.empty()
+    return results
+
+
+def _measure_sets(
+    options: RunOptions,
+    paths: ToolPaths,
+    log: Log,
+    trash: Trash,
+    caps: Capabilities,
+    startup: bool,
+    results: dict[str, Any],
+) -> None:
+    notes: list[str] = results["notes"]
     for name in options.sets:
-        run = _SetRun(name, options, paths, log)
+        run = _SetRun(name, options, paths, log, trash)
         run.prepare()
         entry: dict[str, Any] = {"name": name, "file": f"sets/{name}.in"}
         if options.sync_only:
@@ -569,4 +595,3 @@ def run_benchmarks(options: RunOptions, log: Log) -> dict[str, Any]:
                 results["commands"].setdefault(label, summary["command"])
         notes += run.notes
         results["sets"].append(entry)
-    return results

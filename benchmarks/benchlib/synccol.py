@@ -114,6 +114,8 @@ class SyncRun:
     bytecode: bool
     measure: Measure
     log: Callable[[str], None]
+    #: How a replaced venv is put away (the run's trash: see trash.py).
+    discard: Callable[[Path], None] = lambda path: shutil.rmtree(path, ignore_errors=True)
 
     def cache(self, tool: str) -> Path:
         return self.root / "sync" / tool / "cache"
@@ -130,7 +132,7 @@ class SyncRun:
     def new_venv(self, tool: str) -> None:
         """An empty venv (with pip for pip-sync, which runs the target's pip)."""
         target = self.target(tool)
-        shutil.rmtree(target, ignore_errors=True)
+        self.discard(target)
         argv = [self.python, "-m", "venv", str(target)]
         if tool != "pip-sync":
             argv.insert(3, "--without-pip")
