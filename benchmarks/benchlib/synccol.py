@@ -115,7 +115,7 @@ class SyncRun:
     measure: Measure
     log: Callable[[str], None]
     #: How a replaced venv is put away (the run's trash: see trash.py).
-    discard: Callable[[Path], None] = lambda path: shutil.rmtree(path, ignore_errors=True)
+    discard: Callable[[Path], None]
 
     def cache(self, tool: str) -> Path:
         return self.root / "sync" / tool / "cache"
