@@ -74,9 +74,11 @@ def console() -> None:
 
 def _exit(code: int) -> None:
     import atexit
-    import threading
 
-    if threading.active_count() == 1 and _flushed():
+    # A run that never loaded threading (the fast answers) started no thread through it;
+    # importing it just to ask would cost the fast path 3 ms.
+    threading = sys.modules.get("threading")
+    if (threading is None or threading.active_count() == 1) and _flushed():
         atexit._run_exitfuncs()
         if _flushed():
             os._exit(code)

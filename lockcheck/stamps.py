@@ -10,16 +10,19 @@ run.  Imports stay minimal: this runs before anything heavy is loaded.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import marshal
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 from lockcheck import __version__
-from lockcheck.cachedir import default_cache_dir
+from lockcheck.cachedir import cache_root
+
+TYPE_CHECKING = False  # typing itself costs the fast path 2 ms
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
 
 __all__ = ["argv_key", "command_key", "fast_answer", "load_fresh", "stamp_dir", "write_stamp"]
 
@@ -35,30 +38,56 @@ _ENV_PREFIXES = (
     "TERM",
 )
 
+#: A stamp file's name ends so: its content is :mod:`marshal` data (one dict of strings,
+#: numbers and lists).  The fast path's whole answer takes about twice a bare interpreter's
+#: start; ``json`` would add a third of that again (it loads ``re`` and ``enum``), so stamps
+#: are not JSON.  marshal reads data written by any earlier Python 3.
+_SUFFIX = ".stamp"
+
+
+def _sha256_hex(data: bytes) -> str:
+    """sha256 without :mod:`hashlib`, which loads OpenSSL (about 3 ms) to offer every
+    algorithm; CPython's own sha256 module gives the same digest."""
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]  # CPython >= 3.12
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found]  # CPython < 3.12
+        except ImportError:  # another interpreter, or a build without it
+            from hashlib import sha256
+    return str(sha256(data).hexdigest())
+
 
 def stamp_dir(environ: Mapping[str, str] | None = None) -> Path:
-    return default_cache_dir(environ) / "stamps"
+    from pathlib import Path
+
+    return Path(_stamp_root(environ))
+
+
+def _stamp_root(environ: Mapping[str, str] | None) -> str:
+    return os.path.join(cache_root(environ), "stamps")
 
 
 def command_key(
-    kind: str, argv: Sequence[str], cwd: Path, environ: Mapping[str, str] | None = None
+    kind: str, argv: Sequence[str], cwd: Path | str, environ: Mapping[str, str] | None = None
 ) -> str:
     env = os.environ if environ is None else environ
     steering = sorted((k, v) for k, v in env.items() if k.startswith(_ENV_PREFIXES))
-    payload = json.dumps([__version__, kind, str(cwd), list(argv), steering])
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+    payload = repr((__version__, kind, str(cwd), list(argv), steering))
+    return _sha256_hex(payload.encode("utf-8", "surrogateescape"))[:32]
 
 
-def _digest(path: Path) -> str | None:
+def _digest(path: str) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as file:
+            return _sha256_hex(file.read())
     except OSError:
         return None
 
 
-def _state(path: Path) -> list[object] | None:
+def _state(path: str) -> list[object] | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns, _digest(path)]
@@ -66,18 +95,20 @@ def _state(path: Path) -> list[object] | None:
 
 def load_fresh(key: str, environ: Mapping[str, str] | None = None) -> dict | None:
     """The stamp's payload when every recorded file is as it was, else None."""
-    path = stamp_dir(environ) / f"{key}.json"
+    path = os.path.join(_stamp_root(environ), key + _SUFFIX)
     try:
-        stamp = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as file:
+            stamp = marshal.loads(file.read())
         files = stamp["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+        items = files.items()
+    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError):
         return None
     expires = stamp.get("expires")
     if isinstance(expires, (int, float)) and not time.time() < expires:
         return None  # the answer rested on the index, and that answer is too old now
     # Plain os.stat on the recorded strings: a sync stamp lists every installed package's
     # files, and a Path per entry cost more than the stat itself (issue 17).
-    for name, recorded in files.items():
+    for name, recorded in items:
         try:
             st = os.stat(name)
         except OSError:
@@ -88,10 +119,13 @@ def load_fresh(key: str, environ: Mapping[str, str] | None = None) -> dict | Non
             continue
         if st is None:
             return None
-        size, mtime_ns, digest = recorded
+        try:
+            size, mtime_ns, digest = recorded
+        except (TypeError, ValueError):
+            return None
         if st.st_size != size:
             return None
-        if st.st_mtime_ns != mtime_ns and (digest is None or _digest(Path(name)) != digest):
+        if st.st_mtime_ns != mtime_ns and (digest is None or _digest(name) != digest):
             return None  # a directory (no digest) must keep its mtime: entries came or went
     return stamp
 
@@ -103,21 +137,24 @@ def write_stamp(
     environ: Mapping[str, str] | None = None,
 ) -> None:
     """Record *files* (absent ones too: their appearance must invalidate the stamp)."""
-    directory = stamp_dir(environ)
+    from pathlib import Path
+
+    directory = _stamp_root(environ)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        record = {str(Path(f).resolve()): _state(Path(f)) for f in files}
-        data = json.dumps({"files": record, **(payload or {})}, sort_keys=True)
-        tmp = directory / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, directory / f"{key}.json")
-    except OSError:
+        os.makedirs(directory, exist_ok=True)
+        record = {str(Path(f).resolve()): _state(str(f)) for f in files}
+        data = marshal.dumps({**(payload or {}), "files": record})
+        tmp = os.path.join(directory, f".{key}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as file:
+            file.write(data)
+        os.replace(tmp, os.path.join(directory, key + _SUFFIX))
+    except (OSError, ValueError):  # ValueError: a payload marshal cannot write (a bug)
         pass  # a stamp is an optimisation; failing to write one is not an error
 
 
 def argv_key(args: Sequence[str], cwd: Path | None = None) -> str:
     """The key of a command line as typed (what the click-free fast path can compute)."""
-    return command_key("argv", list(args), cwd or Path.cwd())
+    return command_key("argv", list(args), cwd or os.getcwd())
 
 
 def fast_answer(args: Sequence[str]) -> int | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import describe, run_lockcheck
+from tests.helpers import describe, run_lockcheck, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "lockcheck"
@@ -227,6 +227,59 @@ def test_unchanged_check_and_noop_sync_stay_within_the_start_up_budget(project) 
     result = run_lockcheck("sync", "--python", venv, cwd=folder, env=IMPORTTIME)
     assert result.returncode == 0, describe(result)
     _assert_within_budget("sync", result)
+
+
+# All a fast answer may load beyond what the interpreter had: the stamp modules and the
+# interpreter's own builtin pieces (marshal for the stamp, CPython's sha256 for its key).
+# json, pathlib, hashlib, threading and typing each cost 3-9 ms against a ~10 ms bare start,
+# which the whole answer (about 1.0x a bare start) could not absorb.
+FAST_ANSWER_MODULES = {
+    "lockcheck",
+    "lockcheck._entry",
+    "lockcheck.stamps",
+    "lockcheck.cachedir",
+    "__future__",
+    "gc",
+    "atexit",
+    "marshal",
+    "time",
+    "_sha2",
+    "_sha256",
+}
+
+_FAST_ANSWER_PROBE = """
+import atexit, sys
+before = set(sys.modules)
+atexit.register(lambda: print(" ".join(sorted(set(sys.modules) - before)), file=sys.stderr))
+sys.argv = ["lockcheck", *sys.argv[1:]]
+from lockcheck._entry import console
+console()
+"""
+
+
+def test_fast_answers_load_only_the_stamp_modules(project) -> None:
+    """An unchanged ``check`` and a no-op ``sync`` answer from a stamp loading nothing else:
+    no click, and none of the standard modules that cost more than the answer."""
+    folder, _server = project
+    venv = folder / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    sync = ["sync", "--python", str(venv / "bin" / "python")]
+    for args, answer in ((["check"], "requirements.txt: up to date"), (sync, "up-to-date")):
+        first = run_lockcheck(*args, cwd=folder)  # writes the stamp
+        assert first.returncode == 0, describe(first)
+        probe = subprocess.run(
+            [sys.executable, "-c", _FAST_ANSWER_PROBE, *args],
+            cwd=folder,
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert probe.returncode == 0, probe.stderr
+        assert answer in probe.stdout, probe.stdout
+        loaded = set(probe.stderr.split())
+        assert "lockcheck.stamps" in loaded, probe.stderr  # the probe saw the fast path
+        assert loaded <= FAST_ANSWER_MODULES, sorted(loaded - FAST_ANSWER_MODULES)
 
 
 # What only a run that talks to an index needs, or the email parser that METADATA with plain
