@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 __all__ = ["ENV_VAR", "crash_point"]
 
@@ -60,14 +61,17 @@ def _parse(value: str | None) -> tuple[str, int] | None:
 
 _TARGET = _parse(os.environ.get(ENV_VAR))
 _seen: dict[str, int] = {}
+_counting = threading.Lock()
 
 
 def crash_point(event: str) -> None:
     """Die here (SIGKILL) when the environment asks for this event's n-th occurrence."""
     if _TARGET is None or _TARGET[0] != event:
         return
-    _seen[event] = _seen.get(event, 0) + 1
-    if _seen[event] == _TARGET[1]:
+    with _counting:  # sync links a big wheel's files from two threads
+        _seen[event] = _seen.get(event, 0) + 1
+        reached = _seen[event] == _TARGET[1]
+    if reached:
         kill = getattr(signal, "SIGKILL", None)
         if kill is None:  # pragma: no cover - Windows
             os._exit(137)

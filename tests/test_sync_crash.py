@@ -205,6 +205,28 @@ def test_a_killed_rollback_is_finished_by_the_next_sync(
     assert freeze(venv) == pins(b)
 
 
+def test_a_sync_killed_while_two_threads_link_a_big_wheel_is_repaired_by_the_next(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    """A wheel of 128 files or more is linked by two threads (lockcheck/sync/linkinstall.py):
+    killed at the start, the middle and the end of that, the next sync restores the venv."""
+    from lockcheck.sync.linkinstall import _THREADED_LINKS
+
+    server = build_index(dist_factory, make_index, files=3 * _THREADED_LINKS)
+    a, b = two_locks(tmp_path, server)
+    venv = make_venv(tmp_path / "venv")
+    references = clean_references(venv, a, b)
+    target = a
+    # B -> A: alpha 1.0 and beta (14 files), then bigpkg 1.0's 384 modules and metadata.
+    for point in ("write:16", "write:200", "write:390", "write:100"):
+        label = f"killed at {point} syncing to {target.name}"
+        sync_killed(venv, target, point, label)
+        sync_ok(venv, target, label)
+        assert_synced(venv, references[target], label)
+        target = b if target == a else a
+    assert freeze(venv) == pins(b)  # the last sync, to B
+
+
 def test_a_venv_whose_creation_was_killed_is_made_again_and_dry_run_sees_a_leftover(
     tmp_path: Path, dist_factory: DistFactory, make_index
 ) -> None:

@@ -77,6 +77,39 @@ def test_a_second_venv_links_the_cached_files_and_downloads_nothing(
     assert freeze(second) == pins(lock)
 
 
+@pytest.mark.parametrize("where", ["first half", "second half"])
+def test_a_big_wheel_missing_a_cached_file_fails_and_leaves_the_venv_as_it_was(
+    tmp_path: Path, dist_factory: DistFactory, make_index, where: str
+) -> None:
+    """A big wheel's files are linked by two threads; a file neither can place (here: gone
+    from the cache) fails the sync, whichever thread met it, and the venv is restored."""
+    from lockcheck.sync.linkinstall import _THREADED_LINKS
+
+    count = 2 * _THREADED_LINKS
+    modules = {f"huge/m{i:04d}.py": f"N = {i}\n" for i in range(count)}
+    dist_factory.wheel("huge", "1.0", files=modules)
+    dist_factory.wheel("alpha", "1.0")
+    server = make_index()
+    lock = write_lock(tmp_path / "lock.txt", server, "alpha==1.0", "huge==1.0")
+    cache = tmp_path / "cache"
+    result = _sync(tmp_path / "first", lock, cache)
+    assert result.returncode == 0, describe(result)
+    assert_whole(tmp_path / "first", "a big wheel linked by two threads")
+    assert freeze(tmp_path / "first") == pins(lock)
+
+    [entry] = [e for e in _unpacked(cache) if (e / "huge").is_dir()]
+    gone = entry / "huge" / f"m{(10 if where == 'first half' else count - 10):04d}.py"
+    gone.unlink()
+    venv = make_venv(tmp_path / "venv")
+    before = sorted(p.name for p in site_packages(venv).iterdir())
+    result = _sync(venv, lock, cache)
+    assert result.returncode == 2, describe(result)
+    assert "installing huge-1.0-py3-none-any.whl failed" in result.stderr, describe(result)
+    assert gone.name in result.stderr and "the environment was restored" in result.stderr
+    assert sorted(p.name for p in site_packages(venv).iterdir()) == before
+    assert_whole(venv, f"restored after a failure in the {where}")
+
+
 def test_the_locks_hashes_still_decide_when_the_wheel_is_unpacked(
     tmp_path: Path, server: IndexServer
 ) -> None:
