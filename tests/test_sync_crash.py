@@ -227,6 +227,57 @@ def test_a_sync_killed_while_two_threads_link_a_big_wheel_is_repaired_by_the_nex
     assert freeze(venv) == pins(b)  # the last sync, to B
 
 
+def _tree(venv: Path) -> set[str]:
+    """Every directory and file of *venv* (sync's own lock and stamp aside), relative."""
+    return {
+        str(p.relative_to(venv))
+        for p in venv.rglob("*")
+        if not p.name.startswith(".lockcheck-sync") and "__pycache__" not in p.parts
+    }
+
+
+def test_a_sync_that_only_adds_journals_whole_directories_and_rolls_them_back(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    """Into a venv that loses nothing, each directory an install makes is journaled once (a
+    "tree"), not file by file; killed while writing, killed while rolling back, or failing,
+    the venv ends exactly as it was, and the next sync installs."""
+    from lockcheck.sync.journal import JOURNAL_NAME, read_journal
+
+    server = build_index(dist_factory, make_index, files=60)
+    a, b = two_locks(tmp_path, server)
+    failing = write_lock(tmp_path / "c.txt", server, *sorted(pins(b)), "zzz-broken==1.0")
+    venv = make_venv(tmp_path / "venv")
+    site = site_packages(venv)
+    empty = _tree(venv)
+
+    sync_killed(venv, a, "write:40")  # alpha and beta written, bigpkg half
+    [backup] = backup_dirs(venv)
+    steps = read_journal(backup / JOURNAL_NAME)
+    trees = {os.path.relpath(step[1], site) for step in steps if step[0] == "tree"}
+    assert {"bigpkg", "bigpkg-1.0.dist-info", "alpha-1.0.dist-info"} <= trees, steps
+    created = [step[1] for step in steps if step[0] == "create"]
+    assert all(Path(p).parent == venv / "bin" for p in created), created  # the script only
+    assert not [s for s in steps if s[0] in ("move", "mkdir", "rmdir")], steps
+
+    # The next run rolls the killed one back (its trees deleted whole), then fails on
+    # zzz-broken and rolls itself back; killed during either rollback, the next repairs.
+    for crash in ("rollback:1", "rollback:3", None):
+        result = sync(venv, failing, crash=crash)
+        if crash is not None:
+            assert result.returncode == KILLED, f"{crash}\n{describe(result)}"
+            continue
+        assert result.returncode == 2, describe(result)
+        assert "installing zzz_broken-1.0-py3-none-any.whl failed" in result.stderr
+        assert "the environment was restored" in result.stderr, describe(result)
+    assert not backup_dirs(venv)
+    assert _tree(venv) == empty  # not a file nor an empty directory left
+
+    sync_ok(venv, a)
+    assert_whole(venv, "installed after the rollbacks")
+    assert freeze(venv) == pins(a)
+
+
 def test_a_venv_whose_creation_was_killed_is_made_again_and_dry_run_sees_a_leftover(
     tmp_path: Path, dist_factory: DistFactory, make_index
 ) -> None:

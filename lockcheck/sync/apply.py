@@ -70,6 +70,14 @@ class Transaction:
         #: Directories this transaction made: they hold only files it wrote, so a file
         #: written into one needs no check for something in its way.
         self._new_dirs: set[str] = set()
+        #: Directories made while nothing had been moved away or removed yet ("tree" in the
+        #: journal), each with every directory made under it: no step of a rollback puts
+        #: anything back inside one, so a rollback deletes each whole and the files written
+        #: into them are not journaled one by one (a new venv's 19,000 lines for the
+        #: data-science lock, 40 ms).
+        self._trees: list[str] = []
+        self._tree_dirs: set[str] = set()
+        self._trees_allowed = True
         #: Directories seen to exist (forgotten whenever something is moved away).
         self._present_dirs: set[str] = set()
         self._removed_dirs: list[Path] = []
@@ -100,6 +108,8 @@ class Transaction:
                 txn._created_files.append(paths[0])
             elif kind == "mkdir" and len(paths) == 1:
                 txn._created_dirs.append(Path(paths[0]))
+            elif kind == "tree" and len(paths) == 1:
+                txn._trees.append(paths[0])
             elif kind == "rmdir" and len(paths) == 1:
                 txn._removed_dirs.append(Path(paths[0]))
         return txn
@@ -117,6 +127,7 @@ class Transaction:
         """Move *path* (a file, a link or a directory) into the backup."""
         self._counter += 1
         dest = self.backup / str(self._counter)
+        self._trees_allowed = False  # a rollback puts this back: no tree may hold it
         self._log("move", path, dest)
         self._present_dirs.clear()
         try:
@@ -132,6 +143,7 @@ class Transaction:
         self._present_dirs.clear()
         current = start
         while os.path.realpath(current) != stop_real and self.inside(current):
+            self._trees_allowed = False  # a rollback makes this again: no tree may hold it
             self._log("rmdir", current)
             try:
                 current.rmdir()
@@ -147,8 +159,9 @@ class Transaction:
     def will_create_all(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """:meth:`will_create` for many files, their journal lines written in one go.
 
-        Called for every installed file: plain strings and two sets keep it to one lstat
-        per file, and none for a file in a directory this transaction made."""
+        Called for every installed file: plain strings and sets keep it to one lstat per
+        file, none for a file in a directory this transaction made, and no journal line for
+        one in a tree (see ``_trees``)."""
         lines: list[tuple[str, str]] = []
         try:
             for item in paths:
@@ -157,8 +170,8 @@ class Transaction:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(path)
                     continue
-                parent = os.path.dirname(path)
-                if parent not in self._new_dirs:
+                directory = parent = os.path.dirname(path)
+                if directory not in self._new_dirs:
                     if os.path.lexists(path):
                         if os.path.isdir(path) and not os.path.islink(path):
                             raise InstallFailed(f"cannot write {path}: a directory is in the way")
@@ -172,16 +185,35 @@ class Transaction:
                         missing.append(parent)
                         parent = os.path.dirname(parent)
                     self._present_dirs.add(parent)
-                    for directory in reversed(missing):
-                        lines.append(("mkdir", directory))
-                        self._created_dirs.append(Path(directory))
-                        self._new_dirs.add(directory)
+                    if missing:
+                        lines.extend(self._will_make(missing, parent))
+                if directory in self._tree_dirs:
+                    self._created_set.add(path)  # a rollback deletes its tree
+                    continue
                 lines.append(("create", path))
                 self._created_files.append(path)
                 self._created_set.add(path)
         finally:
             if lines and self._journal is not None:
                 self._journal.log_many(lines)
+
+    def _will_make(self, missing: list[str], existing: str) -> list[tuple[str, str]]:
+        """The journal lines for making *missing* (deepest first) under *existing*."""
+        if existing in self._tree_dirs:  # inside a tree: deleted with it
+            self._tree_dirs.update(missing)
+            self._new_dirs.update(missing)
+            return []
+        if self._trees_allowed:
+            self._trees.append(missing[-1])
+            self._tree_dirs.update(missing)
+            self._new_dirs.update(missing)
+            return [("tree", missing[-1])]
+        lines = []
+        for directory in reversed(missing):
+            lines.append(("mkdir", directory))
+            self._created_dirs.append(Path(directory))
+            self._new_dirs.add(directory)
+        return lines
 
     def rollback(self) -> list[str]:
         """Undo everything; returns the problems met (empty when fully restored).
@@ -190,6 +222,14 @@ class Transaction:
         end): a file that was both moved away and then created is deleted only while its
         saved copy is still in the backup, since otherwise it is the restored original."""
         problems: list[str] = []
+        for tree in reversed(self._trees):
+            try:
+                shutil.rmtree(tree)
+            except FileNotFoundError:
+                pass  # never made, or deleted by an earlier, interrupted rollback
+            except OSError as exc:
+                problems.append(f"cannot delete {tree}: {exc}")
+            crash_point("rollback")
         restored = {str(original) for original, saved in self._moved if not os.path.lexists(saved)}
         for path in reversed(self._created_files):
             if path in restored:

@@ -10,6 +10,8 @@ Lines are JSON arrays::
 
     ["move", original, saved]   original is moved into the backup, as saved
     ["mkdir", path]             a directory is created for a new file
+    ["tree", path]              a directory is created whose whole content the transaction
+                                writes: its files and subdirectories get no lines of their own
     ["create", path]            a new file is written
     ["rmdir", path]             an emptied directory is removed
 
