@@ -110,6 +110,54 @@ def test_a_big_wheel_missing_a_cached_file_fails_and_leaves_the_venv_as_it_was(
     assert_whole(venv, f"restored after a failure in the {where}")
 
 
+def test_a_linked_install_writes_the_record_installer_writes(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    """RECORD of a wheel installed from the unpacked cache is, byte for byte, what
+    ``installer`` writes installing the archive: csv quoting of odd names, other schemes'
+    paths, scripts, entry points, INSTALLER and REQUESTED, RECORD's own line."""
+    from installer import install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.sources import WheelFile
+
+    files = {
+        "odd/__init__.py": "",
+        "odd/a,b.py": "A = 1\n",
+        'odd/say "hi".py': "Q = 1\n",
+        "odd/plain.py": "P = 1\n",
+        "odd-1.0.data/data/share/odd/x,y.txt": "x",
+        "odd-1.0.data/scripts/odd-tool": "#!python\nprint(1)\n",
+    }
+    wheel = dist_factory.wheel(
+        "odd", "1.0", files=files, entry_points="[console_scripts]\nodd-cli = odd:main\n"
+    )
+    server = make_index()
+    lock = write_lock(tmp_path / "lock.txt", server, "odd==1.0")
+    venv = make_venv(tmp_path / "venv")
+    site = site_packages(venv)
+    python_xy = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    scheme = {
+        "purelib": str(site),
+        "platlib": str(site),
+        "scripts": str(venv / "bin"),
+        "data": str(venv),
+        "headers": str(venv / "include" / "site" / python_xy / "odd"),
+    }
+    destination = SchemeDictionaryDestination(scheme, str(venv / "bin" / "python"), "posix")
+    with WheelFile.open(wheel) as source:
+        install(source, destination, {"INSTALLER": b"lockcheck\n", "REQUESTED": b""})
+    expected = (site / "odd-1.0.dist-info" / "RECORD").read_bytes()
+    assert b'"odd/a,b.py"' in expected and b"../../../share/odd/x,y.txt" in expected
+
+    shutil.rmtree(venv)
+    make_venv(venv)
+    result = _sync(venv, lock, tmp_path / "cache")
+    assert result.returncode == 0, describe(result)
+    assert _unpacked(tmp_path / "cache"), "installed from the unpacked cache"
+    assert (site / "odd-1.0.dist-info" / "RECORD").read_bytes() == expected
+    assert_whole(venv, "odd names")
+
+
 def test_the_locks_hashes_still_decide_when_the_wheel_is_unpacked(
     tmp_path: Path, server: IndexServer
 ) -> None:
