@@ -142,6 +142,12 @@ class PackageFinder:
         source knows it.  Raises IndexUnavailable when a source cannot answer."""
         return list(self._project(name, asked=True))
 
+    def answers_locally(self, name: NormalizedName | str) -> bool:
+        """Whether the project's files come from the cache (or local sources) alone: no
+        server is asked for them."""
+        key = canonicalize_name(name)
+        return self._projects.done(key) or self._listing.answers_locally(key)
+
     def project_versions(self, name: NormalizedName | str) -> Mapping[Version, Sequence[DistFile]]:
         """The project's files by version, built only for the versions that are looked at
         (what the resolver uses: most of a big project's files are never built)."""
