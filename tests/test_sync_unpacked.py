@@ -158,6 +158,63 @@ def test_a_linked_install_writes_the_record_installer_writes(
     assert_whole(venv, "odd names")
 
 
+def test_an_entry_unpacked_by_an_older_lockcheck_installs_the_same(
+    tmp_path: Path, server: IndexServer
+) -> None:
+    """An entry's manifest records the wheel's .dist-info directory and root scheme; one
+    without them (written before they were recorded) installs the same, reading WHEEL."""
+    import json
+
+    lock = write_lock(tmp_path / "lock.txt", server, "alpha==1.0", "bigpkg==1.0")
+    cache = tmp_path / "cache"
+    first = tmp_path / "one"
+    assert _sync(first, lock, cache).returncode == 0
+    for entry in _unpacked(cache):
+        manifest = entry / ".lockcheck-manifest.json"
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        assert data["layout"][1] == "purelib", data["layout"]
+        del data["layout"]
+        manifest.write_text(json.dumps(data), encoding="utf-8")
+
+    second = tmp_path / "two"
+    result = _sync(second, lock, cache)
+    assert result.returncode == 0, describe(result)
+    assert _wheel_downloads(server) == 2  # the first sync's only: the entries were used
+    record = "bigpkg-1.0.dist-info/RECORD"
+    assert (site_packages(second) / record).read_bytes() == (
+        site_packages(first) / record
+    ).read_bytes()
+    assert_whole(second, "from entries without a layout")
+
+
+def test_a_wheel_installer_refuses_is_refused_again_from_the_cache(
+    tmp_path: Path, dist_factory: DistFactory, make_index
+) -> None:
+    """A Wheel-Version 2 wheel is unpacked (it verified) but never installed: refused on the
+    sync that downloads it and on every one after, which finds it unpacked."""
+    import zipfile
+
+    built = dist_factory.wheel("future", "1.0")
+    members = {}
+    with zipfile.ZipFile(built) as archive:
+        for info in archive.infolist():
+            members[info.filename] = archive.read(info)
+    members["future-1.0.dist-info/WHEEL"] = b"Wheel-Version: 2.0\nRoot-Is-Purelib: true\n"
+    with zipfile.ZipFile(built, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    server = make_index()
+    lock = write_lock(tmp_path / "lock.txt", server, "future==1.0")
+    for attempt in ("downloaded", "from the cache"):
+        venv = make_venv(tmp_path / attempt)
+        result = _sync(venv, lock, tmp_path / "cache")
+        assert result.returncode == 2, f"{attempt}\n{describe(result)}"
+        assert "Wheel-Version 2.0 is not supported (1.x only)" in result.stderr, describe(result)
+        assert "the environment was restored" in result.stderr
+        assert not list(site_packages(venv).iterdir()), attempt
+    assert len(_unpacked(tmp_path / "cache")) == 1
+
+
 def test_the_locks_hashes_still_decide_when_the_wheel_is_unpacked(
     tmp_path: Path, server: IndexServer
 ) -> None:

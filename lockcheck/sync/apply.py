@@ -516,7 +516,7 @@ def _archive_names(prepared: PreparedWheel) -> list[str]:
     import zipfile
 
     if prepared.unpacked is not None:
-        return [entry.path for entry in prepared.unpacked.entries]
+        return [entry[0] for entry in prepared.unpacked.entries]
     if prepared.wheel is None:
         return []
     with contextlib.suppress(OSError, zipfile.BadZipFile), zipfile.ZipFile(prepared.wheel) as zf:

@@ -23,33 +23,9 @@ from typing import Any
 
 from lockcheck.crashpoint import crash_point
 from lockcheck.errors import InstallFailed
-from lockcheck.sync.unpacked import ManifestEntry, UnpackedWheel, link_or_copy
+from lockcheck.sync.unpacked import ManifestRow, UnpackedWheel, link_or_copy
 
 __all__ = ["install_unpacked"]
-
-
-def _dist_info_dir(unpacked: UnpackedWheel) -> str:
-    tops = {entry.path.split("/", 1)[0] for entry in unpacked.entries}
-    found = sorted(top for top in tops if top.endswith(".dist-info"))
-    if len(found) != 1:
-        raise InstallFailed(
-            f"{unpacked.filename} does not hold exactly one .dist-info directory "
-            f"({', '.join(found) or 'none'})"
-        )
-    return found[0]
-
-
-def _root_scheme(unpacked: UnpackedWheel, dist_info: str) -> str:
-    from installer.utils import parse_metadata_file
-
-    text = unpacked.file(f"{dist_info}/WHEEL").read_text(encoding="utf-8")
-    wheel = parse_metadata_file(text)
-    version = wheel["Wheel-Version"] or ""
-    if not version.startswith("1."):
-        raise InstallFailed(
-            f"{unpacked.filename}: Wheel-Version {version or '(none)'} is not supported (1.x only)"
-        )
-    return "purelib" if wheel["Root-Is-Purelib"] == "true" else "platlib"
 
 
 def install_unpacked(
@@ -60,24 +36,26 @@ def install_unpacked(
     from installer.utils import SCHEME_NAMES, parse_entrypoints, parse_wheel_filename
 
     parsed = parse_wheel_filename(unpacked.filename)
-    dist_info = _dist_info_dir(unpacked)
-    root_scheme = _root_scheme(unpacked, dist_info)
+    dist_info, root_scheme = unpacked.wheel_layout()
+    root = os.fspath(unpacked.root)  # strings, not Paths: the loops below run once per file
     data_dir = f"{parsed.distribution}-{parsed.version}.data/"
     record_path = f"{dist_info}/RECORD"
     dirs: dict[str, str] = destination.scheme_dict
     written: list[tuple[str, Any]] = []  # (scheme, installer RecordEntry)
 
-    if any(e.path == f"{dist_info}/entry_points.txt" for e in unpacked.entries):
-        text = unpacked.file(f"{dist_info}/entry_points.txt").read_text(encoding="utf-8")
+    entry_points = os.path.join(root, dist_info, "entry_points.txt")
+    if os.path.isfile(entry_points):  # (an entry holds exactly its manifest's files)
+        with open(entry_points, encoding="utf-8") as fh:
+            text = fh.read()
         for name, module, attr, section in parse_entrypoints(text):
             record = destination.write_script(name=name, module=module, attr=attr, section=section)
             written.append(("scripts", record))
 
     # (scheme, path in the scheme, manifest entry); a script of .data/scripts is written
     # where installer writes it, between the files before and after it.
-    plan: list[tuple[str, str, ManifestEntry]] = []
+    plan: list[tuple[str, str, ManifestRow]] = []
     for entry in unpacked.entries:
-        path = entry.path
+        path = entry[0]
         if path == record_path:
             continue
         if path.startswith(data_dir):
@@ -94,12 +72,11 @@ def install_unpacked(
     txn.will_create_all(os.path.join(dirs[s], rel) for s, rel, _e in linked)
     made: set[str] = set()
     links: list[tuple[str, str]] = []
-    root = os.fspath(unpacked.root)  # strings, not Paths: this loop runs once per file
     for scheme, rel, entry in plan:
-        source = os.path.join(root, entry.path)
+        source = os.path.join(root, entry[0])
         if scheme == "scripts":  # its "#!python" shebang is rewritten: a copy, not a link
             with open(source, "rb") as fh:
-                written.append((scheme, destination.write_file(scheme, rel, fh, entry.executable)))
+                written.append((scheme, destination.write_file(scheme, rel, fh, entry[3])))
             continue
         target = os.path.join(dirs[scheme], rel)
         parent = os.path.dirname(target)
@@ -114,7 +91,7 @@ def install_unpacked(
             record = destination.write_file(root_scheme, f"{dist_info}/{filename}", stream, False)
         written.append((root_scheme, record))
 
-    rows = [(rel, scheme, entry.digest, str(entry.size)) for scheme, rel, entry in linked]
+    rows = [(rel, scheme, entry[1], str(entry[2])) for scheme, rel, entry in linked]
     for scheme, record in written:
         row = record.to_row()
         rows.append((row[0], scheme, row[1], row[2]))
