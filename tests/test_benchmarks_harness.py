@@ -527,7 +527,15 @@ def test_sync_table_and_target() -> None:
         "switch": {"pip-sync": _summary(6.0), "uv": _summary(0.2), "lockcheck": _summary(0.5)},
     }
     lines = report.render_markdown(results).splitlines()
-    assert "| web | new venv | 60.00 | 1.00 | 1.40 | 1.40x ✓ | 42.86x |" in lines
+    # The target is the data-science lock's: another set's ratio is shown, not judged.
+    assert "| web | new venv | 60.00 | 1.00 | 1.40 | 1.40x | 42.86x |" in lines
+    results["sets"][0]["name"] = "datascience"
+    judged = report.render_markdown(results).splitlines()
+    assert "| datascience | new venv | 60.00 | 1.00 | 1.40 | 1.40x ✓ | 42.86x |" in judged
+    results["sets"][0]["sync"]["new_venv"]["lockcheck"] = _summary(1.6)
+    judged = report.render_markdown(results).splitlines()
+    assert "| datascience | new venv | 60.00 | 1.00 | 1.60 | 1.60x ✗ | 37.50x |" in judged
+    results["sets"][0]["name"] = "web"
     assert "| web | branch switch | 6.00 | 0.20 | 0.50 | 2.50x | 12.00x |" in lines
     assert "Pins the branch switch changes: web: anyio 4.1 -> 4.0." in lines
     results["mode"] = "sync"
