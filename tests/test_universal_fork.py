@@ -148,7 +148,7 @@ def test_a_warning_the_copy_gave_is_given_once_by_the_run(tmp_path, fork_index):
 
 
 _LATE_CLIENT = """
-import sys, time
+import sys, threading, time
 from pathlib import Path
 
 import lockcheck._entry
@@ -163,12 +163,19 @@ finder = PackageFinder(
 )
 
 
+running = threading.Event()
+
+
 def late_client(_):
+    running.set()
     time.sleep(0.2)  # after the fork's first look at the client
     finder._session.sender  # the client: its trust store loads in a thread of its own
 
 
 finder._submit_all(late_client, [None], urgent=False)
+# Running, not only queued: the fork sets queued tasks aside and forks at once (on a busy
+# machine the pool's thread took longer to start than the fork to look, and it forked).
+assert running.wait(30)
 started = time.monotonic()
 forked = finder.fork_call(lambda: "copy answered", settle=float(sys.argv[3]))
 waited = time.monotonic() - started
