@@ -77,7 +77,6 @@ class Transaction:
         #: data-science lock, 40 ms).
         self._trees: list[str] = []
         self._tree_dirs: set[str] = set()
-        self._trees_allowed = True
         #: Directories seen to exist (forgotten whenever something is moved away).
         self._present_dirs: set[str] = set()
         self._removed_dirs: list[Path] = []
@@ -127,7 +126,6 @@ class Transaction:
         """Move *path* (a file, a link or a directory) into the backup."""
         self._counter += 1
         dest = self.backup / str(self._counter)
-        self._trees_allowed = False  # a rollback puts this back: no tree may hold it
         self._log("move", path, dest)
         self._present_dirs.clear()
         try:
@@ -143,7 +141,6 @@ class Transaction:
         self._present_dirs.clear()
         current = start
         while os.path.realpath(current) != stop_real and self.inside(current):
-            self._trees_allowed = False  # a rollback makes this again: no tree may hold it
             self._log("rmdir", current)
             try:
                 current.rmdir()
@@ -199,21 +196,16 @@ class Transaction:
 
     def _will_make(self, missing: list[str], existing: str) -> list[tuple[str, str]]:
         """The journal lines for making *missing* (deepest first) under *existing*."""
+        self._new_dirs.update(missing)
         if existing in self._tree_dirs:  # inside a tree: deleted with it
             self._tree_dirs.update(missing)
-            self._new_dirs.update(missing)
             return []
-        if self._trees_allowed:
+        if not self._moved and not self._removed_dirs:  # no rollback step puts anything back
             self._trees.append(missing[-1])
             self._tree_dirs.update(missing)
-            self._new_dirs.update(missing)
             return [("tree", missing[-1])]
-        lines = []
-        for directory in reversed(missing):
-            lines.append(("mkdir", directory))
-            self._created_dirs.append(Path(directory))
-            self._new_dirs.add(directory)
-        return lines
+        self._created_dirs.extend(Path(directory) for directory in reversed(missing))
+        return [("mkdir", directory) for directory in reversed(missing)]
 
     def rollback(self) -> list[str]:
         """Undo everything; returns the problems met (empty when fully restored).

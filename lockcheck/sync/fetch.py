@@ -303,9 +303,10 @@ class _Preparer:
 
     def fetch(self, action: Action, chosen: DistFile) -> PreparedWheel:
         """*chosen*, from the unpacked cache or downloaded, verified (and built)."""
-        cached = self.cached(action, chosen)
-        if cached is not None:
-            return cached
+        return self.cached(action, chosen) or self.download(action, chosen)
+
+    def download(self, action: Action, chosen: DistFile) -> PreparedWheel:
+        """*chosen* downloaded, verified (and built): the unpacked cache does not hold it."""
         wanted = action.wanted
         assert wanted is not None
         package = wanted.package
@@ -458,7 +459,7 @@ def prepare_wheels(
         if found is not None:
             results[index] = found
         else:
-            remote.append((index, partial(preparer.fetch, action, chosen)))
+            remote.append((index, partial(preparer.download, action, chosen)))
     if remote:
         results.update(_run_pool(remote))
     return [results[i] for i in range(len(todo))]

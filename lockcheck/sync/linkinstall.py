@@ -52,7 +52,7 @@ def install_unpacked(
             written.append(("scripts", record))
 
     # (scheme, path in the scheme, manifest entry); a script of .data/scripts is written
-    # where installer writes it, between the files before and after it.
+    # (its shebang rewritten) before the files are linked.
     plan: list[tuple[str, str, ManifestRow]] = []
     for entry in unpacked.entries:
         path = entry[0]

@@ -106,9 +106,6 @@ class UnpackedWheel:
     #: found again at install time, and the install fails there).
     layout: tuple[str, str] | None = None
 
-    def file(self, path: str) -> Path:
-        return self.root / path
-
     def wheel_layout(self) -> tuple[str, str]:
         """(.dist-info directory, root scheme); InstallFailed for a wheel installer refuses."""
         return self.layout or wheel_layout(self.filename, self.entries, self.root)
